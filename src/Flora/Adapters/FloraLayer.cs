@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// A FLoRA adapter around a frozen base layer: <c>forward(x) = base(x) + s·Δ(x)</c> with
+/// <c>ΔW = G ×1 U_out ×2 U_in ×3 U_k0 …</c>. The core G starts at zero and every factor with
+/// <c>kaiming_normal_(a = √3)</c>, so the adapted layer starts exactly equal to the base layer.
+/// Adapter tensors follow the base weight's dtype and device.
+/// </summary>
+public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
+{
+    private const string CoreName = "core";
+
+    [ComponentName(Name = "base_layer")]
+    private readonly nn.Module<Tensor, Tensor> _baseLayer;
+    private readonly string[] _factorNames;
+
+    /// <summary>Creates the adapter's core and factors for <paramref name="baseWeight"/>'s shape under <paramref name="config"/>.</summary>
+    protected FloraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, Tensor baseWeight, FloraLayerConfig config)
+        : base(name)
+    {
+        if (!baseWeight.shape.SequenceEqual(config.WeightShape))
+            throw new ArgumentException($"the configuration of '{name}' is for weight shape [{string.Join(", ", config.WeightShape)}] " +
+                                        $"but the layer's weight is [{string.Join(", ", baseWeight.shape)}]");
+        Name = name;
+        Config = config;
+        _baseLayer = baseLayer;
+        _factorNames = Enumerable.Range(0, config.Ranks.Length).Select(m => "factor_" + FloraRankRules.FactorKey(m)).ToArray();
+
+        using (no_grad())
+        {
+            // Drawn in float32 on the CPU, then moved: the same seed gives the same factors on any device and dtype.
+            register_parameter(CoreName, new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: baseWeight.dtype, device: baseWeight.device)));
+            for (int mode = 0; mode < config.Ranks.Length; mode++)
+            {
+                using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
+                nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
+                register_parameter(_factorNames[mode], new Parameter(factor.to(baseWeight.dtype, baseWeight.device)));
+            }
+        }
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public FloraMethod Method => FloraMethod.Flora;
+
+    /// <summary>The resolved ranks, scale, dropout and forward path.</summary>
+    public FloraLayerConfig Config { get; }
+
+    /// <inheritdoc />
+    public nn.Module<Tensor, Tensor> BaseLayer => _baseLayer;
+
+    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
+    public FloraForwardPath ForwardPath { get; set; }
+
+    /// <summary>The path the last unmerged forward took.</summary>
+    public FloraForwardPath LastPath { get; private set; }
+
+    /// <summary>The core tensor G, shaped by the ranks.</summary>
+    public Parameter Core => get_parameter(CoreName)!;
+
+    /// <summary>The factor of a mode (0 out, 1 in, 2.. kernel axes), shaped <c>I_n × r_n</c>.</summary>
+    public Parameter Factor(int mode) => get_parameter(_factorNames[mode])!;
+
+    /// <summary>All factors in mode order.</summary>
+    public IReadOnlyList<Parameter> Factors => _factorNames.Select(n => get_parameter(n)!).ToArray();
+
+    /// <inheritdoc />
+    public IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors =>
+        new[] { (CoreName, Core) }.Concat(_factorNames.Select((n, m) => ("factor." + FloraRankRules.FactorKey(m), get_parameter(n)!))).ToArray();
+
+    /// <inheritdoc />
+    public long TrainableParameters => Config.TrainableParameters;
+
+    /// <inheritdoc />
+    public bool IsMerged { get; private set; }
+
+    /// <summary>The base layer's current weight (it changes object when the model moves between devices).</summary>
+    protected abstract Parameter BaseWeight { get; }
+
+    /// <inheritdoc />
+    public string Describe() => $"r=({string.Join(",", Config.Ranks)}) s={Config.Scale:G4}";
+
+    /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, dtype and device.</summary>
+    public Tensor Delta()
+    {
+        using var scope = NewDisposeScope();
+        return Tucker.Reconstruct(Core, Factors).mul_(Config.Scale).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => Adapt(input, _baseLayer.forward(input));
+
+    /// <inheritdoc />
+    public Tensor Adapt(Tensor input, Tensor baseOutput)
+    {
+        if (IsMerged) return baseOutput;
+        using var scope = NewDisposeScope();
+        Tensor x = Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
+        FloraForwardPath path = ForwardPath != FloraForwardPath.Auto ? ForwardPath
+            : Config.ForwardPath != FloraForwardPath.Auto ? Config.ForwardPath
+            : EstimateCost(input.shape).Cheaper;
+        LastPath = path;
+        Tensor update = path == FloraForwardPath.Materialised ? MaterialisedUpdate(x) : FactorisedUpdate(x);
+        return baseOutput.add(update).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The cost of both paths for an input of this shape.</summary>
+    public abstract FloraCostEstimate EstimateCost(long[] inputShape);
+
+    /// <summary><c>s·Δ(x)</c> without ever building ΔW.</summary>
+    protected abstract Tensor FactorisedUpdate(Tensor input);
+
+    /// <summary><c>s·Δ(x)</c> through the materialised ΔW.</summary>
+    protected abstract Tensor MaterialisedUpdate(Tensor input);
+
+    /// <inheritdoc />
+    public void Merge()
+    {
+        if (IsMerged)
+            throw new InvalidOperationException($"The FLoRA adapter of '{Name}' is already merged; merging twice would add ΔW twice. Call Unmerge first.");
+        using (no_grad())
+        using (var delta = Delta())
+            BaseWeight.add_(delta);
+        IsMerged = true;
+    }
+
+    /// <inheritdoc />
+    public void Unmerge()
+    {
+        if (!IsMerged)
+            throw new InvalidOperationException($"The FLoRA adapter of '{Name}' is not merged, so there is nothing to unmerge. Call Merge first.");
+        using (no_grad())
+        using (var delta = Delta())
+            BaseWeight.sub_(delta);
+        IsMerged = false;
+    }
+
+    /// <summary>Detaches the base layer so that disposing the adapter leaves it alive.</summary>
+    internal void ReleaseBaseLayer() => register_module("base_layer", null!);
+}

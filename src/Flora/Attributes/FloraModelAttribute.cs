@@ -1,0 +1,25 @@
+using System;
+
+namespace Flora;
+
+/// <summary>
+/// Marks a <c>partial</c> TorchSharp module whose <see cref="FloraTargetAttribute"/> members get FLoRA adapters.
+/// The source generator emits <c>AttachFlora()</c>, <c>DetachFlora()</c>, <c>MergeFlora()</c>, <c>UnmergeFlora()</c>,
+/// <c>SaveFlora(string)</c>, <c>LoadFlora(string)</c>, <c>FloraParameters()</c> and the typed <c>FloraAdapters</c> class.
+/// Values set here are the defaults every target inherits.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class FloraModelAttribute : Attribute
+{
+    /// <summary>Default rank of the out and in modes (r_out, r_in). Default 8.</summary>
+    public int Rank { get; set; } = FloraRankRules.DefaultRank;
+
+    /// <summary>Default rank shared by every kernel axis of a convolution. Default 1.</summary>
+    public int R3 { get; set; } = FloraRankRules.DefaultR3;
+
+    /// <summary>Default constant scale s of <c>ΔW = s · G ×1 U1 … ×N UN</c>. The paper uses 0.04, 0.4 or 4. Default 0.4.</summary>
+    public double Scale { get; set; } = FloraRankRules.DefaultScale;
+
+    /// <summary>Budget: the compile-time trainable parameter count may not exceed this (diagnostic FLORA008). 0 means no budget.</summary>
+    public long MaxTrainableParameters { get; set; }
+}

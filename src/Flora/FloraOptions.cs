@@ -1,0 +1,51 @@
+using System;
+
+namespace Flora;
+
+/// <summary>How an unmerged FLoRA adapter computes its contribution.</summary>
+public enum FloraForwardPath
+{
+    /// <summary>Pick per call with <see cref="FloraCostModel"/> (FLOPs for the input shape at hand).</summary>
+    Auto,
+    /// <summary>Never build ΔW: a chain of rank-sized products (Linear) or convolutions (1×1 → core → 1×1).</summary>
+    Factorised,
+    /// <summary>Build ΔW in the base weight's shape and run a second full-size layer with it (the authors' approach).</summary>
+    Materialised,
+}
+
+/// <summary>Model-wide FLoRA settings every target inherits (the values of <see cref="FloraModelAttribute"/>).</summary>
+public sealed record FloraModelOptions
+{
+    /// <summary>Default rank of the out and in modes.</summary>
+    public int Rank { get; init; } = FloraRankRules.DefaultRank;
+    /// <summary>Default rank of every kernel axis.</summary>
+    public int R3 { get; init; } = FloraRankRules.DefaultR3;
+    /// <summary>Default scale s.</summary>
+    public double Scale { get; init; } = FloraRankRules.DefaultScale;
+    /// <summary>Dropout probability on the adapter's input (the authors' <c>drop_rate</c>); 0 turns it off.</summary>
+    public double Dropout { get; init; }
+    /// <summary>Default forward path of unmerged adapters.</summary>
+    public FloraForwardPath ForwardPath { get; init; } = FloraForwardPath.Auto;
+}
+
+/// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>
+public sealed record FloraTargetOptions
+{
+    /// <summary>Rank of the out and in modes.</summary>
+    public int? Rank { get; init; }
+    /// <summary>Rank of the in mode.</summary>
+    public int? InRank { get; init; }
+    /// <summary>Rank of the out mode.</summary>
+    public int? OutRank { get; init; }
+    /// <summary>Rank of every kernel axis.</summary>
+    public int? R3 { get; init; }
+    /// <summary>Scale s.</summary>
+    public double? Scale { get; init; }
+    /// <summary>Dropout probability on the adapter's input.</summary>
+    public double? Dropout { get; init; }
+    /// <summary>Forward path of this adapter.</summary>
+    public FloraForwardPath? ForwardPath { get; init; }
+
+    /// <summary>A target that inherits everything.</summary>
+    public static FloraTargetOptions Inherit { get; } = new();
+}

@@ -1,0 +1,157 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// The adapters attached to one model: attach freezes every base parameter and injects one adapter per target;
+/// merge, unmerge, save, load and detach act on all of them together. The generated <c>AttachFlora()</c> and
+/// <see cref="FloraInjector.Attach"/> both return through here.
+/// </summary>
+public sealed class FloraAttachment
+{
+    private readonly List<Injection> _injections;
+    private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen;
+
+    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<(Parameter, bool)> frozen)
+    {
+        Model = model;
+        Method = method;
+        _injections = injections;
+        _frozen = frozen;
+        Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
+    }
+
+    /// <summary>The adapted model.</summary>
+    public nn.Module Model { get; }
+
+    /// <summary>The method of every adapter.</summary>
+    public FloraMethod Method { get; }
+
+    /// <summary>The adapters, in target order.</summary>
+    public IReadOnlyList<IFloraAdapter> Adapters { get; }
+
+    /// <summary>The adapter of the layer at <paramref name="path"/>.</summary>
+    public IFloraAdapter this[string path] =>
+        Adapters.FirstOrDefault(a => a.Name == path)
+        ?? throw new KeyNotFoundException($"No adapter is attached at '{path}'. Attached: {string.Join(", ", Adapters.Select(a => a.Name))}.");
+
+    /// <summary>The number of trainable scalars of all adapters.</summary>
+    public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters);
+
+    /// <summary>Whether the adapters are merged into the base weights.</summary>
+    public bool IsMerged { get; private set; }
+
+    /// <summary>Whether <see cref="Detach"/> has run; the attachment can then no longer be used.</summary>
+    public bool IsDetached { get; private set; }
+
+    /// <summary>The trainable tensors of every adapter (for the optimizer).</summary>
+    public IEnumerable<Parameter> Parameters() => Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor));
+
+    /// <summary>
+    /// Freezes every parameter of <paramref name="model"/> and puts a FLoRA adapter in each target's slot. Everything is
+    /// validated (layer types, ranks, scale, duplicates, an attachment already there) before the model is touched.
+    /// </summary>
+    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (targets.Count == 0)
+            throw new ArgumentException("No targets to adapt. Mark layers with [FloraTarget] or give FloraInjector target names that match layers.");
+        var duplicate = targets.GroupBy(t => t.Slot.Path).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ArgumentException($"'{duplicate.Key}' is targeted {duplicate.Count()} times; each layer takes one adapter.");
+        foreach (var target in targets)
+        {
+            if (target.Slot.Layer is IFloraAdapter || RegisteredChild(target.Slot) is IFloraAdapter)
+                throw new InvalidOperationException($"'{target.Slot.Path}' already has an adapter attached. Call DetachFlora() (or Detach()) before attaching again.");
+        }
+
+        // Create every adapter before touching the model, so that a bad target leaves it unchanged.
+        var adapters = new List<FloraLayer>();
+        try
+        {
+            foreach (var target in targets)
+                adapters.Add(AdapterDispatch.CreateFlora(target.Slot.Path, target.Slot.Layer, options, target.Options));
+        }
+        catch
+        {
+            foreach (var adapter in adapters) Dispose(adapter);
+            throw;
+        }
+
+        var frozen = model.parameters().Select(p => (p, p.requires_grad)).ToList();
+        foreach (var (parameter, _) in frozen) parameter.requires_grad = false;
+        var injections = new List<Injection>();
+        for (int i = 0; i < targets.Count; i++)
+            injections.Add(Injection.Inject(targets[i].Slot, adapters[i], adapters[i]));
+        foreach (var adapter in adapters)
+            foreach (var (_, tensor) in adapter.AdapterTensors)
+                tensor.requires_grad = true;
+        return new FloraAttachment(model, FloraMethod.Flora, injections, frozen);
+    }
+
+    /// <summary>Adds every adapter's update into its base weight; the model then costs exactly the base model.</summary>
+    public void Merge()
+    {
+        EnsureAttached();
+        if (IsMerged) throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
+        foreach (var adapter in Adapters) adapter.Merge();
+        IsMerged = true;
+    }
+
+    /// <summary>Subtracts the merged updates again (the base weights return to float tolerance).</summary>
+    public void Unmerge()
+    {
+        EnsureAttached();
+        if (!IsMerged) throw new InvalidOperationException("The adapters are not merged, so there is nothing to unmerge. Call MergeFlora() first.");
+        foreach (var adapter in Adapters) adapter.Unmerge();
+        IsMerged = false;
+    }
+
+    /// <summary>
+    /// Takes every adapter out and gives each base layer back its slot and its parameters their trainability. Unmerged
+    /// adapters never changed the base weights, so those are bit-exact; merged ones are unmerged first (float tolerance).
+    /// </summary>
+    public void Detach()
+    {
+        EnsureAttached();
+        if (IsMerged) Unmerge();
+        for (int i = _injections.Count - 1; i >= 0; i--)
+        {
+            _injections[i].Remove();
+            Dispose((FloraLayer)_injections[i].Wrapper);
+        }
+        foreach (var (parameter, requiresGrad) in _frozen) parameter.requires_grad = requiresGrad;
+        IsDetached = true;
+    }
+
+    /// <summary>A table of the adapters: layer, method, shape and ranks, trainable parameters, and the total.</summary>
+    public override string ToString()
+    {
+        var rows = Adapters.Select(a => (a.Name, Method: a.Method.ToString(), Detail: a.Describe(), Count: a.TrainableParameters.ToString("N0"))).ToList();
+        int w0 = Math.Max(5, rows.Max(r => r.Name.Length)), w1 = 6, w2 = Math.Max(7, rows.Max(r => r.Detail.Length));
+        var text = new StringBuilder();
+        text.AppendLine($"{"layer".PadRight(w0)}  {"method".PadRight(w1)}  {"adapter".PadRight(w2)}  {"trainable",12}");
+        foreach (var r in rows) text.AppendLine($"{r.Name.PadRight(w0)}  {r.Method.PadRight(w1)}  {r.Detail.PadRight(w2)}  {r.Count,12}");
+        text.Append($"{"total".PadRight(w0 + w1 + w2 + 4)}  {TrainableParameters,12:N0}");
+        return text.ToString();
+    }
+
+    private void EnsureAttached()
+    {
+        if (IsDetached) throw new InvalidOperationException("These adapters were detached; attach again to use adapters.");
+    }
+
+    private static nn.Module? RegisteredChild(ModuleSlot slot) =>
+        slot.Parent.named_children().Where(c => c.name == slot.Name).Select(c => c.module).FirstOrDefault();
+
+    private static void Dispose(FloraLayer adapter)
+    {
+        adapter.ReleaseBaseLayer();
+        adapter.Dispose();
+    }
+}

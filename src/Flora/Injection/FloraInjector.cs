@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// Which layers of a model to adapt by name, for models you cannot annotate (built elsewhere), like PEFT's
+/// <c>target_modules</c>. A pattern matches a layer's dotted name when it is a regular expression that matches the
+/// whole name, or when the name equals it or ends with <c>"." + pattern</c>.
+/// </summary>
+public sealed record FloraConfig
+{
+    /// <summary>Patterns of layer names to adapt (only Linear and Conv1d/2d/3d layers are considered).</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = Array.Empty<string>();
+    /// <summary>Patterns of layer names never to adapt, even when a target pattern matches.</summary>
+    public IReadOnlyList<string> ExcludeModules { get; init; } = Array.Empty<string>();
+    /// <summary>Ranks, R3, scale, dropout and forward path of every target.</summary>
+    public FloraModelOptions Defaults { get; init; } = new();
+    /// <summary>Per-pattern settings that override <see cref="Defaults"/> for the layers they match (first match wins).</summary>
+    public IReadOnlyList<(string Pattern, FloraTargetOptions Options)> Overrides { get; init; } = Array.Empty<(string, FloraTargetOptions)>();
+}
+
+/// <summary>The runtime entry point: attaches FLoRA adapters to the layers of any model selected by name.</summary>
+public static class FloraInjector
+{
+    /// <summary>Finds the targets <paramref name="config"/> selects, then attaches adapters to them.</summary>
+    public static FloraAttachment Attach(nn.Module model, FloraConfig config) =>
+        FloraAttachment.Attach(model, FindTargets(model, config), config.Defaults);
+
+    /// <summary>The targets <paramref name="config"/> selects in <paramref name="model"/>, in the model's order.</summary>
+    public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
+    {
+        if (config.TargetModules.Count == 0)
+            throw new ArgumentException("FloraConfig.TargetModules is empty: name the layers to adapt, e.g. [\"conv1\", \"blocks\\\\.\\\\d+\\\\.pw1\"].");
+        var modules = new Dictionary<string, nn.Module> { [""] = model };
+        foreach (var (name, module) in model.named_modules()) modules[name] = module;
+
+        var targets = new List<FloraTarget>();
+        foreach (var (name, module) in modules)
+        {
+            if (name.Length == 0 || module is not nn.Module<Tensor, Tensor> layer || !AdapterDispatch.IsSupported(layer)) continue;
+            if (!config.TargetModules.Any(p => Matches(p, name)) || config.ExcludeModules.Any(p => Matches(p, name))) continue;
+            int dot = name.LastIndexOf('.');
+            nn.Module parent = modules[dot < 0 ? "" : name[..dot]];
+            string child = name[(dot + 1)..];
+            var options = config.Overrides.FirstOrDefault(o => Matches(o.Pattern, name)).Options ?? FloraTargetOptions.Inherit;
+            targets.Add(new FloraTarget(new ModuleSlot(parent, child, layer, StoreFor(parent, child), name), options));
+        }
+        if (targets.Count == 0)
+        {
+            var candidates = modules.Where(m => m.Key.Length > 0 && AdapterDispatch.IsSupported(m.Value)).Select(m => m.Key).Take(20);
+            throw new ArgumentException($"No layer matches TargetModules [{string.Join(", ", config.TargetModules)}]. " +
+                                        $"Layers FLoRA can adapt: {string.Join(", ", candidates)}.");
+        }
+        return targets;
+    }
+
+    /// <summary>PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes.</summary>
+    public static bool Matches(string pattern, string name)
+    {
+        if (name == pattern || name.EndsWith("." + pattern, StringComparison.Ordinal)) return true;
+        try
+        {
+            return Regex.IsMatch(name, "^(?:" + pattern + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException)
+        {
+            return false; // not a valid regular expression: plain name matching only
+        }
+    }
+
+    /// <summary>
+    /// Containers whose own storage can hold the wrapper: <see cref="Sequential"/> (its private list; it ignores
+    /// TorchSharp's registration table) and module lists of <c>Module&lt;Tensor, Tensor&gt;</c>. Other parents keep
+    /// the base layer in their member and route calls through a hook.
+    /// </summary>
+    private static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
+    {
+        if (parent is Sequential sequential)
+        {
+            int index = sequential.named_children().Select(c => c.name).ToList().IndexOf(child);
+            var field = typeof(Sequential).GetField("_modules", BindingFlags.Instance | BindingFlags.NonPublic)
+                        ?? throw new InvalidOperationException("This TorchSharp version's Sequential has no '_modules' list; adapt layers inside a Sequential through a named parent module instead.");
+            var list = (IList<nn.IModule<Tensor, Tensor>>)field.GetValue(sequential)!;
+            return module => list[index] = module;
+        }
+        if (parent is IList<nn.Module<Tensor, Tensor>> moduleList && int.TryParse(child, out int position))
+            return module => moduleList[position] = module;
+        return null;
+    }
+}

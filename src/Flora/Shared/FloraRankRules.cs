@@ -1,0 +1,84 @@
+// Shared by the runtime, the source generator and the analyzers (linked source): the one place where
+// FLoRA's ranks are resolved, clamped and counted. Plain C# for netstandard2.0, no TorchSharp.
+using System;
+using System.Collections.Generic;
+
+namespace Flora
+{
+    /// <summary>The rank of one mode of a FLoRA adapter after resolution.</summary>
+    internal readonly struct ModeRank
+    {
+        public ModeRank(int mode, long size, int requested, bool isExplicit)
+        {
+            Mode = mode;
+            Size = size;
+            Requested = requested;
+            IsExplicit = isExplicit;
+        }
+
+        /// <summary>Position in the weight's layout: 0 out, 1 in/groups, 2.. kernel axes.</summary>
+        public int Mode { get; }
+        /// <summary>The weight's size along this mode.</summary>
+        public long Size { get; }
+        /// <summary>The rank asked for (explicitly on the target or inherited).</summary>
+        public int Requested { get; }
+        /// <summary>Whether the target itself set this rank (clamping it is then worth a warning).</summary>
+        public bool IsExplicit { get; }
+        /// <summary>The rank used: the requested one clamped to the mode's size.</summary>
+        public int Effective => Requested > Size ? (int)Size : Requested;
+        /// <summary>Whether the requested rank exceeded the mode's size.</summary>
+        public bool IsClamped => Requested > Size;
+        /// <summary>Whether this is a kernel axis (rank R3).</summary>
+        public bool IsKernelAxis => Mode >= 2;
+    }
+
+    /// <summary>FLoRA's rank resolution and parameter counting (DESIGN §1).</summary>
+    internal static class FloraRankRules
+    {
+        /// <summary>Model-wide defaults when neither the model nor the target sets a value.</summary>
+        public const int DefaultRank = 8;
+        public const int DefaultR3 = 1;
+        public const double DefaultScale = 0.4;
+
+        /// <summary>
+        /// Resolves the rank of every mode of a weight shaped <c>[out, in/groups, k1, ...]</c>.
+        /// <c>r_out = outRank ?? rank</c>, <c>r_in = inRank ?? rank</c>, every kernel axis <c>r3</c>.
+        /// A value is explicit when the target itself set it (for r_out/r_in: OutRank/InRank, or Rank when those are unset).
+        /// </summary>
+        public static ModeRank[] Resolve(IReadOnlyList<long> weightShape, int rank, bool rankExplicit,
+            int? inRank, int? outRank, int r3, bool r3Explicit)
+        {
+            if (weightShape.Count < 2)
+                throw new ArgumentException("a FLoRA weight has at least two modes (out, in)", nameof(weightShape));
+            var modes = new ModeRank[weightShape.Count];
+            modes[0] = new ModeRank(0, weightShape[0], outRank ?? rank, outRank.HasValue || rankExplicit);
+            modes[1] = new ModeRank(1, weightShape[1], inRank ?? rank, inRank.HasValue || rankExplicit);
+            for (int i = 2; i < modes.Length; i++)
+                modes[i] = new ModeRank(i, weightShape[i], r3, r3Explicit);
+            return modes;
+        }
+
+        /// <summary>Trainable parameters of one FLoRA adapter: <c>Π r_n + Σ I_n·r_n</c>.</summary>
+        public static long CountParameters(IReadOnlyList<ModeRank> modes)
+        {
+            long core = 1, factors = 0;
+            foreach (var m in modes)
+            {
+                core *= m.Effective;
+                factors += m.Size * m.Effective;
+            }
+            return core + factors;
+        }
+
+        /// <summary>The name a message uses for a mode: out_features/in_features for Linear, out/in/kernel axis for convolutions.</summary>
+        public static string DescribeMode(int mode, bool isLinear)
+        {
+            if (mode == 0) return isLinear ? "out_features" : "out_channels";
+            if (mode == 1) return isLinear ? "in_features" : "in_channels/groups";
+            return "kernel axis " + (mode - 2);
+        }
+
+        /// <summary>The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ...</summary>
+        public static string FactorKey(int mode) => mode == 0 ? "out" : mode == 1 ? "in" : "k" + (mode - 2);
+    }
+}
