@@ -68,7 +68,11 @@ internal sealed class ConvGeometry
         return positions;
     }
 
-    /// <summary>The padding amounts in <c>F.pad</c>'s order (last axis first, each side), as the base layer computes them.</summary>
+    /// <summary>
+    /// The padding amounts given to <c>F.pad</c>, exactly as the base layer computes them. For <c>same</c> padding,
+    /// TorchSharp 0.107 fills this array in axis order rather than last-axis-first as PyTorch does (the two differ
+    /// for non-square kernels); the adapter mirrors the base layer so that its output has the base output's shape.
+    /// </summary>
     private long[] ReversedPadding()
     {
         if (_conv.padding is long[] padding)
@@ -78,9 +82,8 @@ internal sealed class ConvGeometry
             for (int i = Dimensions - 1; i >= 0; i--)
             {
                 long total = _conv.dilation[i] * (_conv.kernel_size[i] - 1);
-                int slot = 2 * (Dimensions - 1 - i);
-                result[slot] = total / 2;
-                result[slot + 1] = total - total / 2;
+                result[2 * i] = total / 2;
+                result[2 * i + 1] = total - total / 2;
             }
         return result;
     }

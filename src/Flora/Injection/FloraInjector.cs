@@ -37,27 +37,37 @@ public static class FloraInjector
     {
         if (config.TargetModules.Count == 0)
             throw new ArgumentException("FloraConfig.TargetModules is empty: name the layers to adapt, e.g. [\"conv1\", \"blocks\\\\.\\\\d+\\\\.pw1\"].");
-        var modules = new Dictionary<string, nn.Module> { [""] = model };
-        foreach (var (name, module) in model.named_modules()) modules[name] = module;
-
         var targets = new List<FloraTarget>();
-        foreach (var (name, module) in modules)
+        var candidates = new List<string>();
+        foreach (var (parent, child, name, module) in Walk(model, ""))
         {
-            if (name.Length == 0 || module is not nn.Module<Tensor, Tensor> layer || !AdapterDispatch.IsSupported(layer)) continue;
-            if (!config.TargetModules.Any(p => Matches(p, name)) || config.ExcludeModules.Any(p => Matches(p, name))) continue;
-            int dot = name.LastIndexOf('.');
-            nn.Module parent = modules[dot < 0 ? "" : name[..dot]];
-            string child = name[(dot + 1)..];
+            bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
+            if (module is IFloraAdapter && selected)
+                throw new InvalidOperationException($"'{name}' already has an adapter attached. Call Detach() on its attachment before attaching again.");
+            if (module is not nn.Module<Tensor, Tensor> layer || !AdapterDispatch.IsSupported(layer)) continue;
+            candidates.Add(name);
+            if (!selected) continue;
             var options = config.Overrides.FirstOrDefault(o => Matches(o.Pattern, name)).Options ?? FloraTargetOptions.Inherit;
             targets.Add(new FloraTarget(new ModuleSlot(parent, child, layer, StoreFor(parent, child), name), options));
         }
         if (targets.Count == 0)
         {
-            var candidates = modules.Where(m => m.Key.Length > 0 && AdapterDispatch.IsSupported(m.Value)).Select(m => m.Key).Take(20);
             throw new ArgumentException($"No layer matches TargetModules [{string.Join(", ", config.TargetModules)}]. " +
-                                        $"Layers FLoRA can adapt: {string.Join(", ", candidates)}.");
+                                        $"Layers FLoRA can adapt: {string.Join(", ", candidates.Take(20))}.");
         }
         return targets;
+    }
+
+    /// <summary>Every module below <paramref name="module"/> depth-first in registration order (the model's order), not entering adapters.</summary>
+    private static IEnumerable<(nn.Module Parent, string Child, string Name, nn.Module Module)> Walk(nn.Module module, string prefix)
+    {
+        foreach (var (child, submodule) in module.named_children())
+        {
+            string name = prefix.Length == 0 ? child : prefix + "." + child;
+            yield return (module, child, name, submodule);
+            if (submodule is IFloraAdapter) continue;
+            foreach (var below in Walk(submodule, name)) yield return below;
+        }
     }
 
     /// <summary>PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes.</summary>
