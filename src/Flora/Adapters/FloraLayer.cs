@@ -80,6 +80,9 @@ public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
         new[] { (CoreName, Core) }.Concat(_factorNames.Select((n, m) => ("factor." + FloraRankRules.FactorKey(m), get_parameter(n)!))).ToArray();
 
     /// <inheritdoc />
+    public AdapterSpec Spec => new(_baseLayer.GetType().Name, Config.WeightShape, Config.Ranks, Config.Scale);
+
+    /// <inheritdoc />
     public long TrainableParameters => Config.TrainableParameters;
 
     /// <inheritdoc />

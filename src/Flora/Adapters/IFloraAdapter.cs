@@ -19,6 +19,9 @@ public interface IFloraAdapter
     /// <summary>The adapter's own trainable tensors with their keys in adapter files (e.g. <c>core</c>, <c>factor.out</c>).</summary>
     IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors { get; }
 
+    /// <summary>The base layer's type and weight shape, the ranks and the scale, as adapter files record them.</summary>
+    AdapterSpec Spec { get; }
+
     /// <summary>Number of trainable scalars.</summary>
     long TrainableParameters { get; }
 

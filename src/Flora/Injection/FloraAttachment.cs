@@ -129,6 +129,20 @@ public sealed class FloraAttachment
         IsDetached = true;
     }
 
+    /// <summary>Saves the adapter tensors and their configuration to a safetensors file, atomically.</summary>
+    public void Save(string path)
+    {
+        EnsureAttached();
+        AdapterFile.Save(this, path);
+    }
+
+    /// <summary>Loads adapter tensors saved from a model with the same targets, method and ranks; validates everything first.</summary>
+    public void Load(string path)
+    {
+        EnsureAttached();
+        AdapterFile.Load(this, path);
+    }
+
     /// <summary>A table of the adapters: layer, method, shape and ranks, trainable parameters, and the total.</summary>
     public override string ToString()
     {

@@ -14,11 +14,14 @@ internal sealed class Injection
 {
     private readonly Action? _removeHook;
 
-    private Injection(ModuleSlot slot, nn.Module<Tensor, Tensor> wrapper, Action? removeHook)
+    private readonly string? _registeredName;
+
+    private Injection(ModuleSlot slot, nn.Module<Tensor, Tensor> wrapper, Action? removeHook, string? registeredName)
     {
         Slot = slot;
         Wrapper = wrapper;
         _removeHook = removeHook;
+        _registeredName = registeredName;
     }
 
     public ModuleSlot Slot { get; }
@@ -39,9 +42,10 @@ internal sealed class Injection
             var hook = slot.Layer.register_forward_hook((_, input, output) => adapter.Adapt(input, output));
             removeHook = hook.remove;
         }
+        string? registered = null;
         if (slot.RegistersInParent)
-            Reregister(slot.Parent, slot.Name, wrapper);
-        return new Injection(slot, wrapper, removeHook);
+            registered = Reregister(slot.Parent, slot.Layer, slot.Name, wrapper);
+        return new Injection(slot, wrapper, removeHook, registered);
     }
 
     /// <summary>Puts the base layer back in its slot and its registration back in its place.</summary>
@@ -49,24 +53,30 @@ internal sealed class Injection
     {
         _removeHook?.Invoke();
         Slot.Store?.Invoke(Slot.Layer);
-        if (Slot.RegistersInParent)
-            Reregister(Slot.Parent, Slot.Name, Slot.Layer);
+        if (_registeredName is not null)
+            Reregister(Slot.Parent, Wrapper, _registeredName, Slot.Layer);
     }
 
-    /// <summary>Replaces the child registered as <paramref name="name"/> while keeping the order of the parent's children.</summary>
-    private static void Reregister(nn.Module parent, string name, nn.Module module)
+    /// <summary>
+    /// Replaces the registration of <paramref name="current"/> (found by identity: TorchSharp registers members under
+    /// their field name, <c>[ComponentName]</c> or an auto-property's backing field) by <paramref name="replacement"/>,
+    /// keeping the order of the parent's children. Registers under <paramref name="fallbackName"/> when
+    /// <paramref name="current"/> is not registered. Returns the name used.
+    /// </summary>
+    private static string Reregister(nn.Module parent, nn.Module current, string fallbackName, nn.Module replacement)
     {
         var children = parent.named_children().ToList();
-        int index = children.FindIndex(c => c.name == name);
+        int index = children.FindIndex(c => ReferenceEquals(c.module, current));
         if (index < 0)
         {
-            parent.register_module(name, module);
-            return;
+            parent.register_module(fallbackName, replacement);
+            return fallbackName;
         }
         for (int i = index; i < children.Count; i++)
             parent.register_module(children[i].name, null!);
-        parent.register_module(name, module);
+        parent.register_module(children[index].name, replacement);
         for (int i = index + 1; i < children.Count; i++)
             parent.register_module(children[i].name, children[i].module);
+        return children[index].name;
     }
 }

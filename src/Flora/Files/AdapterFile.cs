@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// Adapter files: one safetensors file with the adapter tensors (keys <c>{layer path}.{tensor}</c>, nothing of the
+/// base model) and the <see cref="AdapterFileConfig"/> in its header. Saving is atomic (a temporary file renamed);
+/// loading checks the header, the configuration, every key, shape, dtype and value before it copies anything, so a
+/// file that fails leaves the model bit-identical.
+/// </summary>
+public static class AdapterFile
+{
+    /// <summary>The library version written into files.</summary>
+    public static string LibraryVersion { get; } =
+        typeof(AdapterFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    /// <summary>The configuration describing <paramref name="attachment"/>'s adapters.</summary>
+    public static AdapterFileConfig ConfigOf(FloraAttachment attachment) => new()
+    {
+        LibraryVersion = LibraryVersion,
+        Method = attachment.Method.ToString().ToLowerInvariant(),
+        Targets = attachment.Adapters.Select(a => new AdapterFileConfig.TargetEntry
+        {
+            Name = a.Name, Layer = a.Spec.LayerType, WeightShape = a.Spec.WeightShape, Ranks = a.Spec.Ranks, Scale = a.Spec.Scale,
+        }).ToList(),
+    };
+
+    /// <summary>Writes <paramref name="attachment"/>'s adapter tensors and configuration to <paramref name="path"/> atomically.</summary>
+    public static void Save(FloraAttachment attachment, string path)
+    {
+        if (attachment.IsMerged)
+            throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
+        var tensors = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, Tensor: (Tensor)t.Tensor)))
+            .ToDictionary(t => t.Key, t => t.Tensor);
+        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataKey] = ConfigOf(attachment).ToJson() };
+        Safetensors.Save(path, tensors, metadata);
+    }
+
+    /// <summary>Reads the configuration of an adapter file without loading it into a model.</summary>
+    public static AdapterFileConfig ReadConfig(string path)
+    {
+        using var content = Read(path);
+        return ParseConfig(path, content);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="path"/> into <paramref name="attachment"/>'s adapters. Every check runs first; any failure
+    /// throws <see cref="AdapterFileException"/> naming the file, the key and the fix, and changes nothing.
+    /// </summary>
+    public static void Load(FloraAttachment attachment, string path)
+    {
+        if (attachment.IsMerged)
+            throw new InvalidOperationException($"Cannot load '{path}' while the adapters are merged. Call UnmergeFlora() first, load, then merge again.");
+        using var content = Read(path);
+        AdapterFileConfig config = ParseConfig(path, content);
+
+        string method = attachment.Method.ToString().ToLowerInvariant();
+        if (config.Method != method)
+            throw new AdapterFileException(path, null, $"it holds {config.Method} adapters but the model has {method} attached. Attach with FloraMethod.{Capitalise(config.Method)} to load it.");
+        var fileTargets = config.Targets.ToDictionary(t => t.Name);
+        foreach (var adapter in attachment.Adapters)
+        {
+            if (!fileTargets.TryGetValue(adapter.Name, out var entry))
+                throw new AdapterFileException(path, adapter.Name, $"the file has no adapter for '{adapter.Name}', which the model targets. Load a file saved from a model with the same targets.");
+            if (!entry.ToSpec().Equals(adapter.Spec))
+                throw new AdapterFileException(path, adapter.Name, $"the file's adapter is {Describe(entry.ToSpec())} but the model's is {Describe(adapter.Spec)}. Attach with the same ranks and scale as the file, or load a matching file.");
+        }
+        var targeted = attachment.Adapters.Select(a => a.Name).ToHashSet();
+        var extraTarget = config.Targets.FirstOrDefault(t => !targeted.Contains(t.Name));
+        if (extraTarget is not null)
+            throw new AdapterFileException(path, extraTarget.Name, $"the file has an adapter for '{extraTarget.Name}', which the model does not target. Attach the same targets the file was saved from.");
+
+        var expected = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, t.Tensor))).ToList();
+        var expectedKeys = expected.Select(e => e.Key).ToHashSet();
+        var extraKey = content.Tensors.Keys.FirstOrDefault(k => !expectedKeys.Contains(k));
+        if (extraKey is not null)
+            throw new AdapterFileException(path, extraKey, "the file holds a tensor the model's adapters do not have. The file was not written for this configuration; re-save it from a matching model.");
+        foreach (var (key, parameter) in expected)
+        {
+            if (!content.Tensors.TryGetValue(key, out var tensor))
+                throw new AdapterFileException(path, key, "the tensor is missing. The file is incomplete; re-save it.");
+            if (!tensor.shape.SequenceEqual(parameter.shape))
+                throw new AdapterFileException(path, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the adapter's is [{string.Join(", ", parameter.shape)}]. Re-save the file from a model with the same ranks.");
+            if (!torch.is_floating_point(tensor))
+                throw new AdapterFileException(path, key, $"its dtype is {tensor.dtype}, not a floating-point type. Adapter tensors are float32, float16, bfloat16 or float64; re-save the file.");
+            using var finite = tensor.isfinite().all();
+            if (!finite.item<bool>())
+                throw new AdapterFileException(path, key, "it holds NaN or infinite values (training diverged before it was saved). Load an earlier checkpoint.");
+        }
+
+        using (no_grad())
+        {
+            foreach (var (key, parameter) in expected)
+                parameter.copy_(content.Tensors[key]); // converts dtype and device to the adapter's
+        }
+    }
+
+    private static SafetensorsContent Read(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Adapter file '{path}' does not exist. Check the path, or save adapters first with SaveFlora.", path);
+        return Safetensors.Load(path);
+    }
+
+    private static AdapterFileConfig ParseConfig(string path, SafetensorsContent content)
+    {
+        if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataKey, out var json))
+            throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataKey}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
+        AdapterFileConfig config;
+        try
+        {
+            config = AdapterFileConfig.FromJson(json);
+        }
+        catch (JsonException e)
+        {
+            throw new AdapterFileException(path, "__metadata__", $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
+        }
+        if (config.Format > AdapterFileConfig.CurrentFormat)
+            throw new AdapterFileException(path, "__metadata__", $"it uses format {config.Format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
+        return config;
+    }
+
+    private static string Describe(AdapterSpec spec) =>
+        $"{spec.LayerType} [{string.Join(", ", spec.WeightShape)}] ranks ({string.Join(", ", spec.Ranks)}) scale {spec.Scale:G6}";
+
+    private static string Capitalise(string method) => method.Length == 0 ? method : method switch
+    {
+        "bitfit" => "BitFit",
+        _ => char.ToUpperInvariant(method[0]) + method[1..],
+    };
+}
+
+/// <summary>An adapter file that cannot be loaded into this model; the message names the file, the key and the fix.</summary>
+public sealed class AdapterFileException : IOException
+{
+    /// <summary>Creates the exception for <paramref name="path"/> and <paramref name="key"/>.</summary>
+    public AdapterFileException(string path, string? key, string problem)
+        : base(key is null ? $"Adapter file '{path}': {problem}" : $"Adapter file '{path}', key '{key}': {problem}")
+    {
+        Path = path;
+        Key = key;
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>The tensor key or target, when one is involved.</summary>
+    public string? Key { get; }
+}
