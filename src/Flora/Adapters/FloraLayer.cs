@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Flora;
@@ -14,24 +13,20 @@ namespace Flora;
 /// <c>kaiming_normal_(a = √3)</c>, so the adapted layer starts exactly equal to the base layer.
 /// Adapter tensors follow the base weight's dtype and device.
 /// </summary>
-public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
+public abstract class FloraLayer : AdapterLayer
 {
     private const string CoreName = "core";
 
-    [ComponentName(Name = "base_layer")]
-    private readonly nn.Module<Tensor, Tensor> _baseLayer;
     private readonly string[] _factorNames;
 
     /// <summary>Creates the adapter's core and factors for <paramref name="baseWeight"/>'s shape under <paramref name="config"/>.</summary>
     protected FloraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, Tensor baseWeight, FloraLayerConfig config)
-        : base(name)
+        : base(name, baseLayer)
     {
         if (!baseWeight.shape.SequenceEqual(config.WeightShape))
             throw new ArgumentException($"the configuration of '{name}' is for weight shape [{string.Join(", ", config.WeightShape)}] " +
                                         $"but the layer's weight is [{string.Join(", ", baseWeight.shape)}]");
-        Name = name;
         Config = config;
-        _baseLayer = baseLayer;
         _factorNames = Enumerable.Range(0, config.Ranks.Length).Select(m => "factor_" + FloraRankRules.FactorKey(m)).ToArray();
 
         using (no_grad())
@@ -49,16 +44,10 @@ public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     }
 
     /// <inheritdoc />
-    public string Name { get; }
-
-    /// <inheritdoc />
-    public FloraMethod Method => FloraMethod.Flora;
+    public override FloraMethod Method => FloraMethod.Flora;
 
     /// <summary>The resolved ranks, scale, dropout and forward path.</summary>
     public FloraLayerConfig Config { get; }
-
-    /// <inheritdoc />
-    public nn.Module<Tensor, Tensor> BaseLayer => _baseLayer;
 
     /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
     public FloraForwardPath ForwardPath { get; set; }
@@ -76,23 +65,20 @@ public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     public IReadOnlyList<Parameter> Factors => _factorNames.Select(n => get_parameter(n)!).ToArray();
 
     /// <inheritdoc />
-    public IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors =>
+    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors =>
         new[] { (CoreName, Core) }.Concat(_factorNames.Select((n, m) => ("factor." + FloraRankRules.FactorKey(m), get_parameter(n)!))).ToArray();
 
     /// <inheritdoc />
-    public AdapterSpec Spec => new(_baseLayer.GetType().Name, Config.WeightShape, Config.Ranks, Config.Scale);
+    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Config.WeightShape, Config.Ranks, Config.Scale);
 
     /// <inheritdoc />
-    public long TrainableParameters => Config.TrainableParameters;
-
-    /// <inheritdoc />
-    public bool IsMerged { get; private set; }
+    public override long TrainableParameters => Config.TrainableParameters;
 
     /// <summary>The base layer's current weight (it changes object when the model moves between devices).</summary>
     protected abstract Parameter BaseWeight { get; }
 
     /// <inheritdoc />
-    public string Describe() => $"r=({string.Join(",", Config.Ranks)}) s={Config.Scale:G4}";
+    public override string Describe() => $"r=({string.Join(",", Config.Ranks)}) s={Config.Scale:G4}";
 
     /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, dtype and device.</summary>
     public Tensor Delta()
@@ -102,12 +88,8 @@ public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => Adapt(input, _baseLayer.forward(input));
-
-    /// <inheritdoc />
-    public Tensor Adapt(Tensor input, Tensor baseOutput)
+    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
     {
-        if (IsMerged) return baseOutput;
         using var scope = NewDisposeScope();
         Tensor x = Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
         FloraForwardPath path = ForwardPath != FloraForwardPath.Auto ? ForwardPath
@@ -128,27 +110,16 @@ public abstract class FloraLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     protected abstract Tensor MaterialisedUpdate(Tensor input);
 
     /// <inheritdoc />
-    public void Merge()
+    protected override void MergeIntoBase()
     {
-        if (IsMerged)
-            throw new InvalidOperationException($"The FLoRA adapter of '{Name}' is already merged; merging twice would add ΔW twice. Call Unmerge first.");
-        using (no_grad())
-        using (var delta = Delta())
-            BaseWeight.add_(delta);
-        IsMerged = true;
+        using var delta = Delta();
+        BaseWeight.add_(delta);
     }
 
     /// <inheritdoc />
-    public void Unmerge()
+    protected override void UnmergeFromBase()
     {
-        if (!IsMerged)
-            throw new InvalidOperationException($"The FLoRA adapter of '{Name}' is not merged, so there is nothing to unmerge. Call Merge first.");
-        using (no_grad())
-        using (var delta = Delta())
-            BaseWeight.sub_(delta);
-        IsMerged = false;
+        using var delta = Delta();
+        BaseWeight.sub_(delta);
     }
-
-    /// <summary>Detaches the base layer so that disposing the adapter leaves it alive.</summary>
-    internal void ReleaseBaseLayer() => register_module("base_layer", null!);
 }

@@ -33,6 +33,13 @@ internal static class AdapterDispatch
         _ => throw Unsupported(name, layer),
     };
 
+    /// <summary>Creates the adapter of <paramref name="method"/> for <paramref name="layer"/>.</summary>
+    public static AdapterLayer Create(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target) => method switch
+    {
+        FloraMethod.Flora => CreateFlora(name, layer, model, target),
+        _ => throw new ArgumentException($"The {method} method is not available in this version of Flora; use FloraMethod.Flora.", nameof(method)),
+    };
+
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
     public static FloraLayer CreateFlora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {

@@ -53,10 +53,11 @@ public sealed class FloraAttachment
     public IEnumerable<Parameter> Parameters() => Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor));
 
     /// <summary>
-    /// Freezes every parameter of <paramref name="model"/> and puts a FLoRA adapter in each target's slot. Everything is
+    /// Freezes every parameter of <paramref name="model"/> and puts an adapter of <paramref name="method"/> in each
+    /// target's slot (LoRA and DoRA at the rank whose trainable count is closest to the target's FLoRA count). Everything is
     /// validated (layer types, ranks, scale, duplicates, an attachment already there) before the model is touched.
     /// </summary>
-    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options)
+    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method = FloraMethod.Flora)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (targets.Count == 0)
@@ -66,16 +67,16 @@ public sealed class FloraAttachment
             throw new ArgumentException($"'{duplicate.Key}' is targeted {duplicate.Count()} times; each layer takes one adapter.");
         foreach (var target in targets)
         {
-            if (target.Slot.Layer is IFloraAdapter || RegisteredChild(target.Slot) is IFloraAdapter)
+            if (target.Slot.Layer is IFloraAdapter || IsWrapped(target.Slot))
                 throw new InvalidOperationException($"'{target.Slot.Path}' already has an adapter attached. Call DetachFlora() (or Detach()) before attaching again.");
         }
 
         // Create every adapter before touching the model, so that a bad target leaves it unchanged.
-        var adapters = new List<FloraLayer>();
+        var adapters = new List<AdapterLayer>();
         try
         {
             foreach (var target in targets)
-                adapters.Add(AdapterDispatch.CreateFlora(target.Slot.Path, target.Slot.Layer, options, target.Options));
+                adapters.Add(AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
         }
         catch
         {
@@ -91,7 +92,7 @@ public sealed class FloraAttachment
         foreach (var adapter in adapters)
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
-        return new FloraAttachment(model, FloraMethod.Flora, injections, frozen);
+        return new FloraAttachment(model, method, injections, frozen);
     }
 
     /// <summary>Adds every adapter's update into its base weight; the model then costs exactly the base model.</summary>
@@ -123,7 +124,9 @@ public sealed class FloraAttachment
         for (int i = _injections.Count - 1; i >= 0; i--)
         {
             _injections[i].Remove();
-            Dispose((FloraLayer)_injections[i].Wrapper);
+            var adapter = (AdapterLayer)_injections[i].Wrapper;
+            adapter.OnDetach();
+            Dispose(adapter);
         }
         foreach (var (parameter, requiresGrad) in _frozen) parameter.requires_grad = requiresGrad;
         IsDetached = true;
@@ -160,10 +163,11 @@ public sealed class FloraAttachment
         if (IsDetached) throw new InvalidOperationException("These adapters were detached; attach again to use adapters.");
     }
 
-    private static nn.Module? RegisteredChild(ModuleSlot slot) =>
-        slot.Parent.named_children().Where(c => c.name == slot.Name).Select(c => c.module).FirstOrDefault();
+    /// <summary>Whether the slot's parent already holds an adapter around the slot's layer.</summary>
+    private static bool IsWrapped(ModuleSlot slot) =>
+        slot.Parent.named_children().Any(c => c.module is IFloraAdapter adapter && ReferenceEquals(adapter.BaseLayer, slot.Layer));
 
-    private static void Dispose(FloraLayer adapter)
+    private static void Dispose(AdapterLayer adapter)
     {
         adapter.ReleaseBaseLayer();
         adapter.Dispose();

@@ -28,9 +28,9 @@ public sealed record FloraConfig
 /// <summary>The runtime entry point: attaches FLoRA adapters to the layers of any model selected by name.</summary>
 public static class FloraInjector
 {
-    /// <summary>Finds the targets <paramref name="config"/> selects, then attaches adapters to them.</summary>
-    public static FloraAttachment Attach(nn.Module model, FloraConfig config) =>
-        FloraAttachment.Attach(model, FindTargets(model, config), config.Defaults);
+    /// <summary>Finds the targets <paramref name="config"/> selects, then attaches adapters of <paramref name="method"/> to them.</summary>
+    public static FloraAttachment Attach(nn.Module model, FloraConfig config, FloraMethod method = FloraMethod.Flora) =>
+        FloraAttachment.Attach(model, FindTargets(model, config), config.Defaults, method);
 
     /// <summary>The targets <paramref name="config"/> selects in <paramref name="model"/>, in the model's order.</summary>
     public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// The common shape of every adapter module (FLoRA, LoRA, DoRA, BitFit): it wraps a frozen base layer, registered as
+/// <c>base_layer</c>, and its <c>forward(x)</c> is <see cref="Adapt"/> of the input and the base layer's output.
+/// Merge state is kept here so that every method refuses merging twice or unmerging an unmerged layer alike.
+/// </summary>
+public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
+{
+    [ComponentName(Name = "base_layer")]
+    private readonly nn.Module<Tensor, Tensor> _baseLayer;
+
+    /// <summary>Wraps <paramref name="baseLayer"/>; subclasses register their tensors, then call <c>RegisterComponents()</c>.</summary>
+    protected AdapterLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name)
+    {
+        Name = name;
+        _baseLayer = baseLayer;
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public abstract FloraMethod Method { get; }
+
+    /// <inheritdoc />
+    public nn.Module<Tensor, Tensor> BaseLayer => _baseLayer;
+
+    /// <inheritdoc />
+    public abstract IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors { get; }
+
+    /// <inheritdoc />
+    public abstract AdapterSpec Spec { get; }
+
+    /// <inheritdoc />
+    public abstract long TrainableParameters { get; }
+
+    /// <inheritdoc />
+    public bool IsMerged { get; private set; }
+
+    /// <inheritdoc />
+    public abstract string Describe();
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => Adapt(input, _baseLayer.forward(input));
+
+    /// <inheritdoc />
+    public Tensor Adapt(Tensor input, Tensor baseOutput) => IsMerged ? baseOutput : AdaptUnmerged(input, baseOutput);
+
+    /// <summary>The adapted output while the update is not merged.</summary>
+    protected abstract Tensor AdaptUnmerged(Tensor input, Tensor baseOutput);
+
+    /// <inheritdoc />
+    public void Merge()
+    {
+        if (IsMerged)
+            throw new InvalidOperationException($"The {Method} adapter of '{Name}' is already merged; merging twice would apply its update twice. Call Unmerge first.");
+        using (no_grad()) MergeIntoBase();
+        IsMerged = true;
+    }
+
+    /// <inheritdoc />
+    public void Unmerge()
+    {
+        if (!IsMerged)
+            throw new InvalidOperationException($"The {Method} adapter of '{Name}' is not merged, so there is nothing to unmerge. Call Merge first.");
+        using (no_grad()) UnmergeFromBase();
+        IsMerged = false;
+    }
+
+    /// <summary>Writes the update into the base layer's weights (called without gradient tracking).</summary>
+    protected abstract void MergeIntoBase();
+
+    /// <summary>Takes a merged update out of the base layer's weights again (called without gradient tracking).</summary>
+    protected abstract void UnmergeFromBase();
+
+    /// <summary>Called when the adapter is taken out of the model: restore anything of the base it changed besides merging.</summary>
+    protected internal virtual void OnDetach()
+    {
+    }
+
+    /// <summary>Unregisters the base layer so that disposing the adapter leaves it alive.</summary>
+    internal void ReleaseBaseLayer() => register_module("base_layer", null!);
+}
