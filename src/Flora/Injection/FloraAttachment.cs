@@ -40,6 +40,18 @@ public sealed class FloraAttachment
         Adapters.FirstOrDefault(a => a.Name == path)
         ?? throw new KeyNotFoundException($"No adapter is attached at '{path}'. Attached: {string.Join(", ", Adapters.Select(a => a.Name))}.");
 
+    /// <summary>
+    /// The FLoRA adapter of the layer at <paramref name="path"/>, typed. Under another method this is a clear error:
+    /// <see cref="Adapters"/> serves every method.
+    /// </summary>
+    public TAdapter GetFlora<TAdapter>(string path) where TAdapter : FloraLayer
+    {
+        var adapter = this[path];
+        return adapter as TAdapter ?? throw new InvalidOperationException(
+            $"'{path}' has a {adapter.Method} adapter ({adapter.GetType().Name}), not a FLoRA {typeof(TAdapter).Name}: the typed properties serve FloraMethod.Flora. " +
+            "Use FloraAdapters.All (a list of IFloraAdapter) for every method.");
+    }
+
     /// <summary>The number of trainable scalars of all adapters.</summary>
     public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters);
 

@@ -1,0 +1,181 @@
+// Shared by the generator and the analyzers (linked source): reads a [FloraTarget] member's layer kind and, when its
+// constructor arguments are constants, its weight shape. Never throws on malformed code: unknown means null.
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Flora.Generators
+{
+    /// <summary>The TorchSharp layer types FLoRA adapts.</summary>
+    internal enum LayerKind
+    {
+        Unsupported,
+        Linear,
+        Conv1d,
+        Conv2d,
+        Conv3d,
+    }
+
+    /// <summary>A target layer as read from source: its kind, its weight shape when constant, and the expression that built it.</summary>
+    internal sealed class LayerShape
+    {
+        public LayerShape(LayerKind kind, long[]? weightShape, IInvocationOperation? creation)
+        {
+            Kind = kind;
+            WeightShape = weightShape;
+            Creation = creation;
+        }
+
+        public LayerKind Kind { get; }
+
+        /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions; null when not constant.</summary>
+        public long[]? WeightShape { get; }
+
+        /// <summary>The factory call that creates the layer (<c>nn.Conv2d(...)</c>), when one was found.</summary>
+        public IInvocationOperation? Creation { get; }
+
+        public int KernelAxes => Kind switch { LayerKind.Conv1d => 1, LayerKind.Conv2d => 2, LayerKind.Conv3d => 3, _ => 0 };
+    }
+
+    /// <summary>Reads target layers the way the generator and the analyzers both need them.</summary>
+    internal static class LayerShapeReader
+    {
+        /// <summary>The kind of a TorchSharp layer type (<c>TorchSharp.Modules.Conv2d</c> …), or Unsupported.</summary>
+        public static LayerKind KindOf(ITypeSymbol? type)
+        {
+            if (type is not INamedTypeSymbol named || named.ContainingNamespace?.ToDisplayString() != "TorchSharp.Modules") return LayerKind.Unsupported;
+            return named.Name switch
+            {
+                "Linear" => LayerKind.Linear,
+                "Conv1d" => LayerKind.Conv1d,
+                "Conv2d" => LayerKind.Conv2d,
+                "Conv3d" => LayerKind.Conv3d,
+                _ => LayerKind.Unsupported,
+            };
+        }
+
+        /// <summary>The type of a field or property member, or null for anything else.</summary>
+        public static ITypeSymbol? MemberType(ISymbol member) => member switch
+        {
+            IFieldSymbol field => field.Type,
+            IPropertySymbol property => property.Type,
+            _ => null,
+        };
+
+        /// <summary>
+        /// Reads <paramref name="member"/>: its kind (from its declared type, or from the expression that creates it when
+        /// the member is typed more generally) and its weight shape from a field/property initializer or the single
+        /// constructor assignment that creates it.
+        /// </summary>
+        public static LayerShape Read(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+        {
+            LayerKind declared = KindOf(MemberType(member));
+            IInvocationOperation? creation = FindCreation(member, compilation, cancellationToken);
+            LayerKind kind = declared != LayerKind.Unsupported ? declared : KindOf(creation?.Type);
+            if (kind == LayerKind.Unsupported || creation is null || KindOf(creation.Type) != kind) return new LayerShape(kind, null, creation);
+            return new LayerShape(kind, ShapeFrom(kind, creation), creation);
+        }
+
+        /// <summary>The argument bound to <paramref name="parameter"/> in <paramref name="creation"/> (given or default).</summary>
+        public static IArgumentOperation? Argument(IInvocationOperation creation, string parameter) =>
+            creation.Arguments.FirstOrDefault(a => a.Parameter?.Name == parameter);
+
+        /// <summary>An integral constant, through implicit conversions (<c>3</c>, <c>2 * Width</c>, a <c>const</c>).</summary>
+        public static bool TryConstant(IOperation? operation, out long value)
+        {
+            value = 0;
+            while (operation is not null)
+            {
+                if (operation.ConstantValue.HasValue)
+                {
+                    switch (operation.ConstantValue.Value)
+                    {
+                        case int i: value = i; return true;
+                        case long l: value = l; return true;
+                        case short s: value = s; return true;
+                        case byte b: value = b; return true;
+                        case sbyte sb: value = sb; return true;
+                        case ushort us: value = us; return true;
+                        case uint ui: value = ui; return true;
+                        default: return false;
+                    }
+                }
+                operation = operation is IConversionOperation conversion ? conversion.Operand : null;
+            }
+            return false;
+        }
+
+        private static long[]? ShapeFrom(LayerKind kind, IInvocationOperation creation)
+        {
+            if (kind == LayerKind.Linear)
+            {
+                if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)) return null;
+                return input > 0 && output > 0 ? new[] { output, input } : null;
+            }
+            int axes = kind == LayerKind.Conv1d ? 1 : kind == LayerKind.Conv2d ? 2 : 3;
+            if (!TryConstant(Argument(creation, "in_channels")?.Value, out long inChannels)
+                || !TryConstant(Argument(creation, "out_channels")?.Value, out long outChannels)
+                || !TryConstant(Argument(creation, "groups")?.Value, out long groups))
+                return null;
+            long[]? kernel = KernelSize(Argument(creation, "kernel_size")?.Value, axes);
+            if (kernel is null || inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0 || kernel.Any(k => k <= 0))
+                return null;
+            return new[] { outChannels, inChannels / groups }.Concat(kernel).ToArray();
+        }
+
+        /// <summary>A kernel size given as one constant (repeated per axis) or as a tuple of constants.</summary>
+        private static long[]? KernelSize(IOperation? operation, int axes)
+        {
+            if (TryConstant(operation, out long single)) return Enumerable.Repeat(single, axes).ToArray();
+            while (operation is IConversionOperation conversion) operation = conversion.Operand;
+            if (operation is not ITupleOperation tuple || tuple.Elements.Length != axes) return null;
+            var sizes = new long[axes];
+            for (int i = 0; i < axes; i++)
+                if (!TryConstant(tuple.Elements[i], out sizes[i])) return null;
+            return sizes;
+        }
+
+        /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
+        private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+        {
+            var expressions = new List<ExpressionSyntax>();
+            foreach (var reference in member.DeclaringSyntaxReferences)
+            {
+                var node = reference.GetSyntax(cancellationToken);
+                if (node is VariableDeclaratorSyntax { Initializer: { } fieldInit }) expressions.Add(fieldInit.Value);
+                else if (node is PropertyDeclarationSyntax { Initializer: { } propertyInit }) expressions.Add(propertyInit.Value);
+            }
+            if (expressions.Count == 0 && member.ContainingType is { } type)
+            {
+                foreach (var constructor in type.InstanceConstructors)
+                foreach (var reference in constructor.DeclaringSyntaxReferences)
+                {
+                    if (reference.GetSyntax(cancellationToken) is not ConstructorDeclarationSyntax declaration) continue;
+                    SyntaxNode? body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
+                    if (body is null) continue;
+                    SemanticModel model = compilation.GetSemanticModel(declaration.SyntaxTree);
+                    foreach (var assignment in body.DescendantNodes().OfType<AssignmentExpressionSyntax>())
+                    {
+                        if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, member))
+                            expressions.Add(assignment.Right);
+                    }
+                }
+            }
+            if (expressions.Count != 1) return null;
+            var expression = expressions[0];
+            if (!compilation.ContainsSyntaxTree(expression.SyntaxTree)) return null;
+            IOperation? operation = compilation.GetSemanticModel(expression.SyntaxTree).GetOperation(expression, cancellationToken);
+            while (operation is IConversionOperation conversion) operation = conversion.Operand;
+            return operation is IInvocationOperation invocation && IsTorchNnFactory(invocation.TargetMethod) ? invocation : null;
+        }
+
+        private static bool IsTorchNnFactory(IMethodSymbol method) =>
+            method.IsStatic
+            && method.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace: { Name: "TorchSharp" } } }
+            && method.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d";
+    }
+}
