@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Xml.Linq;
+
+namespace Flora.EndToEnd.Tests;
+
+/// <summary>`dotnet pack src/Flora/Flora.csproj` gives one package with the runtime, the generator and the build step.</summary>
+public sealed class PackageLayoutTests : IDisposable
+{
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+    private readonly string _dir = Directory.CreateTempSubdirectory("flora-pack-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Flora.Generated.sln"))) return dir.FullName;
+        throw new InvalidOperationException("the repository root (Flora.Generated.sln) is not above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public void The_package_holds_runtime_generator_and_build_step_and_depends_only_on_TorchSharp()
+    {
+        string root = RepositoryRoot();
+        // --no-build packs what the test run already built, so it never races the build of other test projects.
+        var start = new ProcessStartInfo("dotnet", $"pack src/Flora/Flora.csproj --no-build -c {Configuration} -o \"{_dir}\" -p:NoWarn=NU5104")
+        {
+            WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, output);
+
+        string package = Directory.GetFiles(_dir, "Flora.*.nupkg").Single();
+        using var zip = ZipFile.OpenRead(package);
+        var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/Flora.dll", entries);
+        Assert.Contains("lib/net10.0/Flora.xml", entries);
+        Assert.Contains("analyzers/dotnet/cs/Flora.Generators.dll", entries);
+        Assert.Contains("buildTransitive/Flora.targets", entries);
+        Assert.Contains("buildTransitive/FloraElfVersionPatcher.cs", entries);
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Generators"));
+
+        using var nuspecStream = zip.Entries.Single(e => e.FullName == "Flora.nuspec").Open();
+        var nuspec = XDocument.Load(nuspecStream);
+        var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string)e.Attribute("id")!).ToList();
+        Assert.Equal(new[] { "TorchSharp" }, dependencies);
+        Assert.Equal("Flora", nuspec.Descendants().Single(e => e.Name.LocalName == "id").Value);
+    }
+}
