@@ -11,8 +11,8 @@ namespace Flora.Generators
 {
     public sealed partial class FloraGenerator
     {
-        internal const string TargetAttributeName = "Flora.FloraTargetAttribute";
-        internal const string ModelAttributeName = "Flora.FloraModelAttribute";
+        internal const string TargetAttributeName = TorchSymbols.TargetAttribute;
+        internal const string ModelAttributeName = TorchSymbols.ModelAttribute;
 
         /// <summary>Turns an annotated model type into a <see cref="ModelSpec"/>; returns null when nothing can be generated.</summary>
         internal static class Parser
@@ -29,10 +29,10 @@ namespace Flora.Generators
                 HierarchyInfo? hierarchy = Hierarchy(type, cancellationToken);
                 if (hierarchy is null) return null;
 
-                var model = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName);
-                int rank = NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
-                int r3 = NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
-                double scale = NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale;
+                var model = TorchSymbols.Attribute(type, ModelAttributeName);
+                int rank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
+                int r3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
+                double scale = TorchSymbols.NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale;
 
                 var targets = new List<TargetSpec>();
                 var usedNames = new HashSet<string>(ReservedPropertyNames);
@@ -41,7 +41,7 @@ namespace Flora.Generators
                     cancellationToken.ThrowIfCancellationRequested();
                     if (member.IsStatic || member is not (IFieldSymbol or IPropertySymbol) || member.IsImplicitlyDeclared) continue;
                     if (member is IPropertySymbol { IsIndexer: true }) continue;
-                    var attribute = member.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == TargetAttributeName);
+                    var attribute = TorchSymbols.Attribute(member, TargetAttributeName);
                     if (attribute is null) continue;
                     LayerShape shape = LayerShapeReader.Read(member, compilation, cancellationToken);
                     if (shape.Kind == LayerKind.Unsupported) continue;
@@ -51,11 +51,11 @@ namespace Flora.Generators
                         PropertyName = UniqueName(PascalCase(member.Name), usedNames),
                         Kind = shape.Kind,
                         CanStoreWrapper = CanStoreWrapper(member, shape.Kind, compilation),
-                        Rank = NamedInt(attribute, "Rank"),
-                        InRank = NamedInt(attribute, "InRank"),
-                        OutRank = NamedInt(attribute, "OutRank"),
-                        R3 = NamedInt(attribute, "R3"),
-                        Scale = NamedDouble(attribute, "Scale"),
+                        Rank = TorchSymbols.NamedInt(attribute, "Rank"),
+                        InRank = TorchSymbols.NamedInt(attribute, "InRank"),
+                        OutRank = TorchSymbols.NamedInt(attribute, "OutRank"),
+                        R3 = TorchSymbols.NamedInt(attribute, "R3"),
+                        Scale = TorchSymbols.NamedDouble(attribute, "Scale"),
                         WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
                     });
                 }
@@ -78,23 +78,13 @@ namespace Flora.Generators
             /// </summary>
             private static bool CanGenerateFor(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
-                if (type.TypeKind != TypeKind.Class || type.IsStatic || !DerivesFromTorchModule(type)) return false;
+                if (type.TypeKind != TypeKind.Class || type.IsStatic || !TorchSymbols.DerivesFromTorchModule(type)) return false;
                 for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
                 {
                     var declarations = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
                     if (declarations.Count == 0 || declarations.Any(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword))) return false;
                 }
                 return true;
-            }
-
-            internal static bool DerivesFromTorchModule(INamedTypeSymbol type)
-            {
-                for (var t = type.BaseType; t is not null; t = t.BaseType)
-                {
-                    if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } })
-                        return true;
-                }
-                return false;
             }
 
             private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, CancellationToken cancellationToken)
@@ -147,11 +137,9 @@ namespace Flora.Generators
                 long total = 0;
                 foreach (var t in targets)
                 {
-                    int rank = t.Rank ?? modelRank, r3 = t.R3 ?? modelR3;
-                    if (rank < 1 || r3 < 1 || t.InRank < 1 || t.OutRank < 1) return null;
-                    var modes = FloraRankRules.Resolve(t.WeightShape.ToArray(), rank, t.Rank.HasValue, t.InRank, t.OutRank, r3, t.R3.HasValue);
-                    if (modes.Any(m => m.IsKernelAxis && m.IsExplicit && m.IsClamped)) return null; // a runtime error (FLORA004)
-                    total += FloraRankRules.CountParameters(modes);
+                    long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), modelRank, modelR3, t.Rank, t.InRank, t.OutRank, t.R3);
+                    if (count is null) return null;
+                    total += count.Value;
                 }
                 return total;
             }
@@ -183,32 +171,6 @@ namespace Flora.Generators
             /// <summary>An identifier as C# source: keywords get a verbatim <c>@</c>.</summary>
             internal static string Escape(string identifier) =>
                 SyntaxFacts.GetKeywordKind(identifier) != SyntaxKind.None ? "@" + identifier : identifier;
-
-            private static int? NamedInt(AttributeData? attribute, string name)
-            {
-                if (attribute is null) return null;
-                foreach (var argument in attribute.NamedArguments)
-                    if (argument.Key == name && argument.Value.Value is int value) return value;
-                return null;
-            }
-
-            private static double? NamedDouble(AttributeData? attribute, string name)
-            {
-                if (attribute is null) return null;
-                foreach (var argument in attribute.NamedArguments)
-                {
-                    if (argument.Key != name) continue;
-                    return argument.Value.Value switch
-                    {
-                        double d => d,
-                        float f => f,
-                        int i => i,
-                        long l => l,
-                        _ => null,
-                    };
-                }
-                return null;
-            }
         }
     }
 }

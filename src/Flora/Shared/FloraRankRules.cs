@@ -70,6 +70,21 @@ namespace Flora
             return core + factors;
         }
 
+        /// <summary>
+        /// The trainable count of one target as <c>[FloraTarget]</c> and <c>[FloraModel]</c> set it, or null when its
+        /// settings are invalid (a rank below 1, or an explicit R3 larger than a kernel axis: errors FLORA002/FLORA004).
+        /// The generator's <c>FloraTrainableParameters</c> and the budget diagnostic FLORA008 both sum this.
+        /// </summary>
+        public static long? CountTarget(IReadOnlyList<long> weightShape, int modelRank, int modelR3, int? rank, int? inRank, int? outRank, int? r3)
+        {
+            int effectiveRank = rank ?? modelRank, effectiveR3 = r3 ?? modelR3;
+            if (effectiveRank < 1 || effectiveR3 < 1 || inRank < 1 || outRank < 1) return null;
+            var modes = Resolve(weightShape, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
+            foreach (var mode in modes)
+                if (mode.IsKernelAxis && mode.IsExplicit && mode.IsClamped) return null;
+            return CountParameters(modes);
+        }
+
         /// <summary>The name a message uses for a mode: out_features/in_features for Linear, out/in/kernel axis for convolutions.</summary>
         public static string DescribeMode(int mode, bool isLinear)
         {

@@ -1,0 +1,62 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using Flora.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Flora.Analyzers
+{
+    /// <summary>
+    /// FLORA008: the compile-time trainable count (the generator's <c>FloraTrainableParameters</c>, the same shared count)
+    /// exceeds <c>[FloraModel(MaxTrainableParameters = …)]</c>. Only reported when every target's shape is constant.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class BudgetAnalyzer : DiagnosticAnalyzer
+    {
+        /// <inheritdoc />
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.OverBudget);
+
+        /// <inheritdoc />
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(start =>
+            {
+                var symbols = FloraSymbols.Resolve(start.Compilation);
+                if (symbols is null) return;
+                start.RegisterSymbolAction(c => Analyze(c, symbols), SymbolKind.NamedType);
+            });
+        }
+
+        private static void Analyze(SymbolAnalysisContext context, FloraSymbols symbols)
+        {
+            var type = (INamedTypeSymbol)context.Symbol;
+            var model = symbols.ModelOf(type);
+            if (model is null || TorchSymbols.NamedLong(model, "MaxTrainableParameters") is not long budget || budget <= 0) return;
+            int modelRank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
+            int modelR3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
+
+            var counts = new List<(string Name, long Count)>();
+            foreach (var (member, attribute) in symbols.TargetsOf(type))
+            {
+                if (member.IsStatic) continue;
+                var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
+                if (shape.WeightShape is null) return; // not known at compile time: no constant count
+                long? count = FloraRankRules.CountTarget(shape.WeightShape, modelRank, modelR3, TorchSymbols.NamedInt(attribute, "Rank"),
+                    TorchSymbols.NamedInt(attribute, "InRank"), TorchSymbols.NamedInt(attribute, "OutRank"), TorchSymbols.NamedInt(attribute, "R3"));
+                if (count is null) return; // invalid ranks are reported elsewhere
+                counts.Add((member.Name, count.Value));
+            }
+            long total = counts.Sum(c => c.Count);
+            if (total <= budget) return;
+            string largest = string.Join(", ", counts.OrderByDescending(c => c.Count).Take(3).Select(c => $"{c.Name} {Number(c.Count)}"));
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.OverBudget,
+                AttributeArguments.Of(model, "MaxTrainableParameters", context.CancellationToken), type.Name, Number(total), Number(budget), largest));
+        }
+
+        private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Flora.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Flora.Analyzers
+{
+    /// <summary>
+    /// The ranks and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1), FLORA003 (an explicit
+    /// rank larger than its mode, clamped), FLORA004 (an explicit R3 larger than a kernel axis), FLORA005 (R3 on a Linear),
+    /// FLORA007 (a scale that is not finite and positive). Inherited ranks clamp silently, as at run time.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class RankAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly string[] RankArguments = { "Rank", "InRank", "OutRank", "R3" };
+
+        /// <inheritdoc />
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(
+            DiagnosticDescriptors.RankBelowOne, DiagnosticDescriptors.RankExceedsMode, DiagnosticDescriptors.R3ExceedsKernel,
+            DiagnosticDescriptors.R3OnLinear, DiagnosticDescriptors.InvalidScale);
+
+        /// <inheritdoc />
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(start =>
+            {
+                var symbols = FloraSymbols.Resolve(start.Compilation);
+                if (symbols is null) return;
+                start.RegisterSymbolAction(c => AnalyzeModel(c, symbols), SymbolKind.NamedType);
+                start.RegisterSymbolAction(c => AnalyzeTarget(c, symbols), SymbolKind.Field, SymbolKind.Property);
+            });
+        }
+
+        private static void AnalyzeModel(SymbolAnalysisContext context, FloraSymbols symbols)
+        {
+            var attribute = symbols.ModelOf((INamedTypeSymbol)context.Symbol);
+            if (attribute is not null) CheckValues(context, attribute, context.Symbol.Name, new[] { "Rank", "R3" });
+        }
+
+        private static void AnalyzeTarget(SymbolAnalysisContext context, FloraSymbols symbols)
+        {
+            var member = context.Symbol;
+            var attribute = symbols.TargetOf(member);
+            if (attribute is null || member.IsStatic) return;
+            if (!CheckValues(context, attribute, member.Name, RankArguments)) return;
+
+            var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
+            if (shape.Kind == LayerKind.Linear && AttributeArguments.IsSet(attribute, "R3"))
+                Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", null, member.Name);
+            if (shape.WeightShape is not long[] weight) return;
+
+            var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
+            int? rank = TorchSymbols.NamedInt(attribute, "Rank"), inRank = TorchSymbols.NamedInt(attribute, "InRank");
+            int? outRank = TorchSymbols.NamedInt(attribute, "OutRank"), r3 = TorchSymbols.NamedInt(attribute, "R3");
+            int effectiveRank = rank ?? TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
+            int effectiveR3 = r3 ?? TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
+            if (effectiveRank < 1 || effectiveR3 < 1) return; // FLORA002 on the model
+            var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
+            bool isLinear = shape.Kind == LayerKind.Linear;
+
+            // FLORA003: Rank covers the out and in modes that OutRank/InRank do not set.
+            var clamped = new[] { (Mode: modes[0], Argument: outRank.HasValue ? "OutRank" : "Rank"), (Mode: modes[1], Argument: inRank.HasValue ? "InRank" : "Rank") }
+                .Where(m => m.Mode.IsExplicit && m.Mode.IsClamped);
+            foreach (var group in clamped.GroupBy(m => m.Argument))
+            {
+                var exceeded = group.Select(m => m.Mode).ToList();
+                string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, isLinear) + " " + Number(m.Size)));
+                string clampedTo = string.Join(" and ", exceeded.Select(m => Number(m.Size)));
+                long largest = exceeded.Min(m => m.Size);
+                Report(context, DiagnosticDescriptors.RankExceedsMode, attribute, group.Key, largest,
+                    group.Key, Number(exceeded[0].Requested), member.Name, sizes, clampedTo, Number(largest));
+            }
+
+            // FLORA004: an explicit R3 larger than a kernel axis is an error at run time.
+            var kernel = modes.Where(m => m.IsKernelAxis).ToList();
+            var tooSmall = kernel.FirstOrDefault(m => m.IsExplicit && m.IsClamped);
+            if (tooSmall.Size > 0)
+            {
+                long largest = kernel.Min(m => m.Size);
+                Report(context, DiagnosticDescriptors.R3ExceedsKernel, attribute, "R3", largest,
+                    Number(tooSmall.Requested), member.Name, Number(tooSmall.Mode - 2), Number(tooSmall.Size), Number(largest));
+            }
+        }
+
+        /// <summary>FLORA002 and FLORA007 on the given arguments; returns whether every value is valid.</summary>
+        private static bool CheckValues(SymbolAnalysisContext context, AttributeData attribute, string owner, IEnumerable<string> ranks)
+        {
+            bool valid = true;
+            foreach (var name in ranks)
+            {
+                if (TorchSymbols.NamedInt(attribute, name) is int value && value < 1)
+                {
+                    Report(context, DiagnosticDescriptors.RankBelowOne, attribute, name, null, name, Number(value), owner);
+                    valid = false;
+                }
+            }
+            if (TorchSymbols.NamedDouble(attribute, "Scale") is double scale && !(scale > 0 && !double.IsInfinity(scale)))
+            {
+                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "Scale", null, scale.ToString("R", CultureInfo.InvariantCulture), owner);
+                valid = false;
+            }
+            return valid;
+        }
+
+        private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, AttributeData attribute, string argument, long? largestValid, params object[] args)
+        {
+            var properties = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ArgumentName, argument);
+            if (largestValid is long value) properties = properties.Add(DiagnosticDescriptors.LargestValidValue, value.ToString(CultureInfo.InvariantCulture));
+            context.ReportDiagnostic(Diagnostic.Create(descriptor, AttributeArguments.Of(attribute, argument, context.CancellationToken), properties, args));
+        }
+
+        private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,67 @@
+// Shared by the generator and the analyzers (linked source): recognising TorchSharp's and Flora's symbols by name.
+using Microsoft.CodeAnalysis;
+
+namespace Flora.Generators
+{
+    internal static class TorchSymbols
+    {
+        public const string TargetAttribute = "Flora.FloraTargetAttribute";
+        public const string ModelAttribute = "Flora.FloraModelAttribute";
+
+        /// <summary>Whether <paramref name="type"/> derives from <c>TorchSharp.torch.nn.Module</c> (any of its generic forms).</summary>
+        public static bool DerivesFromTorchModule(INamedTypeSymbol type)
+        {
+            for (var t = type.BaseType; t is not null; t = t.BaseType)
+            {
+                if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } })
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>The attribute of class <paramref name="attributeName"/> on <paramref name="symbol"/>, or null.</summary>
+        public static AttributeData? Attribute(ISymbol symbol, string attributeName)
+        {
+            foreach (var attribute in symbol.GetAttributes())
+                if (attribute.AttributeClass?.ToDisplayString() == attributeName) return attribute;
+            return null;
+        }
+
+        /// <summary>A named int argument of an attribute, or null when not set.</summary>
+        public static int? NamedInt(AttributeData? attribute, string name)
+        {
+            if (attribute is null) return null;
+            foreach (var argument in attribute.NamedArguments)
+                if (argument.Key == name && argument.Value.Value is int value) return value;
+            return null;
+        }
+
+        /// <summary>A named long argument of an attribute, or null when not set.</summary>
+        public static long? NamedLong(AttributeData? attribute, string name)
+        {
+            if (attribute is null) return null;
+            foreach (var argument in attribute.NamedArguments)
+                if (argument.Key == name) return argument.Value.Value switch { long l => l, int i => i, _ => null };
+            return null;
+        }
+
+        /// <summary>A named double argument of an attribute, or null when not set.</summary>
+        public static double? NamedDouble(AttributeData? attribute, string name)
+        {
+            if (attribute is null) return null;
+            foreach (var argument in attribute.NamedArguments)
+            {
+                if (argument.Key != name) continue;
+                return argument.Value.Value switch
+                {
+                    double d => d,
+                    float f => f,
+                    int i => i,
+                    long l => l,
+                    _ => null,
+                };
+            }
+            return null;
+        }
+    }
+}
