@@ -23,11 +23,14 @@ namespace Flora.Analyzers
         private const string Budget = "Flora.Budget";
         private const string HelpBase = "https://github.com/flora-generated/Flora.Generated/blob/main/docs/DIAGNOSTICS.md#";
 
-        /// <summary>The diagnostic property that carries the largest valid value for a code fix.</summary>
-        public const string LargestValidValue = "LargestValidValue";
-
         /// <summary>The diagnostic property that names the attribute argument concerned (Rank, InRank, OutRank, R3, Scale).</summary>
         public const string ArgumentName = "ArgumentName";
+
+        /// <summary>
+        /// The diagnostic property with the source text that should replace the argument (e.g. <c>R3 = 3</c>,
+        /// <c>OutRank = 16, InRank = 1</c>; empty: remove it). Present when the fix is obvious.
+        /// </summary>
+        public const string Replacement = "Replacement";
 
         public static readonly DiagnosticDescriptor NotPartial = Create(FloraDiagnosticIds.NotPartial,
             "A Flora model and its containing types must be partial",
@@ -41,7 +44,7 @@ namespace Flora.Analyzers
 
         public static readonly DiagnosticDescriptor RankExceedsMode = Create(FloraDiagnosticIds.RankExceedsMode,
             "A rank exceeds the dimension it factorises and is clamped",
-            "{0} {1} of '{2}' exceeds {3}; it is clamped to {4}. Use a rank ≤ {5}.",
+            "{0} {1} of '{2}' exceeds {3}; it is clamped to {4}. {5}",
             Usage, DiagnosticSeverity.Warning);
 
         public static readonly DiagnosticDescriptor R3ExceedsKernel = Create(FloraDiagnosticIds.R3ExceedsKernel,

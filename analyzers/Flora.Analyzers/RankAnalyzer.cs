@@ -54,7 +54,7 @@ namespace Flora.Analyzers
 
             var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
             if (shape.Kind == LayerKind.Linear && AttributeArguments.IsSet(attribute, "R3"))
-                Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", null, member.Name);
+                Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", "", member.Name);
             if (shape.WeightShape is not long[] weight) return;
 
             var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
@@ -75,8 +75,22 @@ namespace Flora.Analyzers
                 string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, isLinear) + " " + Number(m.Size)));
                 string clampedTo = string.Join(" and ", exceeded.Select(m => Number(m.Size)));
                 long largest = exceeded.Min(m => m.Size);
-                Report(context, DiagnosticDescriptors.RankExceedsMode, attribute, group.Key, largest,
-                    group.Key, Number(exceeded[0].Requested), member.Name, sizes, clampedTo, Number(largest));
+                string replacement, advice;
+                if (group.Key == "Rank" && exceeded.Count == 1 && !outRank.HasValue && !inRank.HasValue)
+                {
+                    // Rank fits one of out/in: keep it there and state the clamped one, instead of shrinking both.
+                    bool outExceeded = exceeded[0].Mode == 0;
+                    long outValue = outExceeded ? modes[0].Size : effectiveRank, inValue = outExceeded ? effectiveRank : modes[1].Size;
+                    replacement = $"OutRank = {Number(outValue)}, InRank = {Number(inValue)}";
+                    advice = $"Use {replacement} to say so, or a Rank ≤ {Number(largest)}.";
+                }
+                else
+                {
+                    replacement = $"{group.Key} = {Number(largest)}";
+                    advice = $"Use {group.Key} ≤ {Number(largest)}.";
+                }
+                Report(context, DiagnosticDescriptors.RankExceedsMode, attribute, group.Key, replacement,
+                    group.Key, Number(exceeded[0].Requested), member.Name, sizes, clampedTo, advice);
             }
 
             // FLORA004: an explicit R3 larger than a kernel axis is an error at run time.
@@ -85,7 +99,7 @@ namespace Flora.Analyzers
             if (tooSmall.Size > 0)
             {
                 long largest = kernel.Min(m => m.Size);
-                Report(context, DiagnosticDescriptors.R3ExceedsKernel, attribute, "R3", largest,
+                Report(context, DiagnosticDescriptors.R3ExceedsKernel, attribute, "R3", "R3 = " + Number(largest),
                     Number(tooSmall.Requested), member.Name, Number(tooSmall.Mode - 2), Number(tooSmall.Size), Number(largest));
             }
         }
@@ -104,16 +118,16 @@ namespace Flora.Analyzers
             }
             if (TorchSymbols.NamedDouble(attribute, "Scale") is double scale && !(scale > 0 && !double.IsInfinity(scale)))
             {
-                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "Scale", null, scale.ToString("R", CultureInfo.InvariantCulture), owner);
+                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "Scale", "Scale = 0.4", scale.ToString("R", CultureInfo.InvariantCulture), owner);
                 valid = false;
             }
             return valid;
         }
 
-        private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, AttributeData attribute, string argument, long? largestValid, params object[] args)
+        private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, AttributeData attribute, string argument, string? replacement, params object[] args)
         {
             var properties = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ArgumentName, argument);
-            if (largestValid is long value) properties = properties.Add(DiagnosticDescriptors.LargestValidValue, value.ToString(CultureInfo.InvariantCulture));
+            if (replacement is not null) properties = properties.Add(DiagnosticDescriptors.Replacement, replacement);
             context.ReportDiagnostic(Diagnostic.Create(descriptor, AttributeArguments.Of(attribute, argument, context.CancellationToken), properties, args));
         }
 
