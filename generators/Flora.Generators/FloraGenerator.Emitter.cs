@@ -61,7 +61,14 @@ namespace Flora.Generators
                 w.Line("/// LoRA and DoRA get, per target, the rank whose trainable count is closest to FLoRA's.</summary>");
                 w.Line("/// <param name=\"method\">FLoRA, or a baseline at the matched budget.</param>");
                 w.Line("/// <returns>The attached adapters.</returns>");
-                w.Line("public FloraAdapters AttachFlora(global::Flora.FloraMethod method)");
+                w.Line("public FloraAdapters AttachFlora(global::Flora.FloraMethod method) => AttachFlora(method, __floraModelOptions);");
+                w.Line();
+                w.Line("/// <summary>Attaches adapters of <paramref name=\"method\"/> with <paramref name=\"defaults\"/> in place of <c>[FloraModel]</c>'s");
+                w.Line("/// settings (what a target sets itself still wins): for rank sweeps and budgets chosen at run time.</summary>");
+                w.Line("/// <param name=\"method\">FLoRA, or a baseline at the matched budget.</param>");
+                w.Line("/// <param name=\"defaults\">The model-wide ranks, scale, dropout and forward path.</param>");
+                w.Line("/// <returns>The attached adapters.</returns>");
+                w.Line("public FloraAdapters AttachFlora(global::Flora.FloraMethod method, global::Flora.FloraModelOptions defaults)");
                 w.Open();
                 w.Line("if (__floraAttachment is { IsDetached: false })");
                 w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached. Call DetachFlora() before attaching again.\");");
@@ -74,7 +81,7 @@ namespace Flora.Generators
                     w.Line("new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, \"" + t.MemberName + "\", " + member + store + "), " + Options(t) + "),");
                 }
                 w.Close(";");
-                w.Line("__floraAttachment = " + Attachment + ".Attach(this, targets, __floraModelOptions, method);");
+                w.Line("__floraAttachment = " + Attachment + ".Attach(this, targets, defaults, method);");
                 w.Line("return new FloraAdapters(__floraAttachment);");
                 w.Close();
                 w.Line();
