@@ -2,7 +2,7 @@ using System;
 
 namespace Flora;
 
-/// <summary>How an unmerged FLoRA adapter computes its contribution.</summary>
+/// <summary>How an unmerged adapter (FLoRA, LoRA, DoRA) computes its contribution.</summary>
 public enum FloraForwardPath
 {
     /// <summary>Pick per call with <see cref="FloraCostModel"/> (FLOPs for the input shape at hand).</summary>
@@ -26,6 +26,16 @@ public sealed record FloraModelOptions
     public double Dropout { get; init; }
     /// <summary>Default forward path of unmerged adapters.</summary>
     public FloraForwardPath ForwardPath { get; init; } = FloraForwardPath.Auto;
+    /// <summary>
+    /// LoRA's and DoRA's α, the numerator of their scale <c>α/r</c> (or <c>α/√r</c> with <see cref="UseRsLora"/>).
+    /// Null (the default) uses each target's matched rank r, so the scale is 1 whatever rank the budget gives.
+    /// The FLoRA method ignores it.
+    /// </summary>
+    public double? LoraAlpha { get; init; }
+    /// <summary>
+    /// Scale LoRA and DoRA updates by <c>α/√r</c> (rank-stabilised LoRA) instead of <c>α/r</c>. The FLoRA method ignores it.
+    /// </summary>
+    public bool UseRsLora { get; init; }
 }
 
 /// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 
 namespace Flora;
 
-/// <summary>The estimated cost of one unmerged FLoRA forward on both paths, in multiply-adds.</summary>
+/// <summary>The estimated cost of one unmerged adapter forward (FLoRA, LoRA, DoRA) on both paths, in multiply-adds.</summary>
 /// <param name="FactorisedMacs">Multiply-adds of the factorised chain.</param>
 /// <param name="MaterialisedMacs">Multiply-adds of building ΔW and running it as a second layer.</param>
 /// <param name="FactorisedExtraActivations">Elements of the intermediate activations the factorised chain keeps for backward.</param>

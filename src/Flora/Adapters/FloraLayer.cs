@@ -32,12 +32,15 @@ public abstract class FloraLayer : AdapterLayer
         using (no_grad())
         {
             // Drawn in float32 on the CPU, then moved: the same seed gives the same factors on any device and dtype.
-            register_parameter(CoreName, new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: baseWeight.dtype, device: baseWeight.device)));
+            // Detached from any dispose scope the caller has open: the adapter owns its tensors.
+            var core = new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: baseWeight.dtype, device: baseWeight.device));
+            register_parameter(CoreName, (Parameter)core.DetachFromDisposeScope());
             for (int mode = 0; mode < config.Ranks.Length; mode++)
             {
                 using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
                 nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
-                register_parameter(_factorNames[mode], new Parameter(factor.to(baseWeight.dtype, baseWeight.device)));
+                var parameter = new Parameter(factor.to(baseWeight.dtype, baseWeight.device));
+                register_parameter(_factorNames[mode], (Parameter)parameter.DetachFromDisposeScope());
             }
         }
         RegisterComponents();

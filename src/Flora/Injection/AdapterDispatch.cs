@@ -6,24 +6,44 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// The explicit table from base layer type to FLoRA adapter type (first match wins), and the weight shape each
-/// base layer type exposes.
+/// The explicit table from base layer type to adapter type for each method (first match wins), and the weight shape
+/// each base layer type exposes. LoRA and DoRA get, per target, the rank whose trainable count is closest to the
+/// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias.
 /// </summary>
 internal static class AdapterDispatch
 {
-    private static readonly (Type BaseType, Func<string, nn.Module<Tensor, Tensor>, FloraLayerConfig, FloraLayer> Create)[] FloraAdapters =
+    private delegate FloraLayer FloraFactory(string name, nn.Module<Tensor, Tensor> layer, FloraLayerConfig config);
+
+    private delegate LoraLayer LoraFactory(string name, nn.Module<Tensor, Tensor> layer, LoraLayerConfig config);
+
+    /// <summary>One base layer type and its adapter type under each method with ranks.</summary>
+    private sealed record Entry(Type BaseType, FloraFactory Flora, LoraFactory Lora, LoraFactory Dora);
+
+    private static readonly Entry[] Adapters =
     {
-        (typeof(Linear), (name, layer, config) => new FloraLinear(name, (Linear)layer, config)),
-        (typeof(Conv1d), (name, layer, config) => new FloraConv1d(name, (Conv1d)layer, config)),
-        (typeof(Conv2d), (name, layer, config) => new FloraConv2d(name, (Conv2d)layer, config)),
-        (typeof(Conv3d), (name, layer, config) => new FloraConv3d(name, (Conv3d)layer, config)),
+        new(typeof(Linear),
+            (name, layer, config) => new FloraLinear(name, (Linear)layer, config),
+            (name, layer, config) => new LoraLinear(name, (Linear)layer, config),
+            (name, layer, config) => new DoraLinear(name, (Linear)layer, config)),
+        new(typeof(Conv1d),
+            (name, layer, config) => new FloraConv1d(name, (Conv1d)layer, config),
+            (name, layer, config) => new LoraConv1d(name, (Conv1d)layer, config),
+            (name, layer, config) => new DoraConv1d(name, (Conv1d)layer, config)),
+        new(typeof(Conv2d),
+            (name, layer, config) => new FloraConv2d(name, (Conv2d)layer, config),
+            (name, layer, config) => new LoraConv2d(name, (Conv2d)layer, config),
+            (name, layer, config) => new DoraConv2d(name, (Conv2d)layer, config)),
+        new(typeof(Conv3d),
+            (name, layer, config) => new FloraConv3d(name, (Conv3d)layer, config),
+            (name, layer, config) => new LoraConv3d(name, (Conv3d)layer, config),
+            (name, layer, config) => new DoraConv3d(name, (Conv3d)layer, config)),
     };
 
     /// <summary>The layer types FLoRA adapts, for messages.</summary>
-    public static string SupportedTypes => string.Join(", ", FloraAdapters.Select(a => a.BaseType.Name));
+    public static string SupportedTypes => string.Join(", ", Adapters.Select(a => a.BaseType.Name));
 
     /// <summary>Whether <paramref name="layer"/> has an adapter type.</summary>
-    public static bool IsSupported(nn.Module layer) => FloraAdapters.Any(a => a.BaseType.IsInstanceOfType(layer));
+    public static bool IsSupported(nn.Module layer) => Adapters.Any(a => a.BaseType.IsInstanceOfType(layer));
 
     /// <summary>The base weight of a supported layer.</summary>
     public static Parameter WeightOf(string name, nn.Module layer) => layer switch
@@ -37,17 +57,41 @@ internal static class AdapterDispatch
     public static AdapterLayer Create(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target) => method switch
     {
         FloraMethod.Flora => CreateFlora(name, layer, model, target),
-        _ => throw new ArgumentException($"The {method} method is not available in this version of Flora; use FloraMethod.Flora.", nameof(method)),
+        FloraMethod.Lora => CreateLora(name, layer, model, target, dora: false),
+        FloraMethod.Dora => CreateLora(name, layer, model, target, dora: true),
+        FloraMethod.BitFit => CreateBitFit(name, layer),
+        _ => throw new ArgumentException($"Unknown method {method}. Use FloraMethod.Flora, Lora, Dora or BitFit.", nameof(method)),
     };
 
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
     public static FloraLayer CreateFlora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
-        var entry = FloraAdapters.FirstOrDefault(a => a.BaseType.IsInstanceOfType(layer));
-        if (entry.Create is null) throw Unsupported(name, layer);
-        FloraLayerConfig config = FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target);
-        return entry.Create(name, layer, config);
+        Entry entry = Find(name, layer);
+        return entry.Flora(name, layer, FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target));
     }
+
+    /// <summary>
+    /// Creates the LoRA (or DoRA) adapter of <paramref name="layer"/> at the rank matched to the FLoRA budget the same
+    /// settings give this target.
+    /// </summary>
+    public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
+    {
+        Entry entry = Find(name, layer);
+        FloraLayerConfig flora = FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target);
+        LoraLayerConfig config = LoraLayerConfig.Matched(flora, model, dora);
+        return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
+    }
+
+    /// <summary>Creates the BitFit adapter of a supported <paramref name="layer"/>.</summary>
+    public static BitFitLayer CreateBitFit(string name, nn.Module<Tensor, Tensor> layer)
+    {
+        _ = Find(name, layer);
+        _ = WeightOf(name, layer); // refuses transposed convolutions like the other methods
+        return new BitFitLayer(name, layer);
+    }
+
+    private static Entry Find(string name, nn.Module layer) =>
+        Adapters.FirstOrDefault(a => a.BaseType.IsInstanceOfType(layer)) ?? throw Unsupported(name, layer);
 
     private static ArgumentException Unsupported(string name, nn.Module layer) =>
         new($"'{name}' is a {layer.GetType().Name}, which FLoRA cannot adapt. Supported layer types: {SupportedTypes}. " +

@@ -15,14 +15,14 @@ namespace Flora;
 public sealed class FloraAttachment
 {
     private readonly List<Injection> _injections;
-    private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen;
+    private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
 
-    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<(Parameter, bool)> frozen)
+    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, Dictionary<string, bool> requiresGrad)
     {
         Model = model;
         Method = method;
         _injections = injections;
-        _frozen = frozen;
+        _requiresGrad = requiresGrad;
         Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
     }
 
@@ -96,15 +96,15 @@ public sealed class FloraAttachment
             throw;
         }
 
-        var frozen = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-        foreach (var (parameter, _) in frozen) parameter.requires_grad = false;
+        var requiresGrad = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
+        foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         var injections = new List<Injection>();
         for (int i = 0; i < targets.Count; i++)
             injections.Add(Injection.Inject(targets[i].Slot, adapters[i], adapters[i]));
         foreach (var adapter in adapters)
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
-        return new FloraAttachment(model, method, injections, frozen);
+        return new FloraAttachment(model, method, injections, requiresGrad);
     }
 
     /// <summary>Adds every adapter's update into its base weight; the model then costs exactly the base model.</summary>
@@ -140,7 +140,8 @@ public sealed class FloraAttachment
             adapter.OnDetach();
             Dispose(adapter);
         }
-        foreach (var (parameter, requiresGrad) in _frozen) parameter.requires_grad = requiresGrad;
+        foreach (var (name, parameter) in Model.named_parameters())
+            if (_requiresGrad.TryGetValue(name, out bool requiresGrad)) parameter.requires_grad = requiresGrad;
         IsDetached = true;
     }
 

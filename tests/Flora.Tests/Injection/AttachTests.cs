@@ -207,6 +207,30 @@ public class AttachTests
     }
 
     [Fact]
+    public void Detach_after_moving_the_model_to_another_dtype_restores_trainability_by_name()
+    {
+        using var model = new TinyNet();
+        var flags = model.named_parameters().Select(p => (p.name, p.parameter.requires_grad)).ToList();
+        var attachment = FloraInjector.Attach(model, TinyNet.Config());
+        model.to(ScalarType.Float64); // TorchSharp replaces every Parameter object
+        attachment.Detach();
+        Assert.Equal(flags, model.named_parameters().Select(p => (p.name, p.parameter.requires_grad)).ToList());
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+    }
+
+    [Fact]
+    public void Adapters_attached_inside_a_dispose_scope_outlive_it()
+    {
+        using var model = new TinyNet();
+        FloraAttachment attachment;
+        using (torch.NewDisposeScope()) attachment = FloraInjector.Attach(model, TinyNet.Config());
+        Assert.All(attachment.Parameters(), p => Assert.False(p.IsInvalid));
+        using var x = Input();
+        using var y = model.forward(x);
+        Assert.Equal(new long[] { 4, 10 }, y.shape);
+    }
+
+    [Fact]
     public void The_summary_table_lists_every_adapter_and_the_total()
     {
         using var model = new TinyNet();

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// BitFit: only the target's bias trains. The adapter's one tensor (key <c>bias</c> in adapter files) is the base
+/// layer's own bias Parameter, so the adapted layer is the base layer itself: the forward adds nothing, and merge and
+/// unmerge do nothing but flip the merge state.
+/// <para>
+/// A target without a bias contributes 0 trainable parameters and says so in <see cref="Describe"/> (<c>no bias</c>).
+/// This is deliberate: BitFit fine-tunes the biases a model already has. Adding one would change the base architecture,
+/// could not be merged into a layer that has none, and would no longer be BitFit.
+/// </para>
+/// Training changes the base bias in place, so the adapter keeps a copy of the values the bias had at attach and
+/// detaching restores them: detach gives back the exact base model, bit for bit.
+/// </summary>
+public sealed class BitFitLayer : AdapterLayer
+{
+    private const string BiasName = "bias";
+
+    private Tensor? _biasAtAttach;
+
+    /// <summary>Wraps <paramref name="baseLayer"/>, whose parameter named <c>bias</c> (if any) becomes the trainable tensor.</summary>
+    public BitFitLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name, baseLayer)
+    {
+        ArgumentNullException.ThrowIfNull(baseLayer);
+        WeightShape = baseLayer.get_parameter("weight")?.shape ?? Array.Empty<long>();
+        RegisterComponents();
+        // Assigned after RegisterComponents, which would register a Tensor field as a buffer: the copy must neither appear
+        // in state_dict nor move with the model (restoring converts it to the bias's dtype and device then).
+        _biasAtAttach = Bias?.detach().clone().DetachFromDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override FloraMethod Method => FloraMethod.BitFit;
+
+    /// <summary>The base layer's bias (the trainable tensor), or null when the layer has none.</summary>
+    public Parameter? Bias => BaseLayer.get_parameter(BiasName);
+
+    /// <summary>The base layer's weight shape, recorded in adapter files to identify the layer.</summary>
+    public long[] WeightShape { get; }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors =>
+        Bias is Parameter bias ? new[] { (BiasName, bias) } : Array.Empty<(string, Parameter)>();
+
+    /// <inheritdoc />
+    /// <remarks>BitFit has no ranks; its scale is 1 (the bias is used as it is).</remarks>
+    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, WeightShape, Array.Empty<int>(), 1.0);
+
+    /// <inheritdoc />
+    public override long TrainableParameters => Bias?.numel() ?? 0;
+
+    /// <inheritdoc />
+    public override string Describe() => Bias is Parameter bias ? $"bias[{bias.shape[0]}]" : "no bias";
+
+    /// <inheritdoc />
+    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput) => baseOutput;
+
+    /// <inheritdoc />
+    protected override void MergeIntoBase()
+    {
+    }
+
+    /// <inheritdoc />
+    protected override void UnmergeFromBase()
+    {
+    }
+
+    /// <summary>Restores the bias values the layer had at attach.</summary>
+    protected internal override void OnDetach()
+    {
+        if (_biasAtAttach is not null && Bias is Parameter bias)
+            using (no_grad()) bias.copy_(_biasAtAttach);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _biasAtAttach?.Dispose();
+            _biasAtAttach = null;
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// A DoRA adapter (weight-decomposed LoRA): LoRA's <c>ΔW = s·B·A</c> plus a learned magnitude m per output channel
+/// (<c>magnitude</c>, shape <c>[out]</c>, initialised to <c>‖W0‖</c> over every axis but out), so that the adapted weight
+/// is <c>W' = m·(W0 + ΔW)/‖W0 + ΔW‖</c>. The norm is detached from the graph (DoRA paper §4.3, as PEFT does): it scales
+/// the output but no gradient flows through it.
+/// <para>
+/// The forward is a function of the input and the base layer's output only (the base layer never runs twice): with
+/// <c>f = m/‖W0 + ΔW‖</c> on the channel axis and b the base bias,
+/// <c>y = base(x) + (f − 1)·(base(x) − b) + f·s·ΔW(x)</c>, which is <c>f·(W0 x + ΔW x) + b</c>. At initialisation
+/// <c>f</c> is exactly 1 and ΔW exactly 0, so the output equals the base layer's bit for bit. Dropout, when configured,
+/// applies to the LoRA branch only. ΔW is built once per forward for the norm; the materialised path reuses it.
+/// </para>
+/// Merge writes <c>W'</c> into the base weight; unmerge divides by the factor used at merge time and subtracts ΔW
+/// (float tolerance), or restores a copy of W0 kept at merge when some factor was 0 and W0 could not be recovered.
+/// </summary>
+public abstract class DoraLayer : LoraLayer
+{
+    private const string MagnitudeName = "magnitude";
+
+    // Merge state. Null until a merge, so that RegisterComponents (which runs in LoraLayer's constructor) never sees them.
+    private Tensor? _mergeFactor;
+    private Tensor? _mergeOriginal;
+
+    private protected DoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LoraGeometry geometry, LoraLayerConfig config)
+        : base(name, baseLayer, geometry, config)
+    {
+        using (no_grad())
+        {
+            // Computed exactly as the forward computes ‖W0 + ΔW‖, so that m/‖W0 + 0‖ is exactly 1 at initialisation.
+            register_parameter(MagnitudeName, OwnedParameter(WeightNorm(geometry.Weight)));
+        }
+    }
+
+    /// <inheritdoc />
+    public override FloraMethod Method => FloraMethod.Dora;
+
+    /// <summary>The magnitude m, one per output channel.</summary>
+    public Parameter Magnitude => get_parameter(MagnitudeName)!;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => base.AdapterTensors.Append((MagnitudeName, Magnitude)).ToArray();
+
+    /// <inheritdoc />
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: true);
+
+    /// <inheritdoc />
+    /// <remarks>DoRA builds ΔW every forward for its norm, so the materialised path does not pay for building it again.</remarks>
+    public override FloraCostEstimate EstimateCost(long[] inputShape) => Geometry.Estimate(inputShape, Config.Rank, deltaBuilt: true);
+
+    /// <inheritdoc />
+    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
+    {
+        using var scope = NewDisposeScope();
+        FloraForwardPath path = ChoosePath(input.shape);
+        Tensor delta;
+        using (path == FloraForwardPath.Materialised ? null : no_grad()) delta = Delta();
+        Tensor norm;
+        using (no_grad()) norm = SafeNorm(Geometry.Weight.add(delta.detach()));
+        Tensor factor = Magnitude.div(norm).reshape(Geometry.ChannelShape);
+        Tensor update = Update(AdapterInput(input), path, path == FloraForwardPath.Materialised ? delta : null);
+        Parameter? bias = Geometry.Bias;
+        Tensor withoutBias = bias is null ? baseOutput : baseOutput.sub(bias.reshape(Geometry.ChannelShape));
+        return baseOutput.add(factor.sub(1).mul(withoutBias)).add(factor.mul(update)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void MergeIntoBase()
+    {
+        using var scope = NewDisposeScope();
+        Parameter weight = Geometry.Weight;
+        Tensor delta = Delta();
+        Tensor factor = Magnitude.div(SafeNorm(weight.add(delta)));
+        bool recoverable = factor.ne(0).logical_and(factor.isfinite()).all().item<bool>();
+        _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
+        _mergeFactor = factor.DetachFromDisposeScope();
+        weight.add_(delta).mul_(factor.reshape(WeightChannelShape(weight)));
+    }
+
+    /// <inheritdoc />
+    protected override void UnmergeFromBase()
+    {
+        using var scope = NewDisposeScope();
+        Parameter weight = Geometry.Weight;
+        if (_mergeOriginal is not null)
+        {
+            weight.copy_(_mergeOriginal);
+        }
+        else
+        {
+            Tensor factor = _mergeFactor!.to(weight.dtype, weight.device).reshape(WeightChannelShape(weight));
+            weight.div_(factor).sub_(Delta());
+        }
+        ReleaseMergeState();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ReleaseMergeState();
+        base.Dispose(disposing);
+    }
+
+    /// <summary><c>‖W‖</c> over every axis but the first (out), shape <c>[out]</c>.</summary>
+    private static Tensor WeightNorm(Tensor weight) =>
+        linalg.vector_norm(weight, 2, Enumerable.Range(1, (int)weight.dim() - 1).Select(d => (long)d).ToArray());
+
+    /// <summary>The norm with zero rows replaced by 1, so that an all-zero channel gives a factor of m instead of NaN.</summary>
+    private static Tensor SafeNorm(Tensor weight)
+    {
+        using var norm = WeightNorm(weight);
+        using var zero = norm.eq(0);
+        return norm.masked_fill(zero, 1);
+    }
+
+    private static long[] WeightChannelShape(Tensor weight) =>
+        new[] { weight.shape[0] }.Concat(Enumerable.Repeat(1L, (int)weight.dim() - 1)).ToArray();
+
+    private void ReleaseMergeState()
+    {
+        _mergeFactor?.Dispose();
+        _mergeOriginal?.Dispose();
+        _mergeFactor = null;
+        _mergeOriginal = null;
+    }
+}

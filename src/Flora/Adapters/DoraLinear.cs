@@ -1,0 +1,15 @@
+using TorchSharp.Modules;
+
+namespace Flora;
+
+/// <summary>DoRA on a <see cref="Linear"/> layer: LoRA's A <c>[r, in]</c> and B <c>[out, r]</c>, and a magnitude per output feature.</summary>
+public sealed class DoraLinear : DoraLayer
+{
+    /// <summary>Wraps <paramref name="baseLayer"/> with a DoRA adapter configured by <paramref name="config"/>.</summary>
+    public DoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, new LinearLoraGeometry(baseLayer), config)
+    {
+    }
+
+    /// <summary>The wrapped base layer.</summary>
+    public Linear Base => (Linear)BaseLayer;
+}

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// A LoRA adapter around a frozen base layer: <c>forward(x) = base(x) + s·ΔW(x)</c> with <c>ΔW = B·A</c> in the matrix
+/// view of the base weight <c>[out, (in/groups)·Πk]</c> and <c>s = α/r</c> (or <c>α/√r</c> for rsLoRA). A (<c>lora_A</c>,
+/// shaped like the base weight with r outputs, <c>[r, in/groups, k…]</c>) starts with <c>kaiming_uniform_(a = √5)</c> and
+/// B (<c>lora_B</c>, <c>[out, r]</c>) at zero, as PEFT initialises them, so the adapted layer starts exactly equal to the
+/// base layer. The unmerged forward runs either factorised (A then B, never ΔW) or materialised (ΔW as a second layer),
+/// chosen per call by multiply-adds unless <see cref="ForwardPath"/> or the configuration fixes it.
+/// Adapter tensors follow the base weight's dtype and device.
+/// </summary>
+public abstract class LoraLayer : AdapterLayer
+{
+    private const string AName = "lora_A";
+    private const string BName = "lora_B";
+
+    private protected LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LoraGeometry geometry, LoraLayerConfig config)
+        : base(name, baseLayer)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(name);
+        Config = config;
+        Geometry = geometry;
+        Parameter weight = geometry.Weight;
+        using (no_grad())
+        {
+            // Drawn in float32 on the CPU, then moved: the same seed gives the same A on any device and dtype.
+            using var initial = empty(geometry.AShape(config.Rank), dtype: ScalarType.Float32);
+            nn.init.kaiming_uniform_(initial, a: Math.Sqrt(5));
+            register_parameter(AName, OwnedParameter(initial.to(weight.dtype, weight.device)));
+            register_parameter(BName, OwnedParameter(zeros(new[] { weight.shape[0], config.Rank }, dtype: weight.dtype, device: weight.device)));
+        }
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override FloraMethod Method => FloraMethod.Lora;
+
+    /// <summary>The rank, α, dropout, forward path and, when budget matching chose the rank, the budget it matched.</summary>
+    public LoraLayerConfig Config { get; }
+
+    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
+    public FloraForwardPath ForwardPath { get; set; }
+
+    /// <summary>The path the last unmerged forward took.</summary>
+    public FloraForwardPath LastPath { get; private set; }
+
+    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear).</summary>
+    public Parameter LoraA => get_parameter(AName)!;
+
+    /// <summary>B, shaped <c>[out, r]</c>.</summary>
+    public Parameter LoraB => get_parameter(BName)!;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => new[] { (AName, LoraA), (BName, LoraB) };
+
+    /// <inheritdoc />
+    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Geometry.Weight.shape, new[] { Config.Rank }, Config.Scale);
+
+    /// <inheritdoc />
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: false);
+
+    /// <summary>How the update lies on the base layer's type.</summary>
+    private protected LoraGeometry Geometry { get; }
+
+    /// <inheritdoc />
+    public override string Describe() => $"r={Config.Rank} α={Config.EffectiveAlpha:G4}" + (Config.UseRsLora ? " rsLoRA" : "");
+
+    /// <summary>The materialised update <c>s·ΔW = s·reshape(B·A)</c> in the base weight's shape, dtype and device.</summary>
+    public Tensor Delta()
+    {
+        using var scope = NewDisposeScope();
+        Tensor a = LoraA;
+        return LoraB.matmul(a.reshape(a.shape[0], -1)).mul_(Config.Scale).reshape(Geometry.Weight.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The cost of both paths for an input of this shape.</summary>
+    public virtual FloraCostEstimate EstimateCost(long[] inputShape) => Geometry.Estimate(inputShape, Config.Rank, deltaBuilt: false);
+
+    /// <inheritdoc />
+    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
+    {
+        using var scope = NewDisposeScope();
+        FloraForwardPath path = ChoosePath(input.shape);
+        Tensor update = Update(AdapterInput(input), path, delta: null);
+        return baseOutput.add(update).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The forward path for an input of this shape (the override, the configuration, or the cheaper one); recorded in <see cref="LastPath"/>.</summary>
+    private protected FloraForwardPath ChoosePath(long[] inputShape)
+    {
+        FloraForwardPath path = ForwardPath != FloraForwardPath.Auto ? ForwardPath
+            : Config.ForwardPath != FloraForwardPath.Auto ? Config.ForwardPath
+            : EstimateCost(inputShape).Cheaper;
+        LastPath = path;
+        return path;
+    }
+
+    /// <summary>The adapter's input: <paramref name="input"/> after dropout while training.</summary>
+    private protected Tensor AdapterInput(Tensor input) => Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
+
+    /// <summary><c>s·ΔW(x)</c> on <paramref name="path"/>; the materialised path uses <paramref name="delta"/> when the caller built it already.</summary>
+    private protected Tensor Update(Tensor x, FloraForwardPath path, Tensor? delta)
+    {
+        if (path != FloraForwardPath.Materialised)
+            return Geometry.Factorised(x, LoraA, LoraB, Config.Scale);
+        if (delta is not null)
+            return Geometry.Materialised(x, delta);
+        using var built = Delta();
+        return Geometry.Materialised(x, built);
+    }
+
+    /// <inheritdoc />
+    protected override void MergeIntoBase()
+    {
+        using var delta = Delta();
+        Geometry.Weight.add_(delta);
+    }
+
+    /// <inheritdoc />
+    protected override void UnmergeFromBase()
+    {
+        using var delta = Delta();
+        Geometry.Weight.sub_(delta);
+    }
+
+    /// <summary>A parameter owned by this module: outside any dispose scope, so that it lives as long as the module.</summary>
+    private protected static Parameter OwnedParameter(Tensor value)
+    {
+        var parameter = new Parameter(value);
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
+}

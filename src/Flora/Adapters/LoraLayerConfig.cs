@@ -1,0 +1,67 @@
+using System;
+
+namespace Flora;
+
+/// <summary>
+/// The resolved configuration of one LoRA or DoRA adapter: rank r, α (the scale is <c>α/r</c>, or <c>α/√r</c> for
+/// rank-stabilised LoRA), dropout on the adapter's input and the forward path. It does not depend on the layer's
+/// shape, so one configuration serves any layer.
+/// </summary>
+public sealed record LoraLayerConfig
+{
+    /// <summary>The rank r of <c>ΔW = (α/r)·B·A</c>.</summary>
+    public required int Rank { get; init; }
+
+    /// <summary>α; null uses the rank, so that the scale is 1 (PEFT's usual <c>lora_alpha = r</c>).</summary>
+    public double? Alpha { get; init; }
+
+    /// <summary>Scale by <c>α/√r</c> (rsLoRA) instead of <c>α/r</c>.</summary>
+    public bool UseRsLora { get; init; }
+
+    /// <summary>Dropout probability on the adapter's input (the base layer always sees the input unchanged).</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>The forward path of the unmerged adapter.</summary>
+    public FloraForwardPath ForwardPath { get; init; }
+
+    /// <summary>The FLoRA budget this rank was matched to, when budget matching chose it; null when the rank was given directly.</summary>
+    public LoraBudget? MatchedBudget { get; init; }
+
+    /// <summary>The effective α: <see cref="Alpha"/>, or the rank when it is not set.</summary>
+    public double EffectiveAlpha => Alpha ?? Rank;
+
+    /// <summary>The update's scale: <c>α/r</c>, or <c>α/√r</c> with <see cref="UseRsLora"/>.</summary>
+    public double Scale => UseRsLora ? EffectiveAlpha / Math.Sqrt(Rank) : EffectiveAlpha / Rank;
+
+    /// <summary>
+    /// The configuration of a target adapted by LoRA (<paramref name="dora"/> false) or DoRA (true) at the rank matched to
+    /// its FLoRA budget <paramref name="flora"/>, with α and rsLoRA from <paramref name="model"/> and the dropout and
+    /// forward path the FLoRA configuration resolved for the target.
+    /// </summary>
+    public static LoraLayerConfig Matched(FloraLayerConfig flora, FloraModelOptions model, bool dora)
+    {
+        ArgumentNullException.ThrowIfNull(flora);
+        ArgumentNullException.ThrowIfNull(model);
+        LoraBudget budget = BudgetMatching.LoraRank(flora, dora);
+        return new LoraLayerConfig
+        {
+            Rank = budget.Rank,
+            Alpha = model.LoraAlpha,
+            UseRsLora = model.UseRsLora,
+            Dropout = flora.Dropout,
+            ForwardPath = flora.ForwardPath,
+            MatchedBudget = budget,
+        };
+    }
+
+    /// <summary>Throws with the layer's name, the value and the fix when a setting is out of range.</summary>
+    public void Validate(string layer)
+    {
+        if (Rank < 1)
+            throw new ArgumentException($"LoRA rank {Rank} of '{layer}' is less than 1. Every LoRA rank must be at least 1.");
+        if (Alpha is double alpha && (!double.IsFinite(alpha) || alpha <= 0))
+            throw new ArgumentException($"LoRA alpha {alpha} of '{layer}' is not a finite number greater than 0. Leave LoraAlpha unset (α = r) or use a positive value.");
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentException($"Dropout {Dropout} of '{layer}' is outside [0, 1). Use 0 to turn it off or a probability below 1.");
+    }
+}
