@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
@@ -14,83 +16,137 @@ namespace Flora.Generators
         internal const string TargetAttributeName = TorchSymbols.TargetAttribute;
         internal const string ModelAttributeName = TorchSymbols.ModelAttribute;
 
-        /// <summary>Turns an annotated model type into a <see cref="ModelSpec"/>; returns null when nothing can be generated.</summary>
+        /// <summary>
+        /// Symbols → specs. Each [FloraTarget] member is read on its own (<see cref="ParseTarget"/>: its layer, shape and
+        /// settings plus a small header of its model), and the entries are grouped into one <see cref="ModelSpec"/> per
+        /// model after collection (<see cref="BuildModels"/>), so an edit costs work linear in the number of targets.
+        /// Nothing is generated for types the generator cannot extend; the analyzers report why.
+        /// </summary>
         internal static class Parser
         {
-            /// <summary>Names the generated FloraAdapters class already uses.</summary>
+            /// <summary>Names FloraAdapters already uses or inherits from object.</summary>
             private static readonly HashSet<string> ReservedPropertyNames = new()
             {
-                "All", "Attachment", "TrainableParameters", "Method", "ToString", "Equals", "GetHashCode", "GetType", "FloraAdapters",
+                "All", "Attachment", "TrainableParameters", "Method", "ToString", "Equals", "GetHashCode", "GetType",
+                "ReferenceEquals", "MemberwiseClone", "Finalize", "FloraAdapters",
             };
 
-            public static ModelSpec? Parse(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellationToken)
+            /// <summary>The entry of one [FloraTarget] member, or null when its model gets no generated code.</summary>
+            public static TargetEntry? ParseTarget(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
             {
-                if (!CanGenerateFor(type, cancellationToken)) return null;
-                HierarchyInfo? hierarchy = Hierarchy(type, cancellationToken);
-                if (hierarchy is null) return null;
+                if (member.ContainingType is not { } type || !CanGenerateFor(type, cancellationToken)) return null;
+                var header = Header(type, cancellationToken);
+                if (header is null) return null;
+                var attribute = TorchSymbols.Attribute(member, TargetAttributeName);
+                int order = type.GetMembers().IndexOf(member, SymbolEqualityComparer.Default);
+                if (attribute is null || LayerShapeReader.MemberProblem(member, compilation) is not null) return new TargetEntry(header, order, null);
+                LayerShape shape = LayerShapeReader.Read(member, compilation, cancellationToken);
+                if (shape.Kind == LayerKind.Unsupported) return new TargetEntry(header, order, null);
+                return new TargetEntry(header, order, new TargetSpec
+                {
+                    MemberName = member.Name,
+                    Kind = shape.Kind,
+                    CanStoreWrapper = CanStoreWrapper(member, shape.Kind, compilation),
+                    Rank = TorchSymbols.NamedInt(attribute, "Rank"),
+                    InRank = TorchSymbols.NamedInt(attribute, "InRank"),
+                    OutRank = TorchSymbols.NamedInt(attribute, "OutRank"),
+                    R3 = TorchSymbols.NamedInt(attribute, "R3"),
+                    Scale = TorchSymbols.NamedDouble(attribute, "Scale"),
+                    WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
+                });
+            }
 
-                var model = TorchSymbols.Attribute(type, ModelAttributeName);
-                int rank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
-                int r3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
-                double scale = TorchSymbols.NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale;
-
-                var targets = new List<TargetSpec>();
-                var usedNames = new HashSet<string>(ReservedPropertyNames);
-                foreach (var member in type.GetMembers())
+            /// <summary>Groups the entries into one spec per model, in a deterministic order, with unique file names.</summary>
+            public static ImmutableArray<ModelSpec> BuildModels(ImmutableArray<TargetEntry> entries, CancellationToken cancellationToken)
+            {
+                var models = new List<ModelSpec>();
+                var consts = new Dictionary<string, bool>(StringComparer.Ordinal);
+                var hintNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase); // Roslyn compares hint names ignoring case
+                foreach (var group in entries.GroupBy(e => e.Header.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    if (member.IsStatic || member is not (IFieldSymbol or IPropertySymbol) || member.IsImplicitlyDeclared) continue;
-                    if (member is IPropertySymbol { IsIndexer: true }) continue;
-                    var attribute = TorchSymbols.Attribute(member, TargetAttributeName);
-                    if (attribute is null) continue;
-                    LayerShape shape = LayerShapeReader.Read(member, compilation, cancellationToken);
-                    if (shape.Kind == LayerKind.Unsupported) continue;
-                    targets.Add(new TargetSpec
+                    var header = group.First().Header;
+                    var targets = group.Where(e => e.Target is not null).GroupBy(e => e.Order).Select(g => g.First())
+                        .OrderBy(e => e.Order).Select(e => e.Target!).ToList();
+                    targets = AssignPropertyNames(targets);
+                    string hint = header.Hierarchy.PlainName + ".Flora.g.cs";
+                    for (int i = 2; !hintNames.Add(hint); i++) hint = header.Hierarchy.PlainName + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.g.cs";
+                    long? count = ConstCount(targets, header.Rank, header.R3);
+                    consts[header.TypeKey] = count is not null;
+                    models.Add(new ModelSpec
                     {
-                        MemberName = member.Name,
-                        PropertyName = UniqueName(PascalCase(member.Name), usedNames),
-                        Kind = shape.Kind,
-                        CanStoreWrapper = CanStoreWrapper(member, shape.Kind, compilation),
-                        Rank = TorchSymbols.NamedInt(attribute, "Rank"),
-                        InRank = TorchSymbols.NamedInt(attribute, "InRank"),
-                        OutRank = TorchSymbols.NamedInt(attribute, "OutRank"),
-                        R3 = TorchSymbols.NamedInt(attribute, "R3"),
-                        Scale = TorchSymbols.NamedDouble(attribute, "Scale"),
-                        WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
+                        Header = header,
+                        Targets = new EquatableArray<TargetSpec>(targets),
+                        ConstTrainableParameters = count,
+                        HintName = hint,
                     });
                 }
-
-                return new ModelSpec
+                // A derived model's constant hides its base's only when the base has one too (else `new` would warn CS0109).
+                return models.Select(m => m with
                 {
-                    Hierarchy = hierarchy,
-                    DisplayName = type.Name,
-                    Rank = rank,
-                    R3 = r3,
-                    Scale = scale,
-                    Targets = new EquatableArray<TargetSpec>(targets),
-                    ConstTrainableParameters = ConstCount(targets, rank, r3),
-                };
+                    HidesBaseConst = m.Header.BaseHasConstInMetadata
+                                     || (m.Header.SourceBaseKey.Length > 0 && consts.TryGetValue(m.Header.SourceBaseKey, out bool has) && has),
+                }).ToImmutableArray();
             }
 
             /// <summary>
-            /// A class deriving from TorchSharp's Module, declared partial together with every containing type.
-            /// Anything else gets no source (the analyzers report FLORA001 and FLORA009).
+            /// A class deriving from TorchSharp's Module, declared partial together with every containing type, not
+            /// file-local, and not named like the nested class the generator adds. Anything else gets no source (the
+            /// analyzers report FLORA001 and FLORA009).
             /// </summary>
             private static bool CanGenerateFor(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
-                if (type.TypeKind != TypeKind.Class || type.IsStatic || !TorchSymbols.DerivesFromTorchModule(type)) return false;
+                if (type.TypeKind != TypeKind.Class || type.IsStatic || type.Name == "FloraAdapters" || !TorchSymbols.DerivesFromTorchModule(type)) return false;
                 for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
                 {
+                    if (t.IsFileLocal) return false;
                     var declarations = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
                     if (declarations.Count == 0 || declarations.Any(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword))) return false;
                 }
                 return true;
             }
 
+            private static ModelHeader? Header(INamedTypeSymbol type, CancellationToken cancellationToken)
+            {
+                HierarchyInfo? hierarchy = Hierarchy(type, cancellationToken);
+                if (hierarchy is null) return null;
+                var model = TorchSymbols.Attribute(type, ModelAttributeName);
+                var (hides, sourceBase, baseConst) = GeneratedBase(type, cancellationToken);
+                return new ModelHeader
+                {
+                    HidesBaseModel = hides,
+                    SourceBaseKey = sourceBase,
+                    BaseHasConstInMetadata = baseConst,
+                    TypeKey = hierarchy.PlainName,
+                    Hierarchy = hierarchy,
+                    DisplayName = type.Name,
+                    Rank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank,
+                    R3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3,
+                    Scale = TorchSymbols.NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale,
+                };
+            }
+
+            /// <summary>
+            /// Whether a base type has the generated members: from metadata (another assembly's generated code is there), or
+            /// in source when the generator will extend it (the current compilation does not hold our output yet); the
+            /// nearest such source base's key; whether a metadata base has the constant count.
+            /// </summary>
+            private static (bool Hides, string SourceBaseKey, bool BaseConstInMetadata) GeneratedBase(INamedTypeSymbol type, CancellationToken cancellationToken)
+            {
+                for (var t = type.BaseType; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
+                {
+                    if (!t.GetMembers("AttachFlora").IsEmpty) return (true, "", !t.GetMembers("FloraTrainableParameters").IsEmpty);
+                    if (t.DeclaringSyntaxReferences.Length > 0 && CanGenerateFor(t, cancellationToken)
+                        && t.GetMembers().Any(m => TorchSymbols.Attribute(m, TargetAttributeName) is not null))
+                        return (true, Hierarchy(t, cancellationToken)?.PlainName ?? "", false);
+                }
+                return (false, "", false);
+            }
+
             private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
                 var chain = new List<TypeDeclarationInfo>();
-                var hint = new List<string>();
+                var plain = new List<string>();
                 for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
                 {
                     var declaration = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().FirstOrDefault();
@@ -104,11 +160,12 @@ namespace Flora.Generators
                     };
                     string name = Escape(t.Name) + (t.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", t.TypeParameters.Select(p => Escape(p.Name))) + ">");
                     chain.Insert(0, new TypeDeclarationInfo(keyword, name));
-                    hint.Insert(0, t.Name + (t.Arity == 0 ? "" : "`" + t.Arity.ToString(CultureInfo.InvariantCulture)));
+                    plain.Insert(0, t.Name + (t.Arity == 0 ? "" : "`" + t.Arity.ToString(CultureInfo.InvariantCulture)));
                 }
-                string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
-                if (ns.Length > 0) hint.Insert(0, ns);
-                return new HierarchyInfo(ns, new EquatableArray<TypeDeclarationInfo>(chain), string.Join(".", hint) + ".Flora.g.cs");
+                var segments = new List<string>();
+                for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) segments.Insert(0, ns.Name);
+                plain.InsertRange(0, segments);
+                return new HierarchyInfo(string.Join(".", segments.Select(Escape)), string.Join(".", plain), new EquatableArray<TypeDeclarationInfo>(chain));
             }
 
             /// <summary>
@@ -130,7 +187,30 @@ namespace Flora.Generators
                 return adapterType is not null && memberType is not null && compilation.ClassifyConversion(adapterType, memberType).IsImplicit;
             }
 
-            /// <summary>The compile-time count, when every target's shape is known and its ranks resolve without error.</summary>
+            /// <summary>
+            /// PascalCase property names, unique and clear of FloraAdapters' own members. A member already named in
+            /// PascalCase keeps its name, whatever the declaration order; the others get a numbered name on a clash.
+            /// </summary>
+            private static List<TargetSpec> AssignPropertyNames(List<TargetSpec> targets)
+            {
+                var used = new HashSet<string>(ReservedPropertyNames);
+                var names = new string[targets.Count];
+                for (int i = 0; i < targets.Count; i++)
+                {
+                    string name = PascalCase(targets[i].MemberName);
+                    if (name == targets[i].MemberName && used.Add(name)) names[i] = name;
+                }
+                for (int i = 0; i < targets.Count; i++)
+                {
+                    if (names[i] is not null) continue;
+                    string name = PascalCase(targets[i].MemberName), candidate = name;
+                    for (int n = 2; !used.Add(candidate); n++) candidate = name + "_" + n.ToString(CultureInfo.InvariantCulture);
+                    names[i] = candidate;
+                }
+                return targets.Select((t, i) => t with { PropertyName = names[i] }).ToList();
+            }
+
+            /// <summary>The compile-time count, when every target's shape is known, its ranks resolve and the sum fits a long.</summary>
             private static long? ConstCount(IReadOnlyList<TargetSpec> targets, int modelRank, int modelR3)
             {
                 if (targets.Count == 0 || targets.Any(t => !t.ShapeKnown)) return null;
@@ -138,7 +218,7 @@ namespace Flora.Generators
                 foreach (var t in targets)
                 {
                     long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), modelRank, modelR3, t.Rank, t.InRank, t.OutRank, t.R3);
-                    if (count is null) return null;
+                    if (count is null || total > long.MaxValue - count.Value) return null;
                     total += count.Value;
                 }
                 return total;
@@ -159,13 +239,6 @@ namespace Flora.Generators
                 if (trimmed.Length == 0) return "Target";
                 if (char.IsDigit(trimmed[0])) trimmed = "Target" + trimmed;
                 return char.ToUpperInvariant(trimmed[0]) + trimmed.Substring(1);
-            }
-
-            private static string UniqueName(string name, HashSet<string> used)
-            {
-                string candidate = name;
-                for (int i = 2; !used.Add(candidate); i++) candidate = name + "_" + i.ToString(CultureInfo.InvariantCulture);
-                return candidate;
             }
 
             /// <summary>An identifier as C# source: keywords get a verbatim <c>@</c>.</summary>

@@ -1,4 +1,3 @@
-using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -16,19 +15,21 @@ namespace Flora.Generators
         /// <inheritdoc />
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            var models = context.SyntaxProvider
+            var targets = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     TargetAttributeName,
                     static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
-                    static (ctx, ct) => ctx.TargetSymbol.ContainingType is { } type ? Parser.Parse(type, ctx.SemanticModel.Compilation, ct) : null)
-                .Where(static spec => spec is not null)
-                .Select(static (spec, _) => spec!)
-                .WithTrackingName(FloraStepNames.Targets)
+                    static (ctx, ct) => Parser.ParseTarget(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
+                .Where(static entry => entry is not null)
+                .Select(static (entry, _) => entry!)
+                .WithTrackingName(FloraStepNames.Targets);
+
+            var models = targets
                 .Collect()
-                .SelectMany(static (specs, _) => specs.Distinct())
+                .SelectMany(static (entries, ct) => Parser.BuildModels(entries, ct))
                 .WithTrackingName(FloraStepNames.Models);
 
-            context.RegisterSourceOutput(models, static (output, spec) => output.AddSource(spec.Hierarchy.HintName, Emitter.Emit(spec)));
+            context.RegisterSourceOutput(models, static (output, spec) => output.AddSource(spec.HintName, Emitter.Emit(spec)));
         }
     }
 }

@@ -80,6 +80,40 @@ namespace Flora.Generators
             return new LayerShape(kind, ShapeFrom(kind, creation), creation);
         }
 
+        /// <summary>
+        /// Why <paramref name="member"/> cannot be a target whatever its layer (null when it can): static members, indexers,
+        /// explicit interface implementations, properties without a getter, and members whose type cannot be passed where
+        /// TorchSharp's <c>Module&lt;Tensor, Tensor&gt;</c> is expected. Generator and analyzers share this rule.
+        /// </summary>
+        public static string? MemberProblem(ISymbol member, Compilation compilation)
+        {
+            if (member.IsStatic) return "is static";
+            if (member is IPropertySymbol property)
+            {
+                if (property.IsIndexer) return "is an indexer";
+                if (!property.ExplicitInterfaceImplementations.IsEmpty) return "is an explicit interface implementation";
+                if (property.GetMethod is null) return "has no getter";
+            }
+            else if (member is not IFieldSymbol)
+            {
+                return "is not a field or property";
+            }
+            var type = MemberType(member);
+            var module = ModuleOfTensor(compilation);
+            if (type is null || type.TypeKind == TypeKind.Error) return "has a type that does not resolve";
+            if (module is not null && !compilation.HasImplicitConversion(type, module))
+                return $"is typed {type.ToDisplayString()}, which is not a Module<Tensor, Tensor>";
+            return null;
+        }
+
+        /// <summary>TorchSharp's <c>torch.nn.Module&lt;Tensor, Tensor&gt;</c>, or null when TorchSharp is not referenced.</summary>
+        public static INamedTypeSymbol? ModuleOfTensor(Compilation compilation)
+        {
+            var module = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module`2");
+            var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
+            return module is null || tensor is null ? null : module.Construct(tensor, tensor);
+        }
+
         /// <summary>The argument bound to <paramref name="parameter"/> in <paramref name="creation"/> (given or default).</summary>
         public static IArgumentOperation? Argument(IInvocationOperation creation, string parameter) =>
             creation.Arguments.FirstOrDefault(a => a.Parameter?.Name == parameter);

@@ -11,7 +11,7 @@ namespace Flora.Generators
         /// <summary>Whether <paramref name="type"/> derives from <c>TorchSharp.torch.nn.Module</c> (any of its generic forms).</summary>
         public static bool DerivesFromTorchModule(INamedTypeSymbol type)
         {
-            for (var t = type.BaseType; t is not null; t = t.BaseType)
+            for (var t = type.BaseType; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
             {
                 if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } })
                     return true;

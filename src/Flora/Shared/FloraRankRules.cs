@@ -59,20 +59,25 @@ namespace Flora
         }
 
         /// <summary>Trainable parameters of one FLoRA adapter: <c>Π r_n + Σ I_n·r_n</c>.</summary>
+        /// <exception cref="OverflowException">The count does not fit a long.</exception>
         public static long CountParameters(IReadOnlyList<ModeRank> modes)
         {
-            long core = 1, factors = 0;
-            foreach (var m in modes)
+            checked
             {
-                core *= m.Effective;
-                factors += m.Size * m.Effective;
+                long core = 1, factors = 0;
+                foreach (var m in modes)
+                {
+                    core *= m.Effective;
+                    factors += m.Size * m.Effective;
+                }
+                return core + factors;
             }
-            return core + factors;
         }
 
         /// <summary>
         /// The trainable count of one target as <c>[FloraTarget]</c> and <c>[FloraModel]</c> set it, or null when its
-        /// settings are invalid (a rank below 1, or an explicit R3 larger than a kernel axis: errors FLORA002/FLORA004).
+        /// settings are invalid (a rank below 1, or an explicit R3 larger than a kernel axis: errors FLORA002/FLORA004) or the
+        /// count overflows.
         /// The generator's <c>FloraTrainableParameters</c> and the budget diagnostic FLORA008 both sum this.
         /// </summary>
         public static long? CountTarget(IReadOnlyList<long> weightShape, int modelRank, int modelR3, int? rank, int? inRank, int? outRank, int? r3)
@@ -82,7 +87,14 @@ namespace Flora
             var modes = Resolve(weightShape, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
             foreach (var mode in modes)
                 if (mode.IsKernelAxis && mode.IsExplicit && mode.IsClamped) return null;
-            return CountParameters(modes);
+            try
+            {
+                return CountParameters(modes);
+            }
+            catch (OverflowException)
+            {
+                return null; // no layer has this many parameters; there is no meaningful constant
+            }
         }
 
         /// <summary>The name a message uses for a mode: out_features/in_features for Linear, out/in/kernel axis for convolutions.</summary>
