@@ -1,0 +1,47 @@
+using System.IO;
+using Flora.Cli.Reports;
+
+namespace Flora.Cli.Tests.Reports;
+
+public sealed class AtomicFileTests
+{
+    [Fact]
+    public void WritesReplaceTheFileAndLeaveNoTemporaryFiles()
+    {
+        string directory = FakeRuns.TempDirectory();
+        string path = Path.Combine(directory, "nested", "results.md");
+
+        AtomicFile.WriteAllText(path, "first");
+        AtomicFile.WriteAllText(path, "second, longer than the first");
+        AtomicFile.WriteAllBytes(Path.Combine(directory, "nested", "bytes.bin"), new byte[] { 1, 2, 3 });
+
+        Assert.Equal("second, longer than the first", File.ReadAllText(path));
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(Path.Combine(directory, "nested", "bytes.bin")));
+        Assert.Equal(["bytes.bin", "results.md"], Directory.GetFiles(Path.Combine(directory, "nested")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public void TextIsUtf8WithoutByteOrderMark()
+    {
+        string directory = FakeRuns.TempDirectory();
+        string path = Path.Combine(directory, "a.md");
+        AtomicFile.WriteAllText(path, "± −");
+        Assert.Equal(new byte[] { 0xC2, 0xB1, 0x20, 0xE2, 0x88, 0x92 }, File.ReadAllBytes(path));
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public void AFailedWriteLeavesNoTemporaryFileBehind()
+    {
+        string directory = FakeRuns.TempDirectory();
+        string blocker = Path.Combine(directory, "results.md");
+        Directory.CreateDirectory(blocker); // a folder where the file should go: the final rename fails
+
+        Assert.ThrowsAny<Exception>(() => AtomicFile.WriteAllText(blocker, "text"));
+
+        Assert.Empty(Directory.GetFiles(directory));
+        Assert.Equal([blocker], Directory.GetDirectories(directory));
+        Directory.Delete(directory, recursive: true);
+    }
+}
