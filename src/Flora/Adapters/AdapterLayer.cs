@@ -80,8 +80,12 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <summary>Takes a merged update out of the base layer's weights again (called without gradient tracking).</summary>
     protected abstract void UnmergeFromBase();
 
-    /// <summary>Called when the adapter is taken out of the model: restore anything of the base it changed besides merging.</summary>
-    protected internal virtual void OnDetach()
+    /// <summary>
+    /// Called when the adapter is taken out of the model. With <paramref name="keepUpdate"/> false, restore anything of the
+    /// base it changed besides merging (the base model comes back exactly); with true the update stays in the base
+    /// (<see cref="FloraAttachment.MergeAndDetach"/>).
+    /// </summary>
+    protected internal virtual void OnDetach(bool keepUpdate)
     {
     }
 

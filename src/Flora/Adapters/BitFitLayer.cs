@@ -71,9 +71,9 @@ public sealed class BitFitLayer : AdapterLayer
     }
 
     /// <summary>Restores the bias values the layer had at attach.</summary>
-    protected internal override void OnDetach()
+    protected internal override void OnDetach(bool keepUpdate)
     {
-        if (_biasAtAttach is not null && Bias is Parameter bias)
+        if (!keepUpdate && _biasAtAttach is not null && Bias is Parameter bias)
             using (no_grad()) bias.copy_(_biasAtAttach);
     }
 

@@ -133,11 +133,28 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         if (IsMerged) Unmerge();
+        RemoveAdapters(keepUpdate: false);
+    }
+
+    /// <summary>
+    /// Merges every update into its base weight and takes the adapters out, leaving a plain model with the fine-tuned
+    /// weights (PEFT's <c>merge_and_unload</c>): what to save or deploy once training is done.
+    /// </summary>
+    public void MergeAndDetach()
+    {
+        EnsureAttached();
+        if (!IsMerged) Merge();
+        RemoveAdapters(keepUpdate: true);
+        IsMerged = false;
+    }
+
+    private void RemoveAdapters(bool keepUpdate)
+    {
         for (int i = _injections.Count - 1; i >= 0; i--)
         {
             _injections[i].Remove();
             var adapter = (AdapterLayer)_injections[i].Wrapper;
-            adapter.OnDetach();
+            adapter.OnDetach(keepUpdate);
             Dispose(adapter);
         }
         foreach (var (name, parameter) in Model.named_parameters())

@@ -134,6 +134,23 @@ public class AttachTests
     }
 
     [Fact]
+    public void MergeAndDetach_leaves_a_plain_model_with_the_fine_tuned_weights()
+    {
+        using var model = new TinyNet();
+        model.eval();
+        var names = model.state_dict().Keys.ToList();
+        var attachment = FloraInjector.Attach(model, TinyNet.Config(new FloraModelOptions { Rank = 4, R3 = 2, Scale = 4 }));
+        foreach (var (adapter, i) in attachment.Adapters.Select((a, i) => (a, i))) TestTensors.RandomiseCore((FloraLayer)adapter, 300 + i);
+        using var x = Input();
+        using var adapted = model.forward(x);
+        attachment.MergeAndDetach();
+        Assert.True(attachment.IsDetached);
+        Assert.Equal(names, model.state_dict().Keys.ToList());       // no adapter tensors, no base_layer prefix
+        using var merged = model.forward(x);
+        TestTensors.AssertClose(adapted, merged, 1e-4, 1e-5, "plain model with merged weights");
+    }
+
+    [Fact]
     public void Attaching_twice_is_refused_and_changes_nothing()
     {
         using var model = new TinyNet();
