@@ -47,10 +47,10 @@ namespace Flora.Analyzers
                 if (shape.WeightShape is null) return; // not known at compile time: no constant count
                 long? count = FloraRankRules.CountTarget(shape.WeightShape, modelRank, modelR3, TorchSymbols.NamedInt(attribute, "Rank"),
                     TorchSymbols.NamedInt(attribute, "InRank"), TorchSymbols.NamedInt(attribute, "OutRank"), TorchSymbols.NamedInt(attribute, "R3"));
-                if (count is null) return; // invalid ranks are reported elsewhere
+                if (count is null) return; // invalid ranks are reported elsewhere (FLORA002/FLORA004)
                 counts.Add((member.Name, count.Value));
             }
-            long total = counts.Sum(c => c.Count);
+            long total = counts.Aggregate(0L, (sum, c) => FloraRankRules.SaturatingAdd(sum, c.Count));
             if (total <= budget) return;
             string largest = string.Join(", ", counts.OrderByDescending(c => c.Count).Take(3).Select(c => $"{c.Name} {Number(c.Count)}"));
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.OverBudget,

@@ -27,22 +27,39 @@ namespace Flora.Analyzers
             });
         }
 
+        /// <summary>
+        /// Reports on the analysed type itself (so that editors offer the fix where the diagnostic is): a model, or a type
+        /// that contains one at any depth, whose declaration lacks <c>partial</c>, or that is file-local.
+        /// </summary>
         private static void Analyze(SymbolAnalysisContext context, FloraSymbols symbols)
         {
-            var model = (INamedTypeSymbol)context.Symbol;
-            if (!symbols.IsModel(model)) return;
-            for (INamedTypeSymbol? type = model; type is not null; type = type.ContainingType)
+            var type = (INamedTypeSymbol)context.Symbol;
+            bool isModel = symbols.IsModel(type);
+            var nestedModel = isModel ? null : NestedModel(type, symbols);
+            if (!isModel && nestedModel is null) return;
+            string reason = isModel
+                ? "the Flora generator adds AttachFlora() and the other adapter members to it"
+                : $"it contains the Flora model '{nestedModel!.Name}', and the generator re-opens every containing type";
+            foreach (var reference in type.DeclaringSyntaxReferences)
             {
-                foreach (var reference in type.DeclaringSyntaxReferences)
-                {
-                    if (reference.GetSyntax(context.CancellationToken) is not TypeDeclarationSyntax declaration) continue;
-                    if (declaration.Modifiers.Any(SyntaxKind.PartialKeyword)) continue;
-                    string reason = ReferenceEquals(type, model)
-                        ? "the Flora generator adds AttachFlora() and the other adapter members to it"
-                        : $"it contains the Flora model '{model.Name}', and the generator re-opens every containing type";
+                if (reference.GetSyntax(context.CancellationToken) is not TypeDeclarationSyntax declaration) continue;
+                if (declaration.Modifiers.Any(SyntaxKind.FileKeyword))
+                    context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotPartial, declaration.Identifier.GetLocation(), type.Name,
+                        "it is file-local, and the generator cannot add members to a file-local type from another file; remove the file modifier"));
+                else if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
                     context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotPartial, declaration.Identifier.GetLocation(), type.Name, reason));
-                }
             }
+        }
+
+        /// <summary>A Flora model nested in <paramref name="type"/> at any depth, or null.</summary>
+        private static INamedTypeSymbol? NestedModel(INamedTypeSymbol type, FloraSymbols symbols)
+        {
+            foreach (var nested in type.GetTypeMembers())
+            {
+                if (symbols.IsModel(nested)) return nested;
+                if (NestedModel(nested, symbols) is { } deeper) return deeper;
+            }
+            return null;
         }
     }
 }

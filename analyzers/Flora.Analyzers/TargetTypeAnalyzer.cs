@@ -46,12 +46,8 @@ namespace Flora.Analyzers
         {
             var member = context.Symbol;
             if (symbols.TargetOf(member) is null) return;
-            string? problem = null;
-            if (member.IsStatic)
-                problem = "is static";
-            else if (member is IPropertySymbol { IsIndexer: true })
-                problem = "is an indexer";
-            else
+            string? problem = LayerShapeReader.MemberProblem(member, context.Compilation);
+            if (problem is null)
             {
                 var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
                 if (shape.Kind == LayerKind.Unsupported)
@@ -59,7 +55,7 @@ namespace Flora.Analyzers
                     var type = LayerShapeReader.MemberType(member);
                     problem = type is null || IsGeneralModuleType(type)
                         ? "has no layer type FLoRA can see at compile time: declare it as Linear/Conv1d/Conv2d/Conv3d or initialise it with torch.nn.Linear(...)/Conv2d(...)"
-                        : $"is a {type.Name}, which FLoRA cannot adapt";
+                        : $"is of type {type.Name}, which FLoRA cannot adapt";
                 }
             }
             if (problem is not null)

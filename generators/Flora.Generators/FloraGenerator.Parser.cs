@@ -218,10 +218,10 @@ namespace Flora.Generators
                 foreach (var t in targets)
                 {
                     long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), modelRank, modelR3, t.Rank, t.InRank, t.OutRank, t.R3);
-                    if (count is null || total > long.MaxValue - count.Value) return null;
-                    total += count.Value;
+                    if (count is null) return null;
+                    total = FloraRankRules.SaturatingAdd(total, count.Value);
                 }
-                return total;
+                return total == long.MaxValue ? null : total; // saturated: no meaningful constant
             }
 
             internal static string AdapterTypeName(LayerKind kind) => kind switch

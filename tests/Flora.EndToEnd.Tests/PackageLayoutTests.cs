@@ -45,6 +45,7 @@ public sealed class PackageLayoutTests : IDisposable
         Assert.Contains("lib/net10.0/Flora.xml", entries);
         Assert.Contains("analyzers/dotnet/cs/Flora.Generators.dll", entries);
         Assert.Contains("analyzers/dotnet/cs/Flora.Analyzers.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/Flora.Analyzers.CodeFixes.dll", entries);
         Assert.Contains("buildTransitive/Flora.targets", entries);
         Assert.Contains("buildTransitive/FloraElfVersionPatcher.cs", entries);
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Generators"));

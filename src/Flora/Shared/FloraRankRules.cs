@@ -76,8 +76,8 @@ namespace Flora
 
         /// <summary>
         /// The trainable count of one target as <c>[FloraTarget]</c> and <c>[FloraModel]</c> set it, or null when its
-        /// settings are invalid (a rank below 1, or an explicit R3 larger than a kernel axis: errors FLORA002/FLORA004) or the
-        /// count overflows.
+        /// settings are invalid (a rank below 1, or an explicit R3 larger than a kernel axis: errors FLORA002/FLORA004).
+        /// A count past <see cref="long.MaxValue"/> saturates to it.
         /// The generator's <c>FloraTrainableParameters</c> and the budget diagnostic FLORA008 both sum this.
         /// </summary>
         public static long? CountTarget(IReadOnlyList<long> weightShape, int modelRank, int modelR3, int? rank, int? inRank, int? outRank, int? r3)
@@ -93,9 +93,12 @@ namespace Flora
             }
             catch (OverflowException)
             {
-                return null; // no layer has this many parameters; there is no meaningful constant
+                return long.MaxValue; // saturates: over any budget, and no meaningful constant
             }
         }
+
+        /// <summary>Adds two non-negative counts, saturating at <see cref="long.MaxValue"/>.</summary>
+        public static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
         /// <summary>The name a message uses for a mode: out_features/in_features for Linear, out/in/kernel axis for convolutions.</summary>
         public static string DescribeMode(int mode, bool isLinear)

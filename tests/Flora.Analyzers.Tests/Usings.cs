@@ -1,0 +1,10 @@
+global using System;
+global using System.Collections.Generic;
+global using System.Collections.Immutable;
+global using System.Linq;
+global using System.Threading.Tasks;
+global using Flora.Analyzers.Tests.Infrastructure;
+global using Microsoft.CodeAnalysis;
+global using Microsoft.CodeAnalysis.Testing;
+global using Xunit;
+global using Microsoft.CodeAnalysis.Diagnostics;

@@ -1,0 +1,110 @@
+namespace Flora.Analyzers.Tests;
+
+/// <summary>Valid models, as users write them (tests/Flora.EndToEnd.Tests/Models.cs), raise nothing from any Flora analyzer.</summary>
+public sealed class ValidModelsTests
+{
+    /// <summary>The end-to-end test models, with DESIGN §3's model and its <c>#pragma warning disable FLORA003</c>.</summary>
+    internal const string EndToEndModels = """
+        namespace Flora.EndToEnd.Tests
+        {
+            [FloraModel(Rank = 8, R3 = 2, Scale = 0.4, MaxTrainableParameters = 200_000)]
+            public partial class SmallCnn : Module<Tensor, Tensor>
+            {
+            #pragma warning disable FLORA003 // DESIGN's example as written: Rank 16 exceeds conv1's single input channel, so r_in is clamped to 1.
+                [FloraTarget(Rank = 16, R3 = 2)] private readonly Conv2d conv1 = Conv2d(1, 32, 3, padding: 1);
+            #pragma warning restore FLORA003
+                [FloraTarget] private readonly Conv2d conv2 = Conv2d(32, 64, 3, padding: 1);
+                [FloraTarget(Rank = 4)] private readonly Linear head = Linear(64, 10);
+                private readonly BatchNorm2d bn = BatchNorm2d(32);
+
+                public SmallCnn() : base(nameof(SmallCnn)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    using var scope = NewDisposeScope();
+                    var h = functional.relu(bn.call(conv1.call(x)));
+                    h = functional.relu(conv2.call(h));
+                    return head.call(h.mean(new long[] { 2, 3 })).MoveToOuterDisposeScope();
+                }
+            }
+
+            public partial class PropertyModel : Module<Tensor, Tensor>
+            {
+                private const int Width = 6;
+
+                [FloraTarget(R3 = 1)] public Conv2d Stem { get; } = Conv2d(3, Width, (3, 5), padding: (1, 2));
+                [FloraTarget(OutRank = 2, InRank = 3)] public Module<Tensor, Tensor> Mix { get; set; } = Conv1d(Width, 2 * Width, 3, padding: 1);
+                [FloraTarget] private Linear _head = Linear(2 * Width, 4);
+
+                public PropertyModel() : base(nameof(PropertyModel)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    using var scope = NewDisposeScope();
+                    var h = Stem.call(x);
+                    h = Mix.call(h.mean(new long[] { 3 }));
+                    return _head.call(h.mean(new long[] { 2 })).MoveToOuterDisposeScope();
+                }
+            }
+
+            public partial class RuntimeShapes : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Linear fc;
+                [FloraTarget(R3 = 3)] private readonly Conv3d conv;
+
+                public RuntimeShapes(int width) : base(nameof(RuntimeShapes))
+                {
+                    fc = Linear(width, width);
+                    conv = Conv3d(2, width, 3, padding: 1);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => fc.call(conv.call(x).mean(new long[] { 2, 3, 4 }));
+            }
+
+            public static partial class Outer
+            {
+                public partial class Nested<T> : Module<Tensor, Tensor>
+                {
+                    [FloraTarget] private readonly Conv2d dw = Conv2d(8, 8, 7, padding: 3, groups: 8);
+
+                    public Nested() : base("Nested") => RegisterComponents();
+
+                    public T? Tag { get; set; }
+
+                    public override Tensor forward(Tensor x) => dw.call(x);
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public Task The_end_to_end_models_raise_nothing() =>
+        VerifyAll.AnalyzerAsync(EndToEndModels, TestBehaviors.SkipSuppressionCheck);
+
+    [Fact]
+    public Task A_ConvNeXt_style_block_with_inherited_ranks_raises_nothing() =>
+        VerifyAll.AnalyzerAsync("""
+            [FloraModel(Rank = 16, R3 = 2, MaxTrainableParameters = 100_000)]
+            public sealed partial class Block : Module<Tensor, Tensor>
+            {
+                private const int Dim = 32;
+                [FloraTarget] private readonly Conv2d stem = Conv2d(1, Dim, 4, stride: 4);
+                [FloraTarget] private readonly Conv2d dw = Conv2d(Dim, Dim, 7, padding: 3, groups: Dim);
+                [FloraTarget] private readonly Linear pw1 = Linear(Dim, 4 * Dim);
+                [FloraTarget] private readonly Linear pw2 = Linear(4 * Dim, Dim);
+                [FloraTarget(R3 = 1)] private readonly Conv2d down = Conv2d(Dim, 2 * Dim, 2, stride: 2);
+                [FloraTarget(Rank = 10, Scale = 4)] private readonly Linear head = Linear(2 * Dim, 10);
+                private readonly LayerNorm norm = LayerNorm(Dim);
+
+                public Block() : base(nameof(Block)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = dw.call(stem.call(x)).permute(0, 2, 3, 1);
+                    h = pw2.call(functional.gelu(pw1.call(norm.call(h)))).permute(0, 3, 1, 2);
+                    return head.call(down.call(h).mean(new long[] { 2, 3 }));
+                }
+            }
+            """);
+}
