@@ -82,6 +82,33 @@ internal static class AdapterDispatch
         return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
     }
 
+    /// <summary>
+    /// Creates the adapter an adapter file describes for <paramref name="layer"/> (its method, ranks and scale), so that a
+    /// saved adapter can be loaded into a fresh base model without knowing its settings.
+    /// </summary>
+    public static AdapterLayer CreateFromSpec(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, AdapterSpec spec)
+    {
+        Entry entry = Find(name, layer);
+        long[] shape = WeightOf(name, layer).shape;
+        if (layer.GetType().Name != spec.LayerType || !shape.SequenceEqual(spec.WeightShape))
+            throw new ArgumentException($"'{name}' is a {layer.GetType().Name} with weight [{string.Join(", ", shape)}], but the adapter was saved for a " +
+                                        $"{spec.LayerType} with weight [{string.Join(", ", spec.WeightShape)}]. Load it into the model it was trained on.");
+        switch (method)
+        {
+            case FloraMethod.Flora:
+                if (spec.Ranks.Length != shape.Length || spec.Ranks.Where((r, i) => r < 1 || r > shape[i]).Any())
+                    throw new ArgumentException($"the FLoRA ranks ({string.Join(", ", spec.Ranks)}) saved for '{name}' do not fit its weight [{string.Join(", ", shape)}].");
+                return entry.Flora(name, layer, new FloraLayerConfig { WeightShape = shape, Ranks = spec.Ranks, Scale = spec.Scale });
+            case FloraMethod.Lora or FloraMethod.Dora:
+                if (spec.Ranks.Length != 1 || spec.Ranks[0] < 1)
+                    throw new ArgumentException($"the {method} rank ({string.Join(", ", spec.Ranks)}) saved for '{name}' is not one rank of at least 1.");
+                var config = new LoraLayerConfig { Rank = spec.Ranks[0], Alpha = spec.Scale * spec.Ranks[0] };
+                return method == FloraMethod.Dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
+            default:
+                return CreateBitFit(name, layer);
+        }
+    }
+
     /// <summary>Creates the BitFit adapter of a supported <paramref name="layer"/>.</summary>
     public static BitFitLayer CreateBitFit(string name, nn.Module<Tensor, Tensor> layer)
     {

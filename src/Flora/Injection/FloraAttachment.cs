@@ -69,7 +69,11 @@ public sealed class FloraAttachment
     /// target's slot (LoRA and DoRA at the rank whose trainable count is closest to the target's FLoRA count). Everything is
     /// validated (layer types, ranks, scale, duplicates, an attachment already there) before the model is touched.
     /// </summary>
-    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method = FloraMethod.Flora)
+    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method = FloraMethod.Flora) =>
+        Attach(model, targets, method, target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
+
+    /// <summary>Attaches adapters that <paramref name="create"/> makes, one per target, with every check first.</summary>
+    internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraMethod method, Func<FloraTarget, AdapterLayer> create)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (targets.Count == 0)
@@ -88,7 +92,7 @@ public sealed class FloraAttachment
         try
         {
             foreach (var target in targets)
-                adapters.Add(AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
+                adapters.Add(create(target));
         }
         catch
         {

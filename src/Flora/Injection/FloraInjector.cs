@@ -32,6 +32,38 @@ public static class FloraInjector
     public static FloraAttachment Attach(nn.Module model, FloraConfig config, FloraMethod method = FloraMethod.Flora) =>
         FloraAttachment.Attach(model, FindTargets(model, config), config.Defaults, method);
 
+    /// <summary>
+    /// Attaches to <paramref name="model"/> exactly the adapters an adapter file holds (its method, layers, ranks and
+    /// scale, from the file's configuration) and loads their tensors: PEFT's <c>from_pretrained</c> for a base model built
+    /// without knowing how the adapter was trained. Throws <see cref="AdapterFileException"/> when a layer is missing.
+    /// </summary>
+    public static FloraAttachment AttachFromFile(nn.Module model, string path)
+    {
+        AdapterFileConfig config = AdapterFile.ReadConfig(path);
+        if (!Enum.TryParse(config.Method, ignoreCase: true, out FloraMethod method))
+            throw new AdapterFileException(path, "__metadata__", $"its method '{config.Method}' is unknown to this version of Flora.");
+        var specs = config.Targets.ToDictionary(t => t.Name, t => t.ToSpec());
+        var targets = Walk(model, "")
+            .Where(m => specs.ContainsKey(m.Name) && m.Module is nn.Module<Tensor, Tensor>)
+            .Select(m => new FloraTarget(new ModuleSlot(m.Parent, m.Child, (nn.Module<Tensor, Tensor>)m.Module, StoreFor(m.Parent, m.Child), m.Name), FloraTargetOptions.Inherit))
+            .ToList();
+        var missing = specs.Keys.FirstOrDefault(name => targets.All(t => t.Slot.Path != name));
+        if (missing is not null)
+            throw new AdapterFileException(path, missing, $"the model has no layer '{missing}'. Load the file into the model it was trained on.");
+        var attachment = FloraAttachment.Attach(model, targets, method,
+            target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+        try
+        {
+            attachment.Load(path);
+        }
+        catch
+        {
+            attachment.Detach();
+            throw;
+        }
+        return attachment;
+    }
+
     /// <summary>The targets <paramref name="config"/> selects in <paramref name="model"/>, in the model's order.</summary>
     public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
     {

@@ -63,6 +63,51 @@ public sealed class AdapterFileTests : IDisposable
         model.Dispose();
     }
 
+    [Theory]
+    [InlineData(FloraMethod.Flora)]
+    [InlineData(FloraMethod.Lora)]
+    [InlineData(FloraMethod.Dora)]
+    [InlineData(FloraMethod.BitFit)]
+    public void AttachFromFile_rebuilds_the_saved_adapters_on_a_fresh_base_and_loads_them(FloraMethod method)
+    {
+        using var source = new TinyNet();
+        var saved = FloraInjector.Attach(source, TinyNet.Config(new FloraModelOptions { Rank = 3, R3 = 2, Scale = 2 }), method);
+        using (torch.no_grad())
+            foreach (var (_, tensor) in saved.Adapters.SelectMany(a => a.AdapterTensors)) tensor.add_(torch.randn_like(tensor) * 0.1);
+        string path = Path.Combine(_dir, $"{method}.safetensors");
+        saved.Save(path);
+
+        using var fresh = new TinyNet();
+        var baseState = source.state_dict();
+        // The fresh model gets the same base weights, then the adapter from the file alone.
+        foreach (var (key, value) in fresh.state_dict())
+        {
+            string sourceKey = baseState.ContainsKey(key) ? key : key.Replace(".weight", ".base_layer.weight").Replace(".bias", ".base_layer.bias");
+            using (torch.no_grad()) value.copy_(baseState[sourceKey]);
+        }
+        var loaded = FloraInjector.AttachFromFile(fresh, path);
+        Assert.Equal(method, loaded.Method);
+        Assert.Equal(saved.Adapters.Select(a => a.Spec), loaded.Adapters.Select(a => a.Spec));
+        source.eval();
+        fresh.eval();
+        using var x = TestTensors.Randn(new long[] { 2, 3, 12, 12 }, seed: 21);
+        TestTensors.AssertBitEqual(source.forward(x), fresh.forward(x), "the rebuilt model's output");
+    }
+
+    [Fact]
+    public void AttachFromFile_names_a_layer_the_model_lacks_and_leaves_it_untouched()
+    {
+        using var source = new TinyNet();
+        var saved = FloraInjector.Attach(source, TinyNet.Config());
+        string path = Path.Combine(_dir, "layers.safetensors");
+        saved.Save(path);
+        using var other = new Flora.Tests.Baselines.MiniConvNext();
+        var names = other.named_parameters().Select(p => p.name).ToList();
+        var error = Assert.Throws<AdapterFileException>(() => FloraInjector.AttachFromFile(other, path));
+        Assert.Contains("the model has no layer", error.Message);
+        Assert.Equal(names, other.named_parameters().Select(p => p.name).ToList());
+    }
+
     /// <summary>One way a file can be bad, and what the error must name.</summary>
     public sealed record BadFile(string Name, Func<byte[], string, byte[]> Corrupt, string ExpectedInMessage)
     {
