@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using Flora.Cli.Data;
+using Flora.Cli.Experiments;
+using Flora.Cli.Reports;
+using Flora.Cli.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Flora.Cli.Commands;
+
+/// <summary><c>flora eval</c>, <c>flora merge</c> and <c>flora inspect</c>: what to do with an adapter file.</summary>
+internal static class AdapterCommands
+{
+    public static Command Eval()
+    {
+        var adapter = new Argument<string>("adapter") { Description = "An adapter file written by `flora train` or `flora compare`" };
+        var dataDir = CliOptions.CacheDirectory();
+        var device = CliOptions.Device();
+        var command = new Command("eval", "Load an adapter onto the pretrained base and report its accuracy on the 10,000 Fashion-MNIST test images.")
+        {
+            adapter, dataDir, device,
+        };
+        command.SetAction(result =>
+        {
+            var console = AnsiConsole.Console;
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, TestPerClass = DataSets.FashionMnistTestPerClass };
+            var torchDevice = CompareRunner.DeviceFor(settings.Device);
+            var data = ExperimentData.Prepare(settings, torchDevice, new RunProgress(console), m => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]"));
+            using var model = BaseModelStore.Load(data.BasePath, settings.Pretrain.Width, torchDevice);
+            double before = Trainer.Evaluate(model, data.Test, Normalisation.FashionMnist, 256, torchDevice);
+            var attachment = FloraInjector.AttachFromFile(model, ExistingFile(result.GetValue(adapter)!));
+            double after = Trainer.Evaluate(model, data.Test, Normalisation.FashionMnist, 256, torchDevice);
+            console.MarkupLine($"{attachment.Method} adapter, {attachment.TrainableParameters:N0} parameters: [bold]{after:P2}[/] on {data.Test.Count:N0} Fashion-MNIST test images (base model: {before:P2}).");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Merge()
+    {
+        var adapter = new Argument<string>("adapter") { Description = "An adapter file" };
+        var output = new Option<string>("--out") { Description = "Where to write the merged model (a safetensors state dict)", DefaultValueFactory = _ => "merged.safetensors" };
+        var dataDir = CliOptions.CacheDirectory();
+        var command = new Command("merge", "Merge an adapter into the pretrained base and write the result as a plain model (no adapter tensors, the base's own keys).")
+        {
+            adapter, output, dataDir,
+        };
+        command.SetAction(result =>
+        {
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)! };
+            string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
+            if (!File.Exists(basePath))
+                throw new InvalidOperationException($"no pretrained base at {basePath}: run `flora compare` or `flora train` once first (with the same --data-dir).");
+            using var model = BaseModelStore.Load(basePath, settings.Pretrain.Width, CPU);
+            var attachment = FloraInjector.AttachFromFile(model, ExistingFile(result.GetValue(adapter)!));
+            attachment.MergeAndDetach();
+            string path = result.GetValue(output)!;
+            Safetensors.Save(path, model.state_dict(), new Dictionary<string, string> { ["merged_from"] = Path.GetFileName(result.GetValue(adapter)!), ["method"] = attachment.Method.ToString() });
+            AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.GetFullPath(path))}: the base with the {attachment.Method} update merged ({model.state_dict().Count} tensors).");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Inspect()
+    {
+        var adapter = new Argument<string>("adapter") { Description = "An adapter file" };
+        var command = new Command("inspect", "Print an adapter file's configuration and tensors.") { adapter };
+        command.SetAction(result =>
+        {
+            string path = ExistingFile(result.GetValue(adapter)!);
+            var config = AdapterFile.ReadConfig(path);
+            var console = AnsiConsole.Console;
+            console.MarkupLine($"[bold]{Markup.Escape(path)}[/]: {Markup.Escape(config.Method)} adapters, format {config.Format}, written by Flora {Markup.Escape(config.LibraryVersion)}");
+            var targets = new Table().AddColumns("layer", "type", "weight shape", "ranks", "scale");
+            foreach (var t in config.Targets)
+                targets.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Layer), Markup.Escape($"[{string.Join(", ", t.WeightShape)}]"), $"({string.Join(", ", t.Ranks)})", t.Scale.ToString("G4"));
+            console.Write(targets);
+            using var content = Safetensors.Load(path);
+            var tensors = new Table().AddColumns("tensor", "dtype", "shape").AddColumn(new TableColumn("elements").RightAligned()).AddColumn(new TableColumn("mean |x|").RightAligned());
+            foreach (var (key, tensor) in content.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+            {
+                using var absolute = tensor.to(ScalarType.Float64).abs().mean();
+                tensors.AddRow(Markup.Escape(key), tensor.dtype.ToString(), Markup.Escape($"[{string.Join(", ", tensor.shape)}]"), tensor.numel().ToString("N0"), absolute.item<double>().ToString("G4"));
+            }
+            console.Write(tensors);
+            console.MarkupLine($"{content.Tensors.Count} tensors, {content.Tensors.Values.Sum(t => t.numel()):N0} parameters.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string ExistingFile(string path) =>
+        File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);
+}

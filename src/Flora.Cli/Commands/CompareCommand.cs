@@ -1,0 +1,53 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using Flora.Cli.Experiments;
+using Spectre.Console;
+
+namespace Flora.Cli.Commands;
+
+/// <summary><c>flora compare</c> (the default): the paper's comparison at small scale on real data.</summary>
+internal static class CompareCommand
+{
+    public static Command Create()
+    {
+        var dataDir = CliOptions.CacheDirectory();
+        var output = new Option<string?>("--out") { Description = "Output directory (default runs/<timestamp>)" };
+        var seeds = CliOptions.Positive("--seeds", "Seeds per method", 3);
+        var device = CliOptions.Device();
+        var full = new Option<bool>("--full") { Description = "All of MNIST and the whole 60k/10k Fashion-MNIST split, a wider network and 10 epochs (for a GPU)" };
+        var epochs = CliOptions.OptionalPositive("--epochs", "Fine-tuning epochs (default 4, or 10 with --full)");
+        var trainPerClass = CliOptions.OptionalPositive("--train-per-class", "Fashion-MNIST training images per class, of 6,000 (default 500)");
+        var testPerClass = CliOptions.OptionalPositive("--test-per-class", "Fashion-MNIST test images per class, of 1,000 (default 300)");
+        var width = CliOptions.OptionalPositive("--width", "Channels of the network's first stage (default 32, or 64 with --full)");
+        var batch = CliOptions.OptionalPositive("--batch-size", "Fine-tuning batch size (default 64, or 256 with --full)");
+        var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
+
+        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits, then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
+        {
+            dataDir, output, seeds, device, full, epochs, trainPerClass, testPerClass, width, batch, methods,
+        };
+        command.SetAction(result =>
+        {
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), Device = result.GetValue(device)! };
+            if (result.GetValue(full)) settings = settings.Full();
+            if (result.GetValue(output) is string outDir) settings = settings with { OutputDirectory = outDir };
+            if (result.GetValue(epochs) is int e) settings = settings with { FineTune = settings.FineTune with { Epochs = e } };
+            if (result.GetValue(batch) is int b) settings = settings with { FineTune = settings.FineTune with { BatchSize = b } };
+            if (result.GetValue(trainPerClass) is int tr) settings = settings with { TrainPerClass = Math.Min(tr, 6000) };
+            if (result.GetValue(testPerClass) is int te) settings = settings with { TestPerClass = Math.Min(te, 1000) };
+            if (result.GetValue(width) is int w) settings = settings with { Pretrain = settings.Pretrain with { Width = w } };
+            var filter = result.GetValue(methods) ?? Array.Empty<string>();
+            var plans = MethodPlan.Default().Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (plans.Count == 0)
+                throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", MethodPlan.Default().Select(p => p.Label))}.");
+
+            var console = AnsiConsole.Console;
+            console.Write(new Rule("[bold]flora compare[/]").LeftJustified());
+            foreach (var (key, value) in settings.Describe()) console.MarkupLine($"[grey]{Markup.Escape(key)}:[/] {Markup.Escape(value)}");
+            CompareRunner.Run(settings with { MethodFilter = filter }, plans, console);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,65 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using Flora.Cli.Experiments;
+using Flora.Cli.Reports;
+using Spectre.Console;
+
+namespace Flora.Cli.Commands;
+
+/// <summary><c>flora train</c>: one method, one configuration, one seed; saves the adapter file.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var dataDir = CliOptions.CacheDirectory();
+        var device = CliOptions.Device();
+        var method = new Option<string>("--method") { Description = "flora, lora, dora, bitfit or full", DefaultValueFactory = _ => "flora" };
+        method.AcceptOnlyFromAmong("flora", "lora", "dora", "bitfit", "full");
+        var rank = CliOptions.Positive("--rank", "FLoRA rank of the out and in modes (LoRA/DoRA are matched to its budget)", 4);
+        var r3 = CliOptions.Positive("--r3", "FLoRA rank of every kernel axis", 1);
+        var scale = CliOptions.OptionalRate("--scale", "FLoRA scale s (default 4)");
+        var lr = CliOptions.OptionalRate("--lr", "Peak learning rate (default: the method's in the comparison)");
+        var seed = CliOptions.Positive("--seed", "Seed of the adapters' initialisation and the shuffling", 1);
+        var epochs = CliOptions.Positive("--epochs", "Fine-tuning epochs", 3);
+        var output = new Option<string>("--out") { Description = "Adapter file to write", DefaultValueFactory = _ => "adapter.flora.safetensors" };
+
+        var command = new Command("train", "Fine-tune the base on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
+        {
+            dataDir, device, method, rank, r3, scale, lr, seed, epochs, output,
+        };
+        command.SetAction(result =>
+        {
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)! };
+            settings = settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } };
+            var defaults = new FloraModelOptions { Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4 };
+            var plan = PlanFor(result.GetValue(method)!, defaults);
+            if (result.GetValue(lr) is double rate) plan = plan with { LearningRate = rate };
+
+            var console = AnsiConsole.Console;
+            var devices = CompareRunner.DeviceFor(settings.Device);
+            var progress = new RunProgress(console);
+            var data = ExperimentData.Prepare(settings, devices, progress, m => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]"));
+            string path = result.GetValue(output)!;
+            string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            var run = progress.Track(plan.Label, settings.FineTune.Epochs,
+                report => FineTuneRun.Run(plan, result.GetValue(seed), data.BasePath, settings.Pretrain.Width, data.Train, data.Test, settings.FineTune, devices,
+                    plan.Method is null ? null : directory, report, plan.Method is null ? null : Path.GetFileName(path)));
+            console.MarkupLine($"{Markup.Escape(plan.Label)}: [bold]{run.FinalTestAccuracy:P2}[/] test accuracy with {run.TrainableParameters:N0} trainable parameters ({(double)run.TrainableParameters / run.TotalParameters:P2} of the model).");
+            if (plan.Method is not null) console.MarkupLine($"Adapter: {Markup.Escape(Path.GetFullPath(path))}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The plan of a method name at the given FLoRA budget, with the comparison's learning rate.</summary>
+    public static MethodPlan PlanFor(string method, FloraModelOptions defaults) => method switch
+    {
+        "full" => new MethodPlan("Full fine-tuning", MethodKind.FullFineTuning, null, null, defaults, 1e-3),
+        "bitfit" => new MethodPlan("BitFit", MethodKind.BitFit, null, FloraMethod.BitFit, defaults, 1e-2),
+        "lora" => new MethodPlan("LoRA", MethodKind.Lora, "custom", FloraMethod.Lora, defaults, 5e-3),
+        "dora" => new MethodPlan("DoRA", MethodKind.Dora, "custom", FloraMethod.Dora, defaults, 5e-3),
+        "flora" => new MethodPlan("FLoRA", MethodKind.Flora, "custom", FloraMethod.Flora, defaults, 5e-3),
+        _ => throw new ArgumentException($"unknown method '{method}': use flora, lora, dora, bitfit or full"),
+    };
+}

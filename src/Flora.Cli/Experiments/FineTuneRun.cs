@@ -1,0 +1,48 @@
+using System;
+using System.IO;
+using System.Linq;
+using Flora.Cli.Data;
+using Flora.Cli.Models;
+using Flora.Cli.Reports;
+using Flora.Cli.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora.Cli.Experiments;
+
+/// <summary>One method on one seed: load the base, attach the method through the generated members, train, measure.</summary>
+public static class FineTuneRun
+{
+    /// <summary>Runs <paramref name="plan"/> with <paramref name="seed"/>; saves the adapters into <paramref name="adapterDirectory"/> when given.</summary>
+    public static RunResult Run(MethodPlan plan, int seed, string basePath, int width, ImageDataset train, ImageDataset test, TrainSettings settings,
+        Device device, string? adapterDirectory, Action<TrainProgress>? progress = null, string? adapterFileName = null)
+    {
+        using var model = BaseModelStore.Load(basePath, width, device);
+        manual_seed(seed); // the adapters' initialisation
+        Parameter[] trainable;
+        if (plan.Method is FloraMethod method)
+        {
+            model.AttachFlora(method, plan.Defaults);
+            trainable = model.FloraParameters().ToArray();
+        }
+        else
+        {
+            trainable = model.parameters().ToArray();
+        }
+        long total = model.parameters().Sum(p => p.numel()); // the adapted model, as PEFT's "trainable %" counts it
+        var outcome = Trainer.Train(model, trainable, train, test, Normalisation.FashionMnist,
+            settings with { LearningRate = plan.LearningRate, Seed = seed }, device, progress);
+
+        if (plan.Method is not null && adapterDirectory is not null)
+        {
+            Directory.CreateDirectory(adapterDirectory);
+            model.SaveFlora(Path.Combine(adapterDirectory, adapterFileName ?? $"{Slug(plan.Label)}-seed{seed}.safetensors"));
+        }
+        return new RunResult(plan.Label, plan.Kind, plan.Budget, seed, trainable.Sum(p => p.numel()), total,
+            outcome.TestAccuracyPerEpoch, outcome.FinalAccuracy, outcome.TrainLossPerEpoch, outcome.SecondsPerEpoch, outcome.PeakMemoryBytes);
+    }
+
+    /// <summary>A file-name form of a label: "FLoRA (budget A)" → "flora-budget-a".</summary>
+    public static string Slug(string label) =>
+        string.Join("-", new string(label.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : ' ').ToArray()).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+}

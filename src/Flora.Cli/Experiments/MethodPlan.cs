@@ -1,0 +1,36 @@
+using System.Collections.Generic;
+using Flora.Cli.Reports;
+
+namespace Flora.Cli.Experiments;
+
+/// <summary>One fine-tuning method of a comparison: what trains, at which budget, with which learning rate.</summary>
+/// <param name="Label">The label in tables and plots, e.g. "FLoRA (budget A)".</param>
+/// <param name="Kind">The method family.</param>
+/// <param name="Budget">The budget label shared by FLoRA and the LoRA/DoRA matched to it; null for full fine-tuning and BitFit.</param>
+/// <param name="Method">The adapter method; null for full fine-tuning (every parameter trains).</param>
+/// <param name="Defaults">Model-wide FLoRA settings; LoRA and DoRA are matched to the FLoRA budget they give.</param>
+/// <param name="LearningRate">Peak learning rate.</param>
+public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, FloraMethod? Method, FloraModelOptions Defaults, double LearningRate)
+{
+    /// <summary>Budget A: rank 4 on out/in, R3 1 on kernel axes.</summary>
+    public static FloraModelOptions BudgetA { get; } = new() { Rank = 4, R3 = 1, Scale = 4 };
+
+    /// <summary>Budget B: rank 8 on out/in, R3 2 on kernel axes.</summary>
+    public static FloraModelOptions BudgetB { get; } = new() { Rank = 8, R3 = 2, Scale = 4 };
+
+    /// <summary>
+    /// The paper's comparison at small scale: full fine-tuning, BitFit, and FLoRA, LoRA and DoRA at two matched budgets.
+    /// Learning rates were chosen per method family on a held-out run (docs/results/README.md says how).
+    /// </summary>
+    public static IReadOnlyList<MethodPlan> Default() => new MethodPlan[]
+    {
+        new("Full fine-tuning", MethodKind.FullFineTuning, null, null, BudgetA, 1e-3),
+        new("BitFit", MethodKind.BitFit, null, FloraMethod.BitFit, BudgetA, 1e-2),
+        new("LoRA (budget A)", MethodKind.Lora, "A", FloraMethod.Lora, BudgetA, 5e-3),
+        new("DoRA (budget A)", MethodKind.Dora, "A", FloraMethod.Dora, BudgetA, 5e-3),
+        new("FLoRA (budget A)", MethodKind.Flora, "A", FloraMethod.Flora, BudgetA, 5e-3),
+        new("LoRA (budget B)", MethodKind.Lora, "B", FloraMethod.Lora, BudgetB, 5e-3),
+        new("DoRA (budget B)", MethodKind.Dora, "B", FloraMethod.Dora, BudgetB, 5e-3),
+        new("FLoRA (budget B)", MethodKind.Flora, "B", FloraMethod.Flora, BudgetB, 5e-3),
+    };
+}

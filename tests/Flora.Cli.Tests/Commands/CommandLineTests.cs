@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.IO;
+
+namespace Flora.Cli.Tests.Commands;
+
+/// <summary>The command line's parsing, help and errors (no training).</summary>
+public sealed class CommandLineTests
+{
+    private static ParseResult Parse(params string[] args) => Program.BuildRoot().Parse(args);
+
+    [Theory]
+    [InlineData("compare", "--seeds", "0")]
+    [InlineData("compare", "--device", "tpu")]
+    [InlineData("compare", "--epochs", "-1")]
+    [InlineData("compare", "--width", "x")]
+    [InlineData("train", "--method", "adam")]
+    [InlineData("train", "--rank", "0")]
+    [InlineData("train", "--lr", "-0.1")]
+    [InlineData("eval")]
+    [InlineData("inspect")]
+    [InlineData("bogus")]
+    public void Bad_arguments_are_parse_errors(params string[] args) => Assert.NotEmpty(Parse(args).Errors);
+
+    [Theory]
+    [InlineData("compare", "--seeds", "5", "--device", "cuda", "--full", "--methods", "flora", "lora")]
+    [InlineData("train", "--method", "dora", "--rank", "8", "--r3", "2", "--scale", "0.4", "--lr", "0.001", "--out", "x.safetensors")]
+    [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
+    [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
+    [InlineData("inspect", "a.safetensors")]
+    public void Valid_arguments_parse(params string[] args) => Assert.Empty(Parse(args).Errors);
+
+    [Fact]
+    public void Every_command_has_help()
+    {
+        var root = Program.BuildRoot();
+        Assert.Equal(new[] { "compare", "train", "eval", "merge", "inspect" }, root.Subcommands.Select(c => c.Name));
+        Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
+        Assert.All(root.Subcommands.SelectMany(c => c.Options).Where(o => o.Name != "--help" && o.Name != "-h"), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
+    }
+
+    [Fact]
+    public void A_missing_adapter_file_is_a_one_line_error_with_exit_code_1()
+    {
+        var writer = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(writer);
+        try
+        {
+            Assert.Equal(1, Program.Main(new[] { "inspect", "/definitely/not/here.safetensors" }));
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+        Assert.Contains("does not exist", writer.ToString());
+        Assert.DoesNotContain("   at ", writer.ToString());
+    }
+}
