@@ -13,22 +13,15 @@ namespace Flora.Analyzers
     /// exceeds <c>[FloraModel(MaxTrainableParameters = …)]</c>. Only reported when every target's shape is constant.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class BudgetAnalyzer : DiagnosticAnalyzer
+    public sealed class BudgetAnalyzer : FloraAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.OverBudget);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
-            {
-                var symbols = FloraSymbols.Resolve(start.Compilation);
-                if (symbols is null) return;
-                start.RegisterSymbolAction(c => Analyze(c, symbols), SymbolKind.NamedType);
-            });
+            context.RegisterSymbolAction(c => Analyze(c, symbols), SymbolKind.NamedType);
         }
 
         private static void Analyze(SymbolAnalysisContext context, FloraSymbols symbols)

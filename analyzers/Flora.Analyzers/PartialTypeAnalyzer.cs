@@ -9,22 +9,15 @@ namespace Flora.Analyzers
 {
     /// <summary>FLORA001: a Flora model, and every type containing it, must be partial so that the generator can add to it.</summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class PartialTypeAnalyzer : DiagnosticAnalyzer
+    public sealed class PartialTypeAnalyzer : FloraAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.NotPartial);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
-            {
-                var symbols = FloraSymbols.Resolve(start.Compilation);
-                if (symbols is null) return;
-                start.RegisterSymbolAction(symbolContext => Analyze(symbolContext, symbols), SymbolKind.NamedType);
-            });
+            context.RegisterSymbolAction(symbolContext => Analyze(symbolContext, symbols), SymbolKind.NamedType);
         }
 
         /// <summary>

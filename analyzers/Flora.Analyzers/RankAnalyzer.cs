@@ -16,7 +16,7 @@ namespace Flora.Analyzers
     /// FLORA007 (a scale that is not finite and positive). Inherited ranks clamp silently, as at run time.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class RankAnalyzer : DiagnosticAnalyzer
+    public sealed class RankAnalyzer : FloraAnalyzer
     {
         private static readonly string[] RankArguments = { "Rank", "InRank", "OutRank", "R3" };
 
@@ -26,17 +26,10 @@ namespace Flora.Analyzers
             DiagnosticDescriptors.R3OnLinear, DiagnosticDescriptors.InvalidScale);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
-            {
-                var symbols = FloraSymbols.Resolve(start.Compilation);
-                if (symbols is null) return;
-                start.RegisterSymbolAction(c => AnalyzeModel(c, symbols), SymbolKind.NamedType);
-                start.RegisterSymbolAction(c => AnalyzeTarget(c, symbols), SymbolKind.Field, SymbolKind.Property);
-            });
+            context.RegisterSymbolAction(c => AnalyzeModel(c, symbols), SymbolKind.NamedType);
+            context.RegisterSymbolAction(c => AnalyzeTarget(c, symbols), SymbolKind.Field, SymbolKind.Property);
         }
 
         private static void AnalyzeModel(SymbolAnalysisContext context, FloraSymbols symbols)

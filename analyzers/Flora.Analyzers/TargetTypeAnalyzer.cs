@@ -10,24 +10,17 @@ namespace Flora.Analyzers
     /// field or property whose layer is a Linear, Conv1d, Conv2d or Conv3d (read from its type or its initializer).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class TargetTypeAnalyzer : DiagnosticAnalyzer
+    public sealed class TargetTypeAnalyzer : FloraAnalyzer
     {
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics =>
             ImmutableArray.Create(DiagnosticDescriptors.UnsupportedTarget, DiagnosticDescriptors.NotAModule);
 
         /// <inheritdoc />
-        public override void Initialize(AnalysisContext context)
+        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(start =>
-            {
-                var symbols = FloraSymbols.Resolve(start.Compilation);
-                if (symbols is null) return;
-                start.RegisterSymbolAction(c => AnalyzeType(c, symbols), SymbolKind.NamedType);
-                start.RegisterSymbolAction(c => AnalyzeMember(c, symbols), SymbolKind.Field, SymbolKind.Property);
-            });
+            context.RegisterSymbolAction(c => AnalyzeType(c, symbols), SymbolKind.NamedType);
+            context.RegisterSymbolAction(c => AnalyzeMember(c, symbols), SymbolKind.Field, SymbolKind.Property);
         }
 
         /// <summary>object, Module, Module&lt;T, TResult&gt; or IModule&lt;T, TResult&gt;: types that may hold a supported layer.</summary>

@@ -67,7 +67,7 @@ public abstract class DoraLayer : LoraLayer
         Tensor update = Update(AdapterInput(input), path, path == FloraForwardPath.Materialised ? delta : null);
         Parameter? bias = Geometry.Bias;
         Tensor withoutBias = bias is null ? baseOutput : baseOutput.sub(bias.reshape(Geometry.ChannelShape));
-        return baseOutput.add(factor.sub(1).mul(withoutBias)).add(factor.mul(update)).MoveToOuterDisposeScope();
+        return baseOutput.add(factor.Minus(1).mul(withoutBias)).add(factor.mul(update)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -77,7 +77,7 @@ public abstract class DoraLayer : LoraLayer
         Parameter weight = Geometry.Weight;
         Tensor delta = Delta();
         Tensor factor = Magnitude.div(SafeNorm(weight.add(delta)));
-        bool recoverable = factor.ne(0).logical_and(factor.isfinite()).all().item<bool>();
+        bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
         _mergeFactor = factor.DetachFromDisposeScope();
         weight.add_(delta).mul_(factor.reshape(WeightChannelShape(weight)));
@@ -115,8 +115,8 @@ public abstract class DoraLayer : LoraLayer
     private static Tensor SafeNorm(Tensor weight)
     {
         using var norm = WeightNorm(weight);
-        using var zero = norm.eq(0);
-        return norm.masked_fill(zero, 1);
+        using var zero = norm.EqualTo(0);
+        return norm.FilledWhere(zero, 1);
     }
 
     private static long[] WeightChannelShape(Tensor weight) =>

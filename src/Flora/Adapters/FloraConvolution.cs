@@ -51,7 +51,7 @@ public abstract class FloraConvolution : FloraLayer
         Tensor reduced = _geometry.Pointwise(input, inProjection, groups);
 
         // Core convolution r_in → r_out with the base geometry; kernel s·G ×3 U_k0 ×4 U_k1 …
-        Tensor kernel = Tucker.Reconstruct(Core, Factors.Skip(2).ToArray(), firstMode: 2).mul_(Config.Scale);
+        Tensor kernel = Tucker.Reconstruct(Core, Factors.Skip(2).ToArray(), firstMode: 2).TimesInPlace(Config.Scale);
         Tensor coreOutput = _geometry.Apply(reduced, kernel.repeat(new[] { groups }.Concat(kernelRepeat).ToArray()), groups);
 
         // 1×1: r_out → out per group; weight[o, p] = U_out[o, p].

@@ -87,7 +87,7 @@ public abstract class FloraLayer : AdapterLayer
     public Tensor Delta()
     {
         using var scope = NewDisposeScope();
-        return Tucker.Reconstruct(Core, Factors).mul_(Config.Scale).MoveToOuterDisposeScope();
+        return Tucker.Reconstruct(Core, Factors).TimesInPlace(Config.Scale).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -35,7 +35,7 @@ public sealed class FloraLinear : FloraLayer
     protected override Tensor FactorisedUpdate(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor scaledCore = Core.mul(Config.Scale);
+        Tensor scaledCore = Core.Times(Config.Scale);
         Tensor projected = input.matmul(Factor(1));
         return projected.matmul(scaledCore.t()).matmul(Factor(0).t()).MoveToOuterDisposeScope();
     }

@@ -62,7 +62,7 @@ internal sealed class LinearLoraGeometry : LoraGeometry
     public override Tensor Factorised(Tensor input, Tensor a, Tensor b, double scale)
     {
         using var scope = NewDisposeScope();
-        return input.matmul(a.t()).matmul(b.mul(scale).t()).MoveToOuterDisposeScope();
+        return input.matmul(a.t()).matmul(b.Times(scale).t()).MoveToOuterDisposeScope();
     }
 
     public override Tensor Materialised(Tensor input, Tensor delta) => nn.functional.linear(input, delta);
@@ -108,7 +108,7 @@ internal sealed class ConvLoraGeometry : LoraGeometry
         long groups = _geometry.Groups;
         Tensor down = groups == 1 ? a : a.repeat(new[] { groups }.Concat(Enumerable.Repeat(1L, (int)a.dim() - 1)).ToArray());
         Tensor reduced = _geometry.Apply(input, down, groups);
-        Tensor up = b.mul(scale).reshape(new[] { b.shape[0], b.shape[1] }.Concat(Enumerable.Repeat(1L, _geometry.Dimensions)).ToArray());
+        Tensor up = b.Times(scale).reshape(new[] { b.shape[0], b.shape[1] }.Concat(Enumerable.Repeat(1L, _geometry.Dimensions)).ToArray());
         return _geometry.Pointwise(reduced, up, groups).MoveToOuterDisposeScope();
     }
 

@@ -76,7 +76,7 @@ public abstract class LoraLayer : AdapterLayer
     {
         using var scope = NewDisposeScope();
         Tensor a = LoraA;
-        return LoraB.matmul(a.reshape(a.shape[0], -1)).mul_(Config.Scale).reshape(Geometry.Weight.shape).MoveToOuterDisposeScope();
+        return LoraB.matmul(a.reshape(a.shape[0], -1)).TimesInPlace(Config.Scale).reshape(Geometry.Weight.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>The cost of both paths for an input of this shape.</summary>
