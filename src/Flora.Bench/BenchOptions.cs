@@ -31,7 +31,7 @@ internal sealed record BenchOptions
           dotnet run -c Release --project src/Flora.Bench -- layers [options]
 
         Options:
-          --device cpu|cuda          Where to run (default cpu; cuda needs a build with -p:FloraBackend=cuda).
+          --device cpu|cuda          Where to run (default cpu; cuda needs a build with --property:FloraBackend=cuda).
           --dtype float32|bfloat16   Tensor dtype of layers, adapters and inputs (default float32).
           --iterations N             Timed iterations per variant (default 15 on CPU, 50 on CUDA).
           --warmup N                 Untimed warm-up iterations per variant (default 3 on CPU, 10 on CUDA).
@@ -66,6 +66,10 @@ internal sealed record BenchOptions
     public int? Threads { get; init; }
     public long Seed { get; init; } = 1234;
     public string? MarkdownPath { get; init; }
+    /// <summary>The arguments as given (the memory pass's child process gets them again).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = Array.Empty<string>();
+    /// <summary>This process is the benchmark's own memory-measuring child (see <see cref="ResidentMemory"/>).</summary>
+    public bool MemoryChild { get; init; }
 
     /// <summary>Parses the arguments after <c>--</c>; returns null when help was asked for.</summary>
     public static BenchOptions? Parse(IReadOnlyList<string> args)
@@ -85,6 +89,7 @@ internal sealed record BenchOptions
         double scale = 0.4;
         long seed = 1234;
         string? markdown = null;
+        bool memoryChild = false;
 
         for (int i = 1; i < args.Count; i++)
         {
@@ -146,6 +151,7 @@ internal sealed record BenchOptions
                         throw new UsageException($"option '{arg}' needs a positive number, got '{s}'.");
                     break;
                 case "--markdown": markdown = Value(); break;
+                case ResidentMemory.ChildFlag: memoryChild = true; break;
                 default:
                     throw new UsageException($"unknown option '{args[i]}'.");
             }
@@ -167,6 +173,8 @@ internal sealed record BenchOptions
             Threads = threads,
             Seed = seed,
             MarkdownPath = markdown,
+            Arguments = args.ToArray(),
+            MemoryChild = memoryChild,
         };
     }
 
