@@ -37,6 +37,7 @@ public static class Program
             AdapterCommands.Eval(),
             AdapterCommands.Merge(),
             AdapterCommands.Inspect(),
+            ReportCommand.Create(),
         };
         return root;
     }

@@ -45,19 +45,28 @@ public static class CompareRunner
                 var result = progress.Track($"{plan.Label}, seed {seed}", settings.FineTune.Epochs,
                     report => FineTuneRun.Run(plan, seed, basePath, settings.Pretrain.Width, train, test, settings.FineTune, device, adapters, report));
                 runs.Add(result);
+                CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs); // after every run: an interrupted comparison keeps what it measured
                 console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/] seed {seed}: {result.FinalTestAccuracy:P2} test accuracy, {result.TrainableParameters:N0} trainable, {result.SecondsPerEpoch:F1} s/epoch");
             }
         }
 
+        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console);
+        console.MarkupLine($"Also in [bold]{Markup.Escape(settings.OutputDirectory)}[/]: budgets.txt and adapters/.");
+        return runs;
+    }
+
+    /// <summary>Prints the results table and paired comparisons, and writes results.md, results.csv and the plots.</summary>
+    public static void WriteReport(IReadOnlyList<RunResult> runs, string directory, IEnumerable<KeyValuePair<string, string>> settings, IAnsiConsole console)
+    {
         var summary = Summary.Compute(runs);
         var comparisons = PairedComparison.FloraAgainstBaselines(runs);
         ResultsTableWriter.Write(console, summary, comparisons, "Fashion-MNIST fine-tuning of an MNIST-pretrained TinyConvNeXt");
-        CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs);
-        var plots = Plots.WriteAll(summary, settings.OutputDirectory);
-        MarkdownReport.Write(Path.Combine(settings.OutputDirectory, "results.md"), "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: MNIST → Fashion-MNIST",
-            settings.Describe(), summary, comparisons, plots);
-        console.MarkupLine($"Wrote [bold]{Markup.Escape(settings.OutputDirectory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}, budgets.txt and adapters/.");
-        return runs;
+        Directory.CreateDirectory(directory);
+        CsvResultsWriter.Write(Path.Combine(directory, "results.csv"), runs);
+        var plots = Plots.WriteAll(summary, directory);
+        MarkdownReport.Write(Path.Combine(directory, "results.md"), "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: MNIST → Fashion-MNIST",
+            settings, summary, comparisons, plots);
+        console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");
     }
 
     /// <summary>The torch device for a name, with a clear error when CUDA is asked for and missing.</summary>

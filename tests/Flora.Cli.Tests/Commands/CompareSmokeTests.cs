@@ -71,6 +71,11 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.Contains("FLoRA (budget B)", File.ReadAllText(Path.Combine(output, "results.md")));
         Assert.Contains("FLoRA (budget A) − LoRA (budget A)", console.Output.Replace("\n", " "));
 
+        // results.csv reads back to the same runs, so `flora report` rebuilds the same summary.
+        var reread = CsvResultsReader.Read(Path.Combine(output, "results.csv"));
+        Assert.Equal(runs.Select(r => (r.Method, r.Seed, r.TrainableParameters, r.FinalTestAccuracy)), reread.Select(r => (r.Method, r.Seed, r.TrainableParameters, r.FinalTestAccuracy)));
+        Assert.Equal(runs.Select(r => r.EpochTestAccuracy.Count), reread.Select(r => r.EpochTestAccuracy.Count));
+
         // The saved adapters load back onto the base and reproduce the run's accuracy.
         var flora = runs.First(r => r.Method == "FLoRA (budget A)" && r.Seed == 1);
         using var model = BaseModelStore.Load(basePath, settings.Pretrain.Width, TorchSharp.torch.CPU);
