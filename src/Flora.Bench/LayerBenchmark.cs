@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Flora.Bench;
 
-/// <summary>What is timed for each layer shape.</summary>
+/// <summary>What is timed for each layer shape, in table order.</summary>
 internal enum Variant
 {
     /// <summary>The frozen base layer alone.</summary>
@@ -16,6 +16,10 @@ internal enum Variant
     Factorised,
     /// <summary>FLoRA, materialised ΔW (the authors' approach).</summary>
     Materialised,
+    /// <summary>LoRA at the rank matched to the FLoRA budget.</summary>
+    Lora,
+    /// <summary>DoRA at the rank matched to the FLoRA budget.</summary>
+    Dora,
     /// <summary>FLoRA merged into the base weight.</summary>
     Merged,
 }
@@ -27,24 +31,30 @@ internal sealed record VariantResult(Variant Variant, double MedianMs, double Mi
     public double? PeakMiB { get; set; }
 }
 
+/// <summary>One adapter of a layer: its settings, trainable count and the forward path its timed steps took.</summary>
+internal sealed record AdapterInfo(string Describe, long Parameters, FloraForwardPath? PathTaken);
+
 /// <summary>The results of one layer shape.</summary>
-internal sealed record LayerResult(LayerSpec Spec, string Adapter, long AdapterParameters, FloraCostEstimate Cost, double UpdateMismatch,
-                                   IReadOnlyList<VariantResult> Variants)
+internal sealed record LayerResult(LayerSpec Spec, AdapterInfo Flora, AdapterInfo Lora, AdapterInfo Dora, FloraCostEstimate Cost,
+                                   double UpdateMismatch, IReadOnlyList<VariantResult> Variants)
 {
     public FloraForwardPath Auto => Cost.Cheaper;
 
     /// <summary>Share of the machine's CPU time other processes took while this layer was timed, in percent (Linux).</summary>
     public double? OthersCpuPercent { get; set; }
 
-    public VariantResult this[Variant variant] => Variants.First(v => v.Variant == variant);
+    /// <summary>The variant's result, or null when it was not run (<c>--variants</c>).</summary>
+    public VariantResult? this[Variant variant] => Variants.FirstOrDefault(v => v.Variant == variant);
 
-    public double Ratio(Variant variant) => this[variant].MedianMs / this[Variant.Base].MedianMs;
+    /// <summary>The variant's median over the base's, or null when either was not run.</summary>
+    public double? Ratio(Variant variant) =>
+        this[variant] is VariantResult v && this[Variant.Base] is VariantResult b ? v.MedianMs / b.MedianMs : null;
 }
 
 /// <summary>
-/// Times one training step — forward, a sum loss, backward — of a layer shape in four variants. In every variant the
-/// input requires grad, so backward runs through the layer; the base layer's parameters are frozen and the adapter's
-/// tensors are trainable, as in fine-tuning. Gradients are set to none before each step (zero_grad(set_to_none)).
+/// Times one training step — forward, a sum loss, backward — of a layer shape in up to six variants. In every variant
+/// the input requires grad, so backward runs through the layer; the base layer's parameters are frozen and the
+/// adapters' tensors are trainable, as in fine-tuning. Gradients are set to none before each step (zero_grad(set_to_none)).
 /// </summary>
 internal sealed class LayerBenchmark
 {
@@ -59,25 +69,29 @@ internal sealed class LayerBenchmark
         _flora = new FloraModelOptions { Rank = options.Rank, R3 = options.R3, Scale = options.Scale, Dropout = 0 };
     }
 
-    public static readonly Variant[] AllVariants = { Variant.Base, Variant.Factorised, Variant.Materialised, Variant.Merged };
+    public static readonly Variant[] AllVariants = { Variant.Base, Variant.Factorised, Variant.Materialised, Variant.Lora, Variant.Dora, Variant.Merged };
+
+    /// <summary>The variants this run times (<c>--variants</c>), in table order.</summary>
+    public IReadOnlyList<Variant> Variants => _options.Variants;
 
     /// <summary>
-    /// Times every variant of <paramref name="spec"/>. The variants are interleaved: each round runs every variant
-    /// once, in an order rotated from round to round, so that drift of the machine's speed (other load, clocks)
+    /// Times every chosen variant of <paramref name="spec"/>. The variants are interleaved: each round runs every
+    /// variant once, in an order rotated from round to round, so that drift of the machine's speed (other load, clocks)
     /// falls on all variants alike. Warm-up rounds first, then the timed rounds. Merging before and unmerging after
     /// a merged step happen outside the clock.
     /// </summary>
     public LayerResult Time(LayerSpec spec)
     {
         using var layer = new Case(this, spec);
-        double mismatch = layer.UpdateMismatch();
-        var samples = AllVariants.ToDictionary(v => v, _ => new double[_options.Iterations]);
+        IReadOnlyList<Variant> variants = Variants;
+        double mismatch = layer.CheckUpdates(variants);
+        var samples = variants.ToDictionary(v => v, _ => new double[_options.Iterations]);
         for (int round = 0; round < _options.Warmup + _options.Iterations; round++)
         {
             int timed = round - _options.Warmup;
-            for (int k = 0; k < AllVariants.Length; k++)
+            for (int k = 0; k < variants.Count; k++)
             {
-                Variant variant = AllVariants[(k + round) % AllVariants.Length];
+                Variant variant = variants[(k + round) % variants.Count];
                 layer.Enter(variant);
                 layer.ClearGradients();
                 Synchronize();
@@ -92,13 +106,17 @@ internal sealed class LayerBenchmark
                 layer.Leave(variant);
             }
         }
-        var results = AllVariants.Select(v => new VariantResult(v, Median(samples[v]), samples[v].Min(), samples[v])).ToList();
-        return new LayerResult(spec, layer.Adapter.Describe(), layer.Adapter.TrainableParameters,
-                               layer.Adapter.EstimateCost(spec.InputShape), mismatch, results);
+        var results = variants.Select(v => new VariantResult(v, Median(samples[v]), samples[v].Min(), samples[v])).ToList();
+        LayerAdapters a = layer.Adapters;
+        return new LayerResult(spec,
+            new AdapterInfo(a.Flora.Describe(), a.Flora.TrainableParameters, null),
+            new AdapterInfo(a.Lora.Describe(), a.Lora.TrainableParameters, variants.Contains(Variant.Lora) ? a.Lora.LastPath : null),
+            new AdapterInfo(a.Dora.Describe(), a.Dora.TrainableParameters, variants.Contains(Variant.Dora) ? a.Dora.LastPath : null),
+            a.Flora.EstimateCost(spec.InputShape), mismatch, results);
     }
 
     /// <summary>
-    /// Untimed passes over every layer and variant before any timing — at least one, repeated until
+    /// Untimed passes over every layer and chosen variant before any timing — at least one, repeated until
     /// <paramref name="minimum"/> has passed (at most ten) — so that start-up work (JIT, libtorch's thread pool and
     /// kernel caches, a build that just finished) does not land on the first layer's numbers.
     /// </summary>
@@ -111,7 +129,7 @@ internal sealed class LayerBenchmark
             foreach (LayerSpec spec in specs)
             {
                 using var layer = new Case(this, spec);
-                foreach (Variant variant in AllVariants)
+                foreach (Variant variant in Variants)
                 {
                     layer.Enter(variant);
                     layer.ClearGradients();
@@ -126,14 +144,14 @@ internal sealed class LayerBenchmark
     }
 
     /// <summary>
-    /// Each variant's peak resident-memory growth during one step (median of three), after one untimed step.
+    /// Each chosen variant's peak resident-memory growth during one step (median of three), after one untimed step.
     /// CPU only; meant for a process started with glibc's mmap threshold fixed (see <see cref="ResidentMemory"/>).
     /// </summary>
     public IReadOnlyDictionary<Variant, double> MeasureMemory(LayerSpec spec)
     {
         using var layer = new Case(this, spec);
         var result = new Dictionary<Variant, double>();
-        foreach (Variant variant in AllVariants)
+        foreach (Variant variant in Variants)
         {
             layer.Enter(variant);
             layer.ClearGradients();
@@ -165,92 +183,130 @@ internal sealed class LayerBenchmark
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
-    /// <summary>One built layer: the frozen base, its adapter and an input that requires grad.</summary>
+    /// <summary>One built layer: the frozen base, its three adapters and an input that requires grad.</summary>
     private sealed class Case : IDisposable
     {
-        private readonly nn.Module<Tensor, Tensor> _base;
         private readonly Tensor _input;
 
         public Case(LayerBenchmark owner, LayerSpec spec)
         {
             manual_seed(owner._options.Seed);
-            (_base, Adapter) = spec.Build(owner._flora, owner._device, owner._options.DType);
+            Adapters = spec.Build(owner._flora, owner._options.LoraPath, owner._device, owner._options.DType);
             using var draw = randn(spec.InputShape, dtype: ScalarType.Float32);
             _input = draw.to(owner._options.DType, owner._device).requires_grad_(true);
         }
 
-        public FloraLayer Adapter { get; }
+        public LayerAdapters Adapters { get; }
+
+        private AdapterLayer[] All => new AdapterLayer[] { Adapters.Flora, Adapters.Lora, Adapters.Dora };
 
         public void Dispose()
         {
             _input.Dispose();
-            Adapter.Dispose();
-            _base.Dispose();
+            foreach (AdapterLayer adapter in All)
+                adapter.Dispose();
+            Adapters.Base.Dispose();
         }
 
-        /// <summary>max |Δ_factorised(x) − Δ_materialised(x)| / max |Δ_materialised(x)|: both paths must compute the same update.</summary>
-        public double UpdateMismatch()
+        /// <summary>
+        /// Checks that the update of every adapter a chosen variant runs is non-zero (the benchmark must time real work) and
+        /// returns max |Δ_factorised(x) − Δ_materialised(x)| / max |Δ_materialised(x)| of FLoRA (both paths must compute the
+        /// same update), or NaN when no FLoRA variant is chosen. Adapters of variants not chosen are left alone, so that a
+        /// process timing one variant allocates only what that variant needs (memory is measured per process on CUDA).
+        /// </summary>
+        public double CheckUpdates(IReadOnlyList<Variant> variants)
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            Tensor baseOutput = _base.forward(_input);
-            Adapter.ForwardPath = FloraForwardPath.Factorised;
-            Tensor factorised = Adapter.forward(_input).sub(baseOutput).to(ScalarType.Float32);
-            Adapter.ForwardPath = FloraForwardPath.Materialised;
-            Tensor materialised = Adapter.forward(_input).sub(baseOutput).to(ScalarType.Float32);
-            double scale = materialised.abs().max().item<float>();
-            if (scale == 0)
-                throw new InvalidOperationException($"the FLoRA update of '{Adapter.Name}' is zero: the benchmark would time no real work");
-            return factorised.sub(materialised).abs().max().item<float>() / scale;
+            Tensor baseOutput = Adapters.Base.forward(_input);
+            double mismatch = double.NaN;
+            if (variants.Any(v => v is Variant.Factorised or Variant.Materialised or Variant.Merged))
+            {
+                FloraLayer flora = Adapters.Flora;
+                flora.ForwardPath = FloraForwardPath.Factorised;
+                Tensor factorised = flora.forward(_input).sub(baseOutput).to(ScalarType.Float32);
+                flora.ForwardPath = FloraForwardPath.Materialised;
+                Tensor materialised = flora.forward(_input).sub(baseOutput).to(ScalarType.Float32);
+                double scale = materialised.abs().max().item<float>();
+                if (scale == 0)
+                    throw new InvalidOperationException($"the FLoRA update of '{flora.Name}' is zero: the benchmark would time no real work");
+                mismatch = factorised.sub(materialised).abs().max().item<float>() / scale;
+            }
+            foreach (var (variant, adapter) in new[] { (Variant.Lora, Adapters.Lora), (Variant.Dora, Adapters.Dora) })
+            {
+                if (!variants.Contains(variant))
+                    continue;
+                Tensor update = adapter.forward(_input).sub(baseOutput).to(ScalarType.Float32);
+                if (update.abs().max().item<float>() == 0)
+                    throw new InvalidOperationException($"the {adapter.Method} update of '{adapter.Name}' is zero: the benchmark would time no real work");
+            }
+            return mismatch;
         }
 
-        /// <summary>Readies the adapter for <paramref name="variant"/>: its forward path, merged for <see cref="Variant.Merged"/>.</summary>
+        /// <summary>Readies the adapters for <paramref name="variant"/>: FLoRA's forward path, merged for <see cref="Variant.Merged"/>.</summary>
         public void Enter(Variant variant)
         {
-            Adapter.ForwardPath = variant == Variant.Materialised ? FloraForwardPath.Materialised : FloraForwardPath.Factorised;
+            Adapters.Flora.ForwardPath = variant == Variant.Materialised ? FloraForwardPath.Materialised : FloraForwardPath.Factorised;
             if (variant == Variant.Merged)
-                Adapter.Merge();
+                Adapters.Flora.Merge();
         }
 
         /// <summary>Sets the gradients to none and unmerges a merged adapter.</summary>
         public void Leave(Variant variant)
         {
             ClearGradients();
-            if (Adapter.IsMerged)
-                Adapter.Unmerge();
+            if (Adapters.Flora.IsMerged)
+                Adapters.Flora.Unmerge();
         }
+
+        /// <summary>The module whose forward <paramref name="variant"/> runs.</summary>
+        private nn.Module<Tensor, Tensor> ModuleOf(Variant variant) => variant switch
+        {
+            Variant.Base => Adapters.Base,
+            Variant.Lora => Adapters.Lora,
+            Variant.Dora => Adapters.Dora,
+            _ => Adapters.Flora,
+        };
+
+        /// <summary>The adapter whose tensors <paramref name="variant"/> trains, or null for base and merged.</summary>
+        private AdapterLayer? TrainedBy(Variant variant) => variant switch
+        {
+            Variant.Factorised or Variant.Materialised => Adapters.Flora,
+            Variant.Lora => Adapters.Lora,
+            Variant.Dora => Adapters.Dora,
+            _ => null,
+        };
 
         /// <summary>Forward, sum loss, backward; every tensor made on the way is freed at the end.</summary>
         public void Step(Variant variant)
         {
             using var scope = NewDisposeScope();
-            Tensor output = variant == Variant.Base ? _base.forward(_input) : Adapter.forward(_input);
+            Tensor output = ModuleOf(variant).forward(_input);
             output.sum().backward();
         }
 
-        /// <summary>zero_grad(set_to_none) of the step's leaves: the input and the adapter's tensors.</summary>
+        /// <summary>zero_grad(set_to_none) of the step's leaves: the input and every adapter's tensors.</summary>
         public void ClearGradients()
         {
             _input.grad = null;
-            foreach (var (_, tensor) in Adapter.AdapterTensors)
-                tensor.grad = null;
+            foreach (AdapterLayer adapter in All)
+                foreach (var (_, tensor) in adapter.AdapterTensors)
+                    tensor.grad = null;
         }
 
-        /// <summary>Checks that the last step took the intended path and reached the tensors it should.</summary>
+        /// <summary>Checks that the last step took the intended path and reached exactly the tensors it should.</summary>
         public void CheckGradients(Variant variant)
         {
             if (variant is Variant.Factorised or Variant.Materialised)
             {
                 var expected = variant == Variant.Factorised ? FloraForwardPath.Factorised : FloraForwardPath.Materialised;
-                if (Adapter.LastPath != expected)
-                    throw new InvalidOperationException($"'{Adapter.Name}' took the {Adapter.LastPath} path, not {expected}");
-                foreach (var (key, tensor) in Adapter.AdapterTensors)
-                    RequireGradient(tensor, $"adapter tensor '{key}'", true);
+                if (Adapters.Flora.LastPath != expected)
+                    throw new InvalidOperationException($"'{Adapters.Flora.Name}' took the {Adapters.Flora.LastPath} path, not {expected}");
             }
-            else
-            {
-                RequireGradient(Adapter.Core, $"the adapter's core in the {variant} variant", false);
-            }
+            AdapterLayer? trained = TrainedBy(variant);
+            foreach (AdapterLayer adapter in All)
+                foreach (var (key, tensor) in adapter.AdapterTensors)
+                    RequireGradient(tensor, $"{adapter.Method} tensor '{key}' in the {variant} variant", ReferenceEquals(adapter, trained));
             RequireGradient(_input, "the input", true);
         }
 

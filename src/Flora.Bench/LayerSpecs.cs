@@ -12,30 +12,56 @@ internal abstract record LayerSpec(string Name, long[] InputShape)
     /// <summary>A short description of the input, e.g. <c>8×64×28×28</c>.</summary>
     public string InputText => string.Join("×", InputShape);
 
-    /// <summary>Builds the base layer on <paramref name="device"/> in <paramref name="dtype"/>, frozen, and wraps it.</summary>
-    public (nn.Module<Tensor, Tensor> Base, FloraLayer Adapter) Build(FloraModelOptions options, Device device, ScalarType dtype)
+    /// <summary>
+    /// Builds the base layer on <paramref name="device"/> in <paramref name="dtype"/>, frozen, and wraps it three times:
+    /// FLoRA with <paramref name="options"/>, and LoRA and DoRA at the ranks matched to that FLoRA budget
+    /// (<see cref="LoraLayerConfig.Matched"/>). The three adapters share the one base layer. Every factor that starts
+    /// at zero (FLoRA's core, LoRA's and DoRA's B) is filled from <c>randn</c> so that each update is real work.
+    /// </summary>
+    public LayerAdapters Build(FloraModelOptions options, FloraForwardPath loraPath, Device device, ScalarType dtype)
     {
         (nn.Module<Tensor, Tensor> baseLayer, Tensor weight) = CreateBase(device, dtype);
         foreach (var parameter in baseLayer.parameters())
             parameter.requires_grad = false;
         FloraLayerConfig config = FloraLayerConfig.Resolve(Name, weight.shape, options, FloraTargetOptions.Inherit);
-        FloraLayer adapter = Wrap(baseLayer, config);
+        FloraLayer flora = WrapFlora(baseLayer, config);
+        LoraLayer lora = WrapLora(baseLayer, LoraLayerConfig.Matched(config, options, dora: false), dora: false);
+        LoraLayer dora = WrapLora(baseLayer, LoraLayerConfig.Matched(config, options, dora: true), dora: true);
+        lora.ForwardPath = loraPath;
+        dora.ForwardPath = loraPath;
         using (no_grad())
         {
-            // The core starts at zero; random values make the update real work rather than a product with zeros.
-            using var core = randn(adapter.Core.shape, dtype: ScalarType.Float32);
-            using var converted = core.to(adapter.Core.dtype, adapter.Core.device);
-            adapter.Core.copy_(converted);
+            FillRandom(flora.Core, 1.0);
+            FillRandom(lora.LoraB, LoraBScale);
+            FillRandom(dora.LoraB, LoraBScale);
         }
-        foreach (var (_, tensor) in adapter.AdapterTensors)
-            tensor.requires_grad = true;
-        return (baseLayer, adapter);
+        foreach (AdapterLayer adapter in new AdapterLayer[] { flora, lora, dora })
+            foreach (var (_, tensor) in adapter.AdapterTensors)
+                tensor.requires_grad = true;
+        return new LayerAdapters(baseLayer, flora, lora, dora);
+    }
+
+    /// <summary>The standard deviation LoRA's and DoRA's B are drawn with (A is kaiming-uniform, as PEFT initialises it).</summary>
+    public const double LoraBScale = 0.01;
+
+    private static void FillRandom(Tensor target, double std)
+    {
+        // Drawn in float32 on the CPU, then converted: the same seed gives the same values on any device and dtype.
+        using var draw = randn(target.shape, dtype: ScalarType.Float32);
+        using var scaled = draw.mul(std);
+        using var converted = scaled.to(target.dtype, target.device);
+        target.copy_(converted);
     }
 
     protected abstract (nn.Module<Tensor, Tensor> Base, Tensor Weight) CreateBase(Device device, ScalarType dtype);
 
-    protected abstract FloraLayer Wrap(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config);
+    protected abstract FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config);
+
+    protected abstract LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora);
 }
+
+/// <summary>A frozen base layer and its three adapters, which all wrap it.</summary>
+internal sealed record LayerAdapters(nn.Module<Tensor, Tensor> Base, FloraLayer Flora, LoraLayer Lora, LoraLayer Dora);
 
 /// <summary>A 2-d convolution (square kernel) over an NCHW input.</summary>
 internal sealed record Conv2dSpec(string Name, long InChannels, long OutChannels, long Kernel, long Stride, long Padding, long Groups, long[] InputShape)
@@ -47,8 +73,11 @@ internal sealed record Conv2dSpec(string Name, long InChannels, long OutChannels
         return (conv, conv.weight);
     }
 
-    protected override FloraLayer Wrap(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
+    protected override FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
         new FloraConv2d(Name, (Conv2d)baseLayer, config);
+
+    protected override LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora) =>
+        dora ? new DoraConv2d(Name, (Conv2d)baseLayer, config) : new LoraConv2d(Name, (Conv2d)baseLayer, config);
 }
 
 /// <summary>A Linear layer applied to the last axis of its input (rows = the product of the other axes).</summary>
@@ -60,8 +89,11 @@ internal sealed record LinearSpec(string Name, long InFeatures, long OutFeatures
         return (linear, linear.weight);
     }
 
-    protected override FloraLayer Wrap(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
+    protected override FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
         new FloraLinear(Name, (Linear)baseLayer, config);
+
+    protected override LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora) =>
+        dora ? new DoraLinear(Name, (Linear)baseLayer, config) : new LoraLinear(Name, (Linear)baseLayer, config);
 }
 
 /// <summary>The shape sets of the benchmark.</summary>
@@ -73,6 +105,18 @@ internal static class LayerShapes
         ShapeSet.ConvNext => ConvNext(batch),
         _ => throw new ArgumentOutOfRangeException(nameof(set)),
     };
+
+    /// <summary>The shapes of <paramref name="options"/>' set whose name contains its <c>--layers</c> text (case-insensitive).</summary>
+    public static IReadOnlyList<LayerSpec> For(BenchOptions options)
+    {
+        IReadOnlyList<LayerSpec> all = For(options.Shapes, options.Batch);
+        if (options.LayerFilter is not string filter)
+            return all;
+        LayerSpec[] chosen = all.Where(s => s.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToArray();
+        return chosen.Length > 0 ? chosen
+            : throw new UsageException($"no layer of the '{options.Shapes.ToString().ToLowerInvariant()}' shapes has '{filter}' in its name. " +
+                                       $"The layers are: {string.Join("; ", all.Select(s => s.Name))}.");
+    }
 
     /// <summary>CPU-friendly shapes from the small/early stages of ResNet- and ConvNeXt-like networks.</summary>
     private static IReadOnlyList<LayerSpec> Small(long n) => new LayerSpec[]

@@ -7,9 +7,12 @@ using TorchSharp;
 
 namespace Flora.Bench;
 
-/// <summary>Entry point: <c>Flora.Bench layers [options]</c>.</summary>
+/// <summary>Entry point: <c>Flora.Bench layers|model [options]</c>.</summary>
 internal static class Program
 {
+    private const string CudaMemoryNote = "n/a on CUDA: TorchSharp 0.107 exposes no CUDA allocator statistics (no torch.cuda.max_memory_allocated); " +
+                                          "measure per process from outside (nvidia-smi), one variant or method per process.";
+
     private static int Main(string[] args)
     {
         Console.OutputEncoding = Encoding.UTF8;
@@ -29,27 +32,51 @@ internal static class Program
             Console.WriteLine(BenchOptions.Usage);
             return 0;
         }
-        if (options.Device == DeviceType.CUDA && !torch.cuda.is_available())
+        if (options.Device == DeviceType.CUDA)
         {
-            Console.Error.WriteLine("error: CUDA is not available. Build the benchmark against the CUDA libtorch " +
-                                    "(dotnet run -c Release --property:FloraBackend=cuda --project src/Flora.Bench -- layers --device cuda) on a machine with a GPU.");
-            return 1;
+            // First, so that an outside poller (nvidia-smi --query-compute-apps=pid,used_memory) can tell this process's memory.
+            Console.WriteLine($"Flora.Bench pid {Environment.ProcessId}");
+            if (!torch.cuda.is_available())
+            {
+                Console.Error.WriteLine("error: CUDA is not available. Build the benchmark against the CUDA libtorch " +
+                                        "(dotnet run -c Release --property:FloraBackend=cuda --project src/Flora.Bench -- layers --device cuda) on a machine with a GPU.");
+                return 1;
+            }
         }
         if (options.Threads is int threads)
             torch.set_num_threads(threads);
-        if (options.MemoryChild)
-            return ResidentMemory.RunChild(new LayerBenchmark(options), LayerShapes.For(options.Shapes, options.Batch));
-        return RunLayers(options);
+        try
+        {
+            if (options.Command == BenchCommand.Model)
+            {
+                var model = new ModelBenchmark(options);
+                return options.MemoryChild ? ResidentMemory.RunChild(model.MeasureMemory) : RunModel(options, model);
+            }
+            IReadOnlyList<LayerSpec> specs = LayerShapes.For(options);
+            var bench = new LayerBenchmark(options);
+            return options.MemoryChild ? ResidentMemory.RunChild(() => MeasureLayers(bench, specs)) : RunLayers(options, bench, specs);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
     }
 
-    private static int RunLayers(BenchOptions options)
+    private static IEnumerable<(int Row, string Key, double MiB)> MeasureLayers(LayerBenchmark bench, IReadOnlyList<LayerSpec> specs)
+    {
+        for (int i = 0; i < specs.Count; i++)
+            foreach (var (variant, mib) in bench.MeasureMemory(specs[i]))
+                yield return (i, variant.ToString(), mib);
+    }
+
+    private static int RunLayers(BenchOptions options, LayerBenchmark bench, IReadOnlyList<LayerSpec> specs)
     {
         DateTime started = DateTime.UtcNow;
-        IReadOnlyList<LayerSpec> specs = LayerShapes.For(options.Shapes, options.Batch);
-        var bench = new LayerBenchmark(options);
         string device = DescribeDevice(options);
         Console.WriteLine($"Flora.Bench layers: {device}, {options.DTypeName}, {torch.get_num_threads()} torch threads, " +
-                          $"rank {options.Rank}, R3 {options.R3}, scale {options.Scale}, batch {options.Batch}, " +
+                          $"FLoRA rank {options.Rank}, R3 {options.R3}, scale {options.Scale}, batch {options.Batch}, " +
+                          $"variants {string.Join(",", options.Variants.Select(BenchOptions.VariantKey))}, " +
                           $"{options.Warmup} warm-up + {options.Iterations} timed steps per variant");
 
         int passes = bench.WarmUp(specs, TimeSpan.FromSeconds(2));
@@ -63,17 +90,13 @@ internal static class Program
             result.OthersCpuPercent = options.Device == DeviceType.CPU ? contention.OthersPercent() : null;
             results.Add(result);
             Console.WriteLine($"  {spec.Name,-26} {spec.InputText,-16} " + string.Join("  ", result.Variants.Select(v =>
-                $"{v.Variant.ToString().ToLowerInvariant()} {v.MedianMs:0.00} ms")) + $"  (Auto: {Report.PathName(result.Auto)})" +
+                $"{BenchOptions.VariantKey(v.Variant)} {v.MedianMs:0.00} ms")) + $"  (Auto: {Report.PathName(result.Auto)})" +
                 (result.OthersCpuPercent is double others ? $"  [others' CPU {others:0}%]" : ""));
         }
         double? othersOverall = options.Device == DeviceType.CPU ? overall.OthersPercent() : null;
 
-        string memoryNote;
-        if (options.Device == DeviceType.CUDA)
-        {
-            memoryNote = "n/a on CUDA: TorchSharp 0.107 exposes no CUDA allocator statistics (no torch.cuda.max_memory_allocated).";
-        }
-        else
+        string memoryNote = CudaMemoryNote;
+        if (options.Device == DeviceType.CPU)
         {
             Console.WriteLine("Measuring peak resident memory in a child process (after all timings)…");
             var peaks = ResidentMemory.MeasureInChild(options.Arguments, out string reason);
@@ -85,25 +108,68 @@ internal static class Program
             {
                 for (int i = 0; i < results.Count; i++)
                     foreach (VariantResult variant in results[i].Variants)
-                        variant.PeakMiB = peaks.TryGetValue((i, variant.Variant), out double mib) ? mib : null;
-                memoryNote = "growth of the resident set (VmHWM − VmRSS just before the step) during one training step, median of 3, " +
-                             "measured in a separate process in which glibc serves every block of 128 KiB or more with its own mmap " +
-                             "(MALLOC_MMAP_THRESHOLD_), so that freed tensors leave the resident set at once. It counts what the step " +
-                             "allocates (activations, tensors saved for backward, gradients, ΔW), not the weights or the input.";
+                        variant.PeakMiB = peaks.TryGetValue((i, variant.Variant.ToString()), out double mib) ? mib : null;
+                memoryNote = CpuMemoryNote("one training step", "activations, tensors saved for backward, gradients, ΔW", "the weights or the input");
             }
         }
 
         var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, othersOverall);
-        Report.WriteConsole(Console.Out, info, results);
-        if (options.MarkdownPath is string path)
-        {
-            string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (folder is not null)
-                Directory.CreateDirectory(folder);
-            File.WriteAllText(path, Report.Markdown(info, results));
-            Console.WriteLine($"Markdown written to {path}");
-        }
+        Report.WriteLayersConsole(Console.Out, info, results);
+        WriteMarkdown(options, () => Report.LayersMarkdown(info, results));
         return 0;
+    }
+
+    private static int RunModel(BenchOptions options, ModelBenchmark bench)
+    {
+        DateTime started = DateTime.UtcNow;
+        string device = DescribeDevice(options);
+        Console.WriteLine($"Flora.Bench model: {device}, {options.DTypeName}, {torch.get_num_threads()} torch threads, " +
+                          $"TinyConvNeXt width {options.Width}, batch {options.Batch}, methods {string.Join(",", bench.Methods.Select(m => m.Key))}, " +
+                          $"{options.Warmup} warm-up + {options.Iterations} timed steps per method");
+        var contention = CpuContention.Start();
+        IReadOnlyList<ModelResult> results = bench.Time();
+        double? others = options.Device == DeviceType.CPU ? contention.OthersPercent() : null;
+
+        string memoryNote = CudaMemoryNote;
+        if (options.Device == DeviceType.CPU)
+        {
+            Console.WriteLine("Measuring peak resident memory in a child process (after all timings)…");
+            var peaks = ResidentMemory.MeasureInChild(options.Arguments, out string reason);
+            if (peaks is null)
+            {
+                memoryNote = "n/a: " + reason;
+            }
+            else
+            {
+                for (int i = 0; i < results.Count; i++)
+                    results[i].PeakMiB = peaks.TryGetValue((i, results[i].Method.Key), out double mib) ? mib : null;
+                memoryNote = CpuMemoryNote("one step (after a first step has created AdamW's state)",
+                                           "activations, tensors saved for backward, gradients, the optimizer's temporaries",
+                                           "the weights, AdamW's moments or the batch");
+            }
+        }
+
+        var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, others);
+        Report.WriteModelConsole(Console.Out, info, results);
+        WriteMarkdown(options, () => Report.ModelMarkdown(info, results));
+        return 0;
+    }
+
+    private static string CpuMemoryNote(string what, string counts, string excludes) =>
+        $"growth of the resident set (VmHWM − VmRSS just before the step) during {what}, median of 3, " +
+        "measured in a separate process in which glibc serves every block of 128 KiB or more with its own mmap " +
+        "(MALLOC_MMAP_THRESHOLD_), so that freed tensors leave the resident set at once. " +
+        $"It counts what the step allocates ({counts}), not {excludes}.";
+
+    private static void WriteMarkdown(BenchOptions options, Func<string> markdown)
+    {
+        if (options.MarkdownPath is not string path)
+            return;
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null)
+            Directory.CreateDirectory(folder);
+        File.WriteAllText(path, markdown());
+        Console.WriteLine($"Markdown written to {path}");
     }
 
     private static string DescribeDevice(BenchOptions options)

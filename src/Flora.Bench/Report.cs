@@ -21,10 +21,12 @@ internal static class Report
 
     public static string VariantName(Variant variant) => variant switch
     {
-        Variant.Base => "base (frozen)",
-        Variant.Factorised => "FLoRA factorised",
-        Variant.Materialised => "FLoRA materialised",
-        Variant.Merged => "FLoRA merged",
+        Variant.Base => "base",
+        Variant.Factorised => "FLoRA fact.",
+        Variant.Materialised => "FLoRA mat.",
+        Variant.Lora => "LoRA",
+        Variant.Dora => "DoRA",
+        Variant.Merged => "merged",
         _ => variant.ToString(),
     };
 
@@ -35,64 +37,219 @@ internal static class Report
         _ => "auto",
     };
 
-    public static IReadOnlyList<string[]> MainRows(IReadOnlyList<LayerResult> results) =>
-        results.SelectMany(r => r.Variants.Select(v => new[]
+    // ---------------------------------------------------------------- layers
+
+    /// <summary>One row per layer: each variant's median (and × base), then the path Auto picks for FLoRA.</summary>
+    public static (string[] Header, IReadOnlyList<string[]> Rows) TimeTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
+    {
+        string[] header = new[] { "Layer", "Input" }
+            .Concat(variants.Select(v => VariantName(v) + (v == Variant.Base || !variants.Contains(Variant.Base) ? " ms" : " ms (× base)")))
+            .Append("Auto picks").ToArray();
+        var rows = results.Select(r => new[] { r.Spec.Name, r.Spec.InputText }
+            .Concat(variants.Select(v => r[v] is VariantResult result
+                ? Ms(result.MedianMs) + (v != Variant.Base && r.Ratio(v) is double ratio ? $" ({ratio.ToString("0.00", Invariant)}×)" : "")
+                : "n/a"))
+            .Append(PathName(r.Auto)).ToArray()).ToArray();
+        return (header, rows);
+    }
+
+    /// <summary>One row per layer: each variant's peak resident-memory growth of a step.</summary>
+    public static (string[] Header, IReadOnlyList<string[]> Rows) MemoryTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
+    {
+        string[] header = new[] { "Layer" }.Concat(variants.Select(v => VariantName(v) + " MiB")).ToArray();
+        var rows = results.Select(r => new[] { r.Spec.Name }
+            .Concat(variants.Select(v => r[v]?.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a")).ToArray()).ToArray();
+        return (header, rows);
+    }
+
+    /// <summary>One row per layer: the three adapters' settings and trainable counts, and the path LoRA and DoRA took.</summary>
+    public static (string[] Header, IReadOnlyList<string[]> Rows) AdapterTable(IReadOnlyList<LayerResult> results)
+    {
+        string[] header = { "Layer", "FLoRA", "FLoRA params", "LoRA", "LoRA params", "DoRA", "DoRA params", "LoRA path", "DoRA path" };
+        var rows = results.Select(r => new[]
         {
             r.Spec.Name,
-            r.Spec.InputText,
-            VariantName(v.Variant),
-            Ms(v.MedianMs),
-            Ms(v.MinMs),
-            v.Variant == Variant.Base ? "1.00" : r.Ratio(v.Variant).ToString("0.00", Invariant),
-            v.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a",
-            PathName(r.Auto),
-        })).ToArray();
+            r.Flora.Describe,
+            r.Flora.Parameters.ToString("N0", Invariant),
+            r.Lora.Describe,
+            r.Lora.Parameters.ToString("N0", Invariant),
+            r.Dora.Describe,
+            r.Dora.Parameters.ToString("N0", Invariant),
+            r.Lora.PathTaken is FloraForwardPath lora ? PathName(lora) : "n/a",
+            r.Dora.PathTaken is FloraForwardPath dora ? PathName(dora) : "n/a",
+        }).ToArray();
+        return (header, rows);
+    }
 
-    public static readonly string[] MainHeader = { "Layer", "Input", "Variant", "Median ms", "Min ms", "× base", "Peak RSS Δ MiB", "Auto picks" };
-
-    public static IReadOnlyList<string[]> ModelRows(IReadOnlyList<LayerResult> results) =>
-        results.Select(r =>
+    /// <summary>One row per layer: FLoRA's cost model against the measured factorised and materialised steps.</summary>
+    public static (string[] Header, IReadOnlyList<string[]> Rows) CostTable(IReadOnlyList<LayerResult> results)
+    {
+        string[] header = { "Layer", "Fact. MACs", "Mat. MACs", "Auto picks", "Measured faster (step)", "Auto right?", "Fact./mat. mismatch", "Others' CPU" };
+        var rows = results.Select(r =>
         {
-            double f = r[Variant.Factorised].MedianMs, m = r[Variant.Materialised].MedianMs;
-            FloraForwardPath faster = f <= m ? FloraForwardPath.Factorised : FloraForwardPath.Materialised;
-            bool tie = Math.Abs(f - m) / Math.Min(f, m) < TieTolerance;
-            string verdict = tie ? "tie (<5%)" : faster == r.Auto ? "yes" : "**no**";
+            string faster = "n/a", verdict = "n/a";
+            if (r[Variant.Factorised] is VariantResult fact && r[Variant.Materialised] is VariantResult mat)
+            {
+                double f = fact.MedianMs, m = mat.MedianMs;
+                FloraForwardPath quicker = f <= m ? FloraForwardPath.Factorised : FloraForwardPath.Materialised;
+                bool tie = Math.Abs(f - m) / Math.Min(f, m) < TieTolerance;
+                faster = $"{PathName(quicker)} ({(Math.Max(f, m) / Math.Min(f, m)).ToString("0.00", Invariant)}×)";
+                verdict = tie ? "tie (<5%)" : quicker == r.Auto ? "yes" : "**no**";
+            }
             return new[]
             {
                 r.Spec.Name,
-                r.Adapter,
-                r.AdapterParameters.ToString("N0", Invariant),
                 Macs(r.Cost.FactorisedMacs),
                 Macs(r.Cost.MaterialisedMacs),
                 PathName(r.Auto),
-                $"{PathName(faster)} ({Math.Max(f, m) / Math.Min(f, m):0.00}×)",
+                faster,
                 verdict,
-                r.UpdateMismatch.ToString("0.0e+0", Invariant),
+                double.IsNaN(r.UpdateMismatch) ? "n/a" : r.UpdateMismatch.ToString("0.0e+0", Invariant),
                 r.OthersCpuPercent is double others ? others.ToString("0", Invariant) + "%" : "n/a",
             };
         }).ToArray();
+        return (header, rows);
+    }
 
-    public static readonly string[] ModelHeader =
-        { "Layer", "Adapter", "Params", "Fact. MACs", "Mat. MACs", "Auto picks", "Measured faster (step)", "Auto right?", "Fact./mat. mismatch", "Others' CPU" };
-
-    public static void WriteConsole(TextWriter output, RunInfo info, IReadOnlyList<LayerResult> results)
+    public static void WriteLayersConsole(TextWriter output, RunInfo info, IReadOnlyList<LayerResult> results)
     {
+        IReadOnlyList<Variant> variants = info.Options.Variants;
         output.WriteLine();
         output.WriteLine($"Training step (forward + sum loss + backward), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up; × base = median / base median.");
-        output.WriteLine(Table(MainHeader, MainRows(results), markdown: false));
+        output.WriteLine(Table(TimeTable(variants, results), markdown: false));
+        output.WriteLine();
+        output.WriteLine("Peak RSS Δ per step (MiB):");
+        output.WriteLine(Table(MemoryTable(variants, results), markdown: false));
+        output.WriteLine();
+        output.WriteLine("Adapters (LoRA and DoRA at the rank matched to the FLoRA budget):");
+        output.WriteLine(Table(AdapterTable(results), markdown: false));
         output.WriteLine();
         output.WriteLine("Cost model (forward multiply-adds) against the measured step:");
-        output.WriteLine(Table(ModelHeader, ModelRows(results), markdown: false).Replace("**", ""));
+        output.WriteLine(Table(CostTable(results), markdown: false).Replace("**", ""));
         output.WriteLine();
         output.WriteLine("Peak RSS Δ: " + info.MemoryNote);
         if (info.OthersCpuPercent is double others)
             output.WriteLine($"Other processes took {others:0}% of the machine's CPU time while timing (per layer in the last column above).");
     }
 
-    public static string Markdown(RunInfo info, IReadOnlyList<LayerResult> results)
+    public static string LayersMarkdown(RunInfo info, IReadOnlyList<LayerResult> results)
     {
         var md = new StringBuilder();
         BenchOptions o = info.Options;
+        Header(md, info);
+        md.AppendLine($"- FLoRA: rank {o.Rank}, R3 {o.R3}, scale {o.Scale.ToString(Invariant)}; LoRA and DoRA at the matched rank, " +
+                      $"B drawn from N(0, {LayerSpec.LoraBScale.ToString(Invariant)}²), forward path {PathName(o.LoraPath)}; batch {o.Batch}; " +
+                      $"{o.Warmup} warm-up + {o.Iterations} timed steps per variant");
+        md.AppendLine();
+        md.AppendLine("Median training step (forward, sum loss, backward) in ms, and × base (the variant's median / the base's median in the same run):");
+        md.AppendLine();
+        md.AppendLine(Table(TimeTable(o.Variants, results), markdown: true));
+        md.AppendLine();
+        md.AppendLine("Peak RSS Δ of one step in MiB: " + info.MemoryNote);
+        md.AppendLine();
+        md.AppendLine(Table(MemoryTable(o.Variants, results), markdown: true));
+        md.AppendLine();
+        md.AppendLine("Adapters: FLoRA's ranks (out, in, kernel axes) and scale; LoRA's and DoRA's rank matched to the FLoRA budget " +
+                      "(`LoraLayerConfig.Matched`) and α; the forward path LoRA and DoRA took:");
+        md.AppendLine();
+        md.AppendLine(Table(AdapterTable(results), markdown: true));
+        md.AppendLine();
+        md.AppendLine("Cost model (forward multiply-adds, what `FloraForwardPath.Auto` compares for FLoRA) against the measured training step; " +
+                      "\"Measured faster\" compares the FLoRA factorised and materialised medians above; the mismatch is " +
+                      "max |Δ_fact(x) − Δ_mat(x)| / max |Δ_mat(x)| of the two paths' updates; \"Others' CPU\" is the share of the " +
+                      "machine's CPU time other processes took while the layer was timed:");
+        md.AppendLine();
+        md.AppendLine(Table(CostTable(results), markdown: true));
+        return md.ToString();
+    }
+
+    // ---------------------------------------------------------------- model
+
+    public static (string[] Header, IReadOnlyList<string[]> Rows) TrainingTable(IReadOnlyList<ModelResult> results)
+    {
+        ModelResult? full = results.FirstOrDefault(r => r.Method.Key == "full");
+        string[] header = { "Method", "Trainable", "Median ms", "Min ms", "Images/s", "× full FT", "Peak RSS Δ MiB" };
+        var rows = results.Where(r => r.Method.Training).Select(r => new[]
+        {
+            r.Method.Label,
+            r.TrainableParameters.ToString("N0", Invariant),
+            Ms(r.MedianMs),
+            Ms(r.MinMs),
+            r.ImagesPerSecond.ToString("N0", Invariant),
+            full is null ? "n/a" : (r.MedianMs / full.MedianMs).ToString("0.00", Invariant),
+            r.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a",
+        }).ToArray();
+        return (header, rows);
+    }
+
+    public static (string[] Header, IReadOnlyList<string[]> Rows) InferenceTable(IReadOnlyList<ModelResult> results)
+    {
+        ModelResult? baseline = results.FirstOrDefault(r => r.Method.Key == ModelMethod.BaseForward);
+        string[] header = { "Model", "Median ms", "Min ms", "Images/s", "× base", "Peak RSS Δ MiB" };
+        var rows = results.Where(r => !r.Method.Training).Select(r => new[]
+        {
+            r.Method.Label,
+            Ms(r.MedianMs),
+            Ms(r.MinMs),
+            r.ImagesPerSecond.ToString("N0", Invariant),
+            baseline is null ? "n/a" : (r.MedianMs / baseline.MedianMs).ToString("0.00", Invariant),
+            r.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a",
+        }).ToArray();
+        return (header, rows);
+    }
+
+    public static void WriteModelConsole(TextWriter output, RunInfo info, IReadOnlyList<ModelResult> results)
+    {
+        output.WriteLine();
+        if (results.Any(r => r.Method.Training))
+        {
+            output.WriteLine($"Training step (forward, cross-entropy, backward, clip, AdamW), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up:");
+            output.WriteLine(Table(TrainingTable(results), markdown: false));
+            output.WriteLine();
+        }
+        if (results.Any(r => !r.Method.Training))
+        {
+            output.WriteLine("Inference (forward only, no grad, eval mode):");
+            output.WriteLine(Table(InferenceTable(results), markdown: false));
+            output.WriteLine();
+        }
+        output.WriteLine("Peak RSS Δ: " + info.MemoryNote);
+        if (info.OthersCpuPercent is double others)
+            output.WriteLine($"Other processes took {others:0}% of the machine's CPU time while timing.");
+    }
+
+    public static string ModelMarkdown(RunInfo info, IReadOnlyList<ModelResult> results)
+    {
+        var md = new StringBuilder();
+        BenchOptions o = info.Options;
+        long total = results.Select(r => r.TotalParameters).DefaultIfEmpty(0).Min();
+        Header(md, info);
+        md.AppendLine($"- Model: TinyConvNeXt width {o.Width} ({total.ToString("N0", Invariant)} parameters), batch {o.Batch} of random 1×28×28 images " +
+                      $"with random labels; {o.Warmup} warm-up + {o.Iterations} timed steps per method, interleaved");
+        md.AppendLine();
+        if (results.Any(r => r.Method.Training))
+        {
+            md.AppendLine("Training step (forward, cross-entropy, backward, gradient clipping, AdamW step), with the main job's methods, " +
+                          "budgets and learning rates; × full FT = the method's median / full fine-tuning's median:");
+            md.AppendLine();
+            md.AppendLine(Table(TrainingTable(results), markdown: true));
+            md.AppendLine();
+        }
+        if (results.Any(r => !r.Method.Training))
+        {
+            md.AppendLine("Inference (forward only, no gradients, eval mode); × base = the median / the base model's median:");
+            md.AppendLine();
+            md.AppendLine(Table(InferenceTable(results), markdown: true));
+            md.AppendLine();
+        }
+        md.AppendLine("Peak RSS Δ: " + info.MemoryNote);
+        return md.ToString();
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    private static void Header(StringBuilder md, RunInfo info)
+    {
         md.AppendLine($"- Device: {info.Device}");
         md.AppendLine($"- dtype: {info.DType}");
         md.AppendLine($"- torch threads: {info.TorchThreads}");
@@ -100,26 +257,13 @@ internal static class Report
         md.AppendLine($"- Date: {info.StartedUtc.ToString("yyyy-MM-dd HH:mm", Invariant)} UTC");
         md.AppendLine($"- Command: `{info.CommandLine}`");
         md.AppendLine("- Other processes' CPU use while timing: " + (info.OthersCpuPercent is double others
-            ? $"{others.ToString("0", Invariant)}% of the machine's CPU time (per layer in the last table; from /proc/stat)"
+            ? $"{others.ToString("0", Invariant)}% of the machine's CPU time (from /proc/stat)"
             : "not measured"));
-        md.AppendLine($"- FLoRA: rank {o.Rank}, R3 {o.R3}, scale {o.Scale.ToString(Invariant)}; batch {o.Batch}; " +
-                      $"{o.Warmup} warm-up + {o.Iterations} timed steps per variant");
-        md.AppendLine();
-        md.AppendLine(Table(MainHeader, MainRows(results), markdown: true));
-        md.AppendLine();
-        md.AppendLine("Peak RSS Δ: " + info.MemoryNote);
-        md.AppendLine();
-        md.AppendLine("Cost model (forward multiply-adds, what `FloraForwardPath.Auto` compares) against the measured training step; " +
-                      "\"Measured faster\" compares the factorised and materialised medians above; the mismatch is " +
-                      "max |Δ_fact(x) − Δ_mat(x)| / max |Δ_mat(x)| of the two paths' updates; \"Others' CPU\" is the share of the " +
-                      "machine's CPU time other processes took while the layer was timed:");
-        md.AppendLine();
-        md.AppendLine(Table(ModelHeader, ModelRows(results), markdown: true));
-        return md.ToString();
     }
 
-    private static string Table(string[] header, IReadOnlyList<string[]> rows, bool markdown)
+    private static string Table((string[] Header, IReadOnlyList<string[]> Rows) table, bool markdown)
     {
+        var (header, rows) = table;
         int[] widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         bool[] numeric = header.Select((_, i) => rows.Count > 0 && rows.All(r => r[i].Length > 0 && (char.IsDigit(r[i][0]) || r[i] == "n/a"))).ToArray();
         string Line(string[] cells) => markdown
@@ -130,14 +274,8 @@ internal static class Report
         sb.AppendLine(markdown
             ? "|" + string.Join("|", widths.Select((w, i) => numeric[i] ? new string('-', w + 1) + ":" : new string('-', w + 2))) + "|"
             : string.Join("  ", widths.Select(w => new string('-', w))));
-        string? previous = null;
         foreach (string[] row in rows)
-        {
-            if (!markdown && previous is not null && previous != row[0] && header[2] == "Variant")
-                sb.AppendLine();
             sb.AppendLine(Line(row));
-            previous = row[0];
-        }
         return sb.ToString().TrimEnd();
     }
 

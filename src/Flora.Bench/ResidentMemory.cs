@@ -35,10 +35,10 @@ internal static class ResidentMemory
     private static extern int MallocTrim(nuint pad);
 
     /// <summary>
-    /// Runs the measurement for every layer in a child process; returns the peaks by layer index and variant, or
-    /// null with <paramref name="reason"/> saying why there are none.
+    /// Runs the measurement in a child process (the same command line plus <see cref="ChildFlag"/>); returns the peaks
+    /// by row (layer or method index) and key (variant or method), or null with <paramref name="reason"/> saying why there are none.
     /// </summary>
-    public static Dictionary<(int Layer, Variant Variant), double>? MeasureInChild(IReadOnlyList<string> args, out string reason)
+    public static Dictionary<(int Row, string Key), double>? MeasureInChild(IReadOnlyList<string> args, out string reason)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -66,16 +66,15 @@ internal static class ResidentMemory
 
         using Process child = Process.Start(start) ?? throw new InvalidOperationException("could not start " + host);
         var stderr = child.StandardError.ReadToEndAsync();
-        var peaks = new Dictionary<(int, Variant), double>();
+        var peaks = new Dictionary<(int, string), double>();
         string? line;
         while ((line = child.StandardOutput.ReadLine()) is not null)
         {
             string[] parts = line.Split('\t');
             if (parts.Length == 4 && parts[0] == LinePrefix
-                && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int layer)
-                && Enum.TryParse(parts[2], out Variant variant)
+                && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int row)
                 && double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out double mib))
-                peaks[(layer, variant)] = mib;
+                peaks[(row, parts[2])] = mib;
         }
         child.WaitForExit();
         string errors = stderr.Result.Trim();
@@ -88,8 +87,8 @@ internal static class ResidentMemory
         return peaks;
     }
 
-    /// <summary>The child's side: measures every layer and writes one line per layer and variant.</summary>
-    public static int RunChild(LayerBenchmark bench, IReadOnlyList<LayerSpec> specs)
+    /// <summary>The child's side: runs <paramref name="measure"/> (lazily: after the checks) and writes one line per peak.</summary>
+    public static int RunChild(Func<IEnumerable<(int Row, string Key, double MiB)>> measure)
     {
         if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null)
         {
@@ -108,10 +107,9 @@ internal static class ResidentMemory
             Console.Error.WriteLine("cannot measure resident memory here: " + e.Message);
             return 1;
         }
-        for (int i = 0; i < specs.Count; i++)
-            foreach (var (variant, mib) in bench.MeasureMemory(specs[i]))
-                Console.WriteLine(string.Join('\t', LinePrefix, i.ToString(CultureInfo.InvariantCulture), variant.ToString(),
-                                              mib.ToString("R", CultureInfo.InvariantCulture)));
+        foreach (var (row, key, mib) in measure())
+            Console.WriteLine(string.Join('\t', LinePrefix, row.ToString(CultureInfo.InvariantCulture), key,
+                                          mib.ToString("R", CultureInfo.InvariantCulture)));
         return 0;
     }
 
