@@ -33,6 +33,7 @@ public static class Program
         var root = new RootCommand("flora: parameter-efficient fine-tuning of TorchSharp models with FLoRA, compared with LoRA, DoRA, BitFit and full fine-tuning on real data. Without a command it runs `compare`.")
         {
             CompareCommand.Create(),
+            PretrainCommand.Create(),
             TrainCommand.Create(),
             AdapterCommands.Eval(),
             AdapterCommands.Merge(),

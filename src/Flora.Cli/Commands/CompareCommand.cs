@@ -14,6 +14,7 @@ internal static class CompareCommand
         var dataDir = CliOptions.CacheDirectory();
         var output = new Option<string?>("--out") { Description = "Output directory (default runs/<timestamp>)" };
         var seeds = CliOptions.Positive("--seeds", "Seeds per method", 3);
+        var firstSeed = CliOptions.Positive("--first-seed", "The first seed (to split a comparison over several runs: merge them with `flora report`)", 1);
         var device = CliOptions.Device();
         var full = new Option<bool>("--full") { Description = "All of MNIST and the whole 60k/10k Fashion-MNIST split, a wider network and 10 epochs (for a GPU)" };
         var epochs = CliOptions.OptionalPositive("--epochs", "Fine-tuning epochs (default 4, or 10 with --full)");
@@ -25,11 +26,11 @@ internal static class CompareCommand
 
         var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits, then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
         {
-            dataDir, output, seeds, device, full, epochs, trainPerClass, testPerClass, width, batch, methods,
+            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods,
         };
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), Device = result.GetValue(device)! };
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), FirstSeed = result.GetValue(firstSeed), Device = result.GetValue(device)! };
             if (result.GetValue(full)) settings = settings.Full();
             if (result.GetValue(output) is string outDir) settings = settings with { OutputDirectory = outDir };
             if (result.GetValue(epochs) is int e) settings = settings with { FineTune = settings.FineTune with { Epochs = e } };

@@ -38,7 +38,7 @@ public static class CompareRunner
 
         var runs = new List<RunResult>();
         string adapters = Path.Combine(settings.OutputDirectory, "adapters");
-        for (int seed = 1; seed <= settings.Seeds; seed++)
+        for (int seed = settings.FirstSeed; seed < settings.FirstSeed + settings.Seeds; seed++)
         {
             foreach (var plan in plans)
             {

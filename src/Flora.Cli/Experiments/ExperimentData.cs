@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using Flora.Cli.Data;
 using static TorchSharp.torch;
 
@@ -10,19 +11,22 @@ public sealed record ExperimentData(ImageDataset Train, ImageDataset Test, strin
     /// <summary>Loads the data sets (downloading them on first use) and pretrains or reuses the base model.</summary>
     public static ExperimentData Prepare(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
     {
-        var (mnistTrain, mnistTest) = DataSets.LoadMnist(settings.CacheDirectory, new SyncProgress(say));
+        string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
+        if (File.Exists(basePath))
+        {
+            say($"Using the cached base model {basePath}.");
+        }
+        else
+        {
+            // MNIST is only needed to pretrain the base.
+            var (mnistTrain, mnistTest) = DataSets.LoadMnist(settings.CacheDirectory, new SyncProgress(say));
+            (basePath, _) = progress.Track("pretraining the base on MNIST", settings.Pretrain.Train.Epochs,
+                report => BaseModelStore.Ensure(settings.CacheDirectory, settings.Pretrain, mnistTrain, mnistTest, device, say, report));
+        }
         var (fashionTrain, fashionTest) = DataSets.LoadFashionMnist(settings.CacheDirectory, new SyncProgress(say));
-        var (basePath, _) = progress.Track("pretraining the base on MNIST", settings.Pretrain.Train.Epochs,
-            report => BaseModelStore.Ensure(settings.CacheDirectory, settings.Pretrain, mnistTrain, mnistTest, device, say, report));
         // One fixed subset for every method and seed, so that seeds pair across methods.
         var train = settings.TrainPerClass >= DataSets.FashionMnistTrainPerClass ? fashionTrain : fashionTrain.StratifiedSample(settings.TrainPerClass, DataSets.FashionMnistSplitSeed);
         var test = settings.TestPerClass >= DataSets.FashionMnistTestPerClass ? fashionTest : fashionTest.StratifiedSample(settings.TestPerClass, DataSets.FashionMnistSplitSeed);
         return new ExperimentData(train, test, basePath);
-    }
-
-    /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<string> report) : IProgress<string>
-    {
-        public void Report(string value) => report(value);
     }
 }

@@ -38,7 +38,7 @@ public static class Trainer
         int stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         long totalSteps = (long)stepsPerEpoch * settings.Epochs;
         var schedule = new CosineSchedule(settings.LearningRate, (long)(settings.WarmupFraction * totalSteps), totalSteps);
-        using var optimizer = optim.AdamW(parameters, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
+        using var optimizer = new FloraAdamW(parameters, settings.LearningRate, weightDecay: settings.WeightDecay);
         using var generator = new Generator((ulong)settings.Seed);
         var memory = new MemoryProbe();
 
@@ -60,12 +60,12 @@ public static class Trainer
                 var (images, labels) = train.Batch(indices, normalisation);
                 images = images.to(device);
                 labels = labels.to(device);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
-                optimizer.zero_grad();
+                optimizer.LearningRate = schedule.At(step);
+                optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(model.call(images), labels);
                 loss.backward();
                 nn.utils.clip_grad_norm_(parameters, settings.ClipNorm);
-                optimizer.step();
+                optimizer.Step();
                 double value = loss.item<float>();
                 if (!double.IsFinite(value)) throw new InvalidOperationException($"the training loss became {value} at epoch {epoch}, step {batch + 1}: lower the learning rate");
                 lossSum += value;
