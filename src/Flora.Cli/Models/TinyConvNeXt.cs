@@ -90,7 +90,7 @@ public sealed partial class TinyConvNeXt : Module<Tensor, Tensor>
     {
         var h = dw.call(x).permute(0, 2, 3, 1);
         h = pw2.call(functional.gelu(pw1.call(norm.call(h))));
-        return x + h.permute(0, 3, 1, 2);
+        return x.Plus(h.permute(0, 3, 1, 2)); // Flora.Scalars: TorchSharp's + makes a temporary scalar the GC may free mid-call
     }
 
     /// <summary>LayerNorm over the channels of an NCHW tensor.</summary>

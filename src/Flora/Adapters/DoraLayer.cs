@@ -62,12 +62,12 @@ public abstract class DoraLayer : LoraLayer
         Tensor delta;
         using (path == FloraForwardPath.Materialised ? null : no_grad()) delta = Delta();
         Tensor norm;
-        using (no_grad()) norm = SafeNorm(Geometry.Weight.add(delta.detach()));
+        using (no_grad()) norm = SafeNorm(Geometry.Weight.Plus(delta.detach()));
         Tensor factor = Magnitude.div(norm).reshape(Geometry.ChannelShape);
         Tensor update = Update(AdapterInput(input), path, path == FloraForwardPath.Materialised ? delta : null);
         Parameter? bias = Geometry.Bias;
         Tensor withoutBias = bias is null ? baseOutput : baseOutput.sub(bias.reshape(Geometry.ChannelShape));
-        return baseOutput.add(factor.Minus(1).mul(withoutBias)).add(factor.mul(update)).MoveToOuterDisposeScope();
+        return baseOutput.Plus(factor.Minus(1).mul(withoutBias)).Plus(factor.mul(update)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -76,11 +76,11 @@ public abstract class DoraLayer : LoraLayer
         using var scope = NewDisposeScope();
         Parameter weight = Geometry.Weight;
         Tensor delta = Delta();
-        Tensor factor = Magnitude.div(SafeNorm(weight.add(delta)));
+        Tensor factor = Magnitude.div(SafeNorm(weight.Plus(delta)));
         bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
         _mergeFactor = factor.DetachFromDisposeScope();
-        weight.add_(delta).mul_(factor.reshape(WeightChannelShape(weight)));
+        weight.PlusInPlace(delta).mul_(factor.reshape(WeightChannelShape(weight)));
     }
 
     /// <inheritdoc />

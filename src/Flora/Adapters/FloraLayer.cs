@@ -100,7 +100,7 @@ public abstract class FloraLayer : AdapterLayer
             : EstimateCost(input.shape).Cheaper;
         LastPath = path;
         Tensor update = path == FloraForwardPath.Materialised ? MaterialisedUpdate(x) : FactorisedUpdate(x);
-        return baseOutput.add(update).MoveToOuterDisposeScope();
+        return baseOutput.Plus(update).MoveToOuterDisposeScope();
     }
 
     /// <summary>The cost of both paths for an input of this shape.</summary>
@@ -116,7 +116,7 @@ public abstract class FloraLayer : AdapterLayer
     protected override void MergeIntoBase()
     {
         using var delta = Delta();
-        BaseWeight.add_(delta);
+        BaseWeight.PlusInPlace(delta);
     }
 
     /// <inheritdoc />

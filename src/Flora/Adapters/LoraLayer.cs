@@ -88,7 +88,7 @@ public abstract class LoraLayer : AdapterLayer
         using var scope = NewDisposeScope();
         FloraForwardPath path = ChoosePath(input.shape);
         Tensor update = Update(AdapterInput(input), path, delta: null);
-        return baseOutput.add(update).MoveToOuterDisposeScope();
+        return baseOutput.Plus(update).MoveToOuterDisposeScope();
     }
 
     /// <summary>The forward path for an input of this shape (the override, the configuration, or the cheaper one); recorded in <see cref="LastPath"/>.</summary>
@@ -119,7 +119,7 @@ public abstract class LoraLayer : AdapterLayer
     protected override void MergeIntoBase()
     {
         using var delta = Delta();
-        Geometry.Weight.add_(delta);
+        Geometry.Weight.PlusInPlace(delta);
     }
 
     /// <inheritdoc />
