@@ -7,7 +7,7 @@ using TorchSharp;
 
 namespace Flora.Bench;
 
-/// <summary>Entry point: <c>Flora.Bench layers|model [options]</c>.</summary>
+/// <summary>Entry point: <c>Flora.Bench layers|model|generator [options]</c>.</summary>
 internal static class Program
 {
     private const string CudaMemoryNote = "n/a on CUDA: TorchSharp 0.107 exposes no CUDA allocator statistics (no torch.cuda.max_memory_allocated); " +
@@ -16,6 +16,8 @@ internal static class Program
     private static int Main(string[] args)
     {
         Console.OutputEncoding = Encoding.UTF8;
+        if (args.Length > 0 && args[0] == "generator")
+            return GeneratorBenchmark.Run(args[1..]);
         BenchOptions? options;
         try
         {
@@ -29,7 +31,7 @@ internal static class Program
         }
         if (options is null)
         {
-            Console.WriteLine(BenchOptions.Usage);
+            Console.WriteLine(BenchOptions.Usage + Environment.NewLine + GeneratorBenchmark.Usage);
             return 0;
         }
         if (options.Device == DeviceType.CUDA)

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Flora.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Flora.Bench;
+
+/// <summary>
+/// <c>Flora.Bench generator</c>: how long the source generator takes on a compilation with many annotated targets —
+/// cold (a new driver) and incrementally after a one-line edit of a method body (nothing to re-emit) or of one rank
+/// (one model re-emitted), as an IDE runs it on every keystroke.
+/// </summary>
+internal static class GeneratorBenchmark
+{
+    public const string Usage = """
+        generator: the source generator on one compilation of many annotated targets.
+          --models N       Model classes (default 20)
+          --targets N      [FloraTarget] members per model (default 10): 200 targets by default
+          --iterations N   Timed runs per scenario (default 30, after 5 warm-up runs)
+          --markdown PATH  Also write the table as markdown
+        """;
+
+    public static int Run(string[] args)
+    {
+        int models = 20, targets = 10, iterations = 30;
+        string? markdown = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--models": models = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--targets": targets = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--iterations": iterations = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--markdown": markdown = Next(); break;
+                case "--help" or "-h": Console.WriteLine(Usage); return 0;
+                default: Console.Error.WriteLine($"error: unknown option {args[i]}\n{Usage}"); return 2;
+            }
+        }
+
+        var trees = Enumerable.Range(0, models).Select(m => CSharpSyntaxTree.ParseText(ModelSource(m, targets), path: $"Model{m}.cs")).ToList();
+        var compilation = CSharpCompilation.Create("Bench", trees, References(), new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (errors.Count > 0) throw new InvalidOperationException("the benchmark's source does not compile: " + errors[0]);
+
+        var bodyEdit = Edit(compilation, trees[0], "return x;", "return x * 1;");
+        var rankEdit = Edit(compilation, trees[0], "[FloraTarget(Rank = 4)]", "[FloraTarget(Rank = 5)]");
+        GeneratorDriver Fresh() => CSharpGeneratorDriver.Create(new FloraGenerator().AsSourceGenerator());
+        var warm = Fresh().RunGenerators(compilation);
+        int generated = warm.GetRunResult().GeneratedTrees.Length;
+
+        var rows = new List<(string Scenario, double Median, double Min)>
+        {
+            Time("cold: a new driver", iterations, () => Fresh().RunGenerators(compilation)),
+            Time("after a one-line method-body edit", iterations, Alternating(warm, bodyEdit, compilation)),
+            Time("after changing one target's Rank", iterations, Alternating(warm, rankEdit, compilation)),
+        };
+        string table = $"| Scenario ({models * targets} targets in {models} models, {generated} files generated) | median ms | min ms |\n|---|--:|--:|\n"
+                       + string.Join("\n", rows.Select(r => $"| {r.Scenario} | {r.Median:F2} | {r.Min:F2} |"));
+        Console.WriteLine(table);
+        if (markdown is not null)
+            File.WriteAllText(markdown, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores\n- Command: `dotnet run -c Release --project src/Flora.Bench -- generator {string.Join(" ", args)}`\n\n{table}\n");
+        return 0;
+    }
+
+    /// <summary>Runs the driver on the edited and the original compilation in turn, so every timed run sees a change.</summary>
+    private static Func<GeneratorDriver> Alternating(GeneratorDriver driver, Compilation edited, Compilation original)
+    {
+        bool toggle = false;
+        return () =>
+        {
+            toggle = !toggle;
+            driver = driver.RunGenerators(toggle ? edited : original);
+            return driver;
+        };
+    }
+
+    private static (string, double, double) Time(string scenario, int iterations, Func<GeneratorDriver> run)
+    {
+        for (int i = 0; i < 5; i++) run();
+        var times = new List<double>();
+        for (int i = 0; i < iterations; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return (scenario, times[times.Count / 2], times[0]);
+    }
+
+    private static Compilation Edit(Compilation compilation, SyntaxTree tree, string find, string replace) =>
+        compilation.ReplaceSyntaxTree(tree, tree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(tree.GetText().ToString().Replace(find, replace))));
+
+    /// <summary>A ConvNeXt-like model with <paramref name="targets"/> annotated layers of every supported kind.</summary>
+    private static string ModelSource(int index, int targets)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("using Flora; using TorchSharp.Modules; using static TorchSharp.torch; using static TorchSharp.torch.nn;");
+        text.AppendLine("namespace Bench.Models;");
+        text.AppendLine($"[FloraModel(Rank = 8, R3 = 2)] public partial class Model{index} : Module<Tensor, Tensor> {{");
+        for (int t = 0; t < targets; t++)
+        {
+            string attribute = t == 0 ? "[FloraTarget(Rank = 4)]" : "[FloraTarget]";
+            string layer = (t % 4) switch
+            {
+                0 => $"Conv2d conv{t} = Conv2d(64, 64, 3, padding: 1)",
+                1 => $"Conv2d dw{t} = Conv2d(64, 64, 7, padding: 3, groups: 64)",
+                2 => $"Linear pw{t} = Linear(64, 256)",
+                _ => $"Linear proj{t} = Linear(256, 64)",
+            };
+            text.AppendLine($"    {attribute} private readonly {layer};");
+        }
+        text.AppendLine($"    public Model{index}() : base(\"Model{index}\") => RegisterComponents();");
+        text.AppendLine("    public override Tensor forward(Tensor x) { return x; }");
+        text.AppendLine("}");
+        return text.ToString();
+    }
+
+    private static IEnumerable<MetadataReference> References()
+    {
+        var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Where(p => p.EndsWith(".dll", StringComparison.Ordinal));
+        return platform.Concat(new[] { typeof(TorchSharp.torch).Assembly.Location, typeof(FloraAttachment).Assembly.Location })
+            .Distinct().Select(p => MetadataReference.CreateFromFile(p));
+    }
+}
