@@ -28,6 +28,7 @@ public sealed class CommandLineTests
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
     [InlineData("inspect", "a.safetensors")]
+    [InlineData("pretrain", "--full", "--device", "cuda")]
     [InlineData("report", "a/results.csv", "b/results.csv", "--out", "merged", "--setting", "device=cuda")]
     public void Valid_arguments_parse(params string[] args) => Assert.Empty(Parse(args).Errors);
 
@@ -35,7 +36,7 @@ public sealed class CommandLineTests
     public void Every_command_has_help()
     {
         var root = Program.BuildRoot();
-        Assert.Equal(new[] { "compare", "train", "eval", "merge", "inspect", "report" }, root.Subcommands.Select(c => c.Name));
+        Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "report" }, root.Subcommands.Select(c => c.Name));
         Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
         Assert.All(root.Subcommands.SelectMany(c => c.Options).Where(o => o.Name != "--help" && o.Name != "-h"), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
     }
