@@ -14,6 +14,7 @@ namespace Flora.Analyzers
         public const string InvalidScale = "FLORA007";
         public const string OverBudget = "FLORA008";
         public const string NotAModule = "FLORA009";
+        public const string ForwardBypassesAdapter = "FLORA010";
     }
 
     /// <summary>The one table of Flora's diagnostics: ids, titles, messages, categories, severities and help links.</summary>
@@ -76,6 +77,11 @@ namespace Flora.Analyzers
             "A Flora model must be a TorchSharp module",
             "'{0}' has Flora attributes but is not a TorchSharp Module; derive it from Module<Tensor, Tensor> (or another torch.nn.Module).",
             Usage, DiagnosticSeverity.Error);
+
+        public static readonly DiagnosticDescriptor ForwardBypassesAdapter = Create(FloraDiagnosticIds.ForwardBypassesAdapter,
+            "forward() on a FLoRA target skips its adapter",
+            "'{0}.forward(x)' skips the adapter attached to '{0}': TorchSharp runs the hook that applies it only in call(x). Use '{0}.call(x)'.",
+            Usage, DiagnosticSeverity.Warning);
 
         private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity) =>
             new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
