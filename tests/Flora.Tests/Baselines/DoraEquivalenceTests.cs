@@ -119,9 +119,9 @@ public class DoraEquivalenceTests
         var y = nn.functional.conv2d(x, explicitWeight, conv.bias, strides: new long[] { 2, 2 }, padding: new long[] { 1, 1 }, groups: 2);
         (y * weights).sum().backward();
 
-        TestTensors.AssertClose(a.grad!, adapter.LoraA.grad!, 1e-4, 1e-6, "dA");
-        TestTensors.AssertClose(b.grad!, adapter.LoraB.grad!, 1e-4, 1e-6, "dB");
-        TestTensors.AssertClose(m.grad!, adapter.Magnitude.grad!, 1e-4, 1e-6, "dm");
+        TestTensors.AssertClose(a.grad!, adapter.LoraA.grad!, 1e-4, GradientAtol(a.grad!), "dA");
+        TestTensors.AssertClose(b.grad!, adapter.LoraB.grad!, 1e-4, GradientAtol(b.grad!), "dB");
+        TestTensors.AssertClose(m.grad!, adapter.Magnitude.grad!, 1e-4, GradientAtol(m.grad!), "dm");
     }
 
     [Fact]
@@ -157,4 +157,7 @@ public class DoraEquivalenceTests
         adapter.Unmerge();
         TestTensors.AssertClose(original, linear.weight, 1e-5, 1e-6, "unmerged weight");
     }
+
+    /// <summary>float32 gradients are sums of many products: their rounding grows with their magnitude (the base conv's weights are random).</summary>
+    private static double GradientAtol(Tensor expected) => 1e-6 * System.Math.Max(1.0, expected.abs().max().to(ScalarType.Float64).item<double>());
 }
