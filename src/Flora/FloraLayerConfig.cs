@@ -19,19 +19,7 @@ public sealed record FloraLayerConfig
     public FloraForwardPath ForwardPath { get; init; }
 
     /// <summary>Trainable parameters: <c>Π r_n + Σ I_n·r_n</c>.</summary>
-    public long TrainableParameters
-    {
-        get
-        {
-            long core = 1, factors = 0;
-            for (int i = 0; i < Ranks.Length; i++)
-            {
-                core *= Ranks[i];
-                factors += WeightShape[i] * Ranks[i];
-            }
-            return core + factors;
-        }
-    }
+    public long TrainableParameters => FloraRankRules.CountParameters(WeightShape, Ranks);
 
     /// <summary>
     /// Resolves the target's settings against the model's for a weight of the given shape, clamping ranks

@@ -62,13 +62,27 @@ namespace Flora
         /// <exception cref="OverflowException">The count does not fit a long.</exception>
         public static long CountParameters(IReadOnlyList<ModeRank> modes)
         {
+            var sizes = new long[modes.Count];
+            var ranks = new int[modes.Count];
+            for (int i = 0; i < modes.Count; i++)
+            {
+                sizes[i] = modes[i].Size;
+                ranks[i] = modes[i].Effective;
+            }
+            return CountParameters(sizes, ranks);
+        }
+
+        /// <summary>Trainable parameters of a core of <paramref name="ranks"/> and one factor per mode of <paramref name="sizes"/>.</summary>
+        /// <exception cref="OverflowException">The count does not fit a long.</exception>
+        public static long CountParameters(IReadOnlyList<long> sizes, IReadOnlyList<int> ranks)
+        {
             checked
             {
                 long core = 1, factors = 0;
-                foreach (var m in modes)
+                for (int i = 0; i < ranks.Count; i++)
                 {
-                    core *= m.Effective;
-                    factors += m.Size * m.Effective;
+                    core *= ranks[i];
+                    factors += sizes[i] * ranks[i];
                 }
                 return core + factors;
             }
