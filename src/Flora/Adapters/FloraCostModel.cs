@@ -23,6 +23,15 @@ public readonly record struct FloraCostEstimate(double FactorisedMacs, double Ma
 /// </summary>
 public static class FloraCostModel
 {
+    /// <summary>
+    /// The path an adapter's settings fix: its own override, else its configured path; null when both are Auto and the
+    /// cheaper path for the input at hand decides (<c>Fixed(...) ?? EstimateCost(shape).Cheaper</c>).
+    /// </summary>
+    public static FloraForwardPath? Fixed(FloraForwardPath adapterOverride, FloraForwardPath configured) =>
+        adapterOverride != FloraForwardPath.Auto ? adapterOverride
+        : configured != FloraForwardPath.Auto ? configured
+        : null;
+
     /// <summary>Estimates both paths' cost.</summary>
     public static FloraCostEstimate Estimate(FloraLayerConfig config, long groups, double batch, double inputPositions, double outputPositions)
     {

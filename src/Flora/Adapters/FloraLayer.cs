@@ -95,9 +95,7 @@ public abstract class FloraLayer : AdapterLayer
     {
         using var scope = NewDisposeScope();
         Tensor x = Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
-        FloraForwardPath path = ForwardPath != FloraForwardPath.Auto ? ForwardPath
-            : Config.ForwardPath != FloraForwardPath.Auto ? Config.ForwardPath
-            : EstimateCost(input.shape).Cheaper;
+        FloraForwardPath path = FloraCostModel.Fixed(ForwardPath, Config.ForwardPath) ?? EstimateCost(input.shape).Cheaper;
         LastPath = path;
         Tensor update = path == FloraForwardPath.Materialised ? MaterialisedUpdate(x) : FactorisedUpdate(x);
         return baseOutput.Plus(update).MoveToOuterDisposeScope();

@@ -94,9 +94,7 @@ public abstract class LoraLayer : AdapterLayer
     /// <summary>The forward path for an input of this shape (the override, the configuration, or the cheaper one); recorded in <see cref="LastPath"/>.</summary>
     private protected FloraForwardPath ChoosePath(long[] inputShape)
     {
-        FloraForwardPath path = ForwardPath != FloraForwardPath.Auto ? ForwardPath
-            : Config.ForwardPath != FloraForwardPath.Auto ? Config.ForwardPath
-            : EstimateCost(inputShape).Cheaper;
+        FloraForwardPath path = FloraCostModel.Fixed(ForwardPath, Config.ForwardPath) ?? EstimateCost(inputShape).Cheaper;
         LastPath = path;
         return path;
     }
