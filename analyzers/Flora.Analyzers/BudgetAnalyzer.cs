@@ -29,8 +29,7 @@ namespace Flora.Analyzers
             var type = (INamedTypeSymbol)context.Symbol;
             var model = symbols.ModelOf(type);
             if (model is null || TorchSymbols.NamedLong(model, "MaxTrainableParameters") is not long budget || budget <= 0) return;
-            int modelRank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
-            int modelR3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
+            var (modelRank, modelR3, _) = TorchSymbols.ModelDefaults(model);
 
             var counts = new List<(string Name, long Count)>();
             foreach (var (member, attribute) in symbols.TargetsOf(type))

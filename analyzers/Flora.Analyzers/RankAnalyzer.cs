@@ -53,8 +53,9 @@ namespace Flora.Analyzers
             var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
             int? rank = TorchSymbols.NamedInt(attribute, "Rank"), inRank = TorchSymbols.NamedInt(attribute, "InRank");
             int? outRank = TorchSymbols.NamedInt(attribute, "OutRank"), r3 = TorchSymbols.NamedInt(attribute, "R3");
-            int effectiveRank = rank ?? TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank;
-            int effectiveR3 = r3 ?? TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3;
+            var defaults = TorchSymbols.ModelDefaults(model);
+            int effectiveRank = rank ?? defaults.Rank;
+            int effectiveR3 = r3 ?? defaults.R3;
             if (effectiveRank < 1 || effectiveR3 < 1) return; // FLORA002 on the model
             var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
             bool isLinear = shape.Kind == LayerKind.Linear;

@@ -112,6 +112,7 @@ namespace Flora.Generators
                 if (hierarchy is null) return null;
                 var model = TorchSymbols.Attribute(type, ModelAttributeName);
                 var (hides, sourceBase, baseConst) = GeneratedBase(type, cancellationToken);
+                var defaults = TorchSymbols.ModelDefaults(model);
                 return new ModelHeader
                 {
                     HidesBaseModel = hides,
@@ -120,9 +121,9 @@ namespace Flora.Generators
                     TypeKey = hierarchy.PlainName,
                     Hierarchy = hierarchy,
                     DisplayName = type.Name,
-                    Rank = TorchSymbols.NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank,
-                    R3 = TorchSymbols.NamedInt(model, "R3") ?? FloraRankRules.DefaultR3,
-                    Scale = TorchSymbols.NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale,
+                    Rank = defaults.Rank,
+                    R3 = defaults.R3,
+                    Scale = defaults.Scale,
                 };
             }
 

@@ -27,6 +27,15 @@ namespace Flora.Generators
             return null;
         }
 
+        /// <summary>
+        /// The model-wide Rank, R3 and Scale of a <c>[FloraModel]</c> attribute (null: no attribute), each falling back to
+        /// the library's default — what every target inherits.
+        /// </summary>
+        public static (int Rank, int R3, double Scale) ModelDefaults(AttributeData? model) => (
+            NamedInt(model, "Rank") ?? FloraRankRules.DefaultRank,
+            NamedInt(model, "R3") ?? FloraRankRules.DefaultR3,
+            NamedDouble(model, "Scale") ?? FloraRankRules.DefaultScale);
+
         /// <summary>A named int argument of an attribute, or null when not set.</summary>
         public static int? NamedInt(AttributeData? attribute, string name)
         {
