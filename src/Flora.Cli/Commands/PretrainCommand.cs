@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.IO;
-using Flora.Cli.Data;
 using Flora.Cli.Experiments;
 using Spectre.Console;
 
@@ -27,16 +25,8 @@ internal static class PretrainCommand
             var console = AnsiConsole.Console;
             void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
             var torchDevice = CompareRunner.DeviceFor(settings.Device);
-            string path = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
-            if (File.Exists(path))
-            {
-                console.MarkupLine($"The base is already cached: {Markup.Escape(path)}");
-                return 0;
-            }
-            var (train, test) = DataSets.LoadMnist(settings.CacheDirectory, new SyncProgress(Say));
-            new RunProgress(console).Track("pretraining the base on MNIST", settings.Pretrain.Train.Epochs,
-                report => BaseModelStore.Ensure(settings.CacheDirectory, settings.Pretrain, train, test, torchDevice, Say, report));
-            console.MarkupLine($"Cached {Markup.Escape(path)}");
+            string path = ExperimentData.EnsureBase(settings, torchDevice, new RunProgress(console), Say);
+            console.MarkupLine($"Base model: {Markup.Escape(path)}");
             return 0;
         });
         return command;

@@ -11,22 +11,25 @@ public sealed record ExperimentData(ImageDataset Train, ImageDataset Test, strin
     /// <summary>Loads the data sets (downloading them on first use) and pretrains or reuses the base model.</summary>
     public static ExperimentData Prepare(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
     {
-        string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
-        if (File.Exists(basePath))
-        {
-            say($"Using the cached base model {basePath}.");
-        }
-        else
-        {
-            // MNIST is only needed to pretrain the base.
-            var (mnistTrain, mnistTest) = DataSets.LoadMnist(settings.CacheDirectory, new SyncProgress(say));
-            (basePath, _) = progress.Track("pretraining the base on MNIST", settings.Pretrain.Train.Epochs,
-                report => BaseModelStore.Ensure(settings.CacheDirectory, settings.Pretrain, mnistTrain, mnistTest, device, say, report));
-        }
+        string basePath = EnsureBase(settings, device, progress, say);
         var (fashionTrain, fashionTest) = DataSets.LoadFashionMnist(settings.CacheDirectory, new SyncProgress(say));
         // One fixed subset for every method and seed, so that seeds pair across methods.
         var train = settings.TrainPerClass >= DataSets.FashionMnistTrainPerClass ? fashionTrain : fashionTrain.StratifiedSample(settings.TrainPerClass, DataSets.FashionMnistSplitSeed);
         var test = settings.TestPerClass >= DataSets.FashionMnistTestPerClass ? fashionTest : fashionTest.StratifiedSample(settings.TestPerClass, DataSets.FashionMnistSplitSeed);
         return new ExperimentData(train, test, basePath);
+    }
+
+    /// <summary>The pretrained base's path: reused from the cache, else MNIST is loaded (only then) and the base pretrained.</summary>
+    public static string EnsureBase(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
+    {
+        string path = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
+        if (File.Exists(path))
+        {
+            say($"Using the cached base model {path}.");
+            return path;
+        }
+        var (mnistTrain, mnistTest) = DataSets.LoadMnist(settings.CacheDirectory, new SyncProgress(say));
+        return progress.Track("pretraining the base on MNIST", settings.Pretrain.Train.Epochs,
+            report => BaseModelStore.Ensure(settings.CacheDirectory, settings.Pretrain, mnistTrain, mnistTest, device, say, report)).Path;
     }
 }
