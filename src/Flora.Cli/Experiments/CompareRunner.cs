@@ -82,11 +82,12 @@ public static class CompareRunner
     private static void WriteBudgets(string path, IReadOnlyList<MethodPlan> plans, string basePath, int width, IAnsiConsole console)
     {
         var text = new System.Text.StringBuilder();
+        using var model = BaseModelStore.Load(basePath, width, CPU);
         foreach (var plan in plans.Where(p => p.Method is not null))
         {
-            using var model = BaseModelStore.Load(basePath, width, CPU);
             var adapters = model.AttachFlora(plan.Method!.Value, plan.Defaults);
             text.AppendLine(plan.Label).AppendLine(adapters.ToString()).AppendLine();
+            model.DetachFlora();
         }
         AtomicFile.WriteAllText(path, text.ToString());
         console.MarkupLine($"[grey]Per-layer adapters and matched budgets: {Markup.Escape(path)}[/]");
