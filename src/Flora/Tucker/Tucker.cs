@@ -31,12 +31,32 @@ public static class Tucker
     /// </summary>
     public static Tensor Reconstruct(Tensor core, IReadOnlyList<Tensor> factors, int firstMode)
     {
-        if (firstMode + factors.Count > core.dim())
+        if (firstMode < 0 || firstMode + factors.Count > core.dim())
             throw new ArgumentException($"{factors.Count} factors from mode {firstMode} do not fit a core of {core.dim()} modes");
+        if (factors.Count == 0)
+            return core.alias();
+        for (int i = 0; i < factors.Count; i++)
+            if (factors[i].dim() != 2 || factors[i].shape[1] != core.shape[firstMode + i])
+                throw new ArgumentException($"the mode-{firstMode + i} factor must be I×{core.shape[firstMode + i]}; got [{string.Join(", ", factors[i].shape)}]", nameof(factors));
+        // Last mode first: the kernel axes expand the small core a little, the in mode next, and mode 0 (out, the
+        // largest) last as one matrix product over the flattened rest, which leaves the result contiguous.
         using var scope = NewDisposeScope();
         Tensor result = core;
-        for (int i = 0; i < factors.Count; i++)
-            result = ModeProduct(result, factors[i], firstMode + i);
-        return (ReferenceEquals(result, core) ? core.alias() : result.contiguous()).MoveToOuterDisposeScope();
+        for (int i = factors.Count - 1; i >= 0; i--)
+        {
+            int mode = firstMode + i;
+            result = mode == 0 ? FirstModeProduct(result, factors[i]) : ModeProduct(result, factors[i], mode);
+        }
+        return result.contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>X ×1 U</c> as one matrix product: <c>U · X₍₁₎</c> reshaped back (mode 0 needs no transposes).</summary>
+    private static Tensor FirstModeProduct(Tensor tensor, Tensor factor)
+    {
+        long[] shape = tensor.shape;
+        shape[0] = factor.shape[0];
+        using var unfolded = tensor.reshape(tensor.shape[0], -1);
+        using var product = factor.matmul(unfolded);
+        return product.reshape(shape);
     }
 }
