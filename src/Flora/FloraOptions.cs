@@ -5,12 +5,22 @@ namespace Flora;
 /// <summary>How an unmerged adapter (FLoRA, LoRA, DoRA) computes its contribution.</summary>
 public enum FloraForwardPath
 {
-    /// <summary>Pick per call with <see cref="FloraCostModel"/> (FLOPs for the input shape at hand).</summary>
+    /// <summary>
+    /// Pick per call with <see cref="FloraCostModel"/>: the estimated time of the work each path runs for the input at
+    /// hand on its device and dtype (a training step while gradients are recorded, a forward otherwise).
+    /// </summary>
     Auto,
     /// <summary>Never build ΔW: a chain of rank-sized products (Linear) or convolutions (1×1 → core → 1×1).</summary>
     Factorised,
     /// <summary>Build ΔW in the base weight's shape and run a second full-size layer with it (the authors' approach).</summary>
     Materialised,
+    /// <summary>
+    /// Build ΔW and run the layer once with the weight <c>W0 + ΔW</c> in place of the base layer's own call: exact, one
+    /// full-size layer in the forward; training adds that layer's weight gradient. Where the base layer's call cannot
+    /// be skipped (an unbatched input to a hook-bound member, adapter dropout while training), the cheaper of the other
+    /// two paths runs instead and <c>LastPath</c> says which.
+    /// </summary>
+    Fused,
 }
 
 /// <summary>Model-wide FLoRA settings every target inherits (the values of <see cref="FloraModelAttribute"/>).</summary>

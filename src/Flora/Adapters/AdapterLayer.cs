@@ -48,7 +48,19 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     public abstract string Describe();
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => Adapt(input, _baseLayer.forward(input));
+    public override Tensor forward(Tensor input) => IsMerged ? _baseLayer.forward(input) : ForwardUnmerged(input);
+
+    /// <summary>The unmerged forward when the adapter holds the base layer itself (the base output plus the update, by default).</summary>
+    protected virtual Tensor ForwardUnmerged(Tensor input) => AdaptUnmerged(input, _baseLayer.forward(input));
+
+    /// <summary>
+    /// Called before the base layer's own call when the adapter reaches a member through hooks: returns a stand-in
+    /// input for the base layer when the adapter will compute the whole output itself, null to let the base layer run.
+    /// </summary>
+    internal virtual Tensor? BeforeBaseCall(Tensor input) => null;
+
+    /// <summary>Called with the base layer's output when the adapter reaches a member through hooks; returns the adapted output.</summary>
+    internal virtual Tensor AfterBaseCall(Tensor input, Tensor baseOutput) => Adapt(input, baseOutput);
 
     /// <inheritdoc />
     public Tensor Adapt(Tensor input, Tensor baseOutput) => IsMerged ? baseOutput : AdaptUnmerged(input, baseOutput);

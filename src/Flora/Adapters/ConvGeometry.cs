@@ -26,30 +26,30 @@ internal sealed class ConvGeometry
 
     public long Groups => _conv.groups;
 
-    /// <summary>Convolves <paramref name="input"/> with <paramref name="weight"/> the way the base layer does (no bias).</summary>
-    public Tensor Apply(Tensor input, Tensor weight, long groups)
+    /// <summary>Convolves <paramref name="input"/> with <paramref name="weight"/> (and <paramref name="bias"/>, if any) the way the base layer does.</summary>
+    public Tensor Apply(Tensor input, Tensor weight, long groups, Tensor? bias = null)
     {
         long[] stride = _conv.stride, dilation = _conv.dilation;
         if (_conv.padding_mode != PaddingModes.Zeros)
         {
             using var padded = nn.functional.pad(input, ReversedPadding(), _conv.padding_mode);
-            return Convolve(padded, weight, stride, new long[Dimensions], dilation, groups);
+            return Convolve(padded, weight, bias, stride, new long[Dimensions], dilation, groups);
         }
         if (_conv.padding_type == Padding.Same)
             return Dimensions switch
             {
-                1 => nn.functional.conv1d_padding(input, weight, null, stride[0], Padding.Same, dilation[0], groups),
-                2 => nn.functional.conv2d_padding(input, weight, null, stride, Padding.Same, dilation, groups),
-                _ => nn.functional.conv3d_padding(input, weight, null, stride, Padding.Same, dilation, groups),
+                1 => nn.functional.conv1d_padding(input, weight, bias, stride[0], Padding.Same, dilation[0], groups),
+                2 => nn.functional.conv2d_padding(input, weight, bias, stride, Padding.Same, dilation, groups),
+                _ => nn.functional.conv3d_padding(input, weight, bias, stride, Padding.Same, dilation, groups),
             };
-        return Convolve(input, weight, stride, _conv.padding ?? new long[Dimensions], dilation, groups);
+        return Convolve(input, weight, bias, stride, _conv.padding ?? new long[Dimensions], dilation, groups);
     }
 
     /// <summary>A 1×1 convolution (stride 1, no padding) with <paramref name="weight"/> shaped <c>[out, in/groups, 1, …]</c>.</summary>
     public Tensor Pointwise(Tensor input, Tensor weight, long groups)
     {
         long[] ones = Enumerable.Repeat(1L, Dimensions).ToArray();
-        return Convolve(input, weight, ones, new long[Dimensions], ones, groups);
+        return Convolve(input, weight, null, ones, new long[Dimensions], ones, groups);
     }
 
     /// <summary>Number of output positions for an input of <paramref name="inputShape"/> (batched or not).</summary>
@@ -88,10 +88,10 @@ internal sealed class ConvGeometry
         return result;
     }
 
-    private Tensor Convolve(Tensor input, Tensor weight, long[] stride, long[] padding, long[] dilation, long groups) => Dimensions switch
+    private Tensor Convolve(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups) => Dimensions switch
     {
-        1 => nn.functional.conv1d(input, weight, null, stride[0], padding[0], dilation[0], groups),
-        2 => nn.functional.conv2d(input, weight, null, stride, padding, dilation, groups),
-        _ => nn.functional.conv3d(input, weight, null, stride, padding, dilation, groups),
+        1 => nn.functional.conv1d(input, weight, bias, stride[0], padding[0], dilation[0], groups),
+        2 => nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups),
+        _ => nn.functional.conv3d(input, weight, bias, stride, padding, dilation, groups),
     };
 }

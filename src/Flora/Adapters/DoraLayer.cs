@@ -15,7 +15,8 @@ namespace Flora;
 /// <c>f = m/‖W0 + ΔW‖</c> on the channel axis and b the base bias,
 /// <c>y = base(x) + (f − 1)·(base(x) − b) + f·s·ΔW(x)</c>, which is <c>f·(W0 x + ΔW x) + b</c>. At initialisation
 /// <c>f</c> is exactly 1 and ΔW exactly 0, so the output equals the base layer's bit for bit. Dropout, when configured,
-/// applies to the LoRA branch only. ΔW is built once per forward for the norm; the materialised path reuses it.
+/// applies to the LoRA branch only. ΔW is built once per forward for the norm; the materialised path reuses it. The fused
+/// path runs one layer call with <c>W'</c> itself.
 /// </para>
 /// Merge writes <c>W'</c> into the base weight; unmerge divides by the factor used at merge time and subtracts ΔW
 /// (float tolerance), or restores a copy of W0 kept at merge when some factor was 0 and W0 could not be recovered.
@@ -51,23 +52,41 @@ public abstract class DoraLayer : LoraLayer
     public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: true);
 
     /// <inheritdoc />
-    /// <remarks>DoRA builds ΔW every forward for its norm, so the materialised path does not pay for building it again.</remarks>
-    public override FloraCostEstimate EstimateCost(long[] inputShape) => Geometry.Estimate(inputShape, Config.Rank, deltaBuilt: true);
+    /// <remarks>DoRA builds ΔW every forward for its norm, and its unfused paths rescale the base output.</remarks>
+    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) => Geometry.Estimate(inputShape, Config.Rank, dora: true, context);
 
     /// <inheritdoc />
-    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
+    protected override Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         using var scope = NewDisposeScope();
-        FloraForwardPath path = ChoosePath(input.shape);
         Tensor delta;
         using (path == FloraForwardPath.Materialised ? null : no_grad()) delta = Delta();
-        Tensor norm;
-        using (no_grad()) norm = SafeNorm(Geometry.Weight.Plus(delta.detach()));
-        Tensor factor = Magnitude.div(norm).reshape(Geometry.ChannelShape);
+        Tensor adapted;
+        using (no_grad()) adapted = Geometry.Weight.Plus(delta);
+        Tensor factor = MagnitudeOverNorm(adapted).reshape(Geometry.ChannelShape);
         Tensor update = Update(AdapterInput(input), path, path == FloraForwardPath.Materialised ? delta : null);
         Parameter? bias = Geometry.Bias;
         Tensor withoutBias = bias is null ? baseOutput : baseOutput.sub(bias.reshape(Geometry.ChannelShape));
         return baseOutput.Plus(factor.Minus(1).mul(withoutBias)).Plus(factor.mul(update)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One layer call with <c>W' = m·(W0 + ΔW)/‖W0 + ΔW‖</c> (the norm detached) and the base bias.</remarks>
+    protected override Tensor FusedOutput(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        Parameter weight = Geometry.Weight;
+        Tensor combined = weight.Plus(Delta());
+        Tensor adapted = combined.mul(MagnitudeOverNorm(combined).reshape(WeightChannelShape(weight)));
+        return Geometry.Apply(input, adapted, Geometry.Bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>m/‖W‖</c> per output channel for the adapted weight <c>W = W0 + ΔW</c>, the norm without gradient (shape <c>[out]</c>).</summary>
+    private Tensor MagnitudeOverNorm(Tensor adaptedWeight)
+    {
+        Tensor norm;
+        using (no_grad()) norm = SafeNorm(adaptedWeight);
+        return Magnitude.div(norm);
     }
 
     /// <inheritdoc />

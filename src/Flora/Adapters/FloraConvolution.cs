@@ -11,7 +11,8 @@ namespace Flora;
 /// <c>s·G ×3 U_k0 ×4 U_k1 …</c> and the base layer's stride, padding, padding mode and dilation, and a 1×1 convolution
 /// <c>r_out → out</c> (weight <c>U_out</c>). With groups g each group runs the same chain on its own channels
 /// (the weights repeated g times), which is exactly the grouped ΔW of shape <c>[out, in/g, k…]</c>.
-/// The materialised path builds that ΔW and convolves with the base layer's geometry and groups.
+/// The materialised path builds that ΔW and convolves with the base layer's geometry and groups; the fused path
+/// convolves once with <c>W0 + ΔW</c> and the base layer's bias instead of calling the base layer.
 /// </summary>
 public abstract class FloraConvolution : FloraLayer
 {
@@ -29,14 +30,20 @@ public abstract class FloraConvolution : FloraLayer
     protected override Parameter BaseWeight => _conv.weight;
 
     /// <inheritdoc />
-    public override FloraCostEstimate EstimateCost(long[] inputShape)
+    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context)
     {
         int spatialStart = inputShape.Length - _geometry.Dimensions;
         double batch = spatialStart == 2 ? inputShape[0] : 1;
         double inputPositions = 1;
         for (int i = spatialStart; i < inputShape.Length; i++) inputPositions *= inputShape[i];
-        return FloraCostModel.Estimate(Config, _geometry.Groups, batch, inputPositions, _geometry.OutputPositions(inputShape));
+        return FloraCostModel.Estimate(Config, _geometry.Groups, batch, inputPositions, _geometry.OutputPositions(inputShape), context);
     }
+
+    /// <inheritdoc />
+    protected override bool IsBatched(Tensor input) => input.dim() == _geometry.Dimensions + 2;
+
+    /// <inheritdoc />
+    protected override Tensor WithWeight(Tensor input, Tensor weight) => _geometry.Apply(input, weight, _geometry.Groups, _conv.bias);
 
     /// <inheritdoc />
     protected override Tensor FactorisedUpdate(Tensor input)
@@ -51,7 +58,7 @@ public abstract class FloraConvolution : FloraLayer
         Tensor reduced = _geometry.Pointwise(input, inProjection, groups);
 
         // Core convolution r_in → r_out with the base geometry; kernel s·G ×3 U_k0 ×4 U_k1 …
-        Tensor kernel = Tucker.Reconstruct(Core, Factors.Skip(2).ToArray(), firstMode: 2).TimesInPlace(Config.Scale);
+        Tensor kernel = Tucker.Reconstruct(Core.Times(Config.Scale), Factors.Skip(2).ToArray(), firstMode: 2);
         Tensor coreOutput = _geometry.Apply(reduced, kernel.repeat(new[] { groups }.Concat(kernelRepeat).ToArray()), groups);
 
         // 1×1: r_out → out per group; weight[o, p] = U_out[o, p].

@@ -13,7 +13,7 @@ namespace Flora;
 /// <c>kaiming_normal_(a = √3)</c>, so the adapted layer starts exactly equal to the base layer.
 /// Adapter tensors follow the base weight's dtype and device.
 /// </summary>
-public abstract class FloraLayer : AdapterLayer
+public abstract class FloraLayer : DeltaAdapterLayer
 {
     private const string CoreName = "core";
 
@@ -52,12 +52,6 @@ public abstract class FloraLayer : AdapterLayer
     /// <summary>The resolved ranks, scale, dropout and forward path.</summary>
     public FloraLayerConfig Config { get; }
 
-    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
-    public FloraForwardPath ForwardPath { get; set; }
-
-    /// <summary>The path the last unmerged forward took.</summary>
-    public FloraForwardPath LastPath { get; private set; }
-
     /// <summary>The core tensor G, shaped by the ranks.</summary>
     public Parameter Core => get_parameter(CoreName)!;
 
@@ -87,22 +81,29 @@ public abstract class FloraLayer : AdapterLayer
     public Tensor Delta()
     {
         using var scope = NewDisposeScope();
-        return Tucker.Reconstruct(Core, Factors).TimesInPlace(Config.Scale).MoveToOuterDisposeScope();
+        // s·G first: scaling the r-sized core costs nothing next to scaling the full-size ΔW (and its backward).
+        return Tucker.Reconstruct(Core.Times(Config.Scale), Factors).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
-    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
+    protected override FloraForwardPath ConfiguredPath => Config.ForwardPath;
+
+    /// <inheritdoc />
+    protected override double Dropout => Config.Dropout;
+
+    /// <inheritdoc />
+    protected override Tensor Update(Tensor x, FloraForwardPath path) =>
+        path == FloraForwardPath.Materialised ? MaterialisedUpdate(x) : FactorisedUpdate(x);
+
+    /// <inheritdoc />
+    protected override Tensor FusedOutput(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor x = Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
-        FloraForwardPath path = FloraCostModel.Fixed(ForwardPath, Config.ForwardPath) ?? EstimateCost(input.shape).Cheaper;
-        LastPath = path;
-        Tensor update = path == FloraForwardPath.Materialised ? MaterialisedUpdate(x) : FactorisedUpdate(x);
-        return baseOutput.Plus(update).MoveToOuterDisposeScope();
+        return WithWeight(input, BaseWeight.Plus(Delta())).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The cost of both paths for an input of this shape.</summary>
-    public abstract FloraCostEstimate EstimateCost(long[] inputShape);
+    /// <summary>The base layer's forward (its bias included) with <paramref name="weight"/> in place of its own weight.</summary>
+    protected abstract Tensor WithWeight(Tensor input, Tensor weight);
 
     /// <summary><c>s·Δ(x)</c> without ever building ΔW.</summary>
     protected abstract Tensor FactorisedUpdate(Tensor input);

@@ -24,12 +24,18 @@ public sealed class FloraLinear : FloraLayer
     protected override Parameter BaseWeight => _linear.weight;
 
     /// <inheritdoc />
-    public override FloraCostEstimate EstimateCost(long[] inputShape)
+    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context)
     {
         double rows = 1;
         for (int i = 0; i < inputShape.Length - 1; i++) rows *= inputShape[i];
-        return FloraCostModel.Estimate(Config, groups: 1, batch: rows, inputPositions: 1, outputPositions: 1);
+        return FloraCostModel.Estimate(Config, groups: 1, batch: rows, inputPositions: 1, outputPositions: 1, context);
     }
+
+    /// <inheritdoc />
+    protected override bool IsBatched(Tensor input) => input.dim() >= 2;
+
+    /// <inheritdoc />
+    protected override Tensor WithWeight(Tensor input, Tensor weight) => nn.functional.linear(input, weight, _linear.bias);
 
     /// <inheritdoc />
     protected override Tensor FactorisedUpdate(Tensor input)

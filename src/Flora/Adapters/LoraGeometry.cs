@@ -8,7 +8,8 @@ namespace Flora;
 /// How a LoRA update <c>ΔW = s·B·A</c> lies on a base layer type, in the matrix view of its weight
 /// <c>[out, K]</c>, <c>K = (in/groups)·Πk</c>: A is <c>[r, in/groups, k…]</c> (the weight's shape with r outputs), B is
 /// <c>[out, r]</c>, and <c>ΔW = reshape(B·flatten(A))</c>. The geometry runs that update on an input either factorised
-/// (A, then B, never ΔW) or materialised (ΔW as a second layer), and estimates what each costs.
+/// (A, then B, never ΔW) or with a full-size weight (ΔW as a second layer, or <c>W0 + ΔW</c> in place of the base
+/// layer), and estimates what each path costs.
 /// </summary>
 internal abstract class LoraGeometry
 {
@@ -27,14 +28,17 @@ internal abstract class LoraGeometry
     /// <summary><c>s·ΔW(x)</c> as A then B, without building ΔW.</summary>
     public abstract Tensor Factorised(Tensor input, Tensor a, Tensor b, double scale);
 
-    /// <summary><c>ΔW(x)</c> for a materialised <paramref name="delta"/> in the base weight's shape (no bias).</summary>
-    public abstract Tensor Materialised(Tensor input, Tensor delta);
+    /// <summary>The base layer's forward with <paramref name="weight"/> (in the base weight's shape) and <paramref name="bias"/>.</summary>
+    public abstract Tensor Apply(Tensor input, Tensor weight, Tensor? bias);
+
+    /// <summary>Whether <paramref name="input"/> has a batch axis.</summary>
+    public abstract bool IsBatched(Tensor input);
 
     /// <summary>
-    /// The cost of both paths for an input of <paramref name="inputShape"/> at rank <paramref name="rank"/>; building ΔW
-    /// counts towards the materialised path unless the caller builds it anyway (<paramref name="deltaBuilt"/>, DoRA's norm).
+    /// The cost of each path for an input of <paramref name="inputShape"/> at rank <paramref name="rank"/>; for DoRA
+    /// (<paramref name="dora"/>) every path builds ΔW for the norm and the unfused ones rescale the output.
     /// </summary>
-    public abstract FloraCostEstimate Estimate(long[] inputShape, int rank, bool deltaBuilt);
+    public abstract FloraCostEstimate Estimate(long[] inputShape, int rank, bool dora, FloraCostContext context);
 
     /// <summary>Multiply-adds of building ΔW = B·A: <c>out·r·K</c>.</summary>
     protected double BuildMacs(int rank)
@@ -65,16 +69,18 @@ internal sealed class LinearLoraGeometry : LoraGeometry
         return input.matmul(a.t()).matmul(b.Times(scale).t()).MoveToOuterDisposeScope();
     }
 
-    public override Tensor Materialised(Tensor input, Tensor delta) => nn.functional.linear(input, delta);
+    public override Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => nn.functional.linear(input, weight, bias);
 
-    public override FloraCostEstimate Estimate(long[] inputShape, int rank, bool deltaBuilt)
+    public override bool IsBatched(Tensor input) => input.dim() >= 2;
+
+    public override FloraCostEstimate Estimate(long[] inputShape, int rank, bool dora, FloraCostContext context)
     {
         double rows = 1;
         for (int i = 0; i < inputShape.Length - 1; i++) rows *= inputShape[i];
         double outFeatures = _linear.weight.shape[0], inFeatures = _linear.weight.shape[1];
-        double factorised = rows * rank * (inFeatures + outFeatures);
-        double materialised = rows * outFeatures * inFeatures + (deltaBuilt ? 0 : BuildMacs(rank));
-        return new FloraCostEstimate(factorised, materialised, rows * rank);
+        var layer = new LayerWork(rows * inFeatures, rows * outFeatures, outFeatures * inFeatures, rows * outFeatures * inFeatures, Convolution: false);
+        ChainLink[] chain = { new(rows * rank * inFeatures, layer.InputElements, rows * rank), new(rows * rank * outFeatures, rows * rank, layer.OutputElements) };
+        return FloraCostModel.Estimate(context, layer, chain, chainBuildMacs: 0, BuildMacs(rank), rescalesOutput: dora);
     }
 }
 
@@ -112,19 +118,29 @@ internal sealed class ConvLoraGeometry : LoraGeometry
         return _geometry.Pointwise(reduced, up, groups).MoveToOuterDisposeScope();
     }
 
-    public override Tensor Materialised(Tensor input, Tensor delta) => _geometry.Apply(input, delta, _geometry.Groups);
+    public override Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => _geometry.Apply(input, weight, _geometry.Groups, bias);
 
-    public override FloraCostEstimate Estimate(long[] inputShape, int rank, bool deltaBuilt)
+    public override bool IsBatched(Tensor input) => input.dim() == _geometry.Dimensions + 2;
+
+    public override FloraCostEstimate Estimate(long[] inputShape, int rank, bool dora, FloraCostContext context)
     {
         int spatialStart = inputShape.Length - _geometry.Dimensions;
         double batch = spatialStart == 2 ? inputShape[0] : 1;
+        double inputPositions = 1;
+        for (int i = spatialStart; i < inputShape.Length; i++) inputPositions *= inputShape[i];
         double positions = _geometry.OutputPositions(inputShape);
         long[] shape = _conv.weight.shape;
         double kernel = 1;
         for (int i = 2; i < shape.Length; i++) kernel *= shape[i];
         double outChannels = shape[0], inPerGroup = shape[1], groups = _geometry.Groups;
-        double factorised = batch * positions * rank * (groups * inPerGroup * kernel + outChannels);
-        double materialised = batch * positions * outChannels * inPerGroup * kernel + (deltaBuilt ? 0 : BuildMacs(rank));
-        return new FloraCostEstimate(factorised, materialised, batch * positions * groups * rank);
+        var layer = new LayerWork(batch * inputPositions * inPerGroup * groups, batch * positions * outChannels,
+            outChannels * inPerGroup * kernel, batch * positions * outChannels * inPerGroup * kernel, Convolution: true);
+        double reduced = batch * positions * groups * rank;
+        ChainLink[] chain =
+        {
+            new(batch * positions * groups * rank * inPerGroup * kernel, layer.InputElements, reduced),
+            new(batch * positions * outChannels * rank, reduced, layer.OutputElements),
+        };
+        return FloraCostModel.Estimate(context, layer, chain, chainBuildMacs: 0, BuildMacs(rank), rescalesOutput: dora);
     }
 }

@@ -10,11 +10,12 @@ namespace Flora;
 /// view of the base weight <c>[out, (in/groups)·Πk]</c> and <c>s = α/r</c> (or <c>α/√r</c> for rsLoRA). A (<c>lora_A</c>,
 /// shaped like the base weight with r outputs, <c>[r, in/groups, k…]</c>) starts with <c>kaiming_uniform_(a = √5)</c> and
 /// B (<c>lora_B</c>, <c>[out, r]</c>) at zero, as PEFT initialises them, so the adapted layer starts exactly equal to the
-/// base layer. The unmerged forward runs either factorised (A then B, never ΔW) or materialised (ΔW as a second layer),
-/// chosen per call by multiply-adds unless <see cref="ForwardPath"/> or the configuration fixes it.
+/// base layer. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
+/// (one layer with <c>W0 + ΔW</c>), chosen per call by <see cref="FloraCostModel"/> unless <c>ForwardPath</c> or the
+/// configuration fixes it.
 /// Adapter tensors follow the base weight's dtype and device.
 /// </summary>
-public abstract class LoraLayer : AdapterLayer
+public abstract class LoraLayer : DeltaAdapterLayer
 {
     private const string AName = "lora_A";
     private const string BName = "lora_B";
@@ -43,12 +44,6 @@ public abstract class LoraLayer : AdapterLayer
 
     /// <summary>The rank, α, dropout, forward path and, when budget matching chose the rank, the budget it matched.</summary>
     public LoraLayerConfig Config { get; }
-
-    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
-    public FloraForwardPath ForwardPath { get; set; }
-
-    /// <summary>The path the last unmerged forward took.</summary>
-    public FloraForwardPath LastPath { get; private set; }
 
     /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear).</summary>
     public Parameter LoraA => get_parameter(AName)!;
@@ -79,28 +74,27 @@ public abstract class LoraLayer : AdapterLayer
         return LoraB.matmul(a.reshape(a.shape[0], -1)).TimesInPlace(Config.Scale).reshape(Geometry.Weight.shape).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The cost of both paths for an input of this shape.</summary>
-    public virtual FloraCostEstimate EstimateCost(long[] inputShape) => Geometry.Estimate(inputShape, Config.Rank, deltaBuilt: false);
+    /// <inheritdoc />
+    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) => Geometry.Estimate(inputShape, Config.Rank, dora: false, context);
 
     /// <inheritdoc />
-    protected override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput)
+    protected override FloraForwardPath ConfiguredPath => Config.ForwardPath;
+
+    /// <inheritdoc />
+    protected override double Dropout => Config.Dropout;
+
+    /// <inheritdoc />
+    protected override bool IsBatched(Tensor input) => Geometry.IsBatched(input);
+
+    /// <inheritdoc />
+    protected override Tensor Update(Tensor x, FloraForwardPath path) => Update(x, path, delta: null);
+
+    /// <inheritdoc />
+    protected override Tensor FusedOutput(Tensor input)
     {
         using var scope = NewDisposeScope();
-        FloraForwardPath path = ChoosePath(input.shape);
-        Tensor update = Update(AdapterInput(input), path, delta: null);
-        return baseOutput.Plus(update).MoveToOuterDisposeScope();
+        return Geometry.Apply(input, Geometry.Weight.Plus(Delta()), Geometry.Bias).MoveToOuterDisposeScope();
     }
-
-    /// <summary>The forward path for an input of this shape (the override, the configuration, or the cheaper one); recorded in <see cref="LastPath"/>.</summary>
-    private protected FloraForwardPath ChoosePath(long[] inputShape)
-    {
-        FloraForwardPath path = FloraCostModel.Fixed(ForwardPath, Config.ForwardPath) ?? EstimateCost(inputShape).Cheaper;
-        LastPath = path;
-        return path;
-    }
-
-    /// <summary>The adapter's input: <paramref name="input"/> after dropout while training.</summary>
-    private protected Tensor AdapterInput(Tensor input) => Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training) : input;
 
     /// <summary><c>s·ΔW(x)</c> on <paramref name="path"/>; the materialised path uses <paramref name="delta"/> when the caller built it already.</summary>
     private protected Tensor Update(Tensor x, FloraForwardPath path, Tensor? delta)
@@ -108,9 +102,9 @@ public abstract class LoraLayer : AdapterLayer
         if (path != FloraForwardPath.Materialised)
             return Geometry.Factorised(x, LoraA, LoraB, Config.Scale);
         if (delta is not null)
-            return Geometry.Materialised(x, delta);
+            return Geometry.Apply(x, delta, bias: null);
         using var built = Delta();
-        return Geometry.Materialised(x, built);
+        return Geometry.Apply(x, built, bias: null);
     }
 
     /// <inheritdoc />

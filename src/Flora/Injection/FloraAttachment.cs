@@ -104,7 +104,7 @@ public sealed class FloraAttachment
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         var injections = new List<Injection>();
         for (int i = 0; i < targets.Count; i++)
-            injections.Add(Injection.Inject(targets[i].Slot, adapters[i], adapters[i]));
+            injections.Add(Injection.Inject(targets[i].Slot, adapters[i]));
         foreach (var adapter in adapters)
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
@@ -157,7 +157,7 @@ public sealed class FloraAttachment
         for (int i = _injections.Count - 1; i >= 0; i--)
         {
             _injections[i].Remove();
-            var adapter = (AdapterLayer)_injections[i].Wrapper;
+            var adapter = _injections[i].Wrapper;
             adapter.OnDetach(keepUpdate);
             Dispose(adapter);
         }

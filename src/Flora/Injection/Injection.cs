@@ -16,7 +16,7 @@ internal sealed class Injection
 
     private readonly string? _registeredName;
 
-    private Injection(ModuleSlot slot, nn.Module<Tensor, Tensor> wrapper, Action? removeHook, string? registeredName)
+    private Injection(ModuleSlot slot, AdapterLayer wrapper, Action? removeHook, string? registeredName)
     {
         Slot = slot;
         Wrapper = wrapper;
@@ -26,26 +26,32 @@ internal sealed class Injection
 
     public ModuleSlot Slot { get; }
 
-    public nn.Module<Tensor, Tensor> Wrapper { get; }
+    public AdapterLayer Wrapper { get; }
 
-    /// <summary>Routes the slot's calls through <paramref name="adapter"/> and registers its wrapper under the slot's name.</summary>
-    public static Injection Inject(ModuleSlot slot, nn.Module<Tensor, Tensor> wrapper, IFloraAdapter adapter)
+    /// <summary>Routes the slot's calls through <paramref name="adapter"/> and registers it under the slot's name.</summary>
+    public static Injection Inject(ModuleSlot slot, AdapterLayer adapter)
     {
         Action? removeHook = null;
         if (slot.Store is { } store)
         {
-            store(wrapper);
+            store(adapter);
         }
         else
         {
-            // The member keeps the base layer: its call() now returns the adapted output.
-            var hook = slot.Layer.register_forward_hook((_, input, output) => adapter.Adapt(input, output));
-            removeHook = hook.remove;
+            // The member keeps the base layer: its call() now returns the adapted output. The pre-hook lets an adapter
+            // on the fused path replace the base layer's work (the base layer then runs on an empty batch).
+            var before = slot.Layer.register_forward_pre_hook((_, input) => adapter.BeforeBaseCall(input)!);
+            var after = slot.Layer.register_forward_hook((_, input, output) => adapter.AfterBaseCall(input, output));
+            removeHook = () =>
+            {
+                after.remove();
+                before.remove();
+            };
         }
         string? registered = null;
         if (slot.RegistersInParent)
-            registered = Reregister(slot.Parent, slot.Layer, slot.Name, wrapper);
-        return new Injection(slot, wrapper, removeHook, registered);
+            registered = Reregister(slot.Parent, slot.Layer, slot.Name, adapter);
+        return new Injection(slot, adapter, removeHook, registered);
     }
 
     /// <summary>Puts the base layer back in its slot and its registration back in its place.</summary>

@@ -44,7 +44,7 @@ public class ConvolutionEquivalenceTests
     {
         var data = new TheoryData<Case, FloraForwardPath, ScalarType>();
         foreach (var c in Cases())
-        foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised })
+        foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
         {
             data.Add(c, path, ScalarType.Float32);
             if (c.Groups <= 2) data.Add(c, path, ScalarType.BFloat16);
@@ -97,7 +97,7 @@ public class ConvolutionEquivalenceTests
         var conv = torch.nn.Conv2d(4, 6, 3, padding: 1);
         var adapter = new FloraConv2d("conv", conv, FloraLayerConfig.Resolve("conv", conv.weight.shape, new FloraModelOptions(), FloraTargetOptions.Inherit));
         var x = TestTensors.Randn(new long[] { 2, 4, 9, 9 }, seed: 5);
-        foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised })
+        foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
         {
             adapter.ForwardPath = path;
             TestTensors.AssertBitEqual(conv.forward(x), adapter.forward(x), path.ToString());

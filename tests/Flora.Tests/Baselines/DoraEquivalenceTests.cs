@@ -43,6 +43,8 @@ public class DoraEquivalenceTests
     [InlineData(FloraForwardPath.Factorised, ScalarType.Float32, false)]
     [InlineData(FloraForwardPath.Materialised, ScalarType.BFloat16, true)]
     [InlineData(FloraForwardPath.Factorised, ScalarType.BFloat16, false)]
+    [InlineData(FloraForwardPath.Fused, ScalarType.Float32, true)]
+    [InlineData(FloraForwardPath.Fused, ScalarType.BFloat16, false)]
     public void Linear_forward_equals_linear_with_the_decomposed_weight(FloraForwardPath path, ScalarType dtype, bool bias)
     {
         using var scope = torch.NewDisposeScope();
@@ -75,7 +77,7 @@ public class DoraEquivalenceTests
             var adapter = (DoraLayer)BaselineTensors.Create(conv, Config, dora: true);
             var norms = conv.weight.detach().to(ScalarType.Float64).flatten(1).square().sum(1).sqrt();
             TestTensors.AssertClose(norms, adapter.Magnitude, 1e-6, 0, "magnitude = ‖W0‖");
-            foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised })
+            foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
             {
                 adapter.ForwardPath = path;
                 TestTensors.AssertBitEqual(conv.forward(x), adapter.forward(x), $"{conv.GetType().Name} {path}");
@@ -97,6 +99,7 @@ public class DoraEquivalenceTests
     [Theory]
     [InlineData(FloraForwardPath.Factorised)]
     [InlineData(FloraForwardPath.Materialised)]
+    [InlineData(FloraForwardPath.Fused)]
     public void Gradients_match_the_explicit_formulation_with_the_norm_detached(FloraForwardPath path)
     {
         using var scope = torch.NewDisposeScope();
