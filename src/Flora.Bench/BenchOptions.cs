@@ -58,15 +58,16 @@ internal sealed record BenchOptions
                                        base        the frozen base layer alone
                                        flora-fact  FLoRA, factorised forward (never builds ΔW)
                                        flora-mat   FLoRA, ΔW built and run as a second layer (the authors' approach)
+                                       flora-fused FLoRA, one layer call with W0 + ΔW instead of the base layer's
                                        lora        LoRA at the rank matched to the FLoRA budget
                                        dora        DoRA at the rank matched to the FLoRA budget
                                        merged      FLoRA merged into the base weight (forward = base)
           --rank N                   FLoRA rank of the out and in modes (default 8).
           --r3 N                     FLoRA rank of every kernel axis (default 2).
           --scale X                  FLoRA scale s (default 0.4).
-          --lora-path auto|factorised|materialised
+          --lora-path auto|factorised|materialised|fused
                                      Forward path of the LoRA and DoRA adapters (default auto: the library's cost model).
-          The 'Auto' column is the path the cost model (FloraForwardPath.Auto) picks for the FLoRA adapter.
+          The 'Auto' column is the path the cost model (FloraForwardPath.Auto) picks for the FLoRA adapter in a training step.
 
         model: one step of the main job's TinyConvNeXt on random 1×28×28 images and random labels, per method:
           training (forward, cross-entropy, backward, gradient clipping, AdamW step) for full fine-tuning, BitFit, and
@@ -193,7 +194,8 @@ internal sealed record BenchOptions
                         "auto" => FloraForwardPath.Auto,
                         "factorised" or "factorized" or "fact" => FloraForwardPath.Factorised,
                         "materialised" or "materialized" or "mat" => FloraForwardPath.Materialised,
-                        var v => throw new UsageException($"unknown forward path '{v}'. Use auto, factorised or materialised."),
+                        "fused" => FloraForwardPath.Fused,
+                        var v => throw new UsageException($"unknown forward path '{v}'. Use auto, factorised, materialised or fused."),
                     };
                     break;
                 case "--variants": variants = ParseVariants(Value()); break;
@@ -263,6 +265,7 @@ internal sealed record BenchOptions
         Variant.Base => "base",
         Variant.Factorised => "flora-fact",
         Variant.Materialised => "flora-mat",
+        Variant.Fused => "flora-fused",
         Variant.Lora => "lora",
         Variant.Dora => "dora",
         Variant.Merged => "merged",
@@ -279,6 +282,7 @@ internal sealed record BenchOptions
                 "base" => Variant.Base,
                 "flora-fact" or "factorised" or "factorized" or "fact" => Variant.Factorised,
                 "flora-mat" or "materialised" or "materialized" or "mat" => Variant.Materialised,
+                "flora-fused" or "fused" => Variant.Fused,
                 "lora" => Variant.Lora,
                 "dora" => Variant.Dora,
                 "merged" or "flora-merged" => Variant.Merged,

@@ -16,6 +16,8 @@ internal enum Variant
     Factorised,
     /// <summary>FLoRA, materialised ΔW (the authors' approach).</summary>
     Materialised,
+    /// <summary>FLoRA, one layer call with W0 + ΔW in place of the base layer's.</summary>
+    Fused,
     /// <summary>LoRA at the rank matched to the FLoRA budget.</summary>
     Lora,
     /// <summary>DoRA at the rank matched to the FLoRA budget.</summary>
@@ -38,7 +40,7 @@ internal sealed record AdapterInfo(string Describe, long Parameters, FloraForwar
 internal sealed record LayerResult(LayerSpec Spec, AdapterInfo Flora, AdapterInfo Lora, AdapterInfo Dora, FloraCostEstimate Cost,
                                    double UpdateMismatch, IReadOnlyList<VariantResult> Variants)
 {
-    public FloraForwardPath Auto => Cost.Cheaper;
+    public FloraForwardPath Auto => Cost.Cheapest();
 
     /// <summary>Share of the machine's CPU time other processes took while this layer was timed, in percent (Linux).</summary>
     public double? OthersCpuPercent { get; set; }
@@ -52,7 +54,7 @@ internal sealed record LayerResult(LayerSpec Spec, AdapterInfo Flora, AdapterInf
 }
 
 /// <summary>
-/// Times one training step — forward, a sum loss, backward — of a layer shape in up to six variants. In every variant
+/// Times one training step — forward, a sum loss, backward — of a layer shape in up to seven variants. In every variant
 /// the input requires grad, so backward runs through the layer; the base layer's parameters are frozen and the
 /// adapters' tensors are trainable, as in fine-tuning. Gradients are set to none before each step (zero_grad(set_to_none)).
 /// </summary>
@@ -69,7 +71,7 @@ internal sealed class LayerBenchmark
         _flora = new FloraModelOptions { Rank = options.Rank, R3 = options.R3, Scale = options.Scale, Dropout = 0 };
     }
 
-    public static readonly Variant[] AllVariants = { Variant.Base, Variant.Factorised, Variant.Materialised, Variant.Lora, Variant.Dora, Variant.Merged };
+    public static readonly Variant[] AllVariants = { Variant.Base, Variant.Factorised, Variant.Materialised, Variant.Fused, Variant.Lora, Variant.Dora, Variant.Merged };
 
     /// <summary>The variants this run times (<c>--variants</c>), in table order.</summary>
     public IReadOnlyList<Variant> Variants => _options.Variants;
@@ -210,33 +212,39 @@ internal sealed class LayerBenchmark
 
         /// <summary>
         /// Checks that the update of every adapter a chosen variant runs is non-zero (the benchmark must time real work) and
-        /// returns max |Δ_factorised(x) − Δ_materialised(x)| / max |Δ_materialised(x)| of FLoRA (both paths must compute the
-        /// same update), or NaN when no FLoRA variant is chosen. Adapters of variants not chosen are left alone, so that a
+        /// returns the largest of max |Δ_path(x) − Δ_materialised(x)| / max |Δ_materialised(x)| over FLoRA's factorised and
+        /// fused paths (every path must compute the same update), or NaN when no FLoRA variant is chosen. Adapters of variants not chosen are left alone, so that a
         /// process timing one variant allocates only what that variant needs (memory is measured per process on CUDA).
         /// </summary>
         public double CheckUpdates(IReadOnlyList<Variant> variants)
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            Tensor baseOutput = Adapters.Base.forward(_input);
+            // Two samples of the batch are enough to compare paths, and keep the check's tensors out of the memory
+            // measured per process on CUDA (the caching allocator would keep a full-batch check's reserve).
+            Tensor input = _input.narrow(0, 0, System.Math.Min(2, _input.shape[0]));
+            Tensor baseOutput = Adapters.Base.forward(input);
             double mismatch = double.NaN;
-            if (variants.Any(v => v is Variant.Factorised or Variant.Materialised or Variant.Merged))
+            if (variants.Any(v => v is Variant.Factorised or Variant.Materialised or Variant.Fused or Variant.Merged))
             {
                 FloraLayer flora = Adapters.Flora;
-                flora.ForwardPath = FloraForwardPath.Factorised;
-                Tensor factorised = flora.forward(_input).sub(baseOutput).to(ScalarType.Float32);
-                flora.ForwardPath = FloraForwardPath.Materialised;
-                Tensor materialised = flora.forward(_input).sub(baseOutput).to(ScalarType.Float32);
+                Tensor UpdateOn(FloraForwardPath path)
+                {
+                    flora.ForwardPath = path;
+                    return flora.forward(input).sub(baseOutput).to(ScalarType.Float32);
+                }
+                Tensor materialised = UpdateOn(FloraForwardPath.Materialised);
                 double scale = materialised.abs().max().item<float>();
                 if (scale == 0)
                     throw new InvalidOperationException($"the FLoRA update of '{flora.Name}' is zero: the benchmark would time no real work");
-                mismatch = factorised.sub(materialised).abs().max().item<float>() / scale;
+                mismatch = new[] { FloraForwardPath.Factorised, FloraForwardPath.Fused }
+                    .Max(path => UpdateOn(path).sub(materialised).abs().max().item<float>() / scale);
             }
             foreach (var (variant, adapter) in new[] { (Variant.Lora, Adapters.Lora), (Variant.Dora, Adapters.Dora) })
             {
                 if (!variants.Contains(variant))
                     continue;
-                Tensor update = adapter.forward(_input).sub(baseOutput).to(ScalarType.Float32);
+                Tensor update = adapter.forward(input).sub(baseOutput).to(ScalarType.Float32);
                 if (update.abs().max().item<float>() == 0)
                     throw new InvalidOperationException($"the {adapter.Method} update of '{adapter.Name}' is zero: the benchmark would time no real work");
             }
@@ -246,7 +254,7 @@ internal sealed class LayerBenchmark
         /// <summary>Readies the adapters for <paramref name="variant"/>: FLoRA's forward path, merged for <see cref="Variant.Merged"/>.</summary>
         public void Enter(Variant variant)
         {
-            Adapters.Flora.ForwardPath = variant == Variant.Materialised ? FloraForwardPath.Materialised : FloraForwardPath.Factorised;
+            Adapters.Flora.ForwardPath = PathOf(variant) ?? FloraForwardPath.Factorised;
             if (variant == Variant.Merged)
                 Adapters.Flora.Merge();
         }
@@ -258,6 +266,15 @@ internal sealed class LayerBenchmark
             if (Adapters.Flora.IsMerged)
                 Adapters.Flora.Unmerge();
         }
+
+        /// <summary>The FLoRA path a FLoRA variant runs, or null for the others.</summary>
+        private static FloraForwardPath? PathOf(Variant variant) => variant switch
+        {
+            Variant.Factorised => FloraForwardPath.Factorised,
+            Variant.Materialised => FloraForwardPath.Materialised,
+            Variant.Fused => FloraForwardPath.Fused,
+            _ => null,
+        };
 
         /// <summary>The module whose forward <paramref name="variant"/> runs.</summary>
         private nn.Module<Tensor, Tensor> ModuleOf(Variant variant) => variant switch
@@ -271,7 +288,7 @@ internal sealed class LayerBenchmark
         /// <summary>The adapter whose tensors <paramref name="variant"/> trains, or null for base and merged.</summary>
         private AdapterLayer? TrainedBy(Variant variant) => variant switch
         {
-            Variant.Factorised or Variant.Materialised => Adapters.Flora,
+            Variant.Factorised or Variant.Materialised or Variant.Fused => Adapters.Flora,
             Variant.Lora => Adapters.Lora,
             Variant.Dora => Adapters.Dora,
             _ => null,
@@ -297,9 +314,8 @@ internal sealed class LayerBenchmark
         /// <summary>Checks that the last step took the intended path and reached exactly the tensors it should.</summary>
         public void CheckGradients(Variant variant)
         {
-            if (variant is Variant.Factorised or Variant.Materialised)
+            if (PathOf(variant) is FloraForwardPath expected)
             {
-                var expected = variant == Variant.Factorised ? FloraForwardPath.Factorised : FloraForwardPath.Materialised;
                 if (Adapters.Flora.LastPath != expected)
                     throw new InvalidOperationException($"'{Adapters.Flora.Name}' took the {Adapters.Flora.LastPath} path, not {expected}");
             }

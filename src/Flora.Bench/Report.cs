@@ -16,7 +16,7 @@ internal static class Report
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>Within this relative difference of their medians, factorised and materialised count as a tie.</summary>
+    /// <summary>Within this relative difference of the fastest path's median, another path counts as a tie.</summary>
     public const double TieTolerance = 0.05;
 
     public static string VariantName(Variant variant) => variant switch
@@ -24,6 +24,7 @@ internal static class Report
         Variant.Base => "base",
         Variant.Factorised => "FLoRA fact.",
         Variant.Materialised => "FLoRA mat.",
+        Variant.Fused => "FLoRA fused",
         Variant.Lora => "LoRA",
         Variant.Dora => "DoRA",
         Variant.Merged => "merged",
@@ -34,6 +35,7 @@ internal static class Report
     {
         FloraForwardPath.Factorised => "factorised",
         FloraForwardPath.Materialised => "materialised",
+        FloraForwardPath.Fused => "fused",
         _ => "auto",
     };
 
@@ -81,28 +83,33 @@ internal static class Report
         return (header, rows);
     }
 
-    /// <summary>One row per layer: FLoRA's cost model against the measured factorised and materialised steps.</summary>
+    /// <summary>One row per layer: FLoRA's cost model (estimated step per path) against the measured FLoRA paths.</summary>
     public static (string[] Header, IReadOnlyList<string[]> Rows) CostTable(IReadOnlyList<LayerResult> results)
     {
-        string[] header = { "Layer", "Fact. MACs", "Mat. MACs", "Auto picks", "Measured faster (step)", "Auto right?", "Fact./mat. mismatch", "Others' CPU" };
+        string[] header = { "Layer", "Est. fact. ms", "Est. mat. ms", "Est. fused ms", "Auto picks", "Measured fastest (step)", "Auto right?", "Update mismatch", "Others' CPU" };
+        var paths = new[] { (Variant.Factorised, FloraForwardPath.Factorised), (Variant.Materialised, FloraForwardPath.Materialised), (Variant.Fused, FloraForwardPath.Fused) };
         var rows = results.Select(r =>
         {
-            string faster = "n/a", verdict = "n/a";
-            if (r[Variant.Factorised] is VariantResult fact && r[Variant.Materialised] is VariantResult mat)
+            var measured = paths.Where(p => r[p.Item1] is not null).Select(p => (Path: p.Item2, Ms: r[p.Item1]!.MedianMs)).OrderBy(p => p.Ms).ToList();
+            string fastest = "n/a", verdict = "n/a";
+            if (measured.Count >= 2)
             {
-                double f = fact.MedianMs, m = mat.MedianMs;
-                FloraForwardPath quicker = f <= m ? FloraForwardPath.Factorised : FloraForwardPath.Materialised;
-                bool tie = Math.Abs(f - m) / Math.Min(f, m) < TieTolerance;
-                faster = $"{PathName(quicker)} ({(Math.Max(f, m) / Math.Min(f, m)).ToString("0.00", Invariant)}×)";
-                verdict = tie ? "tie (<5%)" : quicker == r.Auto ? "yes" : "**no**";
+                var best = measured[0];
+                fastest = $"{PathName(best.Path)} ({(measured[1].Ms / best.Ms).ToString("0.00", Invariant)}× the next)";
+                var picked = measured.FirstOrDefault(p => p.Path == r.Auto);
+                verdict = picked.Ms == 0 ? "n/a"
+                    : picked.Path == best.Path ? "yes"
+                    : (picked.Ms - best.Ms) / best.Ms < TieTolerance ? "tie (<5%)"
+                    : $"**no** (+{((picked.Ms / best.Ms - 1) * 100).ToString("0", Invariant)}%)";
             }
             return new[]
             {
                 r.Spec.Name,
-                Macs(r.Cost.FactorisedMacs),
-                Macs(r.Cost.MaterialisedMacs),
+                Ms(r.Cost.Factorised * 1000),
+                Ms(r.Cost.Materialised * 1000),
+                Ms(r.Cost.Fused * 1000),
                 PathName(r.Auto),
-                faster,
+                fastest,
                 verdict,
                 double.IsNaN(r.UpdateMismatch) ? "n/a" : r.UpdateMismatch.ToString("0.0e+0", Invariant),
                 r.OthersCpuPercent is double others ? others.ToString("0", Invariant) + "%" : "n/a",
@@ -124,7 +131,7 @@ internal static class Report
         output.WriteLine("Adapters (LoRA and DoRA at the rank matched to the FLoRA budget):");
         output.WriteLine(Table(AdapterTable(results), markdown: false));
         output.WriteLine();
-        output.WriteLine("Cost model (forward multiply-adds) against the measured step:");
+        output.WriteLine("Cost model (estimated training step per path) against the measured FLoRA paths:");
         output.WriteLine(Table(CostTable(results), markdown: false).Replace("**", ""));
         output.WriteLine();
         output.WriteLine("Peak RSS Δ: " + info.MemoryNote);
@@ -154,10 +161,11 @@ internal static class Report
         md.AppendLine();
         md.AppendLine(Table(AdapterTable(results), markdown: true));
         md.AppendLine();
-        md.AppendLine("Cost model (forward multiply-adds, what `FloraForwardPath.Auto` compares for FLoRA) against the measured training step; " +
-                      "\"Measured faster\" compares the FLoRA factorised and materialised medians above; the mismatch is " +
-                      "max |Δ_fact(x) − Δ_mat(x)| / max |Δ_mat(x)| of the two paths' updates; \"Others' CPU\" is the share of the " +
-                      "machine's CPU time other processes took while the layer was timed:");
+        md.AppendLine("Cost model (`FloraCostModel`: the estimated training step of each path on this device and dtype, what " +
+                      "`FloraForwardPath.Auto` compares for FLoRA) against the measured FLoRA paths above; \"Auto right?\" is yes when " +
+                      "Auto's path was the fastest measured, a tie within 5%; the update mismatch is the largest " +
+                      "max |Δ_path(x) − Δ_mat(x)| / max |Δ_mat(x)| of the factorised and fused paths; \"Others' CPU\" is the share of " +
+                      "the machine's CPU time other processes took while the layer was timed:");
         md.AppendLine();
         md.AppendLine(Table(CostTable(results), markdown: true));
         return md.ToString();
@@ -280,12 +288,4 @@ internal static class Report
     }
 
     private static string Ms(double ms) => ms >= 100 ? ms.ToString("0.0", Invariant) : ms >= 10 ? ms.ToString("0.00", Invariant) : ms.ToString("0.000", Invariant);
-
-    private static string Macs(double macs) => macs switch
-    {
-        >= 1e9 => (macs / 1e9).ToString("0.00", Invariant) + " G",
-        >= 1e6 => (macs / 1e6).ToString("0.00", Invariant) + " M",
-        >= 1e3 => (macs / 1e3).ToString("0.00", Invariant) + " k",
-        _ => macs.ToString("0", Invariant),
-    };
 }
