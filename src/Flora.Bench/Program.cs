@@ -97,23 +97,12 @@ internal static class Program
         }
         double? othersOverall = options.Device == DeviceType.CPU ? overall.OthersPercent() : null;
 
-        string memoryNote = CudaMemoryNote;
-        if (options.Device == DeviceType.CPU)
+        string memoryNote = MeasureCpuMemory(options, peaks =>
         {
-            Console.WriteLine("Measuring peak resident memory in a child process (after all timings)…");
-            var peaks = ResidentMemory.MeasureInChild(options.Arguments, out string reason);
-            if (peaks is null)
-            {
-                memoryNote = "n/a: " + reason;
-            }
-            else
-            {
-                for (int i = 0; i < results.Count; i++)
-                    foreach (VariantResult variant in results[i].Variants)
-                        variant.PeakMiB = peaks.TryGetValue((i, variant.Variant.ToString()), out double mib) ? mib : null;
-                memoryNote = CpuMemoryNote("one training step", "activations, tensors saved for backward, gradients, ΔW", "the weights or the input");
-            }
-        }
+            for (int i = 0; i < results.Count; i++)
+                foreach (VariantResult variant in results[i].Variants)
+                    variant.PeakMiB = peaks.TryGetValue((i, variant.Variant.ToString()), out double mib) ? mib : null;
+        }, CpuMemoryNote("one training step", "activations, tensors saved for backward, gradients, ΔW", "the weights or the input"));
 
         var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, othersOverall);
         Report.WriteLayersConsole(Console.Out, info, results);
@@ -132,29 +121,35 @@ internal static class Program
         IReadOnlyList<ModelResult> results = bench.Time();
         double? others = options.Device == DeviceType.CPU ? contention.OthersPercent() : null;
 
-        string memoryNote = CudaMemoryNote;
-        if (options.Device == DeviceType.CPU)
+        string memoryNote = MeasureCpuMemory(options, peaks =>
         {
-            Console.WriteLine("Measuring peak resident memory in a child process (after all timings)…");
-            var peaks = ResidentMemory.MeasureInChild(options.Arguments, out string reason);
-            if (peaks is null)
-            {
-                memoryNote = "n/a: " + reason;
-            }
-            else
-            {
-                for (int i = 0; i < results.Count; i++)
-                    results[i].PeakMiB = peaks.TryGetValue((i, results[i].Method.Key), out double mib) ? mib : null;
-                memoryNote = CpuMemoryNote("one step (after a first step has created AdamW's state)",
-                                           "activations, tensors saved for backward, gradients, the optimizer's temporaries",
-                                           "the weights, AdamW's moments or the batch");
-            }
-        }
+            for (int i = 0; i < results.Count; i++)
+                results[i].PeakMiB = peaks.TryGetValue((i, results[i].Method.Key), out double mib) ? mib : null;
+        }, CpuMemoryNote("one step (after a first step has created AdamW's state)",
+                         "activations, tensors saved for backward, gradients, the optimizer's temporaries",
+                         "the weights, AdamW's moments or the batch"));
 
         var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, others);
         Report.WriteModelConsole(Console.Out, info, results);
         WriteMarkdown(options, () => Report.ModelMarkdown(info, results));
         return 0;
+    }
+
+    /// <summary>
+    /// On the CPU, measures every row's peak resident memory in a child process (after all timings) and hands the
+    /// peaks, keyed by (row, variant or method key), to <paramref name="assign"/>; returns the report's memory note:
+    /// <paramref name="measuredNote"/>, why it could not be measured, or the CUDA note.
+    /// </summary>
+    private static string MeasureCpuMemory(BenchOptions options, Action<IReadOnlyDictionary<(int Row, string Key), double>> assign, string measuredNote)
+    {
+        if (options.Device != DeviceType.CPU)
+            return CudaMemoryNote;
+        Console.WriteLine("Measuring peak resident memory in a child process (after all timings)…");
+        var peaks = ResidentMemory.MeasureInChild(options.Arguments, out string reason);
+        if (peaks is null)
+            return "n/a: " + reason;
+        assign(peaks);
+        return measuredNote;
     }
 
     private static string CpuMemoryNote(string what, string counts, string excludes) =>
