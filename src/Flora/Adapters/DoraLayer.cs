@@ -95,7 +95,7 @@ public abstract class DoraLayer : LoraLayer
         using var scope = NewDisposeScope();
         Parameter weight = Geometry.Weight;
         Tensor delta = Delta();
-        Tensor factor = Magnitude.div(SafeNorm(weight.Plus(delta)));
+        Tensor factor = MagnitudeOverNorm(weight.Plus(delta));
         bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
         _mergeFactor = factor.DetachFromDisposeScope();

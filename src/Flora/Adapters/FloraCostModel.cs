@@ -25,15 +25,6 @@ public readonly record struct FloraCostEstimate(double Factorised, double Materi
         if (Materialised < cost) best = FloraForwardPath.Materialised;
         return best;
     }
-
-    /// <summary>The estimate of <paramref name="path"/> (Auto: the cheapest).</summary>
-    public double Of(FloraForwardPath path) => path switch
-    {
-        FloraForwardPath.Factorised => Factorised,
-        FloraForwardPath.Materialised => Materialised,
-        FloraForwardPath.Fused => Fused,
-        _ => Of(Cheapest()),
-    };
 }
 
 /// <summary>One full-size layer call: its input, output and weight elements and its multiply-adds.</summary>
@@ -179,7 +170,6 @@ public static class FloraCostModel
         {
             double moved = layer.InputElements + layer.OutputElements + layer.WeightElements;
             Kernel(layer.Macs, moved);
-            if (!_context.Training && !_context.InputRequiresGrad) return;
             if (_context.InputRequiresGrad) Kernel(layer.Macs, moved);
             if (_context.Training && weightGradient) Kernel(layer.Macs, moved);
         }

@@ -13,10 +13,7 @@ public static class Tucker
     /// </summary>
     public static Tensor ModeProduct(Tensor tensor, Tensor factor, int mode)
     {
-        if (mode < 0 || mode >= tensor.dim())
-            throw new ArgumentOutOfRangeException(nameof(mode), $"mode {mode} is outside a tensor of {tensor.dim()} modes");
-        if (factor.dim() != 2 || factor.shape[1] != tensor.shape[mode])
-            throw new ArgumentException($"a mode-{mode} factor must be I×{tensor.shape[mode]}; got [{string.Join(", ", factor.shape)}]", nameof(factor));
+        CheckFactor(tensor, factor, mode);
         using var scope = NewDisposeScope();
         Tensor product = tensor.movedim(new long[] { mode }, new long[] { -1 }).matmul(factor.t());
         return product.movedim(new long[] { -1 }, new long[] { mode }).MoveToOuterDisposeScope();
@@ -33,11 +30,6 @@ public static class Tucker
     {
         if (firstMode < 0 || firstMode + factors.Count > core.dim())
             throw new ArgumentException($"{factors.Count} factors from mode {firstMode} do not fit a core of {core.dim()} modes");
-        if (factors.Count == 0)
-            return core.alias();
-        for (int i = 0; i < factors.Count; i++)
-            if (factors[i].dim() != 2 || factors[i].shape[1] != core.shape[firstMode + i])
-                throw new ArgumentException($"the mode-{firstMode + i} factor must be I×{core.shape[firstMode + i]}; got [{string.Join(", ", factors[i].shape)}]", nameof(factors));
         // Last mode first: the kernel axes expand the small core a little, the in mode next, and mode 0 (out, the
         // largest) last as one matrix product over the flattened rest, which leaves the result contiguous.
         using var scope = NewDisposeScope();
@@ -53,10 +45,20 @@ public static class Tucker
     /// <summary><c>X ×1 U</c> as one matrix product: <c>U · X₍₁₎</c> reshaped back (mode 0 needs no transposes).</summary>
     private static Tensor FirstModeProduct(Tensor tensor, Tensor factor)
     {
+        CheckFactor(tensor, factor, 0);
         long[] shape = tensor.shape;
         shape[0] = factor.shape[0];
         using var unfolded = tensor.reshape(tensor.shape[0], -1);
         using var product = factor.matmul(unfolded);
         return product.reshape(shape);
+    }
+
+    /// <summary>Throws unless <paramref name="factor"/> is an <c>I × r</c> matrix for mode <paramref name="mode"/> of <paramref name="tensor"/>.</summary>
+    private static void CheckFactor(Tensor tensor, Tensor factor, int mode)
+    {
+        if (mode < 0 || mode >= tensor.dim())
+            throw new ArgumentOutOfRangeException(nameof(mode), $"mode {mode} is outside a tensor of {tensor.dim()} modes");
+        if (factor.dim() != 2 || factor.shape[1] != tensor.shape[mode])
+            throw new ArgumentException($"a mode-{mode} factor must be I×{tensor.shape[mode]}; got [{string.Join(", ", factor.shape)}]", nameof(factor));
     }
 }
