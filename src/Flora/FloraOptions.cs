@@ -46,6 +46,11 @@ public sealed record FloraModelOptions
     /// Scale LoRA and DoRA updates by <c>α/√r</c> (rank-stabilised LoRA) instead of <c>α/r</c>. The FLoRA method ignores it.
     /// </summary>
     public bool UseRsLora { get; init; }
+    /// <summary>
+    /// The rank r of every LoRA and DoRA adapter (PEFT's <c>r</c>). Null (the default) picks, per target, the rank whose
+    /// trainable count is closest to that target's FLoRA count. The FLoRA method ignores it.
+    /// </summary>
+    public int? LoraRank { get; init; }
 }
 
 /// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>
@@ -65,6 +70,10 @@ public sealed record FloraTargetOptions
     public double? Dropout { get; init; }
     /// <summary>Forward path of this adapter.</summary>
     public FloraForwardPath? ForwardPath { get; init; }
+    /// <summary>The rank of this target's LoRA or DoRA adapter (PEFT's <c>rank_pattern</c> entry).</summary>
+    public int? LoraRank { get; init; }
+    /// <summary>This target's LoRA/DoRA α (PEFT's <c>alpha_pattern</c> entry).</summary>
+    public double? LoraAlpha { get; init; }
 
     /// <summary>A target that inherits everything.</summary>
     public static FloraTargetOptions Inherit { get; } = new();

@@ -7,6 +7,7 @@ namespace Flora.Generators
     {
         public const string TargetAttribute = "Flora.FloraTargetAttribute";
         public const string ModelAttribute = "Flora.FloraModelAttribute";
+        public const string ModuleToSaveAttribute = "Flora.FloraModuleToSaveAttribute";
 
         /// <summary>Whether <paramref name="type"/> derives from <c>TorchSharp.torch.nn.Module</c> (any of its generic forms).</summary>
         public static bool DerivesFromTorchModule(INamedTypeSymbol type)

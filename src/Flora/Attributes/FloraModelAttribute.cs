@@ -22,4 +22,23 @@ public sealed class FloraModelAttribute : Attribute
 
     /// <summary>Budget: the compile-time trainable parameter count may not exceed this (diagnostic FLORA008). 0 means no budget.</summary>
     public long MaxTrainableParameters { get; set; }
+
+    /// <summary>
+    /// The rank of every LoRA and DoRA adapter (<c>AttachFlora(FloraMethod.Lora)</c>/<c>.Dora</c>), as PEFT's <c>r</c>.
+    /// 0 (the default) picks, per target, the rank matched to that target's FLoRA budget.
+    /// </summary>
+    public int LoraRank { get; set; }
+
+    /// <summary>
+    /// LoRA's and DoRA's α (PEFT's <c>lora_alpha</c>): the update is scaled by <c>α/r</c>. 0 (the default) uses α = r, a
+    /// scale of 1.
+    /// </summary>
+    public double LoraAlpha { get; set; }
+
+    /// <summary>
+    /// Also train and save every normalisation layer of the model (BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm)
+    /// as a module to save, without marking each with <see cref="FloraModuleToSaveAttribute"/>: what transfer learning on a
+    /// network with BatchNorm needs (its running statistics move while it trains).
+    /// </summary>
+    public bool SaveNormLayers { get; set; }
 }

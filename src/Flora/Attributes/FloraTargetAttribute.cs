@@ -24,4 +24,10 @@ public sealed class FloraTargetAttribute : Attribute
 
     /// <summary>The constant scale s of this target.</summary>
     public double Scale { get; set; }
+
+    /// <summary>The rank of this target's LoRA or DoRA adapter; 0 inherits the model's (or the rank matched to FLoRA's budget).</summary>
+    public int LoraRank { get; set; }
+
+    /// <summary>This target's LoRA/DoRA α (scale <c>α/r</c>); 0 inherits the model's.</summary>
+    public double LoraAlpha { get; set; }
 }

@@ -23,6 +23,17 @@ public sealed record FloraConfig
     public FloraModelOptions Defaults { get; init; } = new();
     /// <summary>Per-pattern settings that override <see cref="Defaults"/> for the layers they match (first match wins).</summary>
     public IReadOnlyList<(string Pattern, FloraTargetOptions Options)> Overrides { get; init; } = Array.Empty<(string, FloraTargetOptions)>();
+    /// <summary>
+    /// Patterns (matched as <see cref="TargetModules"/> are) of modules that train fully and are saved in the adapter file
+    /// with their buffers, as PEFT's <c>modules_to_save</c>: a new classifier head, BatchNorm layers, a whole block. Detach
+    /// puts their original values back bit-exactly.
+    /// </summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// Adds every normalisation layer (BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d) outside the targets to
+    /// <see cref="ModulesToSave"/> without naming them.
+    /// </summary>
+    public bool SaveNormLayers { get; init; }
 }
 
 /// <summary>The runtime entry point: attaches FLoRA adapters to the layers of any model selected by name.</summary>
