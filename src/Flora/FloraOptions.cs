@@ -51,6 +51,12 @@ public sealed record FloraModelOptions
     /// trainable count is closest to that target's FLoRA count. The FLoRA method ignores it.
     /// </summary>
     public int? LoraRank { get; init; }
+    /// <summary>
+    /// Also train and save every normalisation layer of the model (BatchNorm1d/2d/3d, LayerNorm, GroupNorm,
+    /// InstanceNorm1d/2d/3d) as a module to save, without naming each one (the value of
+    /// <see cref="FloraModelAttribute.SaveNormLayers"/>).
+    /// </summary>
+    public bool SaveNormLayers { get; init; }
 }
 
 /// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>

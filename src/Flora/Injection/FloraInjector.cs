@@ -29,11 +29,6 @@ public sealed record FloraConfig
     /// puts their original values back bit-exactly.
     /// </summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = Array.Empty<string>();
-    /// <summary>
-    /// Adds every normalisation layer (BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d) outside the targets to
-    /// <see cref="ModulesToSave"/> without naming them.
-    /// </summary>
-    public bool SaveNormLayers { get; init; }
 }
 
 /// <summary>The runtime entry point: attaches FLoRA adapters to the layers of any model selected by name.</summary>
