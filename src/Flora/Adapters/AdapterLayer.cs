@@ -47,8 +47,30 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <inheritdoc />
     public abstract string Describe();
 
+    /// <summary>
+    /// Whether the adapter contributes (true but inside <see cref="FloraAttachment.Disable"/>): a disabled adapter computes
+    /// exactly as its base layer.
+    /// </summary>
+    public bool IsEnabled { get; private set; } = true;
+
+    /// <summary>Switches the adapter on or off; <see cref="FloraAttachment.Disable"/> owns this state.</summary>
+    internal void SetEnabled(bool enabled)
+    {
+        if (enabled == IsEnabled) return;
+        IsEnabled = enabled;
+        OnEnabledChanged(enabled);
+    }
+
+    /// <summary>Called when the adapter is switched on or off; an adapter that changed the base layer in place swaps its values here.</summary>
+    private protected virtual void OnEnabledChanged(bool enabled)
+    {
+    }
+
+    /// <summary>Whether the base layer's own output is the answer: merged into it, or switched off.</summary>
+    private protected bool ComputesAsBase => IsMerged || !IsEnabled;
+
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => IsMerged ? _baseLayer.forward(input) : ForwardUnmerged(input);
+    public override Tensor forward(Tensor input) => ComputesAsBase ? _baseLayer.forward(input) : ForwardUnmerged(input);
 
     /// <summary>The unmerged forward when the adapter holds the base layer itself (the base output plus the update, by default).</summary>
     protected virtual Tensor ForwardUnmerged(Tensor input) => AdaptUnmerged(input, _baseLayer.forward(input));
@@ -63,7 +85,7 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     internal virtual Tensor AfterBaseCall(Tensor input, Tensor baseOutput) => Adapt(input, baseOutput);
 
     /// <inheritdoc />
-    public Tensor Adapt(Tensor input, Tensor baseOutput) => IsMerged ? baseOutput : AdaptUnmerged(input, baseOutput);
+    public Tensor Adapt(Tensor input, Tensor baseOutput) => ComputesAsBase ? baseOutput : AdaptUnmerged(input, baseOutput);
 
     /// <summary>The adapted output while the update is not merged.</summary>
     protected abstract Tensor AdaptUnmerged(Tensor input, Tensor baseOutput);

@@ -70,6 +70,18 @@ public sealed class BitFitLayer : AdapterLayer
     {
     }
 
+    /// <summary>Switched off, the bias holds its values of attach time; switched on again, its trained values.</summary>
+    private protected override void OnEnabledChanged(bool enabled)
+    {
+        if (_biasAtAttach is null || Bias is not Parameter bias) return;
+        using (no_grad())
+        {
+            using var trained = bias.detach().clone();
+            bias.copy_(_biasAtAttach);
+            _biasAtAttach.copy_(trained);
+        }
+    }
+
     /// <summary>Restores the bias values the layer had at attach.</summary>
     protected internal override void OnDetach(bool keepUpdate)
     {

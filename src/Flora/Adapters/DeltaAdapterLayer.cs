@@ -82,7 +82,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     internal sealed override Tensor? BeforeBaseCall(Tensor input)
     {
         _pending = null;
-        if (IsMerged) return null;
+        if (ComputesAsBase) return null;
         bool skippable = input.dim() > 0 && input.shape[0] > 0 && IsBatched(input);
         FloraForwardPath path = ChoosePath(input, skippable);
         Tensor? standIn = path == FloraForwardPath.Fused ? input.narrow(0, 0, 0) : null;
@@ -95,7 +95,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     {
         PendingCall? pending = _pending;
         _pending = null;
-        if (IsMerged) return baseOutput;
+        if (ComputesAsBase) return baseOutput;
         if (pending is { StandIn: { } standIn } && ReferenceEquals(input, standIn))
         {
             using (standIn) return FusedOutput(pending.Input);

@@ -55,7 +55,11 @@ public abstract class LoraLayer : DeltaAdapterLayer
     public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => new[] { (AName, LoraA), (BName, LoraB) };
 
     /// <inheritdoc />
-    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Geometry.Weight.shape, new[] { Config.Rank }, Config.Scale);
+    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Geometry.Weight.shape, new[] { Config.Rank }, Config.Scale)
+    {
+        LoraAlpha = Config.EffectiveAlpha,
+        UseRsLora = Config.UseRsLora,
+    };
 
     /// <inheritdoc />
     public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: false);

@@ -38,19 +38,61 @@ public sealed record LoraLayerConfig
     /// its FLoRA budget <paramref name="flora"/>, with α and rsLoRA from <paramref name="model"/> and the dropout and
     /// forward path the FLoRA configuration resolved for the target.
     /// </summary>
-    public static LoraLayerConfig Matched(FloraLayerConfig flora, FloraModelOptions model, bool dora)
+    public static LoraLayerConfig Matched(FloraLayerConfig flora, FloraModelOptions model, bool dora) =>
+        For("layer", flora, model, FloraTargetOptions.Inherit, dora);
+
+    /// <summary>
+    /// The configuration of one LoRA (or DoRA) target: at the rank the target or the model sets (<c>LoraRank</c>, PEFT's
+    /// <c>r</c> and <c>rank_pattern</c>; clamped to the weight's full rank <c>min(out, (in/groups)·Πk)</c>), else at the
+    /// rank matched to the target's FLoRA budget <paramref name="flora"/>; α from the target, else the model (PEFT's
+    /// <c>alpha_pattern</c> and <c>lora_alpha</c>); rsLoRA from the model; dropout and forward path as resolved for FLoRA.
+    /// Throws, naming the layer, for a rank below 1 or an α that is not a finite positive number.
+    /// </summary>
+    public static LoraLayerConfig For(string layer, FloraLayerConfig flora, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         ArgumentNullException.ThrowIfNull(flora);
         ArgumentNullException.ThrowIfNull(model);
-        LoraBudget budget = BudgetMatching.LoraRank(flora, dora);
-        return new LoraLayerConfig
+        ArgumentNullException.ThrowIfNull(target);
+        int? chosen = target.LoraRank ?? model.LoraRank;
+        LoraBudget? budget = null;
+        int rank;
+        if (chosen is int requested)
         {
-            Rank = budget.Rank,
-            Alpha = model.LoraAlpha,
+            if (requested < 1)
+                throw new ArgumentException($"LoraRank {requested} of '{layer}' is less than 1. Every LoRA rank must be at least 1 (leave LoraRank unset to match FLoRA's budget).");
+            rank = Math.Min(requested, BudgetMatching.FullRank(flora.WeightShape));
+        }
+        else
+        {
+            budget = BudgetMatching.LoraRank(flora, dora);
+            rank = budget.Value.Rank;
+        }
+        var config = new LoraLayerConfig
+        {
+            Rank = rank,
+            Alpha = target.LoraAlpha ?? model.LoraAlpha,
             UseRsLora = model.UseRsLora,
             Dropout = flora.Dropout,
             ForwardPath = flora.ForwardPath,
             MatchedBudget = budget,
+        };
+        config.Validate(layer);
+        return config;
+    }
+
+    /// <summary>
+    /// The configuration an adapter file records for a LoRA/DoRA target: its rank, and α and rsLoRA where the file has
+    /// them (format 2); older files recorded only the scale, which then stands for α/r.
+    /// </summary>
+    public static LoraLayerConfig FromSpec(AdapterSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        int rank = spec.Ranks[0];
+        return new LoraLayerConfig
+        {
+            Rank = rank,
+            Alpha = spec.LoraAlpha ?? spec.Scale * rank,
+            UseRsLora = spec.LoraAlpha is not null && spec.UseRsLora,
         };
     }
 

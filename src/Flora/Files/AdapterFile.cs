@@ -10,8 +10,8 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// Adapter files: one safetensors file with the adapter tensors (keys <c>{layer path}.{tensor}</c>, nothing of the
-/// base model) and the <see cref="AdapterFileConfig"/> in its header. Saving is atomic (a temporary file renamed);
+/// Adapter files: one safetensors file with the adapter tensors (keys <c>{layer path}.{tensor}</c>), the parameters and
+/// buffers of the modules to save (keys <c>{module path}.{name}</c>), nothing else of the base model, and the <see cref="AdapterFileConfig"/> in its header. Saving is atomic (a temporary file renamed);
 /// loading checks the header, the configuration, every key, shape, dtype and value before it copies anything, so a
 /// file that fails leaves the model bit-identical.
 /// </summary>
@@ -21,14 +21,15 @@ public static class AdapterFile
     public static string LibraryVersion { get; } =
         typeof(AdapterFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    /// <summary>The configuration describing <paramref name="attachment"/>'s adapters.</summary>
+    /// <summary>The configuration describing <paramref name="attachment"/>'s adapters and modules to save.</summary>
     public static AdapterFileConfig ConfigOf(FloraAttachment attachment) => new()
     {
         LibraryVersion = LibraryVersion,
         Method = attachment.Method.ToString().ToLowerInvariant(),
-        Targets = attachment.Adapters.Select(a => new AdapterFileConfig.TargetEntry
+        Targets = attachment.Adapters.Select(a => AdapterFileConfig.TargetEntry.Of(a.Name, a.Spec)).ToList(),
+        ModulesToSave = attachment.SavedModules.Select(m => new AdapterFileConfig.SavedModuleEntry
         {
-            Name = a.Name, Layer = a.Spec.LayerType, WeightShape = a.Spec.WeightShape, Ranks = a.Spec.Ranks, Scale = a.Spec.Scale,
+            Name = m.Path, Module = m.Module.GetType().Name, Tensors = m.Tensors().Select(t => t.Key).ToArray(),
         }).ToList(),
     };
 
@@ -37,8 +38,7 @@ public static class AdapterFile
     {
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
-        var tensors = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, Tensor: (Tensor)t.Tensor)))
-            .ToDictionary(t => t.Key, t => t.Tensor);
+        var tensors = FileTensors(attachment).ToDictionary(t => t.Key, t => t.Tensor);
         var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataKey] = ConfigOf(attachment).ToJson() };
         Safetensors.Save(path, tensors, metadata);
     }
@@ -62,7 +62,7 @@ public static class AdapterFile
         AdapterFileConfig config = ParseConfig(path, content);
 
         string method = attachment.Method.ToString().ToLowerInvariant();
-        if (config.Method != method)
+        if (config.Method != method && (config.Targets.Count > 0 || attachment.Adapters.Count > 0))
             throw new AdapterFileException(path, null, $"it holds {config.Method} adapters but the model has {method} attached. Attach with FloraMethod.{Capitalise(config.Method)} to load it.");
         var fileTargets = config.Targets.ToDictionary(t => t.Name);
         foreach (var adapter in attachment.Adapters)
@@ -70,14 +70,15 @@ public static class AdapterFile
             if (!fileTargets.TryGetValue(adapter.Name, out var entry))
                 throw new AdapterFileException(path, adapter.Name, $"the file has no adapter for '{adapter.Name}', which the model targets. Load a file saved from a model with the same targets.");
             if (!entry.ToSpec().Equals(adapter.Spec))
-                throw new AdapterFileException(path, adapter.Name, $"the file's adapter is {Describe(entry.ToSpec())} but the model's is {Describe(adapter.Spec)}. Attach with the same ranks and scale as the file, or load a matching file.");
+                throw new AdapterFileException(path, adapter.Name, $"the file's adapter is {entry.ToSpec().Describe()} but the model's is {adapter.Spec.Describe()}. Attach with the same ranks and scale as the file, or load a matching file.");
         }
         var targeted = attachment.Adapters.Select(a => a.Name).ToHashSet();
         var extraTarget = config.Targets.FirstOrDefault(t => !targeted.Contains(t.Name));
         if (extraTarget is not null)
             throw new AdapterFileException(path, extraTarget.Name, $"the file has an adapter for '{extraTarget.Name}', which the model does not target. Attach the same targets the file was saved from.");
+        CheckModulesToSave(path, config, attachment);
 
-        var expected = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, t.Tensor))).ToList();
+        var expected = FileTensors(attachment).ToList();
         var expectedKeys = expected.Select(e => e.Key).ToHashSet();
         var extraKey = content.Tensors.Keys.FirstOrDefault(k => !expectedKeys.Contains(k));
         if (extraKey is not null)
@@ -88,6 +89,12 @@ public static class AdapterFile
                 throw new AdapterFileException(path, key, "the tensor is missing. The file is incomplete; re-save it.");
             if (!tensor.shape.SequenceEqual(parameter.shape))
                 throw new AdapterFileException(path, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the adapter's is [{string.Join(", ", parameter.shape)}]. Re-save the file from a model with the same ranks.");
+            if (!torch.is_floating_point(parameter))
+            {
+                if (tensor.dtype != parameter.dtype)
+                    throw new AdapterFileException(path, key, $"its dtype is {tensor.dtype} but the module's buffer is {parameter.dtype}. Re-save the file from a matching model.");
+                continue; // an integer buffer, e.g. BatchNorm's num_batches_tracked
+            }
             if (!torch.is_floating_point(tensor))
                 throw new AdapterFileException(path, key, $"its dtype is {tensor.dtype}, not a floating-point type. Adapter tensors are float32, float16, bfloat16 or float64; re-save the file.");
             using var finite = tensor.isfinite().all();
@@ -102,6 +109,35 @@ public static class AdapterFile
         }
     }
 
+    /// <summary>Every tensor an adapter file holds for <paramref name="attachment"/>: adapter tensors, then the modules to save's parameters and buffers.</summary>
+    private static IEnumerable<(string Key, Tensor Tensor)> FileTensors(FloraAttachment attachment) =>
+        attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, Tensor: (Tensor)t.Tensor)))
+            .Concat(attachment.SavedModules.SelectMany(m => m.Tensors().Select(t => (Key: m.Path + "." + t.Key, t.Tensor))));
+
+    /// <summary>The file's modules to save must be the attachment's: the same paths, module types and tensor names.</summary>
+    private static void CheckModulesToSave(string path, AdapterFileConfig config, FloraAttachment attachment)
+    {
+        var fileModules = config.ModulesToSave.ToDictionary(m => m.Name);
+        foreach (var saved in attachment.SavedModules)
+        {
+            if (!fileModules.TryGetValue(saved.Path, out var entry))
+                throw new AdapterFileException(path, saved.Path, $"the file has no saved module '{saved.Path}', which this attachment saves whole. " +
+                                                                 "Attach with the same modules to save as the file was written with (or load it with AttachFromFile).");
+            string type = saved.Module.GetType().Name;
+            if (entry.Module != type)
+                throw new AdapterFileException(path, saved.Path, $"the file saved a {entry.Module} at '{saved.Path}' but the model has a {type} there. Load the file into the model it was trained on.");
+            var names = saved.Tensors().Select(t => t.Key).ToArray();
+            if (!names.OrderBy(n => n, StringComparer.Ordinal).SequenceEqual(entry.Tensors.OrderBy(n => n, StringComparer.Ordinal)))
+                throw new AdapterFileException(path, saved.Path, $"the file saved tensors [{string.Join(", ", entry.Tensors)}] for '{saved.Path}' but the model's {type} has [{string.Join(", ", names)}]. " +
+                                                                 "Load the file into a model built the same way (e.g. the same affine and bias settings).");
+        }
+        var savedPaths = attachment.SavedModules.Select(m => m.Path).ToHashSet();
+        var extra = config.ModulesToSave.FirstOrDefault(m => !savedPaths.Contains(m.Name));
+        if (extra is not null)
+            throw new AdapterFileException(path, extra.Name, $"the file saved the module '{extra.Name}' whole, which this attachment does not save. " +
+                                                             "Attach with the same modules to save (ModulesToSave or [FloraModuleToSave]), or load it with AttachFromFile.");
+    }
+
     private static SafetensorsContent Read(string path)
     {
         if (!File.Exists(path))
@@ -113,22 +149,18 @@ public static class AdapterFile
     {
         if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataKey, out var json))
             throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataKey}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
-        AdapterFileConfig config;
         try
         {
-            config = AdapterFileConfig.FromJson(json);
+            int format = AdapterFileConfig.FormatOf(json);
+            if (format > AdapterFileConfig.CurrentFormat)
+                throw new AdapterFileException(path, "__metadata__", $"it uses format {format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
+            return AdapterFileConfig.FromJson(json);
         }
         catch (JsonException e)
         {
             throw new AdapterFileException(path, "__metadata__", $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
         }
-        if (config.Format > AdapterFileConfig.CurrentFormat)
-            throw new AdapterFileException(path, "__metadata__", $"it uses format {config.Format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
-        return config;
     }
-
-    private static string Describe(AdapterSpec spec) =>
-        $"{spec.LayerType} [{string.Join(", ", spec.WeightShape)}] ranks ({string.Join(", ", spec.Ranks)}) scale {spec.Scale:G6}";
 
     private static string Capitalise(string method) => method.Length == 0 ? method : method switch
     {

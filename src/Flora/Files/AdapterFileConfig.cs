@@ -6,7 +6,11 @@ namespace Flora;
 
 /// <summary>
 /// The configuration an adapter file carries in its safetensors header (<c>__metadata__["flora"]</c>, JSON): the
-/// method, the library version, and each target's base layer, weight shape, ranks and scale.
+/// method, the library version, each target's base layer, weight shape, ranks and scale, and the modules saved whole.
+/// <para>
+/// Format history: 1 — targets only; 2 — LoRA/DoRA targets record α and rsLoRA, and <c>modules_to_save</c> lists the
+/// modules whose parameters and buffers the file holds. Version 2 readers read version 1 files.
+/// </para>
 /// </summary>
 public sealed record AdapterFileConfig
 {
@@ -14,7 +18,7 @@ public sealed record AdapterFileConfig
     public const string MetadataKey = "flora";
 
     /// <summary>The format's version; a reader refuses files of a newer format.</summary>
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
 
     /// <summary>The format's version.</summary>
     [JsonPropertyName("format")] public int Format { get; init; } = CurrentFormat;
@@ -27,6 +31,9 @@ public sealed record AdapterFileConfig
 
     /// <summary>One entry per adapted layer, in the model's order.</summary>
     [JsonPropertyName("targets")] public IReadOnlyList<TargetEntry> Targets { get; init; } = new List<TargetEntry>();
+
+    /// <summary>The modules trained and saved whole (format 2; empty in format 1 files).</summary>
+    [JsonPropertyName("modules_to_save")] public IReadOnlyList<SavedModuleEntry> ModulesToSave { get; init; } = new List<SavedModuleEntry>();
 
     /// <summary>One adapted layer.</summary>
     public sealed record TargetEntry
@@ -41,16 +48,53 @@ public sealed record AdapterFileConfig
         [JsonPropertyName("ranks")] public int[] Ranks { get; init; } = System.Array.Empty<int>();
         /// <summary>The update's scale.</summary>
         [JsonPropertyName("scale")] public double Scale { get; init; }
+        /// <summary>LoRA's and DoRA's α (format 2); null for other methods and in format 1 files.</summary>
+        [JsonPropertyName("lora_alpha")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public double? LoraAlpha { get; init; }
+        /// <summary>Whether the LoRA/DoRA scale is α/√r (format 2).</summary>
+        [JsonPropertyName("use_rslora")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+        public bool UseRsLora { get; init; }
 
         /// <summary>The spec this entry describes.</summary>
-        public AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale);
+        public AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale) { LoraAlpha = LoraAlpha, UseRsLora = UseRsLora };
+
+        /// <summary>The entry describing <paramref name="spec"/> at <paramref name="name"/>.</summary>
+        public static TargetEntry Of(string name, AdapterSpec spec) => new()
+        {
+            Name = name, Layer = spec.LayerType, WeightShape = spec.WeightShape, Ranks = spec.Ranks, Scale = spec.Scale,
+            LoraAlpha = spec.LoraAlpha, UseRsLora = spec.UseRsLora,
+        };
+    }
+
+    /// <summary>One module saved whole: its tensors are keyed <c>{name}.{parameter or buffer name}</c>.</summary>
+    public sealed record SavedModuleEntry
+    {
+        /// <summary>The module's path in the model.</summary>
+        [JsonPropertyName("name")] public string Name { get; init; } = "";
+        /// <summary>The module's type, e.g. BatchNorm2d.</summary>
+        [JsonPropertyName("module")] public string Module { get; init; } = "";
+        /// <summary>The names of its parameters and buffers in the file, relative to the module.</summary>
+        [JsonPropertyName("tensors")] public string[] Tensors { get; init; } = System.Array.Empty<string>();
     }
 
     /// <summary>Serialises to compact JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this);
 
-    /// <summary>Parses JSON; throws <see cref="JsonException"/> when it is not this shape.</summary>
+    /// <summary>
+    /// Parses JSON; throws <see cref="JsonException"/> when it is not this shape. The format number is read first, so
+    /// that a file of a newer format is reported as such (<see cref="FormatOf"/>) rather than as damaged.
+    /// </summary>
     public static AdapterFileConfig FromJson(string json) =>
         JsonSerializer.Deserialize<AdapterFileConfig>(json, new JsonSerializerOptions { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow })
         ?? throw new JsonException("the configuration is null");
+
+    /// <summary>The <c>format</c> number of a configuration's JSON (1 when absent); throws <see cref="JsonException"/> when it is not a JSON object.</summary>
+    public static int FormatOf(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        if (document.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("the configuration is not a JSON object");
+        return document.RootElement.TryGetProperty("format", out var format) && format.TryGetInt32(out int value) ? value : 1;
+    }
 }

@@ -71,14 +71,14 @@ internal static class AdapterDispatch
     }
 
     /// <summary>
-    /// Creates the LoRA (or DoRA) adapter of <paramref name="layer"/> at the rank matched to the FLoRA budget the same
-    /// settings give this target.
+    /// Creates the LoRA (or DoRA) adapter of <paramref name="layer"/> at the rank the target or model sets
+    /// (<c>LoraRank</c>), else at the rank matched to the FLoRA budget the same settings give this target.
     /// </summary>
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         Entry entry = Find(name, layer);
         FloraLayerConfig flora = FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target);
-        LoraLayerConfig config = LoraLayerConfig.Matched(flora, model, dora);
+        LoraLayerConfig config = LoraLayerConfig.For(name, flora, model, target, dora);
         return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
     }
 
@@ -102,7 +102,7 @@ internal static class AdapterDispatch
             case FloraMethod.Lora or FloraMethod.Dora:
                 if (spec.Ranks.Length != 1 || spec.Ranks[0] < 1)
                     throw new ArgumentException($"the {method} rank ({string.Join(", ", spec.Ranks)}) saved for '{name}' is not one rank of at least 1.");
-                var config = new LoraLayerConfig { Rank = spec.Ranks[0], Alpha = spec.Scale * spec.Ranks[0] };
+                var config = LoraLayerConfig.FromSpec(spec);
                 return method == FloraMethod.Dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
             default:
                 return CreateBitFit(name, layer);

@@ -8,22 +8,28 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// The adapters attached to one model: attach freezes every base parameter and injects one adapter per target;
-/// merge, unmerge, save, load and detach act on all of them together. The generated <c>AttachFlora()</c> and
+/// The adapters attached to one model, and its modules to save: attach freezes every base parameter, injects one adapter
+/// per target and makes each module to save trainable (keeping its original values aside); merge, unmerge, save, load,
+/// disable and detach act on all of them together. The generated <c>AttachFlora()</c> and
 /// <see cref="FloraInjector.Attach"/> both return through here.
 /// </summary>
 public sealed class FloraAttachment
 {
     private readonly List<Injection> _injections;
+    private readonly List<SavedModule> _savedModules;
     private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
+    private int _disableDepth;
+    private bool _remergeAfterDisable;
 
-    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, Dictionary<string, bool> requiresGrad)
+    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad)
     {
         Model = model;
         Method = method;
         _injections = injections;
+        _savedModules = savedModules;
         _requiresGrad = requiresGrad;
         Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
+        ModulesToSave = savedModules.Select(m => new ModuleToSave(m.Path, m.Module)).ToArray();
     }
 
     /// <summary>The adapted model.</summary>
@@ -34,6 +40,9 @@ public sealed class FloraAttachment
 
     /// <summary>The adapters, in target order.</summary>
     public IReadOnlyList<IFloraAdapter> Adapters { get; }
+
+    /// <summary>The modules that train fully and are saved whole (PEFT's <c>modules_to_save</c>), in the model's order.</summary>
+    public IReadOnlyList<ModuleToSave> ModulesToSave { get; }
 
     /// <summary>The adapter of the layer at <paramref name="path"/>.</summary>
     public IFloraAdapter this[string path] =>
@@ -52,8 +61,8 @@ public sealed class FloraAttachment
             "Use FloraAdapters.All (a list of IFloraAdapter) for every method.");
     }
 
-    /// <summary>The number of trainable scalars of all adapters.</summary>
-    public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters);
+    /// <summary>The number of trainable scalars: every adapter's and every parameter of the modules to save.</summary>
+    public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters) + _savedModules.Sum(m => m.TrainableParameters);
 
     /// <summary>Whether the adapters are merged into the base weights.</summary>
     public bool IsMerged { get; private set; }
@@ -61,23 +70,42 @@ public sealed class FloraAttachment
     /// <summary>Whether <see cref="Detach"/> has run; the attachment can then no longer be used.</summary>
     public bool IsDetached { get; private set; }
 
-    /// <summary>The trainable tensors of every adapter (for the optimizer).</summary>
-    public IEnumerable<Parameter> Parameters() => Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor));
+    /// <summary>Whether a <see cref="Disable"/> scope is open: the model then computes as the base model.</summary>
+    public bool IsDisabled => _disableDepth > 0;
+
+    /// <summary>The trainable tensors (for the optimizer): every adapter's, then the parameters of the modules to save.</summary>
+    public IEnumerable<Parameter> Parameters() =>
+        Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor)).Concat(_savedModules.SelectMany(m => m.Parameters()));
 
     /// <summary>
     /// Freezes every parameter of <paramref name="model"/> and puts an adapter of <paramref name="method"/> in each
-    /// target's slot (LoRA and DoRA at the rank whose trainable count is closest to the target's FLoRA count). Everything is
-    /// validated (layer types, ranks, scale, duplicates, an attachment already there) before the model is touched.
+    /// target's slot (LoRA and DoRA at the rank the options choose, else the rank whose trainable count is closest to the
+    /// target's FLoRA count). Everything is validated (layer types, ranks, scale, duplicates, an attachment already there)
+    /// before the model is touched.
     /// </summary>
     public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method = FloraMethod.Flora) =>
-        Attach(model, targets, method, target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
+        Attach(model, targets, Array.Empty<ModuleToSave>(), options, method);
 
-    /// <summary>Attaches adapters that <paramref name="create"/> makes, one per target, with every check first.</summary>
-    internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraMethod method, Func<FloraTarget, AdapterLayer> create)
+    /// <summary>
+    /// Like <see cref="Attach(nn.Module, IReadOnlyList{FloraTarget}, FloraModelOptions, FloraMethod)"/>, and makes each of
+    /// <paramref name="modulesToSave"/> (plus every normalisation layer with <see cref="FloraModelOptions.SaveNormLayers"/>)
+    /// train fully, its original parameters and buffers kept aside for <see cref="Detach"/>.
+    /// </summary>
+    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave,
+        FloraModelOptions options, FloraMethod method = FloraMethod.Flora)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Attach(model, targets, modulesToSave, options.SaveNormLayers, method,
+            target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
+    }
+
+    /// <summary>Attaches adapters that <paramref name="create"/> makes, one per target, and the modules to save, with every check first.</summary>
+    internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave, bool saveNormLayers,
+        FloraMethod method, Func<FloraTarget, AdapterLayer> create)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (targets.Count == 0)
-            throw new ArgumentException("No targets to adapt. Mark layers with [FloraTarget] or give FloraInjector target names that match layers.");
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(modulesToSave);
         var duplicate = targets.GroupBy(t => t.Slot.Path).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new ArgumentException($"'{duplicate.Key}' is targeted {duplicate.Count()} times; each layer takes one adapter.");
@@ -86,6 +114,10 @@ public sealed class FloraAttachment
             if (target.Slot.Layer is IFloraAdapter || IsWrapped(target.Slot))
                 throw new InvalidOperationException($"'{target.Slot.Path}' already has an adapter attached. Call DetachFlora() (or Detach()) before attaching again.");
         }
+        var toSave = ModulesToSaveSelection.Resolve(model, targets, modulesToSave, saveNormLayers);
+        if (targets.Count == 0 && toSave.Count == 0)
+            throw new ArgumentException("Nothing to adapt: no targets and no modules to save. Mark layers with [FloraTarget] (or [FloraModuleToSave]), " +
+                                        "or give FloraInjector TargetModules (or ModulesToSave) that match layers.");
 
         // Create every adapter before touching the model, so that a bad target leaves it unchanged.
         var adapters = new List<AdapterLayer>();
@@ -101,6 +133,7 @@ public sealed class FloraAttachment
         }
 
         var requiresGrad = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
+        var savedModules = toSave.Select(m => new SavedModule(m)).ToList();
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         var injections = new List<Injection>();
         for (int i = 0; i < targets.Count; i++)
@@ -108,45 +141,103 @@ public sealed class FloraAttachment
         foreach (var adapter in adapters)
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
-        return new FloraAttachment(model, method, injections, requiresGrad);
+        foreach (var saved in savedModules) saved.MakeTrainable();
+        return new FloraAttachment(model, method, injections, savedModules, requiresGrad);
     }
 
     /// <summary>Adds every adapter's update into its base weight; the model then costs exactly the base model.</summary>
     public void Merge()
     {
         EnsureAttached();
+        EnsureEnabled("merge");
         if (IsMerged) throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
-        foreach (var adapter in Adapters) adapter.Merge();
-        IsMerged = true;
+        MergeAdapters();
     }
 
     /// <summary>Subtracts the merged updates again (the base weights return to float tolerance).</summary>
     public void Unmerge()
     {
         EnsureAttached();
+        EnsureEnabled("unmerge");
         if (!IsMerged) throw new InvalidOperationException("The adapters are not merged, so there is nothing to unmerge. Call MergeFlora() first.");
+        UnmergeAdapters();
+    }
+
+    private void MergeAdapters()
+    {
+        foreach (var adapter in Adapters) adapter.Merge();
+        IsMerged = true;
+    }
+
+    private void UnmergeAdapters()
+    {
         foreach (var adapter in Adapters) adapter.Unmerge();
         IsMerged = false;
     }
 
     /// <summary>
-    /// Takes every adapter out and gives each base layer back its slot and its parameters their trainability. Unmerged
-    /// adapters never changed the base weights, so those are bit-exact; merged ones are unmerged first (float tolerance).
+    /// Switches the adapters and the modules to save off until the returned scope is disposed (PEFT's
+    /// <c>disable_adapter()</c>): inside it the model computes as the base model — adapters bypassed (merged ones are
+    /// unmerged for the while), modules to save and BitFit biases holding their values of attach time. Scopes nest.
+    /// Saving, loading, merging and detaching wait until the scope ends.
+    /// </summary>
+    public IDisposable Disable()
+    {
+        EnsureAttached();
+        if (_disableDepth++ == 0)
+        {
+            _remergeAfterDisable = IsMerged;
+            if (IsMerged) UnmergeAdapters();
+            foreach (var injection in _injections) injection.Wrapper.SetEnabled(false);
+            foreach (var saved in _savedModules) saved.BeginDisable();
+        }
+        return new DisableScope(this);
+    }
+
+    private void EndDisable()
+    {
+        if (--_disableDepth > 0) return;
+        foreach (var saved in _savedModules) saved.EndDisable();
+        foreach (var injection in _injections) injection.Wrapper.SetEnabled(true);
+        if (_remergeAfterDisable) MergeAdapters();
+        _remergeAfterDisable = false;
+    }
+
+    /// <summary>Ends its <see cref="Disable"/> scope once, however often it is disposed.</summary>
+    private sealed class DisableScope : IDisposable
+    {
+        private FloraAttachment? _attachment;
+
+        public DisableScope(FloraAttachment attachment) => _attachment = attachment;
+
+        public void Dispose()
+        {
+            _attachment?.EndDisable();
+            _attachment = null;
+        }
+    }
+
+    /// <summary>
+    /// Takes every adapter out and gives each base layer back its slot, each module to save its original values, and every
+    /// parameter its trainability. Unmerged adapters never changed the base weights, so those are bit-exact; merged ones
+    /// are unmerged first (float tolerance).
     /// </summary>
     public void Detach()
     {
         EnsureAttached();
+        EnsureEnabled("detach");
         if (IsMerged) Unmerge();
         RemoveAdapters(keepUpdate: false);
     }
 
     /// <summary>
     /// Merges every update into its base weight and takes the adapters out, leaving a plain model with the fine-tuned
-    /// weights (PEFT's <c>merge_and_unload</c>): what to save or deploy once training is done.
+    /// weights and the trained modules to save (PEFT's <c>merge_and_unload</c>): what to save or deploy once training is done.
     /// </summary>
     public void MergeAndDetach()
     {
         EnsureAttached();
+        EnsureEnabled("merge and detach");
         if (!IsMerged) Merge();
         RemoveAdapters(keepUpdate: true);
         IsMerged = false;
@@ -161,29 +252,41 @@ public sealed class FloraAttachment
             adapter.OnDetach(keepUpdate);
             Dispose(adapter);
         }
+        foreach (var saved in _savedModules)
+        {
+            if (!keepUpdate) saved.RestoreOriginal();
+            saved.Dispose();
+        }
         foreach (var (name, parameter) in Model.named_parameters())
             if (_requiresGrad.TryGetValue(name, out bool requiresGrad)) parameter.requires_grad = requiresGrad;
         IsDetached = true;
     }
 
-    /// <summary>Saves the adapter tensors and their configuration to a safetensors file, atomically.</summary>
+    /// <summary>The modules to save as the adapter file sees them (path, module, and their tensors).</summary>
+    internal IReadOnlyList<SavedModule> SavedModules => _savedModules;
+
+    /// <summary>Saves the adapter tensors, the modules to save (parameters and buffers) and their configuration to a safetensors file, atomically.</summary>
     public void Save(string path)
     {
         EnsureAttached();
+        EnsureEnabled("save");
         AdapterFile.Save(this, path);
     }
 
-    /// <summary>Loads adapter tensors saved from a model with the same targets, method and ranks; validates everything first.</summary>
+    /// <summary>Loads adapter tensors and modules to save saved from a model with the same targets, method and ranks; validates everything first.</summary>
     public void Load(string path)
     {
         EnsureAttached();
+        EnsureEnabled("load");
         AdapterFile.Load(this, path);
     }
 
-    /// <summary>A table of the adapters: layer, method, shape and ranks, trainable parameters, and the total.</summary>
+    /// <summary>A table of the adapters and modules to save: layer, method, shape and ranks, trainable parameters, and the total.</summary>
     public override string ToString()
     {
-        var rows = Adapters.Select(a => (a.Name, Method: a.Method.ToString(), Detail: a.Describe(), Count: a.TrainableParameters.ToString("N0"))).ToList();
+        var rows = Adapters.Select(a => (a.Name, Method: a.Method.ToString(), Detail: a.Describe(), Count: a.TrainableParameters))
+            .Concat(_savedModules.Select(m => (Name: m.Path, Method: "saved", Detail: m.Describe(), Count: m.TrainableParameters)))
+            .Select(r => (r.Name, r.Method, r.Detail, Count: r.Count.ToString("N0"))).ToList();
         int w0 = Math.Max(5, rows.Max(r => r.Name.Length)), w1 = 6, w2 = Math.Max(7, rows.Max(r => r.Detail.Length));
         var text = new StringBuilder();
         text.AppendLine($"{"layer".PadRight(w0)}  {"method".PadRight(w1)}  {"adapter".PadRight(w2)}  {"trainable",12}");
@@ -195,6 +298,13 @@ public sealed class FloraAttachment
     private void EnsureAttached()
     {
         if (IsDetached) throw new InvalidOperationException("These adapters were detached; attach again to use adapters.");
+    }
+
+    private void EnsureEnabled(string action)
+    {
+        if (IsDisabled)
+            throw new InvalidOperationException($"Cannot {action} while the adapters are disabled (inside a Disable() scope): the model holds the base values for now. " +
+                                                "Dispose the scope first.");
     }
 
     /// <summary>Whether the slot's parent already holds an adapter around the slot's layer.</summary>

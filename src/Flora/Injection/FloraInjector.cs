@@ -34,30 +34,59 @@ public sealed record FloraConfig
 /// <summary>The runtime entry point: attaches FLoRA adapters to the layers of any model selected by name.</summary>
 public static class FloraInjector
 {
-    /// <summary>Finds the targets <paramref name="config"/> selects, then attaches adapters of <paramref name="method"/> to them.</summary>
-    public static FloraAttachment Attach(nn.Module model, FloraConfig config, FloraMethod method = FloraMethod.Flora) =>
-        FloraAttachment.Attach(model, FindTargets(model, config), config.Defaults, method);
+    /// <summary>
+    /// Finds the targets and modules to save <paramref name="config"/> selects, then attaches adapters of
+    /// <paramref name="method"/> to the targets and makes the modules to save train fully.
+    /// </summary>
+    public static FloraAttachment Attach(nn.Module model, FloraConfig config, FloraMethod method = FloraMethod.Flora)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(config);
+        bool savesModules = config.ModulesToSave.Count > 0 || config.Defaults.SaveNormLayers;
+        var targets = config.TargetModules.Count == 0 && savesModules ? Array.Empty<FloraTarget>() : FindTargets(model, config);
+        var modulesToSave = ModulesToSaveSelection.FindByPatterns(model, config.ModulesToSave);
+        return FloraAttachment.Attach(model, targets, modulesToSave, config.Defaults, method);
+    }
 
     /// <summary>
-    /// Attaches to <paramref name="model"/> exactly the adapters an adapter file holds (its method, layers, ranks and
-    /// scale, from the file's configuration) and loads their tensors: PEFT's <c>from_pretrained</c> for a base model built
-    /// without knowing how the adapter was trained. Throws <see cref="AdapterFileException"/> when a layer is missing.
+    /// Attaches to <paramref name="model"/> exactly the adapters and modules to save an adapter file holds (its method,
+    /// layers, ranks and scale, from the file's configuration) and loads their tensors: PEFT's <c>from_pretrained</c> for a
+    /// base model built without knowing how the adapter was trained. Throws <see cref="AdapterFileException"/> when a layer
+    /// or module is missing, leaving the model as it was.
     /// </summary>
     public static FloraAttachment AttachFromFile(nn.Module model, string path)
     {
+        ArgumentNullException.ThrowIfNull(model);
         AdapterFileConfig config = AdapterFile.ReadConfig(path);
         if (!Enum.TryParse(config.Method, ignoreCase: true, out FloraMethod method))
             throw new AdapterFileException(path, "__metadata__", $"its method '{config.Method}' is unknown to this version of Flora.");
         var specs = config.Targets.ToDictionary(t => t.Name, t => t.ToSpec());
-        var targets = Walk(model, "")
-            .Where(m => specs.ContainsKey(m.Name) && m.Module is nn.Module<Tensor, Tensor>)
-            .Select(m => new FloraTarget(new ModuleSlot(m.Parent, m.Child, (nn.Module<Tensor, Tensor>)m.Module, StoreFor(m.Parent, m.Child), m.Name), FloraTargetOptions.Inherit))
+        var nodes = ModuleTree.Walk(model).ToList();
+        var targets = nodes
+            .Where(n => specs.ContainsKey(n.Path) && n.Module is nn.Module<Tensor, Tensor>)
+            .Select(n => new FloraTarget(new ModuleSlot(n.Parent, n.Child, (nn.Module<Tensor, Tensor>)n.Module, StoreFor(n.Parent, n.Child), n.Path), FloraTargetOptions.Inherit))
             .ToList();
         var missing = specs.Keys.FirstOrDefault(name => targets.All(t => t.Slot.Path != name));
         if (missing is not null)
             throw new AdapterFileException(path, missing, $"the model has no layer '{missing}'. Load the file into the model it was trained on.");
-        var attachment = FloraAttachment.Attach(model, targets, method,
-            target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+        var modulesToSave = new List<ModuleToSave>();
+        foreach (var entry in config.ModulesToSave)
+        {
+            var node = nodes.FirstOrDefault(n => n.Path == entry.Name);
+            if (node.Module is null)
+                throw new AdapterFileException(path, entry.Name, $"the file saved the module '{entry.Name}' whole, but the model has no module there. Load the file into the model it was trained on.");
+            modulesToSave.Add(new ModuleToSave(entry.Name, node.Module));
+        }
+        FloraAttachment attachment;
+        try
+        {
+            attachment = FloraAttachment.Attach(model, targets, modulesToSave, saveNormLayers: false, method,
+                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+        }
+        catch (ArgumentException e)
+        {
+            throw new AdapterFileException(path, null, e.Message);
+        }
         try
         {
             attachment.Load(path);
@@ -74,10 +103,11 @@ public static class FloraInjector
     public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
     {
         if (config.TargetModules.Count == 0)
-            throw new ArgumentException("FloraConfig.TargetModules is empty: name the layers to adapt, e.g. [\"conv1\", \"blocks\\\\.\\\\d+\\\\.pw1\"].");
+            throw new ArgumentException("FloraConfig.TargetModules is empty: name the layers to adapt, e.g. [\"conv1\", \"blocks\\\\.\\\\d+\\\\.pw1\"] " +
+                                        "(or give only ModulesToSave to train whole modules without adapters).");
         var targets = new List<FloraTarget>();
         var candidates = new List<string>();
-        foreach (var (parent, child, name, module) in Walk(model, ""))
+        foreach (var (parent, child, name, module) in ModuleTree.Walk(model))
         {
             bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
             if (module is IFloraAdapter && selected)
@@ -95,19 +125,6 @@ public static class FloraInjector
         }
         return targets;
     }
-
-    /// <summary>Every module below <paramref name="module"/> depth-first in registration order (the model's order), not entering adapters.</summary>
-    private static IEnumerable<(nn.Module Parent, string Child, string Name, nn.Module Module)> Walk(nn.Module module, string prefix)
-    {
-        foreach (var (child, submodule) in module.named_children())
-        {
-            string name = prefix.Length == 0 ? child : prefix + "." + child;
-            yield return (module, child, name, submodule);
-            if (submodule is IFloraAdapter) continue;
-            foreach (var below in Walk(submodule, name)) yield return below;
-        }
-    }
-
     /// <summary>PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes.</summary>
     public static bool Matches(string pattern, string name)
     {

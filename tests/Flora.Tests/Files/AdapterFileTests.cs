@@ -132,7 +132,7 @@ public sealed class AdapterFileTests : IDisposable
         new BadFile("config of another scale", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"scale\":0.4", "\"scale\":4")), "conv1"),
         new BadFile("config missing", (b, _) => Rewrite(b, (t, m) => m.Remove("flora")), "__metadata__"),
         new BadFile("config not JSON", (b, _) => Rewrite(b, (t, m) => m["flora"] = "{not json"), "__metadata__"),
-        new BadFile("config of a newer format", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"format\":1", "\"format\":99")), "Update Flora"),
+        new BadFile("config of a newer format", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"format\":" + AdapterFileConfig.CurrentFormat, "\"format\":99")), "Update Flora"),
         new BadFile("target the model lacks", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"name\":\"head\"", "\"name\":\"classifier\"")), "head"),
     };
 
@@ -187,7 +187,7 @@ public sealed class AdapterFileTests : IDisposable
     }
 
     /// <summary>Rewrites a valid file through the safetensors codec with its tensors or metadata changed.</summary>
-    private static byte[] Rewrite(byte[] file, Action<Dictionary<string, Tensor>, Dictionary<string, string>> change)
+    internal static byte[] Rewrite(byte[] file, Action<Dictionary<string, Tensor>, Dictionary<string, string>> change)
     {
         using var content = Safetensors.Parse(file, "test");
         var tensors = content.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
