@@ -24,9 +24,11 @@ namespace Flora.Generators
                     w.Line("namespace " + spec.Header.Hierarchy.Namespace);
                     w.Open();
                 }
-                foreach (var type in spec.Header.Hierarchy.Types)
+                var types = spec.Header.Hierarchy.Types;
+                for (int i = 0; i < types.Count; i++)
                 {
-                    w.Line("partial " + type.Keyword + " " + type.Name);
+                    // The model itself lists its parts for the attachment (and for models that nest it).
+                    w.Line("partial " + types[i].Keyword + " " + types[i].Name + (i == types.Count - 1 ? " : global::Flora.IFloraComposable" : ""));
                     w.Open();
                 }
                 EmitMembers(w, spec);
@@ -54,8 +56,7 @@ namespace Flora.Generators
                 w.Line("private " + Attachment + "? __floraAttachment;");
                 w.Line();
                 w.Line("/// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>");
-                w.Line("private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = "
-                       + Int(spec.Header.Rank) + ", R3 = " + Int(spec.Header.R3) + ", Scale = " + Double(spec.Header.Scale) + " };");
+                w.Line("private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { " + ModelOptions(spec.Header) + " };");
                 w.Line();
                 w.Line("/// <summary>Freezes the model and attaches a FLoRA adapter to every <c>[FloraTarget]</c> member. The model's output is unchanged until training.</summary>");
                 w.Line("/// <returns>The attached adapters, one strongly typed property per target.</returns>");
@@ -80,17 +81,8 @@ namespace Flora.Generators
                 w.Line("global::System.ArgumentNullException.ThrowIfNull(defaults);");
                 w.Line("if (__floraAttachment is { IsDetached: false })");
                 w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached. Call DetachFlora() before attaching again.\");");
-                w.Line("var targets = new global::Flora.FloraTarget[]");
-                w.Open();
-                foreach (var t in spec.Targets)
-                {
-                    string member = "this." + Parser.Escape(t.MemberName);
-                    string layer = "__FloraLayer(" + member + ", \"" + t.MemberName + "\")";
-                    string store = t.CanStoreWrapper ? ", store: module => " + member + " = module" : "";
-                    w.Line("new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, \"" + t.MemberName + "\", " + layer + store + "), " + Options(t) + "),");
-                }
-                w.Close(";");
-                w.Line("__floraAttachment = " + Attachment + ".Attach(this, targets, defaults, method);");
+                w.Line("var parts = global::Flora.FloraParts.Of(this);");
+                w.Line("__floraAttachment = " + Attachment + ".Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);");
                 w.Line("return new FloraAdapters(__floraAttachment);");
                 w.Close();
                 w.Line();
@@ -98,6 +90,11 @@ namespace Flora.Generators
                        "__FloraAttached().Detach();", "__floraAttachment = null;");
                 Simple(w, "Adds every adapter's update into its base weight; the forward then costs exactly the base model's.", "public " + hide + "void MergeFlora()", "__FloraAttached().Merge();");
                 Simple(w, "Subtracts the merged updates from the base weights again.", "public " + hide + "void UnmergeFlora()", "__FloraAttached().Unmerge();");
+                w.Line("/// <summary>Switches the adapters and modules to save off until the returned scope is disposed: inside it the model computes as the base model.</summary>");
+                w.Line("/// <returns>The scope; dispose it to switch the adapters on again.</returns>");
+                w.Line(GeneratedCode);
+                w.Line("public " + hide + "global::System.IDisposable DisableFlora() => __FloraAttached().Disable();");
+                w.Line();
                 w.Line("/// <summary>Saves the adapter tensors and their configuration (nothing of the base model) to a safetensors file, atomically.</summary>");
                 w.Line("/// <param name=\"path\">The file to write.</param>");
                 w.Line(GeneratedCode);
@@ -113,10 +110,7 @@ namespace Flora.Generators
                 w.Line(GeneratedCode);
                 w.Line("public " + hide + "global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter> FloraParameters() => __FloraAttached().Parameters();");
                 w.Line();
-                w.Line("private static global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> __FloraLayer(");
-                w.Line("    global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>? layer, string member) =>");
-                w.Line("    layer ?? throw new global::System.InvalidOperationException(\"" + model + ".\" + member + \" is null: create the layer before calling AttachFlora().\");");
-                w.Line();
+                EmitParts(w, spec);
                 w.Line("private " + Attachment + " __FloraAttached() =>");
                 w.Line("    __floraAttachment is { IsDetached: false } attachment ? attachment");
                 w.Line("    : throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
@@ -157,6 +151,36 @@ namespace Flora.Generators
                 w.Close();
             }
 
+            /// <summary>The explicit <c>IFloraComposable</c> implementation: the targets, nested models and modules to save, in that order.</summary>
+            private static void EmitParts(CodeWriter w, ModelSpec spec)
+            {
+                w.Line("/// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>");
+                w.Line(GeneratedCode);
+                w.Line("void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)");
+                w.Open();
+                foreach (var t in spec.Targets)
+                {
+                    string member = "this." + Parser.Escape(t.MemberName);
+                    string store = t.CanStoreWrapper ? ", store: module => " + member + " = module" : "";
+                    w.Line("parts.Target(this, \"" + t.MemberName + "\", " + member + ", " + Options(t) + store + ");");
+                }
+                foreach (var nested in spec.Header.NestedMembers)
+                    w.Line("parts.Nested(this, \"" + nested + "\", this." + Parser.Escape(nested) + ");");
+                foreach (var m in spec.ModulesToSave)
+                    w.Line("parts.ModuleToSave(this, \"" + m.MemberName + "\", this." + Parser.Escape(m.MemberName) + ");");
+                w.Close();
+                w.Line();
+            }
+
+            private static string ModelOptions(ModelHeader header)
+            {
+                string options = "Rank = " + Int(header.Rank) + ", R3 = " + Int(header.R3) + ", Scale = " + Double(header.Scale);
+                if (header.LoraRank is int loraRank) options += ", LoraRank = " + Int(loraRank);
+                if (header.LoraAlpha is double loraAlpha) options += ", LoraAlpha = " + Double(loraAlpha);
+                if (header.SaveNormLayers) options += ", SaveNormLayers = true";
+                return options;
+            }
+
             private static void Simple(CodeWriter w, string summary, string signature, params string[] body)
             {
                 w.Line("/// <summary>" + summary + "</summary>");
@@ -177,6 +201,8 @@ namespace Flora.Generators
                     t.OutRank is int outRank ? "OutRank = " + Int(outRank) : null,
                     t.R3 is int r3 ? "R3 = " + Int(r3) : null,
                     t.Scale is double scale ? "Scale = " + Double(scale) : null,
+                    t.LoraRank is int loraRank ? "LoraRank = " + Int(loraRank) : null,
+                    t.LoraAlpha is double loraAlpha ? "LoraAlpha = " + Double(loraAlpha) : null,
                 }.Where(p => p is not null).ToArray();
                 return parts.Length == 0 ? "global::Flora.FloraTargetOptions.Inherit" : "new global::Flora.FloraTargetOptions { " + string.Join(", ", parts) + " }";
             }

@@ -15,6 +15,7 @@ namespace Flora.Generators
     {
         internal const string TargetAttributeName = TorchSymbols.TargetAttribute;
         internal const string ModelAttributeName = TorchSymbols.ModelAttribute;
+        internal const string ModuleToSaveAttributeName = TorchSymbols.ModuleToSaveAttribute;
 
         /// <summary>
         /// Symbols → specs. Each [FloraTarget] member is read on its own (<see cref="ParseTarget"/>: its layer, shape and
@@ -52,8 +53,39 @@ namespace Flora.Generators
                     OutRank = TorchSymbols.NamedInt(attribute, "OutRank"),
                     R3 = TorchSymbols.NamedInt(attribute, "R3"),
                     Scale = TorchSymbols.NamedDouble(attribute, "Scale"),
+                    LoraRank = Unset(TorchSymbols.NamedInt(attribute, "LoraRank")),
+                    LoraAlpha = Unset(TorchSymbols.NamedDouble(attribute, "LoraAlpha")),
                     WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
                 });
+            }
+
+            /// <summary>
+            /// The entry of one [FloraModuleToSave] member, or null when its model gets no generated code. A member that is
+            /// also a target, static, or not a TorchSharp module gets no part (FLORA011 says why).
+            /// </summary>
+            public static TargetEntry? ParseModuleToSave(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+            {
+                if (member.ContainingType is not { } type || !CanGenerateFor(type, cancellationToken)) return null;
+                var header = Header(type, cancellationToken);
+                if (header is null) return null;
+                int order = type.GetMembers().IndexOf(member, SymbolEqualityComparer.Default);
+                bool servable = !member.IsStatic && member is IFieldSymbol or IPropertySymbol { IsIndexer: false, GetMethod: not null }
+                                && TorchSymbols.Attribute(member, TargetAttributeName) is null
+                                && LayerShapeReader.MemberType(member) is INamedTypeSymbol memberType && IsTorchModule(memberType);
+                if (!servable) return new TargetEntry(header, order, null);
+                return new TargetEntry(header, order, null, new SavedModuleSpec
+                {
+                    MemberName = member.Name,
+                    Parameters = null,
+                });
+            }
+
+            /// <summary>The entry announcing a [FloraModel] type (its parts may all be nested models), or null when it gets no code.</summary>
+            public static TargetEntry? ParseModelType(ISymbol symbol, CancellationToken cancellationToken)
+            {
+                if (symbol is not INamedTypeSymbol type || !CanGenerateFor(type, cancellationToken)) return null;
+                var header = Header(type, cancellationToken);
+                return header is null ? null : new TargetEntry(header, -1, null);
             }
 
             /// <summary>Groups the entries into one spec per model, in a deterministic order, with unique file names.</summary>
@@ -68,15 +100,21 @@ namespace Flora.Generators
                     var header = group.First().Header;
                     var targets = group.Where(e => e.Target is not null).GroupBy(e => e.Order).Select(g => g.First())
                         .OrderBy(e => e.Order).Select(e => e.Target!).ToList();
+                    var saved = group.Where(e => e.Saved is not null).GroupBy(e => e.Order).Select(g => g.First())
+                        .OrderBy(e => e.Order).Select(e => e.Saved!).ToList();
+                    // A [FloraModel] type with no annotated member and no nested model has nothing to attach; a type with
+                    // annotated members gets its members even when none can be served (the analyzers say why).
+                    if (group.All(e => e.Order < 0) && header.NestedMembers.Count == 0) continue;
                     targets = AssignPropertyNames(targets);
                     string hint = header.Hierarchy.PlainName + ".Flora.g.cs";
                     for (int i = 2; !hintNames.Add(hint); i++) hint = header.Hierarchy.PlainName + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.g.cs";
-                    long? count = ConstCount(targets, header.Rank, header.R3);
+                    long? count = ConstCount(targets, saved, header);
                     consts[header.TypeKey] = count is not null;
                     models.Add(new ModelSpec
                     {
                         Header = header,
                         Targets = new EquatableArray<TargetSpec>(targets),
+                        ModulesToSave = new EquatableArray<SavedModuleSpec>(saved),
                         ConstTrainableParameters = count,
                         HintName = hint,
                     });
@@ -124,7 +162,53 @@ namespace Flora.Generators
                     Rank = defaults.Rank,
                     R3 = defaults.R3,
                     Scale = defaults.Scale,
+                    LoraRank = Unset(TorchSymbols.NamedInt(model, "LoraRank")),
+                    LoraAlpha = Unset(TorchSymbols.NamedDouble(model, "LoraAlpha")),
+                    SaveNormLayers = TorchSymbols.NamedBool(model, "SaveNormLayers") ?? false,
+                    NestedMembers = new EquatableArray<string>(NestedMembers(type, cancellationToken)),
                 };
+            }
+
+            /// <summary>An attribute's int or double left at 0 means unset.</summary>
+            private static int? Unset(int? value) => value == 0 ? null : value;
+
+            private static double? Unset(double? value) => value == 0 ? null : value;
+
+            /// <summary>
+            /// Instance fields and properties (without Flora attributes) holding an annotated model, or a module list of them:
+            /// their targets and modules to save join this model's attachment under the member's path.
+            /// </summary>
+            private static IEnumerable<string> NestedMembers(INamedTypeSymbol type, CancellationToken cancellationToken)
+            {
+                foreach (var member in type.GetMembers())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (member.IsStatic || member.IsImplicitlyDeclared) continue;
+                    if (member is not (IFieldSymbol { IsConst: false } or IPropertySymbol { IsIndexer: false, GetMethod: not null })) continue;
+                    if (TorchSymbols.Attribute(member, TargetAttributeName) is not null || TorchSymbols.Attribute(member, ModuleToSaveAttributeName) is not null) continue;
+                    if (LayerShapeReader.MemberType(member) is not INamedTypeSymbol memberType) continue;
+                    if (IsComposable(memberType, cancellationToken) || IsModuleListOfComposable(memberType, cancellationToken)) yield return member.Name;
+                }
+            }
+
+            /// <summary>A model type the generator extends (in source, with Flora attributes) or that implements <c>IFloraComposable</c>.</summary>
+            private static bool IsComposable(INamedTypeSymbol type, CancellationToken cancellationToken)
+            {
+                if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Flora.IFloraComposable")) return true;
+                if (type.DeclaringSyntaxReferences.Length == 0 || !CanGenerateFor(type, cancellationToken)) return false;
+                return TorchSymbols.Attribute(type, ModelAttributeName) is not null
+                       || type.GetMembers().Any(m => TorchSymbols.Attribute(m, TargetAttributeName) is not null || TorchSymbols.Attribute(m, ModuleToSaveAttributeName) is not null);
+            }
+
+            private static bool IsModuleListOfComposable(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+                type is { Name: "ModuleList", Arity: 1 } && type.ContainingNamespace.ToDisplayString() == "TorchSharp.Modules"
+                && type.TypeArguments[0] is INamedTypeSymbol item && IsComposable(item, cancellationToken);
+
+            private static bool IsTorchModule(INamedTypeSymbol type)
+            {
+                for (INamedTypeSymbol? t = type; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
+                    if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } }) return true;
+                return false;
             }
 
             /// <summary>
@@ -211,17 +295,23 @@ namespace Flora.Generators
                 return targets.Select((t, i) => t with { PropertyName = names[i] }).ToList();
             }
 
-            /// <summary>The compile-time count, when every target's shape is known, its ranks resolve and the sum fits a long.</summary>
-            private static long? ConstCount(IReadOnlyList<TargetSpec> targets, int modelRank, int modelR3)
+            /// <summary>
+            /// The compile-time count, when every target's shape is known and its ranks resolve, every module to save has a
+            /// known size, and the sum fits a long. Nested models and <c>SaveNormLayers</c> (whose layers can sit anywhere
+            /// in the module tree) leave the count to run time.
+            /// </summary>
+            private static long? ConstCount(IReadOnlyList<TargetSpec> targets, IReadOnlyList<SavedModuleSpec> saved, ModelHeader header)
             {
-                if (targets.Count == 0 || targets.Any(t => !t.ShapeKnown)) return null;
+                if (header.NestedMembers.Count > 0 || header.SaveNormLayers) return null;
+                if (targets.Count + saved.Count == 0 || targets.Any(t => !t.ShapeKnown) || saved.Any(m => m.Parameters is null)) return null;
                 long total = 0;
                 foreach (var t in targets)
                 {
-                    long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), modelRank, modelR3, t.Rank, t.InRank, t.OutRank, t.R3);
+                    long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), header.Rank, header.R3, t.Rank, t.InRank, t.OutRank, t.R3);
                     if (count is null) return null;
                     total = FloraRankRules.SaturatingAdd(total, count.Value);
                 }
+                foreach (var m in saved) total = FloraRankRules.SaturatingAdd(total, m.Parameters!.Value);
                 return total == long.MaxValue ? null : total; // saturated: no meaningful constant
             }
 

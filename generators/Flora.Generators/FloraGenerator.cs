@@ -24,9 +24,28 @@ namespace Flora.Generators
                 .Select(static (entry, _) => entry!)
                 .WithTrackingName(FloraStepNames.Targets);
 
-            var models = targets
-                .Collect()
-                .SelectMany(static (entries, ct) => Parser.BuildModels(entries, ct))
+            var modulesToSave = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    ModuleToSaveAttributeName,
+                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
+                    static (ctx, ct) => Parser.ParseModuleToSave(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
+                .Where(static entry => entry is not null)
+                .Select(static (entry, _) => entry!)
+                .WithTrackingName(FloraStepNames.ModulesToSave);
+
+            var modelTypes = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    ModelAttributeName,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, ct) => Parser.ParseModelType(ctx.TargetSymbol, ct))
+                .Where(static entry => entry is not null)
+                .Select(static (entry, _) => entry!)
+                .WithTrackingName(FloraStepNames.ModelTypes);
+
+            var models = targets.Collect()
+                .Combine(modulesToSave.Collect())
+                .Combine(modelTypes.Collect())
+                .SelectMany(static (entries, ct) => Parser.BuildModels(entries.Left.Left.AddRange(entries.Left.Right).AddRange(entries.Right), ct))
                 .WithTrackingName(FloraStepNames.Models);
 
             context.RegisterSourceOutput(models, static (output, spec) => output.AddSource(spec.HintName, Emitter.Emit(spec)));

@@ -122,7 +122,7 @@ public sealed class EdgeCaseTests
         string text = run.SingleSource();
         Assert.DoesNotContain("\"bn\"", text);
         Assert.DoesNotContain("this.bn", text);
-        Assert.Contains("new global::Flora.ModuleSlot(this, \"fc\", __FloraLayer(this.fc, \"fc\"))", text);
+        Assert.Contains("parts.Target(this, \"fc\", this.fc, global::Flora.FloraTargetOptions.Inherit);", text);
         Assert.Contains("FloraTrainableParameters = 192L", text); // the count covers fc only
         run.AssertCompilesCleanly();
     }

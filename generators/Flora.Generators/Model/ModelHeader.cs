@@ -11,6 +11,15 @@ namespace Flora.Generators.Model
         public int Rank { get; init; } = FloraRankRules.DefaultRank;
         public int R3 { get; init; } = FloraRankRules.DefaultR3;
         public double Scale { get; init; } = FloraRankRules.DefaultScale;
+        /// <summary>[FloraModel]'s LoraRank and LoraAlpha (null: unset) and SaveNormLayers.</summary>
+        public int? LoraRank { get; init; }
+        public double? LoraAlpha { get; init; }
+        public bool SaveNormLayers { get; init; }
+        /// <summary>
+        /// Members holding annotated models (or module lists of them) whose parts join this model's attachment, in
+        /// declaration order.
+        /// </summary>
+        public EquatableArray<string> NestedMembers { get; init; } = EquatableArray<string>.Empty;
         /// <summary>Whether a base type already has generated Flora members, which these then hide (<c>new</c>).</summary>
         public bool HidesBaseModel { get; init; }
         /// <summary>The type key of the nearest base model generated in this compilation, or empty.</summary>
@@ -19,6 +28,9 @@ namespace Flora.Generators.Model
         public bool BaseHasConstInMetadata { get; init; }
     }
 
-    /// <summary>One [FloraTarget] member as its own transform sees it; <see cref="Target"/> is null when it cannot be adapted.</summary>
-    internal sealed record TargetEntry(ModelHeader Header, int Order, TargetSpec? Target);
+    /// <summary>
+    /// One annotated member (or the [FloraModel] type itself, with neither spec) as its own transform sees it: a target,
+    /// or a module to save; both null when the member cannot be served or the entry only announces the model.
+    /// </summary>
+    internal sealed record TargetEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null);
 }

@@ -17,6 +17,9 @@ namespace Flora.Generators.Model
         public int? OutRank { get; init; }
         public int? R3 { get; init; }
         public double? Scale { get; init; }
+        /// <summary>The LoRA/DoRA rank and α set on the target; null when inherited.</summary>
+        public int? LoraRank { get; init; }
+        public double? LoraAlpha { get; init; }
         /// <summary>The base weight's shape when constant arguments give it; empty when unknown.</summary>
         public EquatableArray<long> WeightShape { get; init; } = EquatableArray<long>.Empty;
 

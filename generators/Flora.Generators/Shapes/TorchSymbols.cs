@@ -46,6 +46,15 @@ namespace Flora.Generators
             return null;
         }
 
+        /// <summary>A named bool argument of an attribute, or null when not set.</summary>
+        public static bool? NamedBool(AttributeData? attribute, string name)
+        {
+            if (attribute is null) return null;
+            foreach (var argument in attribute.NamedArguments)
+                if (argument.Key == name && argument.Value.Value is bool value) return value;
+            return null;
+        }
+
         /// <summary>A named long argument of an attribute, or null when not set.</summary>
         public static long? NamedLong(AttributeData? attribute, string name)
         {

@@ -4,7 +4,7 @@
 
 namespace Company.Product.Models
 {
-    partial class Encoder
+    partial class Encoder : global::Flora.IFloraComposable
     {
         /// <summary>
         /// The trainable parameters <see cref="AttachFlora()"/> adds, computed at compile time from the targets' constant
@@ -40,11 +40,8 @@ namespace Company.Product.Models
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (__floraAttachment is { IsDetached: false })
                 throw new global::System.InvalidOperationException("Encoder already has adapters attached. Call DetachFlora() before attaching again.");
-            var targets = new global::Flora.FloraTarget[]
-            {
-                new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, "conv", __FloraLayer(this.conv, "conv")), new global::Flora.FloraTargetOptions { Rank = 4 }),
-            };
-            __floraAttachment = global::Flora.FloraAttachment.Attach(this, targets, defaults, method);
+            var parts = global::Flora.FloraParts.Of(this);
+            __floraAttachment = global::Flora.FloraAttachment.Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);
             return new FloraAdapters(__floraAttachment);
         }
 
@@ -70,6 +67,11 @@ namespace Company.Product.Models
             __FloraAttached().Unmerge();
         }
 
+        /// <summary>Switches the adapters and modules to save off until the returned scope is disposed: inside it the model computes as the base model.</summary>
+        /// <returns>The scope; dispose it to switch the adapters on again.</returns>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public global::System.IDisposable DisableFlora() => __FloraAttached().Disable();
+
         /// <summary>Saves the adapter tensors and their configuration (nothing of the base model) to a safetensors file, atomically.</summary>
         /// <param name="path">The file to write.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
@@ -85,9 +87,12 @@ namespace Company.Product.Models
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
         public global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter> FloraParameters() => __FloraAttached().Parameters();
 
-        private static global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> __FloraLayer(
-            global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>? layer, string member) =>
-            layer ?? throw new global::System.InvalidOperationException("Encoder." + member + " is null: create the layer before calling AttachFlora().");
+        /// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)
+        {
+            parts.Target(this, "conv", this.conv, new global::Flora.FloraTargetOptions { Rank = 4 });
+        }
 
         private global::Flora.FloraAttachment __FloraAttached() =>
             __floraAttachment is { IsDetached: false } attachment ? attachment

@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class PropertyTargets
+    partial class PropertyTargets : global::Flora.IFloraComposable
     {
         /// <summary>
         /// The trainable parameters <see cref="AttachFlora()"/> adds, computed at compile time from the targets' constant
@@ -40,14 +40,8 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (__floraAttachment is { IsDetached: false })
                 throw new global::System.InvalidOperationException("PropertyTargets already has adapters attached. Call DetachFlora() before attaching again.");
-            var targets = new global::Flora.FloraTarget[]
-            {
-                new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, "Stem", __FloraLayer(this.Stem, "Stem")), global::Flora.FloraTargetOptions.Inherit),
-                new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, "Mix", __FloraLayer(this.Mix, "Mix"), store: module => this.Mix = module), new global::Flora.FloraTargetOptions { Rank = 2 }),
-                new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, "Head", __FloraLayer(this.Head, "Head")), global::Flora.FloraTargetOptions.Inherit),
-                new global::Flora.FloraTarget(new global::Flora.ModuleSlot(this, "Tail", __FloraLayer(this.Tail, "Tail")), global::Flora.FloraTargetOptions.Inherit),
-            };
-            __floraAttachment = global::Flora.FloraAttachment.Attach(this, targets, defaults, method);
+            var parts = global::Flora.FloraParts.Of(this);
+            __floraAttachment = global::Flora.FloraAttachment.Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);
             return new FloraAdapters(__floraAttachment);
         }
 
@@ -73,6 +67,11 @@ namespace Demo
             __FloraAttached().Unmerge();
         }
 
+        /// <summary>Switches the adapters and modules to save off until the returned scope is disposed: inside it the model computes as the base model.</summary>
+        /// <returns>The scope; dispose it to switch the adapters on again.</returns>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public global::System.IDisposable DisableFlora() => __FloraAttached().Disable();
+
         /// <summary>Saves the adapter tensors and their configuration (nothing of the base model) to a safetensors file, atomically.</summary>
         /// <param name="path">The file to write.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
@@ -88,9 +87,15 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
         public global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter> FloraParameters() => __FloraAttached().Parameters();
 
-        private static global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor> __FloraLayer(
-            global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>? layer, string member) =>
-            layer ?? throw new global::System.InvalidOperationException("PropertyTargets." + member + " is null: create the layer before calling AttachFlora().");
+        /// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)
+        {
+            parts.Target(this, "Stem", this.Stem, global::Flora.FloraTargetOptions.Inherit);
+            parts.Target(this, "Mix", this.Mix, new global::Flora.FloraTargetOptions { Rank = 2 }, store: module => this.Mix = module);
+            parts.Target(this, "Head", this.Head, global::Flora.FloraTargetOptions.Inherit);
+            parts.Target(this, "Tail", this.Tail, global::Flora.FloraTargetOptions.Inherit);
+        }
 
         private global::Flora.FloraAttachment __FloraAttached() =>
             __floraAttachment is { IsDetached: false } attachment ? attachment
