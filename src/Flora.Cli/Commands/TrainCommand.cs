@@ -16,7 +16,15 @@ internal static class TrainCommand
         var device = CliOptions.Device();
         var method = new Option<string>("--method") { Description = "flora, lora, dora, bitfit or full", DefaultValueFactory = _ => "flora" };
         method.AcceptOnlyFromAmong("flora", "lora", "dora", "bitfit", "full");
-        var rank = CliOptions.Positive("--rank", "FLoRA rank of the out and in modes (LoRA/DoRA are matched to its budget)", 4);
+        var rank = CliOptions.Positive("--rank", "FLoRA rank of the out and in modes (LoRA/DoRA are matched to its budget unless --lora-rank is given)", 4);
+        var loraRank = CliOptions.OptionalPositive("--lora-rank", "LoRA/DoRA rank r of every target (default: matched to FLoRA's budget)");
+        var loraAlpha = CliOptions.OptionalRate("--lora-alpha", "LoRA/DoRA alpha; the update is scaled by alpha/r (default: alpha = r)");
+        var saveModules = new Option<string[]>("--save-modules")
+        {
+            Description = "Modules that train fully and are saved in the adapter file (PEFT's modules_to_save), by name or regex, e.g. head",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => Array.Empty<string>(),
+        };
         var r3 = CliOptions.Positive("--r3", "FLoRA rank of every kernel axis", 1);
         var scale = CliOptions.OptionalRate("--scale", "FLoRA scale s (default 4)");
         var lr = CliOptions.OptionalRate("--lr", "Peak learning rate (default: the method's in the comparison)");
@@ -26,14 +34,20 @@ internal static class TrainCommand
 
         var command = new Command("train", "Fine-tune the base on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
         {
-            dataDir, device, method, rank, r3, scale, lr, seed, epochs, output,
+            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output,
         };
         command.SetAction(result =>
         {
             var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)! };
             settings = settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } };
-            var defaults = new FloraModelOptions { Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4 };
-            var plan = PlanFor(result.GetValue(method)!, defaults);
+            var defaults = new FloraModelOptions
+            {
+                Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4,
+                LoraRank = result.GetValue(loraRank), LoraAlpha = result.GetValue(loraAlpha),
+            };
+            var plan = PlanFor(result.GetValue(method)!, defaults) with { ModulesToSave = result.GetValue(saveModules)! };
+            if (plan.Method is null && plan.ModulesToSave.Count > 0)
+                throw new ArgumentException("--save-modules needs an adapter method: full fine-tuning trains every module already.");
             if (result.GetValue(lr) is double rate) plan = plan with { LearningRate = rate };
 
             var console = AnsiConsole.Console;

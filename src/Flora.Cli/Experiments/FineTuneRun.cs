@@ -20,10 +20,11 @@ public static class FineTuneRun
         using var model = BaseModelStore.Load(basePath, width, device);
         manual_seed(seed); // the adapters' initialisation
         Parameter[] trainable;
+        FloraAttachment? attachment = null;
         if (plan.Method is FloraMethod method)
         {
-            model.AttachFlora(method, plan.Defaults);
-            trainable = model.FloraParameters().ToArray();
+            attachment = Attach(model, plan, method);
+            trainable = attachment.Parameters().ToArray();
         }
         else
         {
@@ -33,13 +34,25 @@ public static class FineTuneRun
         var outcome = Trainer.Train(model, trainable, train, test, Normalisation.FashionMnist,
             settings with { LearningRate = plan.LearningRate, Seed = seed }, device, progress);
 
-        if (plan.Method is not null && adapterDirectory is not null)
+        if (attachment is not null && adapterDirectory is not null)
         {
             Directory.CreateDirectory(adapterDirectory);
-            model.SaveFlora(Path.Combine(adapterDirectory, adapterFileName ?? $"{Slug(plan.Label)}-seed{seed}.safetensors"));
+            attachment.Save(Path.Combine(adapterDirectory, adapterFileName ?? $"{Slug(plan.Label)}-seed{seed}.safetensors"));
         }
         return new RunResult(plan.Label, plan.Kind, plan.Budget, seed, trainable.Sum(p => p.numel()), total,
             outcome.TestAccuracyPerEpoch, outcome.FinalAccuracy, outcome.TrainLossPerEpoch, outcome.SecondsPerEpoch, outcome.PeakMemoryBytes);
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="method"/> through the generated members; with modules to save named on the command line,
+    /// the same generated targets plus those modules.
+    /// </summary>
+    private static FloraAttachment Attach(TinyConvNeXt model, MethodPlan plan, FloraMethod method)
+    {
+        if (plan.ModulesToSave.Count == 0) return model.AttachFlora(method, plan.Defaults).Attachment;
+        var parts = FloraParts.Of(model);
+        var modules = parts.ModulesToSave.Concat(FloraInjector.FindModulesToSave(model, plan.ModulesToSave)).ToList();
+        return FloraAttachment.Attach(model, parts.Targets, modules, plan.Defaults, method);
     }
 
     /// <summary>A file-name form of a label: "FLoRA (budget A)" → "flora-budget-a".</summary>

@@ -12,6 +12,9 @@ namespace Flora.Cli.Experiments;
 /// <param name="LearningRate">Peak learning rate.</param>
 public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, FloraMethod? Method, FloraModelOptions Defaults, double LearningRate)
 {
+    /// <summary>Patterns of modules that train fully beside the adapters and are saved in the adapter file (PEFT's modules_to_save).</summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = System.Array.Empty<string>();
+
     /// <summary>Budget A: rank 4 on out/in, R3 1 on kernel axes.</summary>
     public static FloraModelOptions BudgetA { get; } = new() { Rank = 4, R3 = 1, Scale = 4 };
 

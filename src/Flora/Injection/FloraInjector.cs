@@ -44,8 +44,18 @@ public static class FloraInjector
         ArgumentNullException.ThrowIfNull(config);
         bool savesModules = config.ModulesToSave.Count > 0 || config.Defaults.SaveNormLayers;
         var targets = config.TargetModules.Count == 0 && savesModules ? Array.Empty<FloraTarget>() : FindTargets(model, config);
-        var modulesToSave = ModulesToSaveSelection.FindByPatterns(model, config.ModulesToSave);
-        return FloraAttachment.Attach(model, targets, modulesToSave, config.Defaults, method);
+        return FloraAttachment.Attach(model, targets, FindModulesToSave(model, config.ModulesToSave), config.Defaults, method);
+    }
+
+    /// <summary>
+    /// The modules <paramref name="patterns"/> select in <paramref name="model"/> (matched as <see cref="FloraConfig.TargetModules"/>
+    /// are), in the model's order; throws, listing the model's modules, when a pattern matches none.
+    /// </summary>
+    public static IReadOnlyList<ModuleToSave> FindModulesToSave(nn.Module model, IReadOnlyList<string> patterns)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(patterns);
+        return ModulesToSaveSelection.FindByPatterns(model, patterns);
     }
 
     /// <summary>
