@@ -36,6 +36,31 @@ public sealed class FeaturesTests(PretrainedFixture fixture, ITestOutputHelper o
         Assert.True(TestImages.RelativeError(logits, expected) < 1e-6);
     }
 
+    /// <summary>
+    /// At 256×256 (a multiple of 32, so every stride-2 layer sees an even size) the original graph's asymmetric padding
+    /// and the network's symmetric padding agree: its 7×7 average pool then gives 2×2 maps, compared with the network's
+    /// last stage pooled the same way.
+    /// </summary>
+    [Fact]
+    public void Padding_agrees_with_the_original_graph_at_256()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var reference = OnnxReference.ResNet18(anySize: true);
+        var input = PretrainedModels.ResNet18Preprocess(TestImages.Structured(2, size: 256));
+        var model = fixture.Model;
+        var x = nn.functional.max_pool2d(nn.functional.relu(model.Bn1.call(model.Conv1.call(input))), new long[] { 3, 3 }, new long[] { 2, 2 }, new long[] { 1, 1 });
+        foreach (var stage in model.Stages)
+            foreach (var block in stage)
+                x = block.call(x);
+        var pooled = nn.functional.avg_pool2d(x, new long[] { 7, 7 }, new long[] { 1, 1 });
+        var expected = reference.Run(input);
+        Assert.Equal(new long[] { 2, 512, 2, 2 }, expected.shape);
+        double error = TestImages.RelativeError(pooled, expected);
+        output.WriteLine($"256×256: max |Δ| / max |onnx| = {error:E3}");
+        Assert.True(error < Tolerance, $"relative error {error:E3}");
+    }
+
     private void AssertMatchesReference(Tensor input, string what)
     {
         using var noGrad = no_grad();

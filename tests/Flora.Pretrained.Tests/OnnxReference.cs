@@ -17,13 +17,13 @@ internal sealed class OnnxReference : IDisposable
 
     private OnnxReference(InferenceSession session) => _session = session;
 
-    /// <summary>ResNet18.onnx with a symbolic batch axis.</summary>
-    public static OnnxReference ResNet18() => Open(PretrainedFiles.ResNet18Onnx);
+    /// <summary>ResNet18.onnx with a symbolic batch axis (and symbolic height and width when <paramref name="anySize"/>).</summary>
+    public static OnnxReference ResNet18(bool anySize = false) => Open(PretrainedFiles.ResNet18Onnx, anySize);
 
     /// <summary>ResNetPreprocess.onnx with a symbolic batch axis.</summary>
     public static OnnxReference Preprocess() => Open(PretrainedFiles.ResNetPreprocessOnnx);
 
-    private static OnnxReference Open(string path)
+    private static OnnxReference Open(string path, bool anySize = false)
     {
         ModelProto model;
         using (var stream = File.OpenRead(path))   // shared read: the tests load the same file in parallel
@@ -31,7 +31,8 @@ internal sealed class OnnxReference : IDisposable
         var graph = model.Graph;
         foreach (var value in graph.Input.Concat(graph.Output))
             if (value.Type?.TensorType?.Shape is { Dim.Count: > 0 } shape)
-                shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = "N" };
+                for (int d = 0; d < (anySize ? shape.Dim.Count : 1); d++)
+                    shape.Dim[d] = new TensorShapeProto.Types.Dimension { DimParam = "d" + d };
         graph.ValueInfo.Clear();
         var options = new SessionOptions { IntraOpNumThreads = 2, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         return new OnnxReference(new InferenceSession(model.ToByteArray(), options));

@@ -10,7 +10,7 @@ public sealed class PretrainedFixture : IDisposable
         return model;
     });
 
-    private readonly Lazy<object> _reference = new(OnnxReference.ResNet18);
+    private readonly Lazy<object> _reference = new(() => OnnxReference.ResNet18());
     private readonly Lazy<object> _preprocess = new(OnnxReference.Preprocess);
 
     /// <summary>The network with ImageNet weights, in eval mode.</summary>

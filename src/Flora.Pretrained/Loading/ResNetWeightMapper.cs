@@ -32,7 +32,7 @@ internal static class ResNetWeightMapper
         mapper.ConvBn(nodes.StemConv, nodes.StemBn, model.Conv1, model.Bn1, stride: 2, "conv1", "bn1");
         int index = 0;
         var stages = model.Stages;
-        for (int s = 0; s < stages.Length; s++)
+        for (int s = 0; s < stages.Count; s++)
             for (int b = 0; b < stages[s].Count; b++)
             {
                 var block = stages[s][b];

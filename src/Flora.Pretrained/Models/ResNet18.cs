@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Flora;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -72,7 +73,7 @@ public sealed partial class ResNet18 : Module<Tensor, Tensor>
     public BatchNorm2d Bn1 => bn1;
 
     /// <summary>The four stages, <c>layer1</c> … <c>layer4</c>.</summary>
-    public ModuleList<BasicBlock>[] Stages => new[] { layer1, layer2, layer3, layer4 };
+    public IReadOnlyList<ModuleList<BasicBlock>> Stages => new[] { layer1, layer2, layer3, layer4 };
 
     /// <summary>The classifier (512 → <see cref="NumClasses"/>), freshly initialised by <see cref="PretrainedModels.ResNet18(int)"/>.</summary>
     public Linear Fc => fc;
