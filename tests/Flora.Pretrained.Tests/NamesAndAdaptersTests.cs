@@ -85,4 +85,29 @@ public sealed class NamesAndAdaptersTests
         Assert.Equal(0, (block.call(input) - before).abs().max().ToDouble());
         block.DetachFlora();
     }
+
+    [Fact]
+    public void The_generated_AttachFlora_of_the_whole_network_adapts_every_block_and_saves_the_new_head()
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModels.ResNet18(10);
+        model.eval();
+        var input = PretrainedModels.ResNet18Preprocess(TestImages.Structured(2, size: 64));
+        Tensor before;
+        using (no_grad()) before = model.call(input);
+        var adapters = model.AttachFlora(FloraMethod.Flora, new FloraModelOptions { Rank = 8, R3 = 2, SaveNormLayers = true });
+        var names = adapters.All.Select(a => a.Name).ToList();
+        Assert.Equal(21, names.Count); // the nested blocks' [FloraTarget]s, under torchvision's paths
+        Assert.Equal("layer1.0.conv1", names[0]);
+        Assert.Contains("layer4.0.downsample.0", names);
+        Assert.Contains("layer4.2.conv2", names);
+        var saved = adapters.Attachment.ModulesToSave.Select(m => m.Path).ToList();
+        Assert.Contains("fc", saved);
+        Assert.Contains("bn1", saved);
+        Assert.Contains("layer3.0.downsample.1", saved);
+        Assert.Equal(1 + 1 + 9 * 2 + 3, saved.Count); // the head, the stem's BatchNorm, two per block, one per projection
+        Assert.Equal(model.parameters().Where(p => p.requires_grad).Sum(p => p.numel()), adapters.TrainableParameters);
+        using (no_grad()) Assert.Equal(0, (model.call(input) - before).abs().max().ToDouble());
+        model.DetachFlora();
+    }
 }

@@ -28,6 +28,7 @@ public sealed class FloraParts
     private readonly List<FloraTarget> _targets = new();
     private readonly List<ModuleToSave> _modulesToSave = new();
     private readonly Stack<string> _prefix = new();
+    private readonly HashSet<nn.Module> _described = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The targets, in declaration order, nested models where they are declared.</summary>
     public IReadOnlyList<FloraTarget> Targets => _targets;
@@ -75,7 +76,7 @@ public sealed class FloraParts
     public void Nested(nn.Module parent, string member, nn.Module? child)
     {
         ArgumentNullException.ThrowIfNull(parent);
-        if (child is null) return;
+        if (child is null || !_described.Add(child)) return; // a model reached through two members (a field and a property) counts once
         _prefix.Push(PathSegment(RegisteredName(parent, child, member), member));
         if (child is IFloraComposable composable)
         {
@@ -85,7 +86,7 @@ public sealed class FloraParts
         {
             foreach (var (name, item) in child.named_children())
             {
-                if (item is not IFloraComposable inner) continue;
+                if (item is not IFloraComposable inner || !_described.Add(item)) continue;
                 _prefix.Push(name);
                 inner.DescribeFloraParts(this);
                 _prefix.Pop();
