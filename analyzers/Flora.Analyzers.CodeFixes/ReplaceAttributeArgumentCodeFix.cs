@@ -74,7 +74,7 @@ namespace Flora.Analyzers.CodeFixes
             if (parsed is null || parsed.ContainsDiagnostics || parsed.Arguments.Count == 0) return;
             context.RegisterCodeFix(
                 CodeAction.Create("Add " + replacement, cancellationToken => AddAsync(context.Document, attribute, parsed, cancellationToken),
-                    nameof(ReplaceAttributeArgumentCodeFix) + ".Add." + diagnostic.Id),
+                    nameof(ReplaceAttributeArgumentCodeFix) + "." + diagnostic.Id),
                 diagnostic);
         }
 
