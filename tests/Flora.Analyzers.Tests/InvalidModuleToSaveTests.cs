@@ -137,4 +137,30 @@ public sealed class InvalidModuleToSaveTests
             #pragma warning restore FLORA011
                 [{|FLORA011:FloraModuleToSave|}] private readonly int height = 4;
             """), TestBehaviors.SkipSuppressionCheck);
+
+    [Fact]
+    [Trait("Diagnostic", "FLORA001")]
+    [Trait("Fix", "AddPartialCodeFix")]
+    public Task A_type_with_only_modules_to_save_and_its_container_become_partial() =>
+        VerifyFix<PartialTypeAnalyzer, Flora.Analyzers.CodeFixes.AddPartialCodeFix>.FixAsync("""
+            public static class {|FLORA001:Outer|}
+            {
+                public sealed class {|FLORA001:Probe|} : Module<Tensor, Tensor>
+                {
+                    [FloraModuleToSave] private readonly Linear head = Linear(8, 10);
+                    public Probe() : base(nameof(Probe)) => RegisterComponents();
+                    public override Tensor forward(Tensor x) => head.call(x);
+                }
+            }
+            """, """
+            public static partial class Outer
+            {
+                public sealed partial class Probe : Module<Tensor, Tensor>
+                {
+                    [FloraModuleToSave] private readonly Linear head = Linear(8, 10);
+                    public Probe() : base(nameof(Probe)) => RegisterComponents();
+                    public override Tensor forward(Tensor x) => head.call(x);
+                }
+            }
+            """, CodeFixTestBehaviors.SkipLocalDiagnosticCheck);
 }
