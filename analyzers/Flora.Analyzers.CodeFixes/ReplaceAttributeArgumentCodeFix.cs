@@ -14,7 +14,9 @@ namespace Flora.Analyzers.CodeFixes
     /// <summary>
     /// FLORA003, FLORA004, FLORA005, FLORA007: replaces the attribute argument the diagnostic marks with the text of its
     /// <see cref="DiagnosticDescriptors.Replacement"/> property (<c>R3 = 3</c>, <c>OutRank = 16, InRank = 1</c>,
-    /// <c>Scale = 0.4</c>), or removes it when that text is empty (and the parentheses when no argument is left).
+    /// <c>Scale = 0.4</c>), or removes it when that text is empty (and the parentheses when no argument is left). A
+    /// diagnostic that marks a whole attribute without the argument (a LoraRank inherited from <c>[FloraModel]</c>) gets
+    /// the replacement added as the attribute's last argument.
     /// </summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ReplaceAttributeArgumentCodeFix)), Shared]
     public sealed class ReplaceAttributeArgumentCodeFix : CodeFixProvider
@@ -36,7 +38,13 @@ namespace Flora.Analyzers.CodeFixes
                 if (!diagnostic.Properties.TryGetValue(DiagnosticDescriptors.Replacement, out string? replacement) || replacement is null
                     || !diagnostic.Properties.TryGetValue(DiagnosticDescriptors.ArgumentName, out string? name) || name is null)
                     continue;
-                if (root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true).FirstAncestorOrSelf<AttributeArgumentSyntax>() is not { } argument
+                var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
+                if (node.FirstAncestorOrSelf<AttributeSyntax>() is { } marked && marked.Span == diagnostic.Location.SourceSpan)
+                {
+                    RegisterAddition(context, diagnostic, marked, name, replacement.Trim());
+                    continue;
+                }
+                if (node.FirstAncestorOrSelf<AttributeArgumentSyntax>() is not { } argument
                     || argument.Span != diagnostic.Location.SourceSpan
                     || argument.NameEquals?.Name.Identifier.ValueText != name
                     || argument.Parent is not AttributeArgumentListSyntax)
@@ -56,6 +64,40 @@ namespace Flora.Analyzers.CodeFixes
                         nameof(ReplaceAttributeArgumentCodeFix) + "." + diagnostic.Id),
                     diagnostic);
             }
+        }
+
+        /// <summary>Offers <c>Add LoraRank = 10</c> on an attribute that does not set the argument yet.</summary>
+        private static void RegisterAddition(CodeFixContext context, Diagnostic diagnostic, AttributeSyntax attribute, string name, string replacement)
+        {
+            if (replacement.Length == 0 || attribute.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == name) == true) return;
+            var parsed = SyntaxFactory.ParseAttributeArgumentList("(" + replacement + ")");
+            if (parsed is null || parsed.ContainsDiagnostics || parsed.Arguments.Count == 0) return;
+            context.RegisterCodeFix(
+                CodeAction.Create("Add " + replacement, cancellationToken => AddAsync(context.Document, attribute, parsed, cancellationToken),
+                    nameof(ReplaceAttributeArgumentCodeFix) + "." + diagnostic.Id),
+                diagnostic);
+        }
+
+        private static async Task<Document> AddAsync(Document document, AttributeSyntax attribute, AttributeArgumentListSyntax added, CancellationToken cancellationToken)
+        {
+            var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+            if (root is null) return document;
+            // The old arguments and separators as they are, then ", " and the new ones.
+            var items = attribute.ArgumentList?.Arguments.GetWithSeparators() ?? default(SyntaxNodeOrTokenList);
+            foreach (var argument in added.Arguments)
+            {
+                if (items.Count > 0) items = items.Add(SyntaxFactory.Token(SyntaxKind.CommaToken).WithTrailingTrivia(SyntaxFactory.Space));
+                items = items.Add(argument.WithoutTrivia());
+            }
+            var arguments = SyntaxFactory.SeparatedList<AttributeArgumentSyntax>(items);
+            AttributeArgumentListSyntax list = attribute.ArgumentList is { } existing
+                ? existing.WithArguments(arguments)
+                : SyntaxFactory.AttributeArgumentList(arguments);
+            // Without parentheses, the name's trailing trivia moves behind the new argument list.
+            var newAttribute = attribute.ArgumentList is null
+                ? attribute.WithName(attribute.Name.WithoutTrailingTrivia()).WithArgumentList(list.WithTrailingTrivia(attribute.Name.GetTrailingTrivia()))
+                : attribute.WithArgumentList(list);
+            return document.WithSyntaxRoot(root.ReplaceNode(attribute, newAttribute));
         }
 
         private static async Task<Document> ReplaceAsync(Document document, AttributeArgumentSyntax argument, AttributeArgumentListSyntax? replacement, CancellationToken cancellationToken)

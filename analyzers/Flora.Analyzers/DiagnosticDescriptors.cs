@@ -15,6 +15,7 @@ namespace Flora.Analyzers
         public const string OverBudget = "FLORA008";
         public const string NotAModule = "FLORA009";
         public const string ForwardBypassesAdapter = "FLORA010";
+        public const string InvalidModuleToSave = "FLORA011";
     }
 
     /// <summary>The one table of Flora's diagnostics: ids, titles, messages, categories, severities and help links.</summary>
@@ -33,14 +34,32 @@ namespace Flora.Analyzers
         /// </summary>
         public const string Replacement = "Replacement";
 
+        /// <summary>
+        /// The diagnostic property, present on FLORA011 when removing <c>[FloraModuleToSave]</c> is the obvious fix (the member
+        /// is also a target, or holds no module); absent when it is not (a static member).
+        /// </summary>
+        public const string RemoveAttribute = "RemoveAttribute";
+
+        /// <summary>What FLORA002's message adds for FLoRA's ranks (Rank, InRank, OutRank, R3).</summary>
+        public const string FloraRankAdvice = "Every FLoRA rank must be at least 1.";
+
+        /// <summary>What FLORA002's message adds for LoraRank, whose 0 means unset.</summary>
+        public const string LoraRankAdvice = "A LoRA rank must be at least 1; leave LoraRank unset (0) to match FLoRA's budget.";
+
+        /// <summary>What FLORA007's message adds for Scale.</summary>
+        public const string ScaleAdvice = "Use a positive scale such as the paper's 0.4.";
+
+        /// <summary>What FLORA007's message adds for LoraAlpha, whose 0 means unset.</summary>
+        public const string LoraAlphaAdvice = "Use a positive α (the update is scaled by α/r), or leave LoraAlpha unset (0) for α = r.";
+
         public static readonly DiagnosticDescriptor NotPartial = Create(FloraDiagnosticIds.NotPartial,
             "A Flora model and its containing types must be partial",
             "'{0}' must be partial: {1}",
             Usage, DiagnosticSeverity.Error);
 
         public static readonly DiagnosticDescriptor RankBelowOne = Create(FloraDiagnosticIds.RankBelowOne,
-            "A FLoRA rank must be at least 1",
-            "{0} {1} of '{2}' is less than 1. Every FLoRA rank must be at least 1.",
+            "A FLoRA or LoRA rank must be at least 1",
+            "{0} {1} of '{2}' is less than 1. {3}",
             Usage, DiagnosticSeverity.Error);
 
         public static readonly DiagnosticDescriptor RankExceedsMode = Create(FloraDiagnosticIds.RankExceedsMode,
@@ -64,8 +83,8 @@ namespace Flora.Analyzers
             Usage, DiagnosticSeverity.Error);
 
         public static readonly DiagnosticDescriptor InvalidScale = Create(FloraDiagnosticIds.InvalidScale,
-            "Scale must be a finite number greater than 0",
-            "Scale {0} of '{1}' is not a finite number greater than 0. Use a positive scale such as the paper's 0.4.",
+            "Scale and LoraAlpha must be finite numbers greater than 0",
+            "{0} {1} of '{2}' is not a finite number greater than 0. {3}",
             Usage, DiagnosticSeverity.Error);
 
         public static readonly DiagnosticDescriptor OverBudget = Create(FloraDiagnosticIds.OverBudget,
@@ -82,6 +101,11 @@ namespace Flora.Analyzers
             "forward() on a FLoRA target skips its adapter",
             "'{0}.forward(x)' skips the adapter attached to '{0}': TorchSharp runs the hook that applies it only in call(x). Use '{0}.call(x)'.",
             Usage, DiagnosticSeverity.Warning);
+
+        public static readonly DiagnosticDescriptor InvalidModuleToSave = Create(FloraDiagnosticIds.InvalidModuleToSave,
+            "[FloraModuleToSave] is on a member Flora cannot save",
+            "'{0}' {1}",
+            Usage, DiagnosticSeverity.Error);
 
         private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity) =>
             new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());

@@ -11,9 +11,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Flora.Analyzers
 {
     /// <summary>
-    /// The ranks and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1), FLORA003 (an explicit
-    /// rank larger than its mode, clamped), FLORA004 (an explicit R3 larger than a kernel axis), FLORA005 (R3 on a Linear),
-    /// FLORA007 (a scale that is not finite and positive). Inherited ranks clamp silently, as at run time.
+    /// The ranks and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1, or a negative
+    /// LoraRank), FLORA003 (an explicit rank larger than its mode, clamped; a LoraRank, own or inherited, larger than the
+    /// weight's full rank), FLORA004 (an explicit R3 larger than a kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a
+    /// Scale, or a LoraAlpha that is set, that is not finite and positive). Inherited FLoRA ranks clamp silently, as at run time.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class RankAnalyzer : FloraAnalyzer
@@ -35,7 +36,9 @@ namespace Flora.Analyzers
         private static void AnalyzeModel(SymbolAnalysisContext context, FloraSymbols symbols)
         {
             var attribute = symbols.ModelOf((INamedTypeSymbol)context.Symbol);
-            if (attribute is not null) CheckValues(context, attribute, context.Symbol.Name, new[] { "Rank", "R3" });
+            if (attribute is null) return;
+            CheckValues(context, attribute, context.Symbol.Name, new[] { "Rank", "R3" });
+            CheckLoraValues(context, attribute, context.Symbol.Name);
         }
 
         private static void AnalyzeTarget(SymbolAnalysisContext context, FloraSymbols symbols)
@@ -43,14 +46,42 @@ namespace Flora.Analyzers
             var member = context.Symbol;
             var attribute = symbols.TargetOf(member);
             if (attribute is null || member.IsStatic) return;
-            if (!CheckValues(context, attribute, member.Name, RankArguments)) return;
+            bool floraValid = CheckValues(context, attribute, member.Name, RankArguments);
+            bool loraValid = CheckLoraValues(context, attribute, member.Name);
+            if (!floraValid && !loraValid) return;
 
             var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
+            var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
+            if (loraValid && shape.WeightShape is long[] loraWeight) CheckLoraRank(context, member, attribute, model, loraWeight);
+            if (floraValid) CheckFloraRanks(context, member, attribute, model, shape);
+        }
+
+        /// <summary>
+        /// FLORA003 for LoRA/DoRA: the target's LoraRank (its own, else the model's; 0 is unset) exceeds the full rank
+        /// <c>min(out, (in/groups)·Πk)</c> of its weight, to which the runtime clamps it. An inherited one is reported on the
+        /// target's attribute, whose fix adds <c>LoraRank = full</c> to the target.
+        /// </summary>
+        private static void CheckLoraRank(SymbolAnalysisContext context, ISymbol member, AttributeData attribute, AttributeData? model, long[] weight)
+        {
+            int? own = TorchSymbols.NamedInt(attribute, "LoraRank") is int r && r != 0 ? r : null;
+            int? inherited = TorchSymbols.NamedInt(model, "LoraRank") is int m && m != 0 ? m : null;
+            if ((own ?? inherited) is not int rank || rank < 1) return; // unset, or FLORA002 on the model
+            int full = FloraRankRules.LoraFullRank(weight);
+            if (rank <= full) return;
+            string limit = $"the full rank {Number(full)} of its weight [{string.Join(", ", weight.Select(Number))}] (min(out, in/groups·Πk))";
+            string advice = own.HasValue
+                ? $"Use LoraRank ≤ {Number(full)}."
+                : $"It inherits LoraRank {Number(rank)} from [FloraModel]: set LoraRank ≤ {Number(full)} on '{member.Name}', or lower the model's.";
+            Report(context, DiagnosticDescriptors.RankExceedsMode, attribute, "LoraRank", "LoraRank = " + Number(full),
+                "LoraRank", Number(rank), member.Name, limit, Number(full), advice);
+        }
+
+        private static void CheckFloraRanks(SymbolAnalysisContext context, ISymbol member, AttributeData attribute, AttributeData? model, LayerShape shape)
+        {
             if (shape.Kind == LayerKind.Linear && AttributeArguments.IsSet(attribute, "R3"))
                 Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", "", member.Name);
             if (shape.WeightShape is not long[] weight) return;
 
-            var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
             int? rank = TorchSymbols.NamedInt(attribute, "Rank"), inRank = TorchSymbols.NamedInt(attribute, "InRank");
             int? outRank = TorchSymbols.NamedInt(attribute, "OutRank"), r3 = TorchSymbols.NamedInt(attribute, "R3");
             var defaults = TorchSymbols.ModelDefaults(model);
@@ -106,14 +137,35 @@ namespace Flora.Analyzers
             {
                 if (TorchSymbols.NamedInt(attribute, name) is int value && value < 1)
                 {
-                    Report(context, DiagnosticDescriptors.RankBelowOne, attribute, name, null, name, Number(value), owner);
+                    Report(context, DiagnosticDescriptors.RankBelowOne, attribute, name, null, name, Number(value), owner, DiagnosticDescriptors.FloraRankAdvice);
                     valid = false;
                 }
             }
             if (TorchSymbols.NamedDouble(attribute, "Scale") is double scale && !(scale > 0 && !double.IsInfinity(scale)))
             {
-                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "Scale", "Scale = 0.4", scale.ToString("R", CultureInfo.InvariantCulture), owner);
+                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "Scale", "Scale = 0.4",
+                    "Scale", scale.ToString("R", CultureInfo.InvariantCulture), owner, DiagnosticDescriptors.ScaleAdvice);
                 valid = false;
+            }
+            return valid;
+        }
+
+        /// <summary>
+        /// FLORA002 for a negative LoraRank and FLORA007 for a LoraAlpha that is NaN, infinite or negative (0 is unset for
+        /// both: the matched rank, α = r). Returns whether LoraRank is valid (LoraAlpha does not change the rank checks).
+        /// </summary>
+        private static bool CheckLoraValues(SymbolAnalysisContext context, AttributeData attribute, string owner)
+        {
+            bool valid = true;
+            if (TorchSymbols.NamedInt(attribute, "LoraRank") is int rank && rank < 0)
+            {
+                Report(context, DiagnosticDescriptors.RankBelowOne, attribute, "LoraRank", null, "LoraRank", Number(rank), owner, DiagnosticDescriptors.LoraRankAdvice);
+                valid = false;
+            }
+            if (TorchSymbols.NamedDouble(attribute, "LoraAlpha") is double alpha && alpha != 0 && !(alpha > 0 && !double.IsInfinity(alpha)))
+            {
+                Report(context, DiagnosticDescriptors.InvalidScale, attribute, "LoraAlpha", "",
+                    "LoraAlpha", alpha.ToString("R", CultureInfo.InvariantCulture), owner, DiagnosticDescriptors.LoraAlphaAdvice);
             }
             return valid;
         }

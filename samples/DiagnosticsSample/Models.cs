@@ -84,3 +84,12 @@ public partial class NotAModule
 {
     public int Width { get; set; }
 }
+
+/// <summary>FLORA011: a layer cannot be both a FLoRA target (adapter trains) and a module to save (trains fully).</summary>
+[FloraModel]
+public partial class TargetAndSavedModel : Module<Tensor, Tensor>
+{
+    [FloraTarget, FloraModuleToSave] private readonly Linear head = Linear(16, 10);
+    public TargetAndSavedModel() : base(nameof(TargetAndSavedModel)) => RegisterComponents();
+    public override Tensor forward(Tensor x) => head.call(x);
+}

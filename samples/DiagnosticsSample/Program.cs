@@ -1,4 +1,4 @@
 using System;
 
-// Each type in Models.cs breaks exactly one rule; the build output lists FLORA001 ... FLORA009 once each.
+// Each type in Models.cs breaks exactly one rule; the build output lists FLORA001 ... FLORA009 and FLORA011 once each.
 Console.WriteLine("Build this project to see the Flora diagnostics: dotnet build samples/DiagnosticsSample");

@@ -33,11 +33,11 @@ public sealed class InvalidScaleTests
                 public override Tensor forward(Tensor x) => x;
             }
             """,
-            Diagnostic().WithLocation(0).WithArguments("-1", "Model"),
-            Diagnostic().WithLocation(1).WithArguments("NaN", "a"),
-            Diagnostic().WithLocation(2).WithArguments("Infinity", "b"),
-            Diagnostic().WithLocation(3).WithArguments("-0.5", "c"),
-            Diagnostic().WithLocation(4).WithArguments("-Infinity", "d"));
+            Diagnostic().WithLocation(0).WithArguments("Scale", "-1", "Model", DiagnosticDescriptors.ScaleAdvice),
+            Diagnostic().WithLocation(1).WithArguments("Scale", "NaN", "a", DiagnosticDescriptors.ScaleAdvice),
+            Diagnostic().WithLocation(2).WithArguments("Scale", "Infinity", "b", DiagnosticDescriptors.ScaleAdvice),
+            Diagnostic().WithLocation(3).WithArguments("Scale", "-0.5", "c", DiagnosticDescriptors.ScaleAdvice),
+            Diagnostic().WithLocation(4).WithArguments("Scale", "-Infinity", "d", DiagnosticDescriptors.ScaleAdvice));
 
     [Fact]
     public Task An_invalid_scale_stops_the_shape_checks_of_its_target() =>

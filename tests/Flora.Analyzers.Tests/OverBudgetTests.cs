@@ -169,4 +169,113 @@ public sealed class OverBudgetTests
         Assert.True(diagnostics.Any(d => d.Id == FloraDiagnosticIds.OverBudget),
             $"no FLORA008; the generator's FloraTrainableParameters is {constant?.ConstantValue?.ToString() ?? "not emitted"}");
     }
+
+    /// <summary>
+    /// Modules to save train fully and count in the budget. fc Linear(16, 16) at the inherited Rank 8: 64 + 128 + 128 = 320;
+    /// head Linear(16, 10): 160 + 10 = 170; bn BatchNorm1d(16): weight and bias 32 (running statistics are buffers). 522.
+    /// </summary>
+    private static string WithModulesToSave(string model, string extra = "") => $$"""
+        {{model}}
+        public partial class Transfer : Module<Tensor, Tensor>
+        {
+            [FloraTarget] private readonly Linear fc = Linear(16, 16);
+            [FloraModuleToSave] private readonly Linear head = Linear(16, 10);
+            [FloraModuleToSave] private readonly BatchNorm1d bn = BatchNorm1d(16);
+        {{extra}}
+            public Transfer() : base(nameof(Transfer)) => RegisterComponents();
+            public override Tensor forward(Tensor x) => head.call(bn.call(fc.call(x)));
+        }
+        """;
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task Modules_to_save_count_in_the_budget_and_are_listed() =>
+        Verify<BudgetAnalyzer>.AnalyzerAsync(WithModulesToSave("[FloraModel({|#0:MaxTrainableParameters = 521|})]"),
+            Diagnostic().WithLocation(0).WithMessage(
+                "'Transfer' trains 522 parameters, over its budget of 521 (MaxTrainableParameters). Largest: fc 320, head 170, bn 32. Lower their ranks or raise the budget."));
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task Modules_to_save_exactly_at_the_budget_raise_nothing() =>
+        Verify<BudgetAnalyzer>.AnalyzerAsync(WithModulesToSave("[FloraModel(MaxTrainableParameters = 522)]"));
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task A_model_with_only_modules_to_save_is_counted_too() =>
+        Verify<BudgetAnalyzer>.AnalyzerAsync("""
+            [FloraModel({|#0:MaxTrainableParameters = 1_000|})]
+            public partial class Probe : Module<Tensor, Tensor>
+            {
+                [FloraModuleToSave] public Linear Head { get; } = Linear(512, 10, hasBias: false);
+                [FloraModuleToSave] private readonly Embedding tokens = Embedding(100, 4);
+                public Probe() : base(nameof(Probe)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => Head.call(x);
+            }
+            """,
+            Diagnostic().WithLocation(0).WithMessage(
+                "'Probe' trains 5,520 parameters, over its budget of 1,000 (MaxTrainableParameters). Largest: Head 5,120, tokens 400. Lower their ranks or raise the budget."));
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task A_module_to_save_of_unknown_size_leaves_no_constant_count_and_no_FLORA008() =>
+        // fc alone (320) is over the budget, but the model's count is not a compile-time constant: nothing is reported,
+        // as for a target whose shape is known only at run time.
+        Verify<BudgetAnalyzer>.AnalyzerAsync("""
+            [FloraModel(MaxTrainableParameters = 100)]
+            public partial class Unknown : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Linear fc = Linear(16, 16);
+                [FloraModuleToSave] private readonly Sequential body = Sequential(Linear(16, 16), ReLU());
+                public Unknown() : base(nameof(Unknown)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => body.call(fc.call(x));
+            }
+
+            [FloraModel(MaxTrainableParameters = 100)]
+            public partial class RuntimeHead : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Linear fc = Linear(16, 16);
+                [FloraModuleToSave] private readonly Linear head;
+                public RuntimeHead(int classes) : base(nameof(RuntimeHead))
+                {
+                    head = Linear(16, classes);
+                    RegisterComponents();
+                }
+                public override Tensor forward(Tensor x) => head.call(fc.call(x));
+            }
+            """);
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task A_member_that_is_both_target_and_module_to_save_counts_once_as_a_target() =>
+        // FLORA011 reports the member; the budget counts its adapter (320), not also its 272 weights.
+        Verify<BudgetAnalyzer>.AnalyzerAsync("""
+            [FloraModel(MaxTrainableParameters = 320)]
+            public partial class Both : Module<Tensor, Tensor>
+            {
+                [FloraTarget, FloraModuleToSave] private readonly Linear fc = Linear(16, 16);
+                [FloraModuleToSave] private static readonly Linear shared = Linear(100, 100);
+                public Both() : base(nameof(Both)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => fc.call(x);
+            }
+            """);
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task SaveNormLayers_counts_the_model_s_norm_layer_members_once() =>
+        // 522 + ln LayerNorm(16) 32 + gn GroupNorm(4, 16) 32 (bn is counted once; the InstanceNorm has no affine parameters).
+        Verify<BudgetAnalyzer>.AnalyzerAsync(WithModulesToSave("[FloraModel(SaveNormLayers = true, {|#0:MaxTrainableParameters = 585|})]", """
+                private readonly LayerNorm ln = LayerNorm(16);
+                private readonly GroupNorm gn = GroupNorm(4, 16);
+                private readonly InstanceNorm1d inorm = InstanceNorm1d(16);
+                private readonly Linear notANorm = Linear(100, 100);
+            """),
+            Diagnostic().WithLocation(0).WithMessage(
+                "'Transfer' trains 586 parameters, over its budget of 585 (MaxTrainableParameters). Largest: fc 320, head 170, bn 32. Lower their ranks or raise the budget."));
+
+    [Fact]
+    [Trait("Feature", "ModulesToSave")]
+    public Task Without_SaveNormLayers_norm_layers_stay_frozen_and_uncounted() =>
+        Verify<BudgetAnalyzer>.AnalyzerAsync(WithModulesToSave("[FloraModel(SaveNormLayers = false, MaxTrainableParameters = 522)]", """
+                private readonly LayerNorm ln = LayerNorm(16);
+            """));
 }

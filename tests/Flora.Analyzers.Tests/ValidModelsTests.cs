@@ -107,4 +107,42 @@ public sealed class ValidModelsTests
                 }
             }
             """);
+
+    [Fact]
+    public Task Transfer_learning_with_modules_to_save_and_LoRA_ranks_raises_nothing() =>
+        // Budget: stem Conv2d(3, 16, 3) ranks (4, 3, 1, 1): 12 + 64 + 9 + 3 + 3 = 91; fc Linear(64, 64) ranks (4, 4):
+        // 16 + 256 + 256 = 528; head 64·10 + 10 = 650; bn 32; ln LayerNorm([4, 16]) 128 (SaveNormLayers). Total 1,429.
+        VerifyAll.AnalyzerAsync("""
+            [FloraModel(Rank = 4, LoraRank = 8, LoraAlpha = 16, SaveNormLayers = true, MaxTrainableParameters = 1_429)]
+            public partial class Transfer : Module<Tensor, Tensor>
+            {
+                [FloraTarget(LoraRank = 9, LoraAlpha = 0.5)] private readonly Conv2d stem = Conv2d(3, 16, 3, padding: 1);
+                [FloraTarget(LoraRank = 0)] private readonly Linear fc = Linear(64, 64);
+                [FloraModuleToSave] public Linear Head { get; set; } = Linear(64, 10);
+                [FloraModuleToSave] private readonly BatchNorm2d bn = BatchNorm2d(16);
+                private readonly LayerNorm ln = LayerNorm(new long[] { 4, 16 });
+
+                public Transfer() : base(nameof(Transfer)) => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = functional.relu(bn.call(stem.call(x))).mean(new long[] { 2, 3 });
+                    return Head.call(fc.call(h.repeat(1, 4)));
+                }
+            }
+
+            public partial class Probe : Module<Tensor, Tensor>
+            {
+                [FloraModuleToSave] private readonly Linear head;
+                [FloraModuleToSave] private readonly Module<Tensor, Tensor> body = Sequential(Linear(8, 8), ReLU());
+
+                public Probe(int classes) : base(nameof(Probe))
+                {
+                    head = Linear(8, classes);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => head.call(body.call(x));
+            }
+            """);
 }

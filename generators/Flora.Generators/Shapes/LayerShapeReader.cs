@@ -58,6 +58,14 @@ namespace Flora.Generators
             };
         }
 
+        /// <summary>
+        /// Whether <paramref name="type"/> is one of TorchSharp's normalisation layers that <c>[FloraModel(SaveNormLayers = true)]</c>
+        /// saves: <c>TorchSharp.Modules.BatchNorm1d/2d/3d</c>, <c>InstanceNorm1d/2d/3d</c>, <c>LayerNorm</c>, <c>GroupNorm</c>.
+        /// </summary>
+        public static bool IsNormLayer(ITypeSymbol? type) =>
+            type is INamedTypeSymbol named && named.ContainingNamespace?.ToDisplayString() == "TorchSharp.Modules"
+            && named.Name is "BatchNorm1d" or "BatchNorm2d" or "BatchNorm3d" or "InstanceNorm1d" or "InstanceNorm2d" or "InstanceNorm3d" or "LayerNorm" or "GroupNorm";
+
         /// <summary>The type of a field or property member, or null for anything else.</summary>
         public static ITypeSymbol? MemberType(ISymbol member) => member switch
         {
@@ -118,6 +126,132 @@ namespace Flora.Generators
         public static IArgumentOperation? Argument(IInvocationOperation creation, string parameter) =>
             creation.Arguments.FirstOrDefault(a => a.Parameter?.Name == parameter);
 
+        /// <summary>
+        /// The trainable parameters of a module to save (<c>[FloraModuleToSave]</c>, or a norm layer under
+        /// <c>SaveNormLayers</c>) when the <c>torch.nn</c> factory call that creates it has constant arguments; null when
+        /// unknown (another factory, a user's module, a shape known only at run time, invalid sizes). The generator's
+        /// <c>FloraTrainableParameters</c> and the budget diagnostic FLORA008 both add this. A count past
+        /// <see cref="long.MaxValue"/> saturates to it. Buffers (BatchNorm's running statistics) are not parameters.
+        /// <list type="bullet">
+        /// <item><c>Linear(inputSize, outputSize, hasBias = true)</c>: <c>in·out + out</c> with a bias.</item>
+        /// <item><c>Conv1d/2d/3d(in_channels, out_channels, kernel_size, …, groups = 1, bias = true)</c>: <c>out·(in/groups)·Πk + out</c> with a bias.</item>
+        /// <item><c>BatchNorm1d/2d/3d(num_features, …, affine = true)</c>, <c>InstanceNorm1d/2d/3d(num_features, …, affine = false)</c>: <c>2·num_features</c> when affine, else 0.</item>
+        /// <item><c>LayerNorm(normalized_shape, eps, elementwise_affine = true, bias = true)</c> (a long or a long[]): <c>Π shape</c> per weight and bias.</item>
+        /// <item><c>GroupNorm(num_groups, num_channels, eps, affine = true)</c>: <c>2·num_channels</c> when affine, else 0.</item>
+        /// <item><c>Embedding(num_embeddings, embedding_dims, …)</c>: <c>num·dims</c>.</item>
+        /// </list>
+        /// </summary>
+        public static long? SavedModuleParameters(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+        {
+            var creation = FindFactoryCall(member, compilation, cancellationToken);
+            if (creation is null) return null;
+            var declared = MemberType(member);
+            if (declared is null || declared.TypeKind == TypeKind.Error || creation.Type is null || !compilation.HasImplicitConversion(creation.Type, declared)) return null;
+            try
+            {
+                return CountModule(creation);
+            }
+            catch (System.OverflowException)
+            {
+                return long.MaxValue; // saturates, as FloraRankRules.CountTarget does: over any budget, and no meaningful constant
+            }
+        }
+
+        /// <summary>The parameters of the module a <c>torch.nn</c> factory call creates, or null (see <see cref="SavedModuleParameters"/>).</summary>
+        private static long? CountModule(IInvocationOperation creation)
+        {
+            checked
+            {
+                switch (creation.TargetMethod.Name)
+                {
+                    case "Linear":
+                        if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)
+                            || !TryBool(Argument(creation, "hasBias")?.Value, out bool linearBias) || input <= 0 || output <= 0)
+                            return null;
+                        return input * output + (linearBias ? output : 0);
+                    case "Conv1d":
+                    case "Conv2d":
+                    case "Conv3d":
+                        var kind = creation.TargetMethod.Name == "Conv1d" ? LayerKind.Conv1d : creation.TargetMethod.Name == "Conv2d" ? LayerKind.Conv2d : LayerKind.Conv3d;
+                        if (ShapeFrom(kind, creation) is not long[] weight || !TryBool(Argument(creation, "bias")?.Value, out bool convBias)) return null;
+                        long elements = 1;
+                        foreach (long size in weight) elements *= size;
+                        return elements + (convBias ? weight[0] : 0);
+                    case "BatchNorm1d":
+                    case "BatchNorm2d":
+                    case "BatchNorm3d":
+                    case "InstanceNorm1d":
+                    case "InstanceNorm2d":
+                    case "InstanceNorm3d":
+                        if (!TryConstant(Argument(creation, "num_features")?.Value, out long features) || features <= 0
+                            || !TryBool(Argument(creation, "affine")?.Value, out bool affine))
+                            return null;
+                        return affine ? 2 * features : 0;
+                    case "LayerNorm":
+                        if (NormalizedShape(Argument(creation, "normalized_shape")?.Value) is not long normalized
+                            || !TryBool(Argument(creation, "elementwise_affine")?.Value, out bool elementwise)
+                            || !TryBool(Argument(creation, "bias")?.Value, out bool normBias))
+                            return null;
+                        return elementwise ? normalized * (normBias ? 2 : 1) : 0;
+                    case "GroupNorm":
+                        if (!TryConstant(Argument(creation, "num_groups")?.Value, out long groups) || !TryConstant(Argument(creation, "num_channels")?.Value, out long channels)
+                            || !TryBool(Argument(creation, "affine")?.Value, out bool groupAffine) || groups <= 0 || channels <= 0 || channels % groups != 0)
+                            return null;
+                        return groupAffine ? 2 * channels : 0;
+                    case "Embedding":
+                        if (!TryConstant(Argument(creation, "num_embeddings")?.Value, out long count) || !TryConstant(Argument(creation, "embedding_dims")?.Value, out long dims)
+                            || count <= 0 || dims <= 0)
+                            return null;
+                        return count * dims;
+                    default:
+                        return null;
+                }
+            }
+        }
+
+        /// <summary>
+        /// The element count of LayerNorm's <c>normalized_shape</c>: one constant, or an array of constants
+        /// (<c>new long[] { 4, 8 }</c>, <c>new[] { 4L }</c>, <c>[4, 8]</c>); null when not constant or a size is below 1.
+        /// </summary>
+        private static long? NormalizedShape(IOperation? operation)
+        {
+            if (TryConstant(operation, out long single)) return single > 0 ? single : null;
+            while (operation is IConversionOperation conversion) operation = conversion.Operand;
+            IEnumerable<IOperation>? elements = operation switch
+            {
+                IArrayCreationOperation { Initializer: { } initializer } array when array.DimensionSizes.Length == 1 => initializer.ElementValues,
+                ICollectionExpressionOperation collection => collection.Elements,
+                _ => null,
+            };
+            if (elements is null) return null;
+            long product = 1;
+            int axes = 0;
+            foreach (var element in elements)
+            {
+                if (!TryConstant(element, out long size) || size <= 0) return null;
+                product = checked(product * size);
+                axes++;
+            }
+            return axes > 0 ? product : null;
+        }
+
+        /// <summary>A bool constant, through implicit conversions (a literal, a <c>const bool</c>, a default value).</summary>
+        public static bool TryBool(IOperation? operation, out bool value)
+        {
+            value = false;
+            while (operation is not null)
+            {
+                if (operation.ConstantValue.HasValue)
+                {
+                    if (operation.ConstantValue.Value is not bool b) return false;
+                    value = b;
+                    return true;
+                }
+                operation = operation is IConversionOperation conversion ? conversion.Operand : null;
+            }
+            return false;
+        }
+
         /// <summary>An integral constant, through implicit conversions (<c>3</c>, <c>2 * Width</c>, a <c>const</c>).</summary>
         public static bool TryConstant(IOperation? operation, out long value)
         {
@@ -174,7 +308,13 @@ namespace Flora.Generators
         }
 
         /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
-        private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+        private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"
+                ? call
+                : null;
+
+        /// <summary>The <c>torch.nn.*(...)</c> factory call in the member's initializer or in its single constructor assignment.</summary>
+        private static IInvocationOperation? FindFactoryCall(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
         {
             var expressions = new List<ExpressionSyntax>();
             foreach (var reference in member.DeclaringSyntaxReferences)
@@ -209,7 +349,6 @@ namespace Flora.Generators
 
         private static bool IsTorchNnFactory(IMethodSymbol method) =>
             method.IsStatic
-            && method.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace: { Name: "TorchSharp" } } }
-            && method.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d";
+            && method.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace: { Name: "TorchSharp" } } };
     }
 }

@@ -14,11 +14,28 @@ namespace Flora.Generators
         {
             for (var t = type.BaseType; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
             {
-                if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } })
-                    return true;
+                if (IsTorchModuleClass(t)) return true;
             }
             return false;
         }
+
+        /// <summary>
+        /// Whether a member of <paramref name="type"/> holds a TorchSharp module: <c>torch.nn.Module</c> itself (any generic
+        /// form), a type derived from it, or a type parameter constrained to one.
+        /// </summary>
+        public static bool IsTorchModule(ITypeSymbol? type)
+        {
+            if (type is ITypeParameterSymbol parameter)
+            {
+                foreach (var constraint in parameter.ConstraintTypes)
+                    if (IsTorchModule(constraint)) return true;
+                return false;
+            }
+            return type is INamedTypeSymbol named && (IsTorchModuleClass(named) || DerivesFromTorchModule(named));
+        }
+
+        private static bool IsTorchModuleClass(INamedTypeSymbol type) =>
+            type.Name == "Module" && type.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } };
 
         /// <summary>The attribute of class <paramref name="attributeName"/> on <paramref name="symbol"/>, or null.</summary>
         public static AttributeData? Attribute(ISymbol symbol, string attributeName)

@@ -111,6 +111,39 @@ namespace Flora
             }
         }
 
+        /// <summary>
+        /// The full rank of a weight's matrix view <c>[out, (in/groups)·Πk]</c> for a weight shaped <c>[out, in/groups, k…]</c>:
+        /// <c>min(shape[0], Π shape[1..])</c>, the largest LoRA/DoRA rank that adds anything. Saturates at
+        /// <see cref="int.MaxValue"/> (a rank is an int).
+        /// </summary>
+        /// <exception cref="ArgumentException">The shape has fewer than two axes, or a size below 1.</exception>
+        public static int LoraFullRank(IReadOnlyList<long> weightShape)
+        {
+            if (weightShape is null) throw new ArgumentNullException(nameof(weightShape));
+            if (weightShape.Count < 2)
+                throw new ArgumentException("a weight has at least two axes (out, in/groups)", nameof(weightShape));
+            long columns = 1;
+            for (int i = 0; i < weightShape.Count; i++)
+            {
+                if (weightShape[i] < 1) throw new ArgumentException("every axis of a weight has a size of at least 1", nameof(weightShape));
+                if (i == 0) continue;
+                // Past the cap the product no longer matters: min(out, columns) is then min(out, int.MaxValue).
+                columns = columns > int.MaxValue / weightShape[i] ? int.MaxValue : columns * weightShape[i];
+            }
+            return (int)Math.Min(int.MaxValue, Math.Min(weightShape[0], columns));
+        }
+
+        /// <summary>
+        /// The LoRA/DoRA rank used for <paramref name="rank"/> on a weight of <paramref name="weightShape"/>: the rank clamped
+        /// to <see cref="LoraFullRank"/> (a larger rank adds parameters but no expressiveness).
+        /// </summary>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="rank"/> is less than 1.</exception>
+        public static int ClampLoraRank(IReadOnlyList<long> weightShape, int rank)
+        {
+            if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "a LoRA rank is at least 1");
+            return Math.Min(rank, LoraFullRank(weightShape));
+        }
+
         /// <summary>Adds two non-negative counts, saturating at <see cref="long.MaxValue"/>.</summary>
         public static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 

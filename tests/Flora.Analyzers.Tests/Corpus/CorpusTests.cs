@@ -49,6 +49,7 @@ public sealed class CorpusTests
         inputs.AddRange(OddInputs.TypeKinds());
         inputs.AddRange(OddInputs.ConstantsOutOfRange());
         inputs.AddRange(OddInputs.UnresolvedNames());
+        inputs.AddRange(OddInputs.ModulesToSaveAndLora());
         return inputs;
     }
 

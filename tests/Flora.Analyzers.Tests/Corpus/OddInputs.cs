@@ -189,4 +189,83 @@ internal static class OddInputs
         yield return new("missing Flora reference in usings", "public partial class NoUsing : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> { [Flora.FloraTarget] private readonly TorchSharp.Modules.Linear fc = TorchSharp.torch.nn.Linear(4, 4); public NoUsing() : base(\"N\") { } public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x; }", true);
         yield return new("a user type named FloraTarget", "namespace Other { public sealed class FloraTargetAttribute : System.Attribute { } public class C { [FloraTarget] public int X; } }", true);
     }
+
+    /// <summary>[FloraModuleToSave], LoraRank, LoraAlpha and SaveNormLayers in odd places and with odd values.</summary>
+    public static IEnumerable<CorpusInput> ModulesToSaveAndLora()
+    {
+        yield return new("module to save on a method", Model("    [FloraModuleToSave] public Linear Make() => Linear(4, 4);"), false);
+        yield return new("module to save on a class", "[FloraModuleToSave] public partial class C : Module<Tensor, Tensor> { public C() : base(\"C\") { } public override Tensor forward(Tensor x) => x; }", false);
+        yield return new("module to save on a parameter", Model("    public void Use([FloraModuleToSave] Linear layer) { }"), false);
+        yield return new("module to save on the assembly", "[assembly: FloraModuleToSave]\npublic class C { }", false);
+        yield return new("module to save twice", Model("    [FloraModuleToSave, FloraModuleToSave] private readonly Linear fc = Linear(4, 4);"), false);
+        yield return new("module to save with arguments", Model("    [FloraModuleToSave(4)] private readonly Linear fc = Linear(4, 4);"), false);
+        yield return new("module to save on an event", Model("    [FloraModuleToSave] public event System.Action? Changed;"), false);
+        yield return new("module to save on a const", Model("    [FloraModuleToSave] private const int Width = 4;"), false);
+        yield return new("module to save on an enum member", "public enum E { [FloraModuleToSave] A, B }", false);
+        yield return new("module to save on a backing field", Model("    [field: FloraModuleToSave] public Linear Fc { get; } = Linear(4, 4);"), false);
+        yield return new("module to save on an expression-bodied property", Model("    [FloraModuleToSave] public Linear Fresh => Linear(4, 4);"), false);
+        yield return new("module to save and target in two lists", Model("    [FloraTarget]\n    [FloraModuleToSave]\n    private readonly Linear fc = Linear(4, 4);"), false);
+        yield return new("module to save of an unconstrained type parameter", "public partial class G<T> : Module<Tensor, Tensor> { [FloraModuleToSave] private readonly T? layer; public G() : base(\"G\") { } public override Tensor forward(Tensor x) => x; }", false);
+        yield return new("module to save in a struct", "public partial struct S { [FloraModuleToSave] public Linear Fc; }", false);
+        yield return new("module to save in an interface", "public partial interface I { [FloraModuleToSave] Linear Fc { get; } }", false);
+        yield return new("module to save in a record", "public partial record R([property: FloraModuleToSave] Linear Fc);", false);
+        yield return new("module to save typed dynamic", Model("    [FloraModuleToSave] private readonly dynamic d = Linear(4, 4);"), false);
+        yield return new("module to save of an unresolved type", Model("    [FloraModuleToSave] private readonly Missing m = Linear(4, 4);"), false);
+        yield return new("module to save with an unresolved factory", Model("    [FloraModuleToSave] private readonly Linear m = Linearr(4, 4);"), false);
+        yield return new("module to save in a file-local type", "file partial class F : Module<Tensor, Tensor> { [FloraModuleToSave] private readonly Linear fc = Linear(4, 4); public F() : base(\"F\") { } public override Tensor forward(Tensor x) => x; }", false);
+        string[] modules =
+        {
+            "LayerNorm m = LayerNorm(new long[0])", "LayerNorm m = LayerNorm(new long[] { })", "LayerNorm m = LayerNorm([])",
+            "LayerNorm m = LayerNorm(new long[] { 4, -4 })", "LayerNorm m = LayerNorm([long.MaxValue, long.MaxValue])",
+            "LayerNorm m = LayerNorm([..Shape])", "LayerNorm m = LayerNorm(new long[2, 2])", "LayerNorm m = LayerNorm(new long[Width])",
+            "GroupNorm m = GroupNorm(0, 0)", "GroupNorm m = GroupNorm(-2, 4)", "GroupNorm m = GroupNorm(long.MaxValue, long.MaxValue)",
+            "Embedding m = Embedding(-1, 4)", "Embedding m = Embedding(long.MaxValue, long.MaxValue)", "BatchNorm2d m = BatchNorm2d(long.MaxValue)",
+            "BatchNorm2d m = BatchNorm2d(0)", "Conv2d m = Conv2d(long.MaxValue, long.MaxValue, long.MaxValue)", "Linear m = Linear(long.MaxValue, long.MaxValue)",
+            "Linear m = Linear(long.MaxValue, 1, hasBias: true)", "Conv3d m = Conv3d(4, 8, (3, 3, 0))", "Linear m = Linear(4, 4, hasBias: Flag)",
+            "Module<Tensor, Tensor> m = Sequential(Linear(4, 4), LayerNorm(4))", "Dropout m = Dropout(0.5)",
+        };
+        int i = 0;
+        foreach (var module in modules)
+        {
+            string members = $"    private static readonly long[] Shape = {{ 4 }};\n    private const int Width = 4;\n    private static bool Flag => true;\n    [FloraModuleToSave] private readonly {module};";
+            yield return new($"module to save {module} #{i++}", Model(members, "[FloraModel(MaxTrainableParameters = 1)]"), false);
+            yield return new($"module to save {module} with a target #{i++}", Model(members + "\n    [FloraTarget] private readonly Linear fc = Linear(4, 4);", "[FloraModel(SaveNormLayers = true, MaxTrainableParameters = 1)]"), false);
+        }
+        string[] targets =
+        {
+            "LoraRank = int.MinValue", "LoraRank = int.MaxValue", "LoraRank = -0", "LoraRank = 1.5", "LoraRank = \"8\"", "LoraRank = null",
+            "LoraAlpha = double.MaxValue", "LoraAlpha = \"x\"", "LoraAlpha = float.NaN", "LoraAlpha = -double.Epsilon", "LoraAlpha = 1 / 0.0",
+            "LoraRank = 2, LoraRank = 3", "LoraRank = Undefined", "LoraRank = -1, Rank = -1, LoraAlpha = -1, Scale = -1",
+        };
+        foreach (var t in targets)
+            yield return new("target(" + t + ") #" + i++, Model($"    [FloraTarget({t})] private readonly Conv2d fc = Conv2d(3, 8, 3);", "[FloraModel(LoraRank = 4)]"), false);
+        string[] models =
+        {
+            "LoraRank = int.MaxValue", "LoraRank = int.MinValue", "LoraAlpha = double.NaN", "SaveNormLayers = 1", "SaveNormLayers = \"true\"",
+            "LoraRank = -3, LoraAlpha = -3, SaveNormLayers = true, MaxTrainableParameters = 1",
+        };
+        foreach (var m in models)
+            yield return new("model(" + m + ") #" + i++, Model("    [FloraTarget] private readonly Linear fc = Linear(4, 4);\n    private readonly BatchNorm2d bn = BatchNorm2d(Width);\n    private const int Width = 4;", $"[FloraModel({m})]"), false);
+
+        // Correct code: no Flora diagnostic, no compiler error.
+        yield return new("transfer model with modules to save and LoRA ranks", """
+            [FloraModel(Rank = 4, LoraRank = 8, LoraAlpha = 16, SaveNormLayers = true, MaxTrainableParameters = 100_000)]
+            public partial class Transfer : Module<Tensor, Tensor>
+            {
+                [FloraTarget(LoraRank = 2)] private readonly Conv2d stem = Conv2d(1, 8, 3, padding: 1);
+                [FloraTarget] private readonly Linear fc = Linear(64, 64);
+                private readonly BatchNorm2d bn = BatchNorm2d(8);
+                [FloraModuleToSave] public Linear Head { get; set; } = Linear(64, 10);
+                [FloraModuleToSave] private readonly LayerNorm norm = LayerNorm(new long[] { 64 });
+                [FloraModuleToSave] private readonly Sequential extra = Sequential(Linear(10, 10));
+                public Transfer() : base(nameof(Transfer)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => Head.call(norm.call(fc.call(bn.call(stem.call(x)).flatten(1))));
+            }
+            """, true);
+        yield return new("module to save assigned in a constructor", Model("""
+                [FloraModuleToSave] private readonly Linear head;
+                [FloraModuleToSave] private readonly GroupNorm gn;
+                public Odd(int classes) : base("Odd") { head = Linear(4, classes); gn = GroupNorm(2, 4); }
+            """, "[FloraModel(MaxTrainableParameters = 1_000)]"), true);
+    }
 }
