@@ -36,9 +36,9 @@ namespace Flora.Generators
                     || context.SemanticModel.GetOperation(syntax, cancellationToken) is not IInvocationOperation invocation) return null;
                 var call = ForwardCalls.Classify(invocation, cancellationToken);
                 if (call is null || call.Blocker != ForwardCallBlocker.None) return null;
+                if (syntax.Expression is not MemberAccessExpressionSyntax { Name: var name }) return null;
                 var location = context.SemanticModel.GetInterceptableLocation(syntax, cancellationToken);
                 if (location is null) return null;
-                var name = ((MemberAccessExpressionSyntax)syntax.Expression).Name;
                 var position = name.GetLocation().GetLineSpan().StartLinePosition;
                 return new InterceptionSite
                 {
