@@ -99,7 +99,7 @@ namespace Flora.Analyzers
 
         public static readonly DiagnosticDescriptor ForwardBypassesAdapter = Create(FloraDiagnosticIds.ForwardBypassesAdapter,
             "forward() on a FLoRA target skips its adapter",
-            "'{0}.forward(x)' skips the adapter attached to '{0}': TorchSharp runs the hook that applies it only in call(x). Use '{0}.call(x)'.",
+            "'{0}.forward(x)' skips the adapter attached to '{0}' (TorchSharp runs its hook only in call(x)) and is not intercepted: {1}. Use '{0}.call(x)'.",
             Usage, DiagnosticSeverity.Warning);
 
         public static readonly DiagnosticDescriptor InvalidModuleToSave = Create(FloraDiagnosticIds.InvalidModuleToSave,

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Flora.Generators;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -8,8 +9,10 @@ namespace Flora.Analyzers
 {
     /// <summary>
     /// FLORA010: <c>target.forward(x)</c> on a <c>[FloraTarget]</c> member that keeps its base layer (a sealed TorchSharp layer
-    /// type: the adapter is bound through a forward hook, and TorchSharp runs hooks in <c>call(x)</c> only). The call
-    /// would silently skip the adapter; <c>call(x)</c> is the fix.
+    /// type, or a member that cannot store the wrapper: the adapter is bound through forward hooks, and TorchSharp runs
+    /// hooks in <c>call(x)</c> only) that the generator does not intercept. The generator routes such calls to
+    /// <c>call(x)</c> when they are made on the member itself inside its model and interception is on; this reports the rest,
+    /// with the reason (<see cref="ForwardCalls"/> holds the one rule both use). <c>call(x)</c> is the fix.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class ForwardBypassAnalyzer : FloraAnalyzer
@@ -18,22 +21,24 @@ namespace Flora.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.ForwardBypassesAdapter);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols) =>
-            context.RegisterOperationAction(c => Analyze(c, symbols), OperationKind.Invocation);
+        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        {
+            context.Options.AnalyzerConfigOptionsProvider.GlobalOptions.TryGetValue(ForwardCalls.OptOutBuildProperty, out string? property);
+            context.RegisterOperationAction(c => Analyze(c, property), OperationKind.Invocation);
+        }
 
-        private static void Analyze(OperationAnalysisContext context, FloraSymbols symbols)
+        private static void Analyze(OperationAnalysisContext context, string? property)
         {
             var invocation = (IInvocationOperation)context.Operation;
-            if (invocation.TargetMethod.Name != "forward" || invocation.Arguments.Length != 1) return;
-            ISymbol? member = invocation.Instance switch
-            {
-                IFieldReferenceOperation field => field.Field,
-                IPropertyReferenceOperation property => property.Property,
-                _ => null,
-            };
-            if (member is null || symbols.TargetOf(member) is null) return;
-            if (LayerShapeReader.KindOf(LayerShapeReader.MemberType(member)) == LayerKind.Unsupported) return; // holds the wrapper itself
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ForwardBypassesAdapter, invocation.Syntax.GetLocation(), member.Name));
+            if (invocation.TargetMethod.Name != "forward") return;
+            var call = ForwardCalls.Classify(invocation, context.CancellationToken);
+            if (call is null) return;
+            var state = ForwardCalls.State(property, invocation.Syntax.SyntaxTree.Options);
+            if (ForwardCalls.IsIntercepted(call, state)) return;
+            // `head?.forward(x)`: mark the whole conditional access, not only its `.forward(x)` part.
+            var syntax = call.Blocker == ForwardCallBlocker.ConditionalAccess && invocation.Syntax.Parent is ConditionalAccessExpressionSyntax access ? access : invocation.Syntax;
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ForwardBypassesAdapter, syntax.GetLocation(),
+                call.Member.Name, ForwardCalls.Reason(call, state)));
         }
     }
 }

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using Flora.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -49,6 +51,26 @@ namespace Flora.Generators
                 .WithTrackingName(FloraStepNames.Models);
 
             context.RegisterSourceOutput(models, static (output, spec) => output.AddSource(spec.HintName, Emitter.Emit(spec)));
+
+            // forward(x) on hook-bound targets inside their model runs call(x): interceptors, when the project enables them.
+            var interceptionEnabled = context.AnalyzerConfigOptionsProvider
+                .Combine(context.ParseOptionsProvider)
+                .Select(static (pair, _) => InterceptionParser.IsEnabled(pair.Left, pair.Right))
+                .WithTrackingName(FloraStepNames.InterceptionEnabled);
+
+            var sites = context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => ForwardCalls.IsForwardSyntax(node), static (ctx, ct) => InterceptionParser.ParseSite(ctx, ct))
+                .Where(static site => site is not null)
+                .Select(static (site, _) => site!)
+                .WithTrackingName(FloraStepNames.InterceptionSites);
+
+            var interceptors = sites
+                .Collect()
+                .Combine(interceptionEnabled)
+                .SelectMany(static (pair, ct) => pair.Right ? InterceptionParser.BuildInterceptors(pair.Left, ct) : ImmutableArray<InterceptorsSpec>.Empty)
+                .WithTrackingName(FloraStepNames.Interceptors);
+
+            context.RegisterSourceOutput(interceptors, static (output, spec) => output.AddSource(spec.HintName, InterceptionEmitter.Emit(spec)));
         }
     }
 }

@@ -11,5 +11,11 @@ namespace Flora.Generators
         public const string ModelTypes = "Flora.ModelTypes";
         /// <summary>The distinct model specs.</summary>
         public const string Models = "Flora.Models";
+        /// <summary>Each interceptable <c>target.forward(x)</c> call site (interceptors, issue 17).</summary>
+        public const string InterceptionSites = "Flora.InterceptionSites";
+        /// <summary>Whether the project enables interception (FloraInterceptForward, InterceptorsNamespaces).</summary>
+        public const string InterceptionEnabled = "Flora.InterceptionEnabled";
+        /// <summary>The interceptor specs, one per model with interceptable calls.</summary>
+        public const string Interceptors = "Flora.Interceptors";
     }
 }

@@ -13,8 +13,9 @@ namespace Flora.Bench;
 
 /// <summary>
 /// <c>Flora.Bench generator</c>: how long the source generator takes on a compilation with many annotated targets —
-/// cold (a new driver) and incrementally after a one-line edit of a method body (nothing to re-emit) or of one rank
-/// (one model re-emitted), as an IDE runs it on every keystroke.
+/// cold (a new driver) and incrementally after a one-line edit of a method body (that file's forward-call interceptors
+/// re-emitted: their locations carry the file's checksum) or of one rank (one model re-emitted), as an IDE runs it on
+/// every keystroke. Each model calls every target with <c>forward(x)</c>, and interception is on as the package sets it.
 /// </summary>
 internal static class GeneratorBenchmark
 {
@@ -23,12 +24,14 @@ internal static class GeneratorBenchmark
           --models N       Model classes (default 20)
           --targets N      [FloraTarget] members per model (default 10): 200 targets by default
           --iterations N   Timed runs per scenario (default 30, after 5 warm-up runs)
+          --no-forward     Models call no target with forward(x) (no interceptors): the baseline without interception
           --markdown PATH  Also write the table as markdown
         """;
 
     public static int Run(string[] args)
     {
         int models = 20, targets = 10, iterations = 30;
+        bool forwardCalls = true;
         string? markdown = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -39,19 +42,22 @@ internal static class GeneratorBenchmark
                 case "--targets": targets = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--iterations": iterations = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--markdown": markdown = Next(); break;
+                case "--no-forward": forwardCalls = false; break;
                 case "--help" or "-h": Console.WriteLine(Usage); return 0;
                 default: Console.Error.WriteLine($"error: unknown option {args[i]}\n{Usage}"); return 2;
             }
         }
 
-        var trees = Enumerable.Range(0, models).Select(m => CSharpSyntaxTree.ParseText(ModelSource(m, targets), path: $"Model{m}.cs")).ToList();
+        // InterceptorsNamespaces as the package's build targets pass it to the compiler.
+        var parseOptions = CSharpParseOptions.Default.WithFeatures(new[] { new KeyValuePair<string, string>("InterceptorsNamespaces", "Flora.Generated.Interceptors") });
+        var trees = Enumerable.Range(0, models).Select(m => CSharpSyntaxTree.ParseText(ModelSource(m, targets, forwardCalls), parseOptions, path: $"Model{m}.cs")).ToList();
         var compilation = CSharpCompilation.Create("Bench", trees, References(), new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (errors.Count > 0) throw new InvalidOperationException("the benchmark's source does not compile: " + errors[0]);
 
         var bodyEdit = Edit(compilation, trees[0], "return x;", "return x * 1;");
         var rankEdit = Edit(compilation, trees[0], "[FloraTarget(Rank = 4)]", "[FloraTarget(Rank = 5)]");
-        GeneratorDriver Fresh() => CSharpGeneratorDriver.Create(new FloraGenerator().AsSourceGenerator());
+        GeneratorDriver Fresh() => CSharpGeneratorDriver.Create(new[] { new FloraGenerator().AsSourceGenerator() }, parseOptions: parseOptions);
         var warm = Fresh().RunGenerators(compilation);
         int generated = warm.GetRunResult().GeneratedTrees.Length;
 
@@ -61,7 +67,7 @@ internal static class GeneratorBenchmark
             Time("after a one-line method-body edit", iterations, Alternating(warm, bodyEdit, compilation)),
             Time("after changing one target's Rank", iterations, Alternating(warm, rankEdit, compilation)),
         };
-        string table = $"| Scenario ({models * targets} targets in {models} models, {generated} files generated) | median ms | min ms |\n|---|--:|--:|\n"
+        string table = $"| Scenario ({models * targets} targets{(forwardCalls ? " and forward calls" : "")} in {models} models, {generated} files generated) | median ms | min ms |\n|---|--:|--:|\n"
                        + string.Join("\n", rows.Select(r => $"| {r.Scenario} | {r.Median:F2} | {r.Min:F2} |"));
         Console.WriteLine(table);
         if (markdown is not null)
@@ -99,7 +105,7 @@ internal static class GeneratorBenchmark
         compilation.ReplaceSyntaxTree(tree, tree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(tree.GetText().ToString().Replace(find, replace))));
 
     /// <summary>A ConvNeXt-like model with <paramref name="targets"/> annotated layers of every supported kind.</summary>
-    private static string ModelSource(int index, int targets)
+    private static string ModelSource(int index, int targets, bool forwardCalls)
     {
         var text = new StringBuilder();
         text.AppendLine("using Flora; using TorchSharp.Modules; using static TorchSharp.torch; using static TorchSharp.torch.nn;");
@@ -118,7 +124,9 @@ internal static class GeneratorBenchmark
             text.AppendLine($"    {attribute} private readonly {layer};");
         }
         text.AppendLine($"    public Model{index}() : base(\"Model{index}\") => RegisterComponents();");
-        text.AppendLine("    public override Tensor forward(Tensor x) { return x; }");
+        text.Append("    public override Tensor forward(Tensor x) { ");
+        for (int t = 0; t < targets && forwardCalls; t++) text.Append($"x = {(t % 4) switch { 0 => "conv", 1 => "dw", 2 => "pw", _ => "proj" }}{t}.forward(x); ");
+        text.AppendLine("return x; }");
         text.AppendLine("}");
         return text.ToString();
     }

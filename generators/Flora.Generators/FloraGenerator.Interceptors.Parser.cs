@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Flora.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Flora.Generators
+{
+    public sealed partial class FloraGenerator
+    {
+        /// <summary>
+        /// Call sites → interceptor specs. Each <c>target.forward(x)</c> that <see cref="ForwardCalls"/> (the rule FLORA010
+        /// shares) finds interceptable becomes an <see cref="InterceptionSite"/> on its own; the sites are grouped into one
+        /// <see cref="InterceptorsSpec"/> per model after collection, and only when the compilation enables interception.
+        /// </summary>
+        internal static class InterceptionParser
+        {
+            /// <summary>Whether the project enables interception: the opt-out property and the compiler's InterceptorsNamespaces.</summary>
+            public static bool IsEnabled(AnalyzerConfigOptionsProvider options, ParseOptions parseOptions)
+            {
+                options.GlobalOptions.TryGetValue(ForwardCalls.OptOutBuildProperty, out string? value);
+                return ForwardCalls.State(value, parseOptions) == InterceptionState.On;
+            }
+
+            /// <summary>The site of one <c>forward(x)</c> invocation, or null when it is not an interceptable call on a hook-bound target.</summary>
+            public static InterceptionSite? ParseSite(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+            {
+                if (context.Node is not InvocationExpressionSyntax syntax
+                    || context.SemanticModel.GetOperation(syntax, cancellationToken) is not IInvocationOperation invocation) return null;
+                var call = ForwardCalls.Classify(invocation, cancellationToken);
+                if (call is null || call.Blocker != ForwardCallBlocker.None) return null;
+                if (syntax.Expression is not MemberAccessExpressionSyntax { Name: var name }) return null;
+                var location = context.SemanticModel.GetInterceptableLocation(syntax, cancellationToken);
+                if (location is null) return null;
+                var position = name.GetLocation().GetLineSpan().StartLinePosition;
+                return new InterceptionSite
+                {
+                    TypeKey = TypeKey(call.Member.ContainingType),
+                    DisplayName = call.Member.ContainingType.Name,
+                    MemberName = call.Member.Name,
+                    ReceiverType = call.ReceiverType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                    ReceiverName = call.ReceiverType.Name,
+                    Version = location.Version,
+                    Data = location.Data,
+                    FilePath = syntax.SyntaxTree.FilePath,
+                    Line = position.Line + 1,
+                    Column = position.Character + 1,
+                };
+            }
+
+            /// <summary>One spec per model, ordered by type, with unique file names; sites by file and position.</summary>
+            public static ImmutableArray<InterceptorsSpec> BuildInterceptors(ImmutableArray<InterceptionSite> sites, CancellationToken cancellationToken)
+            {
+                var specs = ImmutableArray.CreateBuilder<InterceptorsSpec>();
+                var hintNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var group in sites.GroupBy(s => s.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    string hint = group.Key + ".Flora.Interceptors.g.cs";
+                    for (int i = 2; !hintNames.Add(hint); i++) hint = group.Key + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.Interceptors.g.cs";
+                    var ordered = group
+                        .GroupBy(s => (s.Version, s.Data)).Select(g => g.First()) // a site is seen once even if reported twice
+                        .OrderBy(s => s.FilePath, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Column);
+                    specs.Add(new InterceptorsSpec
+                    {
+                        TypeKey = group.Key,
+                        DisplayName = group.First().DisplayName,
+                        HintName = hint,
+                        Sites = new EquatableArray<InterceptionSite>(ordered),
+                    });
+                }
+                return specs.ToImmutable();
+            }
+
+            /// <summary><c>N.Outer`1.Model</c>: namespace and containing types with arities, as the model file's name uses them.</summary>
+            private static string TypeKey(INamedTypeSymbol type)
+            {
+                var parts = new List<string>();
+                for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
+                    parts.Insert(0, t.Name + (t.Arity == 0 ? "" : "`" + t.Arity.ToString(CultureInfo.InvariantCulture)));
+                for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) parts.Insert(0, ns.Name);
+                return string.Join(".", parts);
+            }
+        }
+    }
+}
