@@ -48,7 +48,7 @@ namespace Flora.Generators
                 {
                     w.Line("/// <summary>");
                     w.Line("/// The trainable parameters <see cref=\"AttachFlora()\"/> adds, computed at compile time from the targets' constant");
-                    w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes).");
+                    w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes" + (spec.ModulesToSave.Count > 0 ? ", and every parameter of the modules to save)." : ")."));
                     w.Line("/// </summary>");
                     w.Line("public " + (spec.HidesBaseConst ? "new " : "") + "const long FloraTrainableParameters = " + count.ToString(CultureInfo.InvariantCulture) + "L;");
                     w.Line();
@@ -139,7 +139,7 @@ namespace Flora.Generators
                 w.Line("public long TrainableParameters => Attachment.TrainableParameters;");
                 foreach (var t in spec.Targets)
                 {
-                    string type = "global::Flora." + Parser.AdapterTypeName(t.Kind);
+                    string type = "global::Flora." + ForwardCalls.AdapterTypeName(t.Kind);
                     w.Line();
                     w.Line("/// <summary>The FLoRA adapter of <c>" + t.MemberName + "</c>; under another method this throws (use <see cref=\"All\"/>).</summary>");
                     w.Line("public " + type + " " + t.PropertyName + " => Attachment.GetFlora<" + type + ">(\"" + t.MemberName + "\");");

@@ -47,7 +47,7 @@ namespace Flora.Generators
                 {
                     MemberName = member.Name,
                     Kind = shape.Kind,
-                    CanStoreWrapper = CanStoreWrapper(member, shape.Kind, compilation),
+                    CanStoreWrapper = CanStoreWrapper(member, compilation, cancellationToken),
                     Rank = TorchSymbols.NamedInt(attribute, "Rank"),
                     InRank = TorchSymbols.NamedInt(attribute, "InRank"),
                     OutRank = TorchSymbols.NamedInt(attribute, "OutRank"),
@@ -71,12 +71,12 @@ namespace Flora.Generators
                 int order = type.GetMembers().IndexOf(member, SymbolEqualityComparer.Default);
                 bool servable = !member.IsStatic && member is IFieldSymbol or IPropertySymbol { IsIndexer: false, GetMethod: not null }
                                 && TorchSymbols.Attribute(member, TargetAttributeName) is null
-                                && LayerShapeReader.MemberType(member) is INamedTypeSymbol memberType && IsTorchModule(memberType);
+                                && TorchSymbols.IsTorchModule(LayerShapeReader.MemberType(member));
                 if (!servable) return new TargetEntry(header, order, null);
                 return new TargetEntry(header, order, null, new SavedModuleSpec
                 {
                     MemberName = member.Name,
-                    Parameters = null,
+                    Parameters = LayerShapeReader.SavedModuleParameters(member, compilation, cancellationToken),
                 });
             }
 
@@ -204,12 +204,6 @@ namespace Flora.Generators
                 type is { Name: "ModuleList", Arity: 1 } && type.ContainingNamespace.ToDisplayString() == "TorchSharp.Modules"
                 && type.TypeArguments[0] is INamedTypeSymbol item && IsComposable(item, cancellationToken);
 
-            private static bool IsTorchModule(INamedTypeSymbol type)
-            {
-                for (INamedTypeSymbol? t = type; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
-                    if (t.Name == "Module" && t.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } }) return true;
-                return false;
-            }
 
             /// <summary>
             /// Whether a base type has the generated members: from metadata (another assembly's generated code is there), or
@@ -254,23 +248,11 @@ namespace Flora.Generators
             }
 
             /// <summary>
-            /// Whether the member can hold the adapter's wrapper: a writable field or a property with a plain setter whose
-            /// type accepts the adapter type (e.g. <c>Module&lt;Tensor, Tensor&gt;</c>). TorchSharp's layer types are sealed,
-            /// so members typed <c>Conv2d</c> keep the base layer and reach the adapter through a forward hook.
+            /// Whether the member can hold the adapter's wrapper: the opposite of <see cref="ForwardCalls.IsHookBound"/>, the one
+            /// rule the interceptors and FLORA010 use too (a writable member whose type accepts the adapter type).
             /// </summary>
-            private static bool CanStoreWrapper(ISymbol member, LayerKind kind, Compilation compilation)
-            {
-                bool writable = member switch
-                {
-                    IFieldSymbol f => !f.IsReadOnly && !f.IsConst,
-                    IPropertySymbol p => p.SetMethod is { IsInitOnly: false },
-                    _ => false,
-                };
-                if (!writable) return false;
-                var adapterType = compilation.GetTypeByMetadataName("Flora." + AdapterTypeName(kind));
-                var memberType = LayerShapeReader.MemberType(member);
-                return adapterType is not null && memberType is not null && compilation.ClassifyConversion(adapterType, memberType).IsImplicit;
-            }
+            private static bool CanStoreWrapper(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+                LayerShapeReader.MemberType(member) is { } memberType && !ForwardCalls.IsHookBound(member, memberType, compilation, cancellationToken);
 
             /// <summary>
             /// PascalCase property names, unique and clear of FloraAdapters' own members. A member already named in
@@ -314,15 +296,6 @@ namespace Flora.Generators
                 foreach (var m in saved) total = FloraRankRules.SaturatingAdd(total, m.Parameters!.Value);
                 return total == long.MaxValue ? null : total; // saturated: no meaningful constant
             }
-
-            internal static string AdapterTypeName(LayerKind kind) => kind switch
-            {
-                LayerKind.Linear => "FloraLinear",
-                LayerKind.Conv1d => "FloraConv1d",
-                LayerKind.Conv2d => "FloraConv2d",
-                _ => "FloraConv3d",
-            };
-
             /// <summary><c>conv1</c> → <c>Conv1</c>, <c>_head</c> → <c>Head</c>, <c>m_x</c> → <c>M_x</c>.</summary>
             internal static string PascalCase(string name)
             {

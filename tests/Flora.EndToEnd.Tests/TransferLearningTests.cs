@@ -88,6 +88,16 @@ public sealed class TransferLearningTests : IDisposable
     }
 
     [Fact]
+    public void The_compile_time_count_includes_the_modules_to_save()
+    {
+        using var model = new HeadModel();
+        var flora = model.AttachFlora();
+        Assert.Equal(HeadModel.FloraTrainableParameters, flora.TrainableParameters);
+        Assert.Equal(HeadModel.FloraTrainableParameters, flora.All.Sum(a => a.TrainableParameters) + 8 * 4 + 4); // head: Linear(8, 4)
+        model.DetachFlora();
+    }
+
+    [Fact]
     public void Chosen_LoRA_ranks_and_a_saved_head_come_from_the_attributes()
     {
         using var model = new HeadModel();

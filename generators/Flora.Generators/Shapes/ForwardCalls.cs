@@ -156,7 +156,8 @@ namespace Flora.Generators
             return adapter is null || !compilation.ClassifyCommonConversion(adapter, memberType).IsImplicit;
         }
 
-        private static string AdapterTypeName(LayerKind kind) => kind switch
+        /// <summary>The FLoRA adapter type of a layer kind (the typed property's type; what a writable member must accept).</summary>
+        public static string AdapterTypeName(LayerKind kind) => kind switch
         {
             LayerKind.Linear => "FloraLinear",
             LayerKind.Conv1d => "FloraConv1d",

@@ -60,7 +60,7 @@ public sealed record LoraLayerConfig
         {
             if (requested < 1)
                 throw new ArgumentException($"LoraRank {requested} of '{layer}' is less than 1. Every LoRA rank must be at least 1 (leave LoraRank unset to match FLoRA's budget).");
-            rank = Math.Min(requested, BudgetMatching.FullRank(flora.WeightShape));
+            rank = FloraRankRules.ClampLoraRank(flora.WeightShape, requested);
         }
         else
         {

@@ -6,6 +6,12 @@ namespace Demo
 {
     partial class Classifier : global::Flora.IFloraComposable
     {
+        /// <summary>
+        /// The trainable parameters <see cref="AttachFlora()"/> adds, computed at compile time from the targets' constant
+        /// shapes (core plus factors of every adapter, ranks clamped to their modes, and every parameter of the modules to save).
+        /// </summary>
+        public const long FloraTrainableParameters = 795L;
+
         private global::Flora.FloraAttachment? __floraAttachment;
 
         /// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>
