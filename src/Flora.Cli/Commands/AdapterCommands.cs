@@ -72,37 +72,41 @@ internal static class AdapterCommands
         var command = new Command("inspect", "Print an adapter file's configuration and tensors.") { adapter };
         command.SetAction(result =>
         {
-            string path = ExistingFile(result.GetValue(adapter)!);
-            var config = AdapterFile.ReadConfig(path);
-            var console = AnsiConsole.Console;
-            console.MarkupLine($"[bold]{Markup.Escape(path)}[/]: {Markup.Escape(config.Method)} adapters, format {config.Format}, written by Flora {Markup.Escape(config.LibraryVersion)}");
-            var targets = new Table().AddColumns("layer", "type", "weight shape", "ranks", "scale", "LoRA α");
-            foreach (var t in config.Targets)
-            {
-                string alpha = t.LoraAlpha is double a ? a.ToString("G4") + (t.UseRsLora ? " (rsLoRA)" : "") : "";
-                targets.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Layer), Markup.Escape($"[{string.Join(", ", t.WeightShape)}]"), $"({string.Join(", ", t.Ranks)})", t.Scale.ToString("G4"), alpha);
-            }
-            if (config.Targets.Count > 0) console.Write(targets);
-            if (config.ModulesToSave.Count > 0)
-            {
-                console.MarkupLine($"Modules saved whole ({config.ModulesToSave.Count}):");
-                var saved = new Table().AddColumns("module", "type", "tensors");
-                foreach (var m in config.ModulesToSave)
-                    saved.AddRow(Markup.Escape(m.Name), Markup.Escape(m.Module), Markup.Escape(string.Join(", ", m.Tensors)));
-                console.Write(saved);
-            }
-            using var content = Safetensors.Load(path);
-            var tensors = new Table().AddColumns("tensor", "dtype", "shape").AddColumn(new TableColumn("elements").RightAligned()).AddColumn(new TableColumn("mean |x|").RightAligned());
-            foreach (var (key, tensor) in content.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
-            {
-                using var absolute = tensor.to(ScalarType.Float64).abs().mean();
-                tensors.AddRow(Markup.Escape(key), tensor.dtype.ToString(), Markup.Escape($"[{string.Join(", ", tensor.shape)}]"), tensor.numel().ToString("N0"), absolute.item<double>().ToString("G4"));
-            }
-            console.Write(tensors);
-            console.MarkupLine($"{content.Tensors.Count} tensors, {content.Tensors.Values.Sum(t => t.numel()):N0} parameters.");
+            Inspect(AnsiConsole.Console, ExistingFile(result.GetValue(adapter)!));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Writes an adapter file's configuration, its modules saved whole and its tensors to <paramref name="console"/>.</summary>
+    public static void Inspect(IAnsiConsole console, string path)
+    {
+        var config = AdapterFile.ReadConfig(path);
+        console.MarkupLine($"[bold]{Markup.Escape(path)}[/]: {Markup.Escape(config.Method)} adapters, format {config.Format}, written by Flora {Markup.Escape(config.LibraryVersion)}");
+        var targets = new Table().AddColumns("layer", "type", "weight shape", "ranks", "scale", "LoRA α");
+        foreach (var t in config.Targets)
+        {
+            string alpha = t.LoraAlpha is double a ? a.ToString("G4") + (t.UseRsLora ? " (rsLoRA)" : "") : "";
+            targets.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Layer), Markup.Escape($"[{string.Join(", ", t.WeightShape)}]"), $"({string.Join(", ", t.Ranks)})", t.Scale.ToString("G4"), alpha);
+        }
+        if (config.Targets.Count > 0) console.Write(targets);
+        if (config.ModulesToSave.Count > 0)
+        {
+            console.MarkupLine($"Modules saved whole ({config.ModulesToSave.Count}):");
+            var saved = new Table().AddColumns("module", "type", "tensors");
+            foreach (var m in config.ModulesToSave)
+                saved.AddRow(Markup.Escape(m.Name), Markup.Escape(m.Module), Markup.Escape(string.Join(", ", m.Tensors)));
+            console.Write(saved);
+        }
+        using var content = Safetensors.Load(path);
+        var tensors = new Table().AddColumns("tensor", "dtype", "shape").AddColumn(new TableColumn("elements").RightAligned()).AddColumn(new TableColumn("mean |x|").RightAligned());
+        foreach (var (key, tensor) in content.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            using var absolute = tensor.to(ScalarType.Float64).abs().mean();
+            tensors.AddRow(Markup.Escape(key), tensor.dtype.ToString(), Markup.Escape($"[{string.Join(", ", tensor.shape)}]"), tensor.numel().ToString("N0"), absolute.item<double>().ToString("G4"));
+        }
+        console.Write(tensors);
+        console.MarkupLine($"{content.Tensors.Count} tensors, {content.Tensors.Values.Sum(t => t.numel()):N0} parameters.");
     }
 
     private static string ExistingFile(string path) =>

@@ -4,7 +4,6 @@ using System.IO;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary>The command line's parsing, help and errors (no training).</summary>
-[Collection(ConsoleCollection.Name)]
 public sealed class CommandLineTests
 {
     private static ParseResult Parse(params string[] args) => Program.BuildRoot().Parse(args);

@@ -5,7 +5,6 @@ using Flora.Cli.Experiments;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary><c>flora train --lora-rank --lora-alpha --save-modules</c> and <c>flora inspect</c> on the file it writes.</summary>
-[Collection(ConsoleCollection.Name)]
 public sealed class TransferOptionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flora-transfer-cli-").FullName;
@@ -43,18 +42,10 @@ public sealed class TransferOptionsTests : IDisposable
             Assert.Equal(run.TrainableParameters, attachment.TrainableParameters);
         }
 
-        var writer = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(writer);
-        try
-        {
-            Assert.Equal(0, Program.Main(new[] { "inspect", path }));
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        string text = writer.ToString();
+        var console = new Spectre.Console.Testing.TestConsole();
+        console.Profile.Width = 200;
+        AdapterCommands.Inspect(console, path);
+        string text = console.Output;
         Assert.Contains("Modules saved whole (5)", text);
         Assert.Contains("headNorm", text);
         Assert.Contains("LayerNorm", text);
