@@ -1,0 +1,68 @@
+using System.IO;
+using Flora;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+namespace Flora.EndToEnd.Tests;
+
+/// <summary>README's transfer-learning model, as written there.</summary>
+[FloraModel(Rank = 8, R3 = 2, SaveNormLayers = true, LoraRank = 16, LoraAlpha = 32)]
+public partial class Classifier : Module<Tensor, Tensor>
+{
+    [FloraTarget] private readonly Conv2d conv1 = Conv2d(3, 64, 3, padding: 1);
+    private readonly BatchNorm2d bn1 = BatchNorm2d(64);                 // trains and is saved: SaveNormLayers
+    [FloraTarget(LoraRank = 4)] private readonly Conv2d conv2 = Conv2d(64, 128, 3, padding: 1);
+    private readonly BatchNorm2d bn2 = BatchNorm2d(128);
+    [FloraModuleToSave] private readonly Linear head = Linear(128, 10);  // the new head: trains fully, is saved
+    public Classifier() : base(nameof(Classifier)) => RegisterComponents();
+    public override Tensor forward(Tensor x) =>
+        head.call(functional.relu(bn2.call(conv2.call(functional.relu(bn1.call(conv1.call(x)))))).mean(new long[] { 2, 3 }));
+}
+
+/// <summary>README's transfer-learning sequence, in the order it shows it.</summary>
+public sealed class ReadmeTransferTests
+{
+    [Fact]
+    public void The_readme_recipe_runs_as_written()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"classifier-{Guid.NewGuid():N}.flora.safetensors");
+        try
+        {
+            using var model = new Classifier();
+            var baseState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            var adapters = model.AttachFlora();
+            Assert.Equal(new[] { "conv1", "conv2" }, adapters.All.Select(a => a.Name));
+            Assert.Equal(new[] { "bn1", "bn2", "head" }, adapters.Attachment.ModulesToSave.Select(m => m.Path).OrderBy(p => p));
+            using var x = torch.randn(2, 3, 8, 8);
+            model.train();
+            using (var opt = new FloraAdamW(model.FloraParameters(), learningRate: 1e-3))
+            {
+                using var scope = NewDisposeScope();
+                opt.ZeroGrad();
+                model.forward(x).square().mean().backward();
+                opt.Step();
+            }
+            model.eval();
+            using (model.DisableFlora())
+            {
+                using var disabled = model.forward(x);
+                Assert.True(disabled.isfinite().all().item<bool>());
+            }
+            model.SaveFlora(path);
+            model.DetachFlora();
+            foreach (var (key, value) in model.state_dict())
+                Assert.True(baseState[key].equal(value).all().item<bool>(), "detached: " + key);
+
+            var lora = model.AttachFlora(FloraMethod.Lora);
+            var conv1 = (LoraLayer)lora.All[0];
+            var conv2 = (LoraLayer)lora.All[1];
+            Assert.Equal((16, 2.0), (conv1.Config.Rank, conv1.Config.Scale)); // conv1: min(64, 3·9) = 27 ≥ 16
+            Assert.Equal((4, 8.0), (conv2.Config.Rank, conv2.Config.Scale));
+            model.DetachFlora();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
