@@ -4,6 +4,7 @@ using System.IO;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary>The command line's parsing, help and errors (no training).</summary>
+[Collection(ConsoleOutputCollection.Name)]
 public sealed class CommandLineTests
 {
     private static ParseResult Parse(params string[] args) => Program.BuildRoot().Parse(args);
@@ -44,18 +45,9 @@ public sealed class CommandLineTests
     [Fact]
     public void A_missing_adapter_file_is_a_one_line_error_with_exit_code_1()
     {
-        var writer = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(writer);
-        try
-        {
-            Assert.Equal(1, Program.Main(new[] { "inspect", "/definitely/not/here.safetensors" }));
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        Assert.Contains("does not exist", writer.ToString());
-        Assert.DoesNotContain("   at ", writer.ToString());
+        var (exitCode, output) = ConsoleOutputCollection.RunMain("inspect", "/definitely/not/here.safetensors");
+        Assert.Equal(1, exitCode);
+        Assert.Contains("does not exist", output);
+        Assert.DoesNotContain("   at ", output);
     }
 }

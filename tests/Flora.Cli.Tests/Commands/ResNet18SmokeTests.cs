@@ -4,6 +4,7 @@ using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
 using Spectre.Console.Testing;
+using Xunit.Abstractions;
 
 namespace Flora.Cli.Tests.Commands;
 
@@ -14,6 +15,10 @@ namespace Flora.Cli.Tests.Commands;
 public sealed class ResNet18SmokeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flora-resnet-").FullName;
+    private readonly ITestOutputHelper _output;
+
+    /// <summary>Writes the timing and the learning-rate table to the test's output.</summary>
+    public ResNet18SmokeTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -70,7 +75,8 @@ public sealed class ResNet18SmokeTests : IDisposable
         // A grid of two rates: the best is always at an edge, and each method says so.
         Assert.Equal(2, console.Output.Split("warning:").Length - 1);
         Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "adapters"), "*.safetensors").Length);
-        Console.WriteLine($"ResNet-18 smoke test: {clock.Elapsed.TotalSeconds:F1} s");
-        Console.WriteLine(File.ReadAllText(Path.Combine(output, "learning_rates.csv")));
+        _output.WriteLine($"ResNet-18 smoke test: {clock.Elapsed.TotalSeconds:F1} s");
+        _output.WriteLine(File.ReadAllText(Path.Combine(output, "learning_rates.csv")));
+        _output.WriteLine(console.Output);
     }
 }

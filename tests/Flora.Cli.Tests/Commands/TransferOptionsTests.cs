@@ -5,6 +5,7 @@ using Flora.Cli.Experiments;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary><c>flora train --lora-rank --lora-alpha --save-modules</c> and <c>flora inspect</c> on the file it writes.</summary>
+[Collection(ConsoleOutputCollection.Name)]
 public sealed class TransferOptionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flora-transfer-cli-").FullName;
@@ -42,18 +43,8 @@ public sealed class TransferOptionsTests : IDisposable
             Assert.Equal(run.TrainableParameters, attachment.TrainableParameters);
         }
 
-        var writer = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(writer);
-        try
-        {
-            Assert.Equal(0, Program.Main(new[] { "inspect", path }));
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        string text = writer.ToString();
+        var (exitCode, text) = ConsoleOutputCollection.RunMain("inspect", path);
+        Assert.Equal(0, exitCode);
         Assert.Contains("Modules saved whole (5)", text);
         Assert.Contains("headNorm", text);
         Assert.Contains("LayerNorm", text);
