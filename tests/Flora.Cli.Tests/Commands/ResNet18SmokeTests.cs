@@ -56,7 +56,7 @@ public sealed class ResNet18SmokeTests : IDisposable
         console.Profile.Width = 200;
         using var model = new ResNet18Model(settings.Resolution);
 
-        var runs = CompareRunner.Run(settings, plans, console, CompareSmokeTests.Tiny("fashion", 3, 4), CompareSmokeTests.Tiny("fashion test", 1, 5), model, CPU);
+        var runs = CompareRunner.Run(settings, plans, console, CompareSmokeTests.Tiny("fashion", 2, 4), CompareSmokeTests.Tiny("fashion test", 1, 5), model, CPU);
 
         Assert.Equal(2, runs.Count);
         Assert.All(runs, r => Assert.InRange(r.FinalTestAccuracy, 0, 1));
