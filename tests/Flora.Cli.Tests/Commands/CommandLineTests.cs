@@ -4,6 +4,7 @@ using System.IO;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary>The command line's parsing, help and errors (no training).</summary>
+[Collection(ConsoleOutputCollection.Name)]
 public sealed class CommandLineTests
 {
     private static ParseResult Parse(params string[] args) => Program.BuildRoot().Parse(args);
@@ -16,6 +17,10 @@ public sealed class CommandLineTests
     [InlineData("train", "--method", "adam")]
     [InlineData("train", "--rank", "0")]
     [InlineData("train", "--lr", "-0.1")]
+    [InlineData("compare", "--model", "vgg16")]
+    [InlineData("compare", "--model", "resnet18", "--resolution", "48")]
+    [InlineData("compare", "--model", "resnet18", "--lr-grid", "1e-3", "-1e-2")]
+    [InlineData("train", "--model", "resnet18", "--resolution", "0")]
     [InlineData("eval")]
     [InlineData("inspect")]
     [InlineData("report")]
@@ -24,6 +29,8 @@ public sealed class CommandLineTests
 
     [Theory]
     [InlineData("compare", "--seeds", "5", "--device", "cuda", "--full", "--methods", "flora", "lora")]
+    [InlineData("compare", "--model", "resnet18", "--resolution", "96", "--lr-grid", "1e-4", "1e-3", "1e-2", "--device", "cuda")]
+    [InlineData("train", "--model", "resnet18", "--method", "bitfit", "--resolution", "32")]
     [InlineData("train", "--method", "dora", "--rank", "8", "--r3", "2", "--scale", "0.4", "--lr", "0.001", "--out", "x.safetensors")]
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
@@ -44,18 +51,9 @@ public sealed class CommandLineTests
     [Fact]
     public void A_missing_adapter_file_is_a_one_line_error_with_exit_code_1()
     {
-        var writer = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(writer);
-        try
-        {
-            Assert.Equal(1, Program.Main(new[] { "inspect", "/definitely/not/here.safetensors" }));
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        Assert.Contains("does not exist", writer.ToString());
-        Assert.DoesNotContain("   at ", writer.ToString());
+        var (exitCode, output) = ConsoleOutputCollection.RunMain("inspect", "/definitely/not/here.safetensors");
+        Assert.Equal(1, exitCode);
+        Assert.Contains("does not exist", output);
+        Assert.DoesNotContain("   at ", output);
     }
 }

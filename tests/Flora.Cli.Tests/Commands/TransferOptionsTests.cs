@@ -5,6 +5,7 @@ using Flora.Cli.Experiments;
 namespace Flora.Cli.Tests.Commands;
 
 /// <summary><c>flora train --lora-rank --lora-alpha --save-modules</c> and <c>flora inspect</c> on the file it writes.</summary>
+[Collection(ConsoleOutputCollection.Name)]
 public sealed class TransferOptionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flora-transfer-cli-").FullName;

@@ -1,0 +1,55 @@
+using System;
+using Flora.Cli.Training;
+using static TorchSharp.torch;
+
+namespace Flora.Cli.Experiments;
+
+/// <summary>
+/// The pretrained network a comparison fine-tunes: how to make a fresh copy of it, how a method attaches to it
+/// through its generated members, and how it reads a batch.
+/// </summary>
+public abstract class FineTuneModel : IDisposable
+{
+    /// <summary>The <c>--model</c> name of the MNIST-pretrained TinyConvNeXt (the default).</summary>
+    public const string TinyConvNeXtName = "tinyconvnext";
+
+    /// <summary>The <c>--model</c> name of the ImageNet-pretrained ResNet-18.</summary>
+    public const string ResNet18Name = "resnet18";
+
+    /// <summary>What the network is, for tables and reports, e.g. "an MNIST-pretrained TinyConvNeXt".</summary>
+    public abstract string Description { get; }
+
+    /// <summary>How a batch of Fashion-MNIST becomes the network's input.</summary>
+    public abstract InputTransform Input { get; }
+
+    /// <summary>A fresh copy of the pretrained network on <paramref name="device"/>, in training mode; a new head is initialised from torch's current seed.</summary>
+    public abstract nn.Module<Tensor, Tensor> Create(Device device);
+
+    /// <summary>Attaches <paramref name="method"/> to <paramref name="model"/> (made by <see cref="Create"/>) as <paramref name="plan"/> says.</summary>
+    public abstract FloraAttachment Attach(nn.Module<Tensor, Tensor> model, MethodPlan plan, FloraMethod method);
+
+    /// <summary>Frees what the model keeps between runs.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees what the model keeps between runs.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>
+    /// Attaches through the generated <c>AttachFlora</c> when no extra modules to save are named; otherwise the same
+    /// generated targets and modules plus <paramref name="plan"/>'s.
+    /// </summary>
+    protected static FloraAttachment AttachGenerated(IFloraComposable model, nn.Module module, MethodPlan plan, FloraMethod method, Func<FloraAttachment> generated)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.ModulesToSave.Count == 0) return generated();
+        var parts = FloraParts.Of(model);
+        var modules = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Concat(parts.ModulesToSave, FloraInjector.FindModulesToSave(module, plan.ModulesToSave)));
+        return FloraAttachment.Attach(module, parts.Targets, modules, plan.Defaults, method);
+    }
+}

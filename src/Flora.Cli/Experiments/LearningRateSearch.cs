@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Flora.Cli.Data;
+
+namespace Flora.Cli.Experiments;
+
+/// <summary>A method's learning rate as the validation split chose it.</summary>
+/// <param name="Method">The method's label.</param>
+/// <param name="Grid">The rates tried, ascending.</param>
+/// <param name="ValidationAccuracies">The validation accuracy at each rate of <paramref name="Grid"/>; NaN where the training diverged.</param>
+/// <param name="Index">The position of the chosen rate in <paramref name="Grid"/>.</param>
+public sealed record LearningRateChoice(string Method, IReadOnlyList<double> Grid, IReadOnlyList<double> ValidationAccuracies, int Index)
+{
+    /// <summary>The chosen rate.</summary>
+    public double LearningRate => Grid[Index];
+
+    /// <summary>Its validation accuracy.</summary>
+    public double ValidationAccuracy => ValidationAccuracies[Index];
+
+    /// <summary>Whether the chosen rate is the grid's smallest or largest (of two or more): the best rate may lie outside the grid.</summary>
+    public bool AtGridEdge => Grid.Count > 1 && (Index == 0 || Index == Grid.Count - 1);
+
+    /// <summary>A warning when <see cref="AtGridEdge"/>, else null.</summary>
+    public string? EdgeWarning => !AtGridEdge ? null :
+        $"{Method}: the best learning rate {LearningRateSearch.Format(LearningRate)} is the {(Index == 0 ? "smallest" : "largest")} of the grid; the best rate may lie {(Index == 0 ? "below" : "above")} it (widen --lr-grid).";
+}
+
+/// <summary>
+/// Chooses each method's learning rate on a validation split taken from the training images: every rate of one grid
+/// trains the method once (the first seed) on the rest of the training images, and the best validation accuracy wins.
+/// </summary>
+public static class LearningRateSearch
+{
+    /// <summary>The default grid: 5 rates log-spaced from 1e-4 to 1e-2.</summary>
+    public static IReadOnlyList<double> DefaultGrid { get; } = LogSpaced(1e-4, 1e-2, 5);
+
+    /// <summary><paramref name="count"/> rates from <paramref name="low"/> to <paramref name="high"/>, evenly spaced in log scale.</summary>
+    public static IReadOnlyList<double> LogSpaced(double low, double high, int count)
+    {
+        if (!(low > 0) || !(high >= low) || count < 1) throw new ArgumentException($"a log-spaced grid needs 0 < low ≤ high and a count ≥ 1 (got {low}, {high}, {count})");
+        if (count == 1) return new[] { low };
+        return Enumerable.Range(0, count).Select(i => Math.Exp(Math.Log(low) + (Math.Log(high) - Math.Log(low)) * i / (count - 1))).ToArray();
+    }
+
+    /// <summary>
+    /// The rate of <paramref name="grid"/> with the best of <paramref name="accuracies"/> (NaN = diverged; a tie goes to
+    /// the smaller rate). The grid is sorted ascending first.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lists are empty or differ in length, or every rate diverged.</exception>
+    public static LearningRateChoice Choose(string method, IReadOnlyList<double> grid, IReadOnlyList<double> accuracies)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(accuracies);
+        if (grid.Count == 0 || grid.Count != accuracies.Count)
+            throw new ArgumentException($"{method}: {grid.Count} rates but {accuracies.Count} accuracies");
+        var order = Enumerable.Range(0, grid.Count).OrderBy(i => grid[i]).ToArray();
+        var sortedGrid = order.Select(i => grid[i]).ToArray();
+        var sortedAccuracies = order.Select(i => accuracies[i]).ToArray();
+        int best = -1;
+        for (int i = 0; i < sortedGrid.Length; i++)
+        {
+            if (double.IsNaN(sortedAccuracies[i])) continue;
+            if (best < 0 || sortedAccuracies[i] > sortedAccuracies[best]) best = i;
+        }
+        if (best < 0) throw new ArgumentException($"{method}: the training diverged at every learning rate of the grid ({string.Join(", ", sortedGrid.Select(Format))}): lower --lr-grid");
+        return new LearningRateChoice(method, sortedGrid, sortedAccuracies, best);
+    }
+
+    /// <summary>
+    /// Splits <paramref name="train"/> into a training part and a class-balanced validation part of a fifth of the
+    /// smallest class (at least one image per class).
+    /// </summary>
+    public static (ImageDataset Train, ImageDataset Validation) Split(ImageDataset train, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        int perClass = train.CountPerClass().Where(c => c > 0).DefaultIfEmpty(0).Min();
+        if (perClass < 2) throw new ArgumentException($"choosing learning rates needs at least 2 training images per class (got {perClass})");
+        int validation = Math.Max(1, perClass / 5);
+        return train.SplitStratified(perClass - validation, validation, seed, $"{train.Name} (learning-rate training part)", $"{train.Name} (validation part)");
+    }
+
+    /// <summary>learning_rates.csv: one row per method and rate tried, the chosen one marked.</summary>
+    public static string ToCsv(IEnumerable<LearningRateChoice> choices)
+    {
+        var text = new StringBuilder("method,learning_rate,validation_accuracy,chosen,at_grid_edge\n");
+        foreach (var choice in choices)
+        {
+            for (int i = 0; i < choice.Grid.Count; i++)
+            {
+                bool chosen = i == choice.Index;
+                text.Append(Quote(choice.Method)).Append(',').Append(choice.Grid[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(double.IsNaN(choice.ValidationAccuracies[i]) ? "" : choice.ValidationAccuracies[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(chosen ? "true" : "false").Append(',').Append(chosen && choice.AtGridEdge ? "true" : "false").Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The markdown section of results.md: the chosen rate per method.</summary>
+    public static string ToMarkdown(IReadOnlyList<LearningRateChoice> choices, string validation)
+    {
+        var text = new StringBuilder("\n## Learning rates\n\n");
+        text.Append("Chosen per method on ").Append(validation).Append(" (the first seed, the best validation accuracy; a tie goes to the smaller rate). ")
+            .Append("The seeds above then trained on all training images at these rates.\n\n");
+        text.Append("| Method | Chosen rate | Validation accuracy | Rates tried (validation accuracy) |\n|---|---|---|---|\n");
+        foreach (var choice in choices)
+        {
+            string tried = string.Join(", ", choice.Grid.Select((rate, i) => $"{Format(rate)} ({(double.IsNaN(choice.ValidationAccuracies[i]) ? "diverged" : choice.ValidationAccuracies[i].ToString("P1", CultureInfo.InvariantCulture))})"));
+            text.Append("| ").Append(choice.Method).Append(" | ").Append(Format(choice.LearningRate)).Append(choice.AtGridEdge ? " ⚠ grid edge" : "")
+                .Append(" | ").Append(choice.ValidationAccuracy.ToString("P1", CultureInfo.InvariantCulture)).Append(" | ").Append(tried).Append(" |\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A rate for people: 3 significant digits, e.g. 0.000316 → "3.16e-4".</summary>
+    public static string Format(double rate) => rate.ToString("0.##e0", CultureInfo.InvariantCulture);
+
+    private static string Quote(string value) => value.Contains(',', StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal) ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.IO;
+using Flora.Cli.Experiments;
+using Flora.Cli.Reports;
+using Flora.Cli.Training;
+using Spectre.Console.Testing;
+using Xunit.Abstractions;
+
+namespace Flora.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>flora compare --model resnet18</c> end to end on the CPU with tiny synthetic data at 32×32: the learning-rate
+/// choice on a validation split, then the seed, every report. The ONNX weights are read once for the whole test.
+/// </summary>
+public sealed class ResNet18SmokeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flora-resnet-").FullName;
+    private readonly ITestOutputHelper _output;
+
+    /// <summary>Writes the timing and the learning-rate table to the test's output.</summary>
+    public ResNet18SmokeTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_input_is_three_channels_at_the_resolution()
+    {
+        var data = CompareSmokeTests.Tiny("fashion", 1, 4);
+        using var scope = NewDisposeScope();
+        var (images, labels) = new ResNetInput(32).Batch(data, new long[] { 0, 1, 2 }, CPU);
+        Assert.Equal(new long[] { 3, 3, 32, 32 }, images.shape);
+        Assert.Equal(new long[] { 3 }, labels.shape);
+        // The gray value is repeated: after the BGR flip and the mean image, the channels differ by the means only.
+        Assert.True(images.isfinite().all().item<bool>());
+        Assert.Throws<ArgumentException>(() => new ResNetInput(48));
+    }
+
+    [Fact]
+    public void Flora_and_lora_choose_a_rate_on_the_validation_split_and_write_the_reports()
+    {
+        var clock = Stopwatch.StartNew();
+        var settings = new CompareSettings
+        {
+            CacheDirectory = Path.Combine(_dir, "cache"),
+            OutputDirectory = Path.Combine(_dir, "out"),
+            Model = FineTuneModel.ResNet18Name,
+            Resolution = 32,
+            Seeds = 1,
+            FineTune = new TrainSettings { Epochs = 1, BatchSize = 10 },
+            LearningRateGrid = new[] { 1e-3, 1e-2 },
+        };
+        var plans = MethodPlan.ForResNet18().Where(p => p.Label is "FLoRA (budget A)" or "LoRA (budget A)").ToList();
+        Assert.Equal(2, plans.Count);
+        Assert.All(plans, p => Assert.True(p.Defaults.SaveNormLayers));
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+        using var model = new ResNet18Model(settings.Resolution);
+
+        var runs = CompareRunner.Run(settings, plans, console, CompareSmokeTests.Tiny("fashion", 2, 4), CompareSmokeTests.Tiny("fashion test", 1, 5), model, CPU);
+
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, r => Assert.InRange(r.FinalTestAccuracy, 0, 1));
+        // The adapters, every BatchNorm (weight and bias) and the new head train; far fewer than the 11.2M of the network.
+        Assert.All(runs, r => Assert.InRange(r.TrainableParameters, 9_600 + 5_130, 1_000_000));
+        string output = settings.OutputDirectory;
+        foreach (var file in new[] { "results.md", "results.csv", "learning_rates.csv", "budgets.txt", "accuracy_vs_parameters.png" })
+            Assert.True(File.Exists(Path.Combine(output, file)), file);
+        Assert.Equal(2, CsvResultsReader.Read(Path.Combine(output, "results.csv")).Count);
+        var rates = File.ReadAllLines(Path.Combine(output, "learning_rates.csv"));
+        Assert.Equal(1 + 2 * 2, rates.Length);
+        Assert.Equal(2, rates.Count(l => l.Contains(",true,", StringComparison.Ordinal)));
+        Assert.Contains("## Learning rates", File.ReadAllText(Path.Combine(output, "results.md")));
+        Assert.Contains("ResNet-18", File.ReadAllText(Path.Combine(output, "results.md")));
+        Assert.Contains("layer4.2.conv2", File.ReadAllText(Path.Combine(output, "budgets.txt")));
+        // A grid of two rates: the best is always at an edge, and each method says so.
+        Assert.Equal(2, console.Output.Split("warning:").Length - 1);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "adapters"), "*.safetensors").Length);
+        _output.WriteLine($"ResNet-18 smoke test: {clock.Elapsed.TotalSeconds:F1} s");
+        _output.WriteLine(File.ReadAllText(Path.Combine(output, "learning_rates.csv")));
+        _output.WriteLine(console.Output);
+    }
+}
