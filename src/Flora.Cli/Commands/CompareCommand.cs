@@ -25,11 +25,13 @@ internal static class CompareCommand
         var model = CliOptions.Model();
         var resolution = CliOptions.Resolution();
         var lrGrid = CliOptions.LearningRateGrid();
+        var searchPerClass = CliOptions.OptionalPositive("--search-per-class", "Training images per class the learning-rate search draws from (default: all)");
+        var searchEpochs = CliOptions.OptionalPositive("--search-epochs", "Epochs of each learning-rate search run (default: --epochs)");
         var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
         {
-            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, resolution, lrGrid,
+            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, resolution, lrGrid, searchPerClass, searchEpochs,
         };
         command.SetAction(result =>
         {
@@ -44,6 +46,8 @@ internal static class CompareCommand
             if (result.GetValue(batch) is int b) settings = settings with { FineTune = settings.FineTune with { BatchSize = b } };
             if (result.GetValue(trainPerClass) is int tr) settings = settings with { TrainPerClass = Math.Min(tr, 6000) };
             if (result.GetValue(testPerClass) is int te) settings = settings with { TestPerClass = Math.Min(te, 1000) };
+            if (result.GetValue(searchPerClass) is int sp) settings = settings with { SearchPerClass = Math.Min(sp, 6000) };
+            if (result.GetValue(searchEpochs) is int se) settings = settings with { SearchEpochs = se };
             if (result.GetValue(width) is int w) settings = settings with { Pretrain = settings.Pretrain with { Width = w } };
             var filter = result.GetValue(methods) ?? Array.Empty<string>();
             var plans = MethodPlan.For(settings).Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();

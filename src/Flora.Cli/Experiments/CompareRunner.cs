@@ -97,8 +97,10 @@ public static class CompareRunner
         IAnsiConsole console, ImageDataset train, FineTuneModel model, Device device, RunProgress progress)
     {
         var grid = settings.EffectiveLearningRateGrid;
-        var (fit, validation) = LearningRateSearch.Split(train, DataSets.FashionMnistSplitSeed + 1);
-        string described = $"a validation split of {validation.Count:N0} training images (training on the other {fit.Count:N0})";
+        var pool = settings.SearchPerClass > 0 ? train.StratifiedSample(settings.SearchPerClass, DataSets.FashionMnistSplitSeed + 2) : train;
+        var (fit, validation) = LearningRateSearch.Split(pool, DataSets.FashionMnistSplitSeed + 1);
+        var schedule = settings.SearchEpochs is int epochs ? settings.FineTune with { Epochs = epochs } : settings.FineTune;
+        string described = $"a validation split of {validation.Count:N0} training images (training on {fit.Count:N0} others for {schedule.Epochs} epochs)";
         console.MarkupLine($"[grey]Choosing each method's learning rate from {Markup.Escape(string.Join(", ", grid.Select(LearningRateSearch.Format)))} on {Markup.Escape(described)}, seed {settings.FirstSeed}.[/]");
         var choices = new List<LearningRateChoice>();
         foreach (var plan in plans)
@@ -109,8 +111,8 @@ public static class CompareRunner
                 double accuracy;
                 try
                 {
-                    accuracy = progress.Track($"{plan.Label}, learning rate {LearningRateSearch.Format(rate)}", settings.FineTune.Epochs,
-                        report => FineTuneRun.Run(plan with { LearningRate = rate }, settings.FirstSeed, model, fit, validation, settings.FineTune, device, null, report)).FinalTestAccuracy;
+                    accuracy = progress.Track($"{plan.Label}, learning rate {LearningRateSearch.Format(rate)}", schedule.Epochs,
+                        report => FineTuneRun.Run(plan with { LearningRate = rate }, settings.FirstSeed, model, fit, validation, schedule, device, null, report)).FinalTestAccuracy;
                 }
                 catch (InvalidOperationException e) when (e.Message.Contains("training loss became", StringComparison.Ordinal))
                 {

@@ -37,6 +37,10 @@ public sealed record CompareSettings
     public int Resolution { get; init; } = 64;
     /// <summary>Learning rates tried per method on a validation split; empty = the plans' rates (the ResNet-18 then uses <see cref="LearningRateSearch.DefaultGrid"/>).</summary>
     public IReadOnlyList<double> LearningRateGrid { get; init; } = Array.Empty<double>();
+    /// <summary>Training images per class the learning-rate search draws from (stratified); 0 = all the training images.</summary>
+    public int SearchPerClass { get; init; }
+    /// <summary>Epochs of each learning-rate search run; null = the fine-tuning epochs.</summary>
+    public int? SearchEpochs { get; init; }
     /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
     public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
 
@@ -68,7 +72,7 @@ public sealed record CompareSettings
         yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
         yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
         if (EffectiveLearningRateGrid.Count > 0)
-            yield return new("learning rates", $"chosen per method on a validation split of the training images (first seed) from {string.Join(", ", EffectiveLearningRateGrid.Select(LearningRateSearch.Format))}");
+            yield return new("learning rates", $"chosen per method on a validation split of {(SearchPerClass > 0 ? $"{SearchPerClass * 10:N0}" : "the")} training images (first seed{(SearchEpochs is int e ? $", {e} epochs" : "")}) from {string.Join(", ", EffectiveLearningRateGrid.Select(LearningRateSearch.Format))}");
         yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
     }
 }

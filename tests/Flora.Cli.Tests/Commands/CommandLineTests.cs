@@ -31,6 +31,7 @@ public sealed class CommandLineTests
     [InlineData("compare", "--seeds", "5", "--device", "cuda", "--full", "--methods", "flora", "lora")]
     [InlineData("compare", "--model", "resnet18", "--resolution", "96", "--lr-grid", "1e-4", "1e-3", "1e-2", "--device", "cuda")]
     [InlineData("train", "--model", "resnet18", "--method", "bitfit", "--resolution", "32")]
+    [InlineData("compare", "--model", "resnet18", "--search-per-class", "600", "--search-epochs", "2")]
     [InlineData("train", "--method", "dora", "--rank", "8", "--r3", "2", "--scale", "0.4", "--lr", "0.001", "--out", "x.safetensors")]
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]

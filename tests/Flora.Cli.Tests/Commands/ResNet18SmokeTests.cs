@@ -48,6 +48,8 @@ public sealed class ResNet18SmokeTests : IDisposable
             Seeds = 1,
             FineTune = new TrainSettings { Epochs = 1, BatchSize = 10 },
             LearningRateGrid = new[] { 1e-3, 1e-2 },
+            SearchPerClass = 2,
+            SearchEpochs = 1,
         };
         var plans = MethodPlan.ForResNet18().Where(p => p.Label is "FLoRA (budget A)" or "LoRA (budget A)").ToList();
         Assert.Equal(2, plans.Count);
@@ -66,6 +68,7 @@ public sealed class ResNet18SmokeTests : IDisposable
         foreach (var file in new[] { "results.md", "results.csv", "learning_rates.csv", "budgets.txt", "accuracy_vs_parameters.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
         Assert.Equal(2, CsvResultsReader.Read(Path.Combine(output, "results.csv")).Count);
+        Assert.Contains(settings.Describe(), d => d.Key == "learning rates" && d.Value.Contains("20 training images", StringComparison.Ordinal) && d.Value.Contains("1 epochs", StringComparison.Ordinal));
         var rates = File.ReadAllLines(Path.Combine(output, "learning_rates.csv"));
         Assert.Equal(1 + 2 * 2, rates.Length);
         Assert.Equal(2, rates.Count(l => l.Contains(",true,", StringComparison.Ordinal)));
