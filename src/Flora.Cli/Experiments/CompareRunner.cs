@@ -57,7 +57,20 @@ public static class CompareRunner
 
         IReadOnlyList<LearningRateChoice> choices = Array.Empty<LearningRateChoice>();
         string? validation = null;
-        if (settings.EffectiveLearningRateGrid.Count > 0)
+        if (settings.LearningRatesFile is string reused)
+        {
+            choices = LearningRateSearch.FromCsv(reused);
+            validation = $"the validation split of an earlier run ({Path.GetFileName(reused)})";
+            var byMethod = choices.ToDictionary(c => c.Method);
+            var missing = plans.FirstOrDefault(p => !byMethod.ContainsKey(p.Label));
+            if (missing is not null)
+                throw new ArgumentException($"'{reused}' has no learning rate for '{missing.Label}'; it has: {string.Join(", ", byMethod.Keys)}.");
+            choices = plans.Select(p => byMethod[p.Label]).ToList();
+            plans = plans.Select(p => p with { LearningRate = byMethod[p.Label].LearningRate }).ToList();
+            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
+            Say($"Learning rates from {reused}: {string.Join(", ", choices.Select(c => $"{c.Method} {LearningRateSearch.Format(c.LearningRate)}"))}.");
+        }
+        else if (settings.EffectiveLearningRateGrid.Count > 0)
         {
             (choices, validation) = ChooseLearningRates(settings, plans, console, train, model, device, progress);
             var byMethod = choices.ToDictionary(c => c.Method);

@@ -37,6 +37,8 @@ public sealed record CompareSettings
     public int Resolution { get; init; } = 64;
     /// <summary>Learning rates tried per method on a validation split; empty = the plans' rates (the ResNet-18 then uses <see cref="LearningRateSearch.DefaultGrid"/>).</summary>
     public IReadOnlyList<double> LearningRateGrid { get; init; } = Array.Empty<double>();
+    /// <summary>An earlier run's learning_rates.csv whose chosen rates are used instead of searching again; null = search.</summary>
+    public string? LearningRatesFile { get; init; }
     /// <summary>Training images per class the learning-rate search draws from (stratified); 0 = all the training images.</summary>
     public int SearchPerClass { get; init; }
     /// <summary>Epochs of each learning-rate search run; null = the fine-tuning epochs.</summary>

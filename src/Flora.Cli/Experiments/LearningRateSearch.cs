@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
@@ -97,6 +98,29 @@ public static class LearningRateSearch
             }
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The choices a learning_rates.csv written by <see cref="ToCsv"/> holds (an earlier run's search, reused by
+    /// <c>flora compare --learning-rates</c> so that a comparison split over several runs trains every seed at the same rates).
+    /// </summary>
+    public static IReadOnlyList<LearningRateChoice> FromCsv(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"learning-rate file '{path}' does not exist: pass the learning_rates.csv of an earlier `flora compare`.", path);
+        var rows = Reports.CsvResultsReader.Parse(File.ReadAllText(path), path);
+        if (rows.Count == 0 || string.Join(",", rows[0]) != "method,learning_rate,validation_accuracy,chosen,at_grid_edge")
+            throw new InvalidDataException($"'{path}' is not a learning_rates.csv (its header should be method,learning_rate,validation_accuracy,chosen,at_grid_edge).");
+        var choices = new List<LearningRateChoice>();
+        foreach (var group in rows.Skip(1).Where(r => r.Count == 5).GroupBy(r => r[0]))
+        {
+            var tried = group.ToList();
+            var grid = tried.Select(r => double.Parse(r[1], CultureInfo.InvariantCulture)).ToList();
+            var accuracies = tried.Select(r => r[2].Length == 0 ? double.NaN : double.Parse(r[2], CultureInfo.InvariantCulture)).ToList();
+            int index = tried.FindIndex(r => r[3] == "true");
+            if (index < 0) throw new InvalidDataException($"'{path}': method '{group.Key}' has no chosen rate.");
+            choices.Add(new LearningRateChoice(group.Key, grid, accuracies, index));
+        }
+        return choices;
     }
 
     /// <summary>The markdown section of results.md: the chosen rate per method.</summary>

@@ -49,7 +49,7 @@ public static class CsvResultsReader
     }
 
     /// <summary>Splits RFC 4180 text into rows of fields (quoted fields may hold commas, quotes and line breaks).</summary>
-    private static List<List<string>> Parse(string text, string path)
+    internal static List<List<string>> Parse(string text, string path)
     {
         var rows = new List<List<string>>();
         var row = new List<string>();

@@ -90,4 +90,28 @@ public sealed class LearningRateSearchTests
         Assert.Equal("FLoRA (budget A),0.01,0.3,true,true", lines[3]);
         Assert.EndsWith("false,false", lines[1]);
     }
+
+    [Fact]
+    public void A_learning_rates_csv_reads_back_to_the_same_choices()
+    {
+        var choices = new[]
+        {
+            LearningRateSearch.Choose("FLoRA (budget A)", new[] { 1e-4, 1e-3, 1e-2 }, new[] { 0.5, 0.7, double.NaN }),
+            LearningRateSearch.Choose("LoRA, with a comma", new[] { 1e-4, 1e-3, 1e-2 }, new[] { 0.2, 0.3, 0.4 }),
+        };
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rates-{Guid.NewGuid():N}.csv");
+        try
+        {
+            System.IO.File.WriteAllText(path, LearningRateSearch.ToCsv(choices));
+            var read = LearningRateSearch.FromCsv(path);
+            Assert.Equal(choices.Select(c => (c.Method, c.LearningRate, c.Index, c.AtGridEdge)), read.Select(c => (c.Method, c.LearningRate, c.Index, c.AtGridEdge)));
+            Assert.True(double.IsNaN(read[0].ValidationAccuracies[2]));
+            System.IO.File.WriteAllText(path, "method,rate\nx,1\n");
+            Assert.Throws<System.IO.InvalidDataException>(() => LearningRateSearch.FromCsv(path));
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
 }
