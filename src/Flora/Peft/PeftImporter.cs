@@ -194,10 +194,10 @@ internal static class PeftImporter
         int kernelAxes = weight.Length - 2;
         Tensor a = tensors.A!, b = tensors.B!;
         int rank = a.dim() > 0 ? (int)a.shape[0] : 0;
-        int expectedRank = PeftMatching.RankFor(config, peftPath);
+        var (expectedRank, rankField) = PeftMatching.RankSource(config, peftPath);
         if (rank != expectedRank)
-            throw new AdapterFileException(configPath, config.RankPattern.Count > 0 ? "rank_pattern" : "r",
-                $"'{peftPath}' has rank {expectedRank} by r and rank_pattern (PEFT's get_pattern_key), but its lora_A in {PeftKeys.WeightsFileName} has {rank} rows. The directory is inconsistent; save it again with PEFT.");
+            throw new AdapterFileException(configPath, rankField,
+                $"'{peftPath}' has rank {expectedRank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r), but its lora_A in {PeftKeys.WeightsFileName} has {rank} rows. The directory is inconsistent; save it again with PEFT.");
         CheckTensor(weightsPath, keyA, a, new long[] { rank }.Concat(weight.Skip(1)).ToArray());
         CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraB), b, new[] { weight[0], rank }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
         if (tensors.Magnitude is Tensor m)

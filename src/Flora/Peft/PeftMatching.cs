@@ -43,11 +43,14 @@ internal static class PeftMatching
     public static bool SavesModule(string entry, string name) => name.EndsWith(entry, StringComparison.Ordinal);
 
     /// <summary>The rank PEFT gives <paramref name="name"/>: its <c>rank_pattern</c> entry, else <c>r</c>.</summary>
-    public static int RankFor(PeftAdapterConfig config, string name)
+    public static int RankFor(PeftAdapterConfig config, string name) => RankSource(config, name).Rank;
+
+    /// <summary>The rank PEFT gives <paramref name="name"/> and the field it comes from (<c>rank_pattern["key"]</c> or <c>r</c>).</summary>
+    public static (int Rank, string Field) RankSource(PeftAdapterConfig config, string name)
     {
         foreach (var (key, rank) in config.RankPattern)
-            if (PatternKeyMatches(key, name)) return rank;
-        return config.R;
+            if (PatternKeyMatches(key, name)) return (rank, $"rank_pattern[\"{key}\"]");
+        return (config.R, "r");
     }
 
     /// <summary>The α PEFT gives <paramref name="name"/>: its <c>alpha_pattern</c> entry, else <c>lora_alpha</c>.</summary>
