@@ -38,6 +38,8 @@ public static class Program
             AdapterCommands.Eval(),
             AdapterCommands.Merge(),
             AdapterCommands.Inspect(),
+            PeftCommands.Export(),
+            PeftCommands.Import(),
             ReportCommand.Create(),
         };
         return root;

@@ -281,6 +281,23 @@ public sealed class FloraAttachment
         AdapterFile.Load(this, path);
     }
 
+    /// <summary>
+    /// Writes the adapters and modules to save as a Hugging Face PEFT LoRA directory (<c>adapter_config.json</c> and
+    /// <c>adapter_model.safetensors</c>) that <c>PeftModel.from_pretrained</c> loads onto the same PyTorch model with the same
+    /// outputs. LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals (rank r_out, α = r_out, see
+    /// <see cref="FloraAsLora"/>). BitFit, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
+    /// differently, are refused before anything is written. The files are written to a temporary directory and moved into place.
+    /// </summary>
+    public void SavePeft(string directory) => SavePeft(directory, null);
+
+    /// <summary>Like <see cref="SavePeft(string)"/>, with module names mapped by <paramref name="options"/>.</summary>
+    public void SavePeft(string directory, PeftExportOptions? options)
+    {
+        EnsureAttached();
+        EnsureEnabled("export");
+        PeftExporter.Save(this, directory, options);
+    }
+
     /// <summary>A table of the adapters and modules to save: layer, method, shape and ranks, trainable parameters, and the total.</summary>
     public override string ToString()
     {

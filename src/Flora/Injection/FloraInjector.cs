@@ -109,6 +109,22 @@ public static class FloraInjector
         return attachment;
     }
 
+    /// <summary>
+    /// Attaches to <paramref name="model"/> the LoRA or DoRA adapter (and the modules to save) that a Hugging Face PEFT
+    /// directory holds — <c>adapter_config.json</c> and <c>adapter_model.safetensors</c> as <c>save_pretrained</c> writes
+    /// them — and loads its tensors, so that the model computes what PEFT's <c>PeftModel.from_pretrained</c> computes on
+    /// the same PyTorch model. Ranks and α follow PEFT's own rules (<c>r</c>, <c>lora_alpha</c>, <c>rank_pattern</c>,
+    /// <c>alpha_pattern</c>, <c>use_rslora</c>). Everything is validated first: what PEFT would compute differently (another
+    /// peft_type, trainable biases, <c>lora_bias</c>, embeddings, grouped or dilated convolutions, <c>layers_to_transform</c>,
+    /// <c>target_parameters</c>, <c>fan_in_fan_out</c>, …) throws <see cref="AdapterFileException"/> naming the field or key,
+    /// and the model stays bit-identical.
+    /// </summary>
+    /// <param name="model">The base model (PEFT's module names, or mapped by <paramref name="options"/>).</param>
+    /// <param name="directory">The directory <c>save_pretrained</c> wrote.</param>
+    /// <param name="options">How PEFT's module paths map onto the model's; null when they are the same.</param>
+    public static FloraAttachment AttachFromPeft(nn.Module model, string directory, PeftImportOptions? options = null) =>
+        PeftImporter.Attach(model, directory, options);
+
     /// <summary>The targets <paramref name="config"/> selects in <paramref name="model"/>, in the model's order.</summary>
     public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
     {
@@ -154,7 +170,7 @@ public static class FloraInjector
     /// TorchSharp's registration table) and module lists of <c>Module&lt;Tensor, Tensor&gt;</c>. Other parents keep
     /// the base layer in their member and route calls through a hook.
     /// </summary>
-    private static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
+    internal static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
     {
         if (parent is Sequential sequential)
         {

@@ -24,6 +24,8 @@ public sealed class CommandLineTests
     [InlineData("eval")]
     [InlineData("inspect")]
     [InlineData("report")]
+    [InlineData("export-peft", "a.safetensors")]
+    [InlineData("import-peft", "dir")]
     [InlineData("bogus")]
     public void Bad_arguments_are_parse_errors(params string[] args) => Assert.NotEmpty(Parse(args).Errors);
 
@@ -36,6 +38,8 @@ public sealed class CommandLineTests
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
     [InlineData("inspect", "a.safetensors")]
+    [InlineData("export-peft", "a.safetensors", "peft-dir", "--data-dir", "/tmp/x")]
+    [InlineData("import-peft", "peft-dir", "--out", "a.safetensors")]
     [InlineData("pretrain", "--full", "--device", "cuda")]
     [InlineData("report", "a/results.csv", "b/results.csv", "--out", "merged", "--setting", "device=cuda")]
     public void Valid_arguments_parse(params string[] args) => Assert.Empty(Parse(args).Errors);
@@ -44,7 +48,7 @@ public sealed class CommandLineTests
     public void Every_command_has_help()
     {
         var root = Program.BuildRoot();
-        Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "report" }, root.Subcommands.Select(c => c.Name));
+        Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "export-peft", "import-peft", "report" }, root.Subcommands.Select(c => c.Name));
         Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
         Assert.All(root.Subcommands.SelectMany(c => c.Options).Where(o => o.Name != "--help" && o.Name != "-h"), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
     }

@@ -1,0 +1,278 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Flora;
+
+/// <summary>
+/// The part of a Hugging Face PEFT <c>adapter_config.json</c> (peft_type <c>LORA</c>) that defines the adapted model's
+/// function: rank and α (with <c>rank_pattern</c> / <c>alpha_pattern</c>), rsLoRA, DoRA, which modules are targets and
+/// which are saved whole. <see cref="Read"/> validates every field and refuses what Flora cannot compute exactly as PEFT
+/// does (another peft_type, trainable biases, <c>lora_bias</c>, <c>layers_to_transform</c>, <c>target_parameters</c>,
+/// <c>fan_in_fan_out</c>, …) with an <see cref="AdapterFileException"/> that names the field, its value and the fix.
+/// <see cref="ToJson"/> writes what PEFT's <c>LoraConfig.from_pretrained</c> reads.
+/// </summary>
+public sealed record PeftAdapterConfig
+{
+    /// <summary>The file name PEFT's <c>save_pretrained</c> writes the configuration to.</summary>
+    public const string FileName = "adapter_config.json";
+
+    /// <summary>The default rank <c>r</c>.</summary>
+    public required int R { get; init; }
+
+    /// <summary>The default <c>lora_alpha</c>.</summary>
+    public required double LoraAlpha { get; init; }
+
+    /// <summary><c>use_rslora</c>: the scale is <c>α/√r</c> instead of <c>α/r</c>.</summary>
+    public bool UseRsLora { get; init; }
+
+    /// <summary><c>use_dora</c>: the adapters are DoRA (a magnitude vector per target).</summary>
+    public bool UseDora { get; init; }
+
+    /// <summary><c>target_modules</c> as a list (exact names or dotted suffixes); null when it is one regular expression.</summary>
+    public IReadOnlyList<string>? TargetModuleList { get; init; }
+
+    /// <summary><c>target_modules</c> as one regular expression that must match the whole module name; null for a list.</summary>
+    public string? TargetModuleRegex { get; init; }
+
+    /// <summary><c>exclude_modules</c> as a list; null when absent or a regular expression.</summary>
+    public IReadOnlyList<string>? ExcludeModuleList { get; init; }
+
+    /// <summary><c>exclude_modules</c> as one regular expression (whole name); null when absent or a list.</summary>
+    public string? ExcludeModuleRegex { get; init; }
+
+    /// <summary><c>modules_to_save</c>: module names matched as suffixes (PEFT's <c>key.endswith(name)</c>).</summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>rank_pattern</c> in the file's order (PEFT takes the first key that matches).</summary>
+    public IReadOnlyList<KeyValuePair<string, int>> RankPattern { get; init; } = Array.Empty<KeyValuePair<string, int>>();
+
+    /// <summary><c>alpha_pattern</c> in the file's order (PEFT takes the first key that matches).</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> AlphaPattern { get; init; } = Array.Empty<KeyValuePair<string, double>>();
+
+    /// <summary>Fields that only shape training, initialisation, the Hub or device placement: once the weights are loaded they do not change the function.</summary>
+    private static readonly HashSet<string> Irrelevant = new(StringComparer.Ordinal)
+    {
+        "task_type", "peft_version", "auto_mapping", "base_model_name_or_path", "revision", "inference_mode", "lora_dropout",
+        "init_lora_weights", "loftq_config", "eva_config", "corda_config", "lora_ga_config", "runtime_config", "megatron_core",
+        "qalora_group_size", "ensure_weight_tying",
+    };
+
+    /// <summary>Fields read into this record, validated one by one in <see cref="Read"/>.</summary>
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
+    {
+        "peft_type", "r", "lora_alpha", "use_rslora", "use_dora", "target_modules", "exclude_modules", "modules_to_save",
+        "rank_pattern", "alpha_pattern", "bias", "lora_bias", "fan_in_fan_out", "layers_to_transform", "layers_pattern", "target_parameters",
+    };
+
+    /// <summary>
+    /// Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>. Throws <see cref="AdapterFileException"/>
+    /// naming the field for anything PEFT would compute differently from a LoRA/DoRA adapter on Linear and Conv layers.
+    /// </summary>
+    public static PeftAdapterConfig Read(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"'{path}' does not exist: a PEFT adapter directory holds {FileName} and adapter_model.safetensors, as PeftModel.save_pretrained writes them.", path);
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                   ?? throw new AdapterFileException(path, null, "it is not a JSON object. Write it with PEFT's save_pretrained.");
+        }
+        catch (JsonException e)
+        {
+            throw new AdapterFileException(path, null, $"it is not valid JSON ({e.Message}). Write it with PEFT's save_pretrained.");
+        }
+        return Parse(path, root);
+    }
+
+    /// <summary>Validates the parsed <paramref name="root"/> of the file at <paramref name="path"/> (see <see cref="Read"/>).</summary>
+    internal static PeftAdapterConfig Parse(string path, JsonObject root)
+    {
+        string peftType = String(path, root, "peft_type") ?? throw Refuse(path, "peft_type", "is missing", "Flora reads LoRA adapters: peft_type must be \"LORA\".");
+        if (peftType != "LORA")
+            throw Refuse(path, "peft_type", $"is \"{peftType}\"", "Flora reads PEFT's LoRA (and DoRA) adapters only: peft_type must be \"LORA\".");
+        foreach (var (name, value) in root)
+        {
+            if (Known.Contains(name) || Irrelevant.Contains(name) || IsUnset(value)) continue;
+            throw Refuse(path, name, $"is {Show(value)}",
+                "this PEFT option changes what the adapted model computes and Flora does not implement it. Train without it (leave it unset), or use PEFT itself.");
+        }
+        string bias = String(path, root, "bias") ?? "none";
+        if (bias != "none")
+            throw Refuse(path, "bias", $"is \"{bias}\"", "Flora's LoRA leaves the base biases frozen: only bias \"none\" can be loaded (BitFit-style trained biases are not part of a PEFT LoRA Flora can express).");
+        if (Bool(path, root, "lora_bias"))
+            throw Refuse(path, "lora_bias", "is true", "Flora's LoRA has no bias on lora_B: train with lora_bias=False.");
+        if (Bool(path, root, "fan_in_fan_out"))
+            throw Refuse(path, "fan_in_fan_out", "is true",
+                "fan_in_fan_out is for transformers' Conv1D layers (weights stored in × out); TorchSharp's Linear and Conv layers store out × in. Train with fan_in_fan_out=False.");
+        foreach (var field in new[] { "layers_to_transform", "layers_pattern", "target_parameters" })
+        {
+            if (root.TryGetPropertyValue(field, out var value) && !IsUnset(value))
+                throw Refuse(path, field, $"is {Show(value)}",
+                    field == "target_parameters"
+                        ? "Flora adapts modules, not bare parameters (PEFT's ParamWrapper): target the Linear/Conv modules with target_modules instead."
+                        : "Flora does not select layers by index: list the modules themselves in target_modules (a regular expression can pick the layers).");
+        }
+
+        int r = Int(path, root, "r") ?? 8;
+        if (r < 1) throw Refuse(path, "r", $"is {r}", "a LoRA rank must be at least 1.");
+        double alpha = Number(path, root, "lora_alpha") ?? 8;
+        if (!double.IsFinite(alpha) || alpha <= 0) throw Refuse(path, "lora_alpha", $"is {alpha}", "lora_alpha must be a finite number greater than 0.");
+
+        var (targetList, targetRegex) = NamesOrRegex(path, root, "target_modules");
+        if (targetList is null && targetRegex is null)
+            throw Refuse(path, "target_modules", "is missing", "name the adapted modules (a list, or one regular expression).");
+        if (targetRegex == "all-linear")
+            throw Refuse(path, "target_modules", "is \"all-linear\"", "this shorthand depends on transformers' model classes; list the modules (or give a regular expression) instead.");
+        var (excludeList, excludeRegex) = NamesOrRegex(path, root, "exclude_modules");
+        var modulesToSave = root.TryGetPropertyValue("modules_to_save", out var saveNode) && !IsUnset(saveNode)
+            ? StringList(path, "modules_to_save", saveNode!)
+            : Array.Empty<string>();
+
+        var rankPattern = Pattern(path, root, "rank_pattern", (key, node) =>
+        {
+            int value = IntOf(path, $"rank_pattern[\"{key}\"]", node);
+            return value >= 1 ? value : throw Refuse(path, $"rank_pattern[\"{key}\"]", $"is {value}", "a LoRA rank must be at least 1.");
+        });
+        var alphaPattern = Pattern(path, root, "alpha_pattern", (key, node) =>
+        {
+            double value = NumberOf(path, $"alpha_pattern[\"{key}\"]", node);
+            return double.IsFinite(value) && value > 0 ? value : throw Refuse(path, $"alpha_pattern[\"{key}\"]", $"is {value}", "α must be a finite number greater than 0.");
+        });
+        var patterns = rankPattern.Select(p => ("rank_pattern", (string?)p.Key)).Concat(alphaPattern.Select(p => ("alpha_pattern", (string?)p.Key)))
+            .Append(("target_modules", targetRegex)).Append(("exclude_modules", excludeRegex));
+        foreach (var (field, pattern) in patterns)
+            if (pattern is not null) PeftMatching.CheckRegex(path, field, pattern);
+
+        return new PeftAdapterConfig
+        {
+            R = r,
+            LoraAlpha = alpha,
+            UseRsLora = Bool(path, root, "use_rslora"),
+            UseDora = Bool(path, root, "use_dora"),
+            TargetModuleList = targetList,
+            TargetModuleRegex = targetRegex,
+            ExcludeModuleList = excludeList,
+            ExcludeModuleRegex = excludeRegex,
+            ModulesToSave = modulesToSave,
+            RankPattern = rankPattern,
+            AlphaPattern = alphaPattern,
+        };
+    }
+
+    /// <summary>
+    /// The JSON PEFT's <c>LoraConfig.from_pretrained</c> reads: this configuration plus the defaults PEFT writes for the
+    /// options Flora does not use (no biases, no dropout, no layer selection by index), inference mode on.
+    /// </summary>
+    public string ToJson()
+    {
+        var root = new JsonObject
+        {
+            ["peft_type"] = "LORA",
+            ["task_type"] = null,
+            ["base_model_name_or_path"] = null,
+            ["revision"] = null,
+            ["inference_mode"] = true,
+            ["r"] = R,
+            ["lora_alpha"] = JsonNumber(LoraAlpha),
+            ["lora_dropout"] = 0.0,
+            ["use_rslora"] = UseRsLora,
+            ["use_dora"] = UseDora,
+            ["target_modules"] = TargetModuleRegex is not null ? JsonValue.Create(TargetModuleRegex) : new JsonArray((TargetModuleList ?? Array.Empty<string>()).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+            ["exclude_modules"] = null,
+            ["modules_to_save"] = ModulesToSave.Count == 0 ? null : new JsonArray(ModulesToSave.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["rank_pattern"] = new JsonObject(RankPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
+            ["alpha_pattern"] = new JsonObject(AlphaPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonNumber(p.Value)))),
+            ["bias"] = "none",
+            ["lora_bias"] = false,
+            ["fan_in_fan_out"] = false,
+            ["init_lora_weights"] = true,
+            ["layers_to_transform"] = null,
+            ["layers_pattern"] = null,
+            ["target_parameters"] = null,
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>An integral α as a JSON integer (PEFT's type hint is int), any other as a number.</summary>
+    private static JsonNode JsonNumber(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 1e15 ? JsonValue.Create((long)value) : JsonValue.Create(value);
+
+    private static AdapterFileException Refuse(string path, string field, string what, string fix) =>
+        new(path, field, $"field '{field}' {what}: {fix}");
+
+    /// <summary>Null, false, 0-free empties: values PEFT treats as "option off".</summary>
+    private static bool IsUnset(JsonNode? value) => value switch
+    {
+        null => true,
+        JsonArray array => array.Count == 0,
+        JsonObject obj => obj.Count == 0,
+        JsonValue v when v.TryGetValue(out bool b) => !b,
+        JsonValue v when v.TryGetValue(out string? s) => s.Length == 0,
+        _ => false,
+    };
+
+    private static string Show(JsonNode? value) => value?.ToJsonString() ?? "null";
+
+    private static string? String(string path, JsonObject root, string field)
+    {
+        if (!root.TryGetPropertyValue(field, out var node) || node is null) return null;
+        return node is JsonValue v && v.TryGetValue(out string? s) ? s : throw Refuse(path, field, $"is {Show(node)}", "it must be a string.");
+    }
+
+    private static bool Bool(string path, JsonObject root, string field)
+    {
+        if (!root.TryGetPropertyValue(field, out var node) || node is null) return false;
+        return node is JsonValue v && v.TryGetValue(out bool b) ? b : throw Refuse(path, field, $"is {Show(node)}", "it must be true or false.");
+    }
+
+    private static int? Int(string path, JsonObject root, string field) =>
+        root.TryGetPropertyValue(field, out var node) && node is not null ? IntOf(path, field, node) : null;
+
+    private static double? Number(string path, JsonObject root, string field) =>
+        root.TryGetPropertyValue(field, out var node) && node is not null ? NumberOf(path, field, node) : null;
+
+    private static int IntOf(string path, string field, JsonNode node)
+    {
+        double value = NumberOf(path, field, node);
+        return value == Math.Floor(value) && value is >= int.MinValue and <= int.MaxValue
+            ? (int)value
+            : throw Refuse(path, field, $"is {Show(node)}", "it must be a whole number.");
+    }
+
+    private static double NumberOf(string path, string field, JsonNode node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            ? v.GetValue<double>()
+            : throw Refuse(path, field, $"is {Show(node)}", "it must be a number.");
+
+    private static IReadOnlyList<string> StringList(string path, string field, JsonNode node) =>
+        node is JsonArray array && array.All(e => e is JsonValue v && v.TryGetValue(out string? _))
+            ? array.Select(e => e!.GetValue<string>()).ToArray()
+            : throw Refuse(path, field, $"is {Show(node)}", "it must be a list of module names.");
+
+    private static (IReadOnlyList<string>? List, string? Regex) NamesOrRegex(string path, JsonObject root, string field)
+    {
+        if (!root.TryGetPropertyValue(field, out var node) || node is null) return (null, null);
+        if (node is JsonValue v && v.TryGetValue(out string? regex)) return (null, regex);
+        return (StringList(path, field, node), null);
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, T>> Pattern<T>(string path, JsonObject root, string field, Func<string, JsonNode, T> read)
+    {
+        if (!root.TryGetPropertyValue(field, out var node) || node is null) return Array.Empty<KeyValuePair<string, T>>();
+        if (node is not JsonObject obj) throw Refuse(path, field, $"is {Show(node)}", "it must be an object from module-name pattern to value.");
+        return obj.Select(p => KeyValuePair.Create(p.Key, p.Value is null
+            ? throw Refuse(path, $"{field}[\"{p.Key}\"]", "is null", "give a number.")
+            : read(p.Key, p.Value))).ToArray();
+    }
+
+    /// <summary>A value for messages, with invariant digits.</summary>
+    internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

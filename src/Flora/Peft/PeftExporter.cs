@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// Writes an attachment as the directory PEFT's <c>PeftModel.from_pretrained</c> loads onto the same PyTorch model:
+/// <c>adapter_config.json</c> (peft_type LORA; <c>target_modules</c> one regular expression that fully matches exactly
+/// the targets; <c>r</c>/<c>lora_alpha</c> the most common values, <c>rank_pattern</c>/<c>alpha_pattern</c> anchored
+/// per target for the rest; <c>modules_to_save</c> the saved modules' paths) and <c>adapter_model.safetensors</c> (keys
+/// as <see cref="PeftKeys"/> describes). LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals
+/// (<see cref="FloraAsLora"/>: rank r_out, α = r_out). Refused, before anything is written: BitFit (PEFT's LoRA has no
+/// bias-only adapter), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
+/// PEFT's suffix rules would not select exactly. The files go to a temporary directory first and are then moved into place.
+/// </summary>
+internal static class PeftExporter
+{
+    /// <summary>One target as PEFT will see it.</summary>
+    private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude);
+
+    public static void Save(FloraAttachment attachment, string directory, PeftExportOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (attachment.IsMerged)
+            throw new InvalidOperationException($"Cannot export '{directory}' while the adapters are merged: the base weights hold ΔW. Call Unmerge() first, export, then merge again.");
+        Func<string, string> map = options?.MapPath ?? (p => p);
+        if (attachment.Method == FloraMethod.BitFit)
+            throw new InvalidOperationException("BitFit adapters cannot be exported to PEFT: PEFT's LoRA has no bias-only adapter (its bias=\"all\" also trains every other bias " +
+                                                "and still needs LoRA targets). Keep BitFit in Flora's own adapter file (Save).");
+        if (attachment.Adapters.Count == 0)
+            throw new InvalidOperationException("Nothing to export: the attachment has no adapters, and a PEFT LoRA directory needs at least one target. Save modules alone with Save().");
+
+        using var scope = NewDisposeScope();
+        var exported = attachment.Adapters.Select(a => Export(a, map(a.Name))).ToList();
+        bool rsLora = attachment.Adapters.FirstOrDefault() is LoraLayer first && first.Config.UseRsLora;
+        int r = MostCommon(exported.Select(e => e.Rank));
+        var alphas = exported.Select(e => (e.Path, Alpha: e.Scale * (rsLora ? Math.Sqrt(e.Rank) : e.Rank))).ToList();
+        // A LoRA target's own α where its rsLoRA setting is the file's: exact, no rounding through the scale.
+        for (int i = 0; i < alphas.Count; i++)
+            if (attachment.Adapters[i] is LoraLayer lora && lora.Config.UseRsLora == rsLora) alphas[i] = (alphas[i].Path, lora.Config.EffectiveAlpha);
+        double alpha = MostCommon(alphas.Select(a => a.Alpha));
+
+        var saved = attachment.SavedModules.Select(m => (Path: map(m.Path), Module: m)).ToList();
+        var config = new PeftAdapterConfig
+        {
+            R = r,
+            LoraAlpha = alpha,
+            UseRsLora = rsLora,
+            UseDora = attachment.Method == FloraMethod.Dora,
+            TargetModuleRegex = PeftMatching.ExactAlternation(exported.Select(e => e.Path)),
+            ModulesToSave = saved.Select(s => s.Path).ToArray(),
+            RankPattern = exported.Where(e => e.Rank != r).Select(e => KeyValuePair.Create(PeftMatching.ExactPatternKey(e.Path), e.Rank)).ToArray(),
+            AlphaPattern = alphas.Where(a => a.Alpha != alpha).Select(a => KeyValuePair.Create(PeftMatching.ExactPatternKey(a.Path), a.Alpha)).ToArray(),
+        };
+        CheckPeftSelectsExactly(attachment, config, map);
+
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var e in exported)
+        {
+            tensors[PeftKeys.Of(e.Path, PeftKeys.LoraA)] = e.A;
+            tensors[PeftKeys.Of(e.Path, PeftKeys.LoraB)] = e.B;
+            if (e.Magnitude is not null) tensors[PeftKeys.Of(e.Path, PeftKeys.Magnitude)] = e.Magnitude;
+        }
+        foreach (var (path, module) in saved)
+            foreach (var (name, tensor) in module.Tensors())
+                tensors[PeftKeys.Of(path, name)] = tensor.detach();
+        WriteDirectory(directory, config.ToJson(), tensors);
+    }
+
+    /// <summary>A target's LoRA as PEFT lays it out: B (and DoRA's magnitude) with the conv's trailing unit axes.</summary>
+    private static Exported Export(IFloraAdapter adapter, string path)
+    {
+        nn.Module layer = adapter.BaseLayer;
+        if (layer is Convolution conv)
+        {
+            if (conv.groups != 1)
+                throw new InvalidOperationException($"'{adapter.Name}' is a grouped convolution (groups {conv.groups}), which PEFT's LoRA cannot express: PEFT's lora_A spans all input channels while lora_B is grouped, " +
+                                                    "so neither Flora's grouped LoRA nor FLoRA's grouped update has a PEFT form. Leave grouped and depthwise convolutions out of the targets to export.");
+            if (conv.dilation.Any(d => d != 1))
+                throw new InvalidOperationException($"'{adapter.Name}' is a dilated convolution (dilation ({string.Join(", ", conv.dilation)})); PEFT's conv LoRA ignores dilation (huggingface/peft#3697) and would compute another model. Leave it out of the targets to export.");
+            if (conv.padding_mode != TorchSharp.PaddingModes.Zeros)
+                throw new InvalidOperationException($"'{adapter.Name}' pads with {conv.padding_mode}; PEFT's lora_A pads with zeros and would compute another model. Leave it out of the targets to export.");
+        }
+        Tensor weight = AdapterDispatch.WeightOf(adapter.Name, layer);
+        long[] unitAxes = Enumerable.Repeat(1L, (int)weight.dim() - 2).ToArray();
+        long[] BShape(long rank) => new[] { weight.shape[0], rank }.Concat(unitAxes).ToArray();
+        switch (adapter)
+        {
+            case DoraLayer dora:
+            {
+                Tensor magnitude = unitAxes.Length == 0 ? dora.Magnitude.detach() : dora.Magnitude.detach().reshape(new[] { 1L, weight.shape[0] }.Concat(unitAxes).ToArray());
+                return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach().reshape(BShape(dora.Config.Rank)), magnitude);
+            }
+            case LoraLayer lora:
+                return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach().reshape(BShape(lora.Config.Rank)), null);
+            case FloraLayer flora:
+            {
+                var (a, b) = FloraAsLora.Factors(flora);
+                return new Exported(path, (int)b.shape[1], 1.0, a, b.reshape(BShape(b.shape[1])), null);
+            }
+            default:
+                throw new InvalidOperationException($"'{adapter.Name}' has a {adapter.Method} adapter, which PEFT's LoRA cannot express.");
+        }
+    }
+
+    /// <summary>
+    /// PEFT selects modules to save by string suffix and drops targets inside a module to save: the written names must
+    /// select exactly this attachment's modules and targets in the model (compared under <paramref name="map"/>).
+    /// </summary>
+    private static void CheckPeftSelectsExactly(FloraAttachment attachment, PeftAdapterConfig config, Func<string, string> map)
+    {
+        var names = ModuleTree.Walk(attachment.Model).Select(n => map(n.Path)).ToList();
+        var saved = config.ModulesToSave.ToHashSet(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            string? entry = config.ModulesToSave.FirstOrDefault(m => PeftMatching.SavesModule(m, name));
+            if (entry is null || saved.Contains(name) || saved.Any(s => ModuleTree.IsBelow(name, s))) continue;
+            throw new InvalidOperationException($"modules_to_save entry '{entry}' would also make PEFT save '{name}' (PEFT matches modules_to_save as a name suffix), which this attachment does not save. " +
+                                                "Save that module too, or export with PeftExportOptions.MapPath giving the modules unambiguous names.");
+        }
+        foreach (var adapter in attachment.Adapters)
+        {
+            string path = map(adapter.Name);
+            string? entry = config.ModulesToSave.FirstOrDefault(m => PeftMatching.IsInsideModuleToSave(m, path));
+            if (entry is not null)
+                throw new InvalidOperationException($"PEFT would not adapt '{path}': its modules_to_save entry '{entry}' excludes targets whose name contains it as a dotted component. " +
+                                                    "Rename the module with PeftExportOptions.MapPath, or do not save that module whole.");
+            if (!PeftMatching.IsTarget(config, path))
+                throw new InvalidOperationException($"PEFT's target_modules would not select '{path}'. This is a bug in Flora's export; please report it.");
+        }
+    }
+
+    private static T MostCommon<T>(IEnumerable<T> values) where T : notnull =>
+        values.GroupBy(v => v).OrderByDescending(g => g.Count()).First().Key;
+
+    /// <summary>Writes both files into a temporary sibling directory, then moves them into <paramref name="directory"/>.</summary>
+    private static void WriteDirectory(string directory, string configJson, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        string target = Path.GetFullPath(directory);
+        string parent = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new ArgumentException($"'{directory}' has no parent directory.", nameof(directory));
+        Directory.CreateDirectory(parent);
+        string temporary = Path.Combine(parent, "." + Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar)) + ".tmp-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(temporary);
+        try
+        {
+            Safetensors.Save(Path.Combine(temporary, PeftKeys.WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            File.WriteAllText(Path.Combine(temporary, PeftAdapterConfig.FileName), configJson);
+            if (!Directory.Exists(target))
+            {
+                Directory.Move(temporary, target);
+                return;
+            }
+            foreach (string name in new[] { PeftKeys.WeightsFileName, PeftAdapterConfig.FileName })
+                File.Move(Path.Combine(temporary, name), Path.Combine(target, name), overwrite: true);
+            Directory.Delete(temporary, recursive: true);
+        }
+        catch
+        {
+            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            throw;
+        }
+    }
+}

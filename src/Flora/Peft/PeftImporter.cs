@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// Reads a directory PEFT's <c>save_pretrained</c> wrote for a LoRA or DoRA adapter (<see cref="PeftAdapterConfig"/> and
+/// <c>adapter_model.safetensors</c>, keys as <see cref="PeftKeys"/> describes) onto a TorchSharp model: Flora LoRA/DoRA
+/// adapters that compute PEFT's function (rank and α per target by PEFT's own rules, <see cref="PeftMatching"/>), the
+/// modules to save, and their tensors. Everything — the configuration, every key, shape, dtype and value, every target
+/// layer's type and geometry — is checked before the model is touched; a refusal throws
+/// <see cref="AdapterFileException"/> naming the file, the field or key and the fix, and leaves the model bit-identical.
+/// <para>
+/// Refused because PEFT computes something Flora's adapters do not: grouped convolutions (PEFT's lora_A is not grouped
+/// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
+/// other than zeros (PEFT's lora_A pads with zeros), embeddings and other layer types.
+/// </para>
+/// </summary>
+internal static class PeftImporter
+{
+    /// <summary>One target's tensors from the file, by PEFT path.</summary>
+    private sealed class TargetTensors
+    {
+        public Tensor? A, B, Magnitude;
+    }
+
+    /// <summary>A target ready to attach: the model's node, and what to create and load.</summary>
+    private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors);
+
+    public static FloraAttachment Attach(nn.Module model, string directory, PeftImportOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(directory);
+        PeftAdapterConfig config = PeftAdapterConfig.Read(directory);
+        string configPath = Path.Combine(directory, PeftAdapterConfig.FileName);
+        string weightsPath = Path.Combine(directory, PeftKeys.WeightsFileName);
+        if (!File.Exists(weightsPath))
+        {
+            string hint = File.Exists(Path.Combine(directory, "adapter_model.bin"))
+                ? "The directory holds adapter_model.bin (a pickle, which Flora never reads): save with safe_serialization=True (PEFT's default)."
+                : "Save the adapter with PEFT's save_pretrained (safetensors, the default).";
+            throw new FileNotFoundException($"'{weightsPath}' does not exist. {hint}", weightsPath);
+        }
+        Func<string, string> map = options?.MapPath ?? (p => p);
+        using var content = Safetensors.Load(weightsPath);
+        var (targetTensors, savedTensors) = Classify(config, weightsPath, content);
+
+        var nodes = ModuleTree.Walk(model).ToList();
+        var byPath = new Dictionary<string, ModuleTree.Node>(StringComparer.Ordinal);
+        foreach (var node in nodes) byPath.TryAdd(node.Path, node);
+        ModuleTree.Node NodeFor(string peftPath, string key, string what)
+        {
+            string modelPath = map(peftPath);
+            if (byPath.TryGetValue(modelPath, out var node)) return node;
+            throw new AdapterFileException(weightsPath, key, $"the file holds {what} '{peftPath}', but the model has no module '{modelPath}'. " +
+                                                             "Load it onto the model it was trained on, or give PeftImportOptions.MapPath to map PEFT's module names onto the model's.");
+        }
+
+        var planned = new List<PlannedTarget>();
+        foreach (var (peftPath, tensors) in targetTensors)
+        {
+            string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraA);
+            if (!PeftMatching.IsTarget(config, peftPath))
+                throw new AdapterFileException(configPath, "target_modules", $"the weights hold an adapter for '{peftPath}', but target_modules (with exclude_modules and modules_to_save) does not select it, so PEFT would not load it. The directory is inconsistent; save it again with PEFT.");
+            var node = NodeFor(peftPath, keyA, "an adapter for");
+            planned.Add(new PlannedTarget(node, Plan(config, weightsPath, configPath, peftPath, node, tensors), tensors));
+        }
+        var savedModules = new List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)>();
+        foreach (var (peftPath, tensors) in savedTensors)
+        {
+            var node = NodeFor(peftPath, PeftKeys.Of(peftPath, tensors.Keys.First()), "the saved module");
+            CheckSavedModule(weightsPath, peftPath, node.Module, tensors);
+            savedModules.Add((node, tensors));
+        }
+        var position = nodes.Select((n, i) => (n.Path, i)).GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
+        planned = planned.OrderBy(p => position[p.Node.Path]).ToList();
+        savedModules = savedModules.OrderBy(m => position[m.Node.Path]).ToList();
+        if (options?.MapPath is null)
+            CheckEverySelectedModuleIsInTheFile(config, configPath, nodes, targetTensors.Select(t => t.Path).ToHashSet(StringComparer.Ordinal), savedTensors.Select(s => s.Path).ToHashSet(StringComparer.Ordinal));
+        if (planned.Count == 0)
+            throw new AdapterFileException(weightsPath, null, "the file holds no LoRA adapter (no *.lora_A.weight keys). Save a LoRA adapter with PEFT's save_pretrained.");
+
+        FloraMethod method = config.UseDora ? FloraMethod.Dora : FloraMethod.Lora;
+        var specs = planned.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
+        var targets = planned.Select(p => new FloraTarget(
+            new ModuleSlot(p.Node.Parent, p.Node.Child, (nn.Module<Tensor, Tensor>)p.Node.Module, FloraInjector.StoreFor(p.Node.Parent, p.Node.Child), p.Node.Path),
+            FloraTargetOptions.Inherit)).ToList();
+        FloraAttachment attachment;
+        try
+        {
+            attachment = FloraAttachment.Attach(model, targets, savedModules.Select(m => new ModuleToSave(m.Node.Path, m.Node.Module)).ToList(), saveNormLayers: false, method,
+                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+        }
+        catch (ArgumentException e)
+        {
+            throw new AdapterFileException(configPath, null, e.Message);
+        }
+        try
+        {
+            Load(attachment, planned, savedModules);
+        }
+        catch
+        {
+            attachment.Detach();
+            throw;
+        }
+        return attachment;
+    }
+
+    /// <summary>Sorts the file's keys into targets' tensors and modules to save's tensors; refuses keys PEFT's LoRA never writes or Flora cannot express.</summary>
+    private static (List<(string Path, TargetTensors Tensors)> Targets, List<(string Path, Dictionary<string, Tensor> Tensors)> Saved) Classify(
+        PeftAdapterConfig config, string weightsPath, SafetensorsContent content)
+    {
+        var targets = new Dictionary<string, TargetTensors>(StringComparer.Ordinal);
+        var saved = new Dictionary<string, Dictionary<string, Tensor>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var (key, tensor) in content.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            if (!key.StartsWith(PeftKeys.Prefix, StringComparison.Ordinal))
+                throw new AdapterFileException(weightsPath, key, $"the key does not start with '{PeftKeys.Prefix}', so PEFT's save_pretrained did not write it for a PeftModel. Save the adapter with PeftModel.save_pretrained.");
+            string rest = key[PeftKeys.Prefix.Length..];
+            if (rest.Contains("lora_embedding_", StringComparison.Ordinal))
+                throw new AdapterFileException(weightsPath, key, "it is a LoRA adapter on an embedding layer, which Flora does not adapt. Train without targeting embeddings.");
+            if (rest.EndsWith(".lora_A.bias", StringComparison.Ordinal) || rest.EndsWith(".lora_B.bias", StringComparison.Ordinal))
+                throw new AdapterFileException(weightsPath, key, "it is a bias of a LoRA matrix (lora_bias), which Flora's LoRA does not have. Train with lora_bias=False.");
+            string? targetPath = null;
+            if (rest.EndsWith("." + PeftKeys.LoraA, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.LoraA.Length + 1)];
+            else if (rest.EndsWith("." + PeftKeys.LoraB, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.LoraB.Length + 1)];
+            else if (rest.EndsWith("." + PeftKeys.Magnitude, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.Magnitude.Length + 1)];
+            if (targetPath is not null)
+            {
+                if (!targets.TryGetValue(targetPath, out var entry)) targets[targetPath] = entry = new TargetTensors();
+                if (rest.EndsWith(PeftKeys.LoraA, StringComparison.Ordinal)) entry.A = tensor;
+                else if (rest.EndsWith(PeftKeys.LoraB, StringComparison.Ordinal)) entry.B = tensor;
+                else entry.Magnitude = tensor;
+                continue;
+            }
+            string? module = SavedModuleOf(config, rest);
+            if (module is null)
+                throw new AdapterFileException(weightsPath, key, "the key is neither a LoRA tensor (lora_A.weight, lora_B.weight, lora_magnitude_vector) nor a tensor of a module modules_to_save selects. " +
+                                                                 "Flora reads LoRA and DoRA adapters saved by PEFT; other tensors (e.g. trainable tokens or biases) are not supported.");
+            if (!saved.TryGetValue(module, out var tensors)) saved[module] = tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            tensors[rest[(module.Length + 1)..]] = tensor;
+        }
+        foreach (var (path, entry) in targets)
+        {
+            if (entry.A is null || entry.B is null)
+                throw new AdapterFileException(weightsPath, PeftKeys.Of(path, entry.A is null ? PeftKeys.LoraA : PeftKeys.LoraB), "the tensor is missing (every LoRA target has lora_A.weight and lora_B.weight). The file is incomplete; save it again.");
+            if (config.UseDora && entry.Magnitude is null)
+                throw new AdapterFileException(weightsPath, PeftKeys.Of(path, PeftKeys.Magnitude), "the tensor is missing although use_dora is true. The file is incomplete; save it again.");
+            if (!config.UseDora && entry.Magnitude is not null)
+                throw new AdapterFileException(weightsPath, PeftKeys.Of(path, PeftKeys.Magnitude), "the file holds a DoRA magnitude but adapter_config.json has use_dora false. The directory is inconsistent; save it again with PEFT.");
+        }
+        return (targets.Select(t => (t.Key, t.Value)).ToList(), saved.Select(s => (s.Key, s.Value)).ToList());
+    }
+
+    /// <summary>The module to save a key belongs to: its shortest dotted prefix that a <c>modules_to_save</c> entry selects (PEFT wraps the outermost match).</summary>
+    private static string? SavedModuleOf(PeftAdapterConfig config, string key)
+    {
+        for (int dot = key.IndexOf('.'); dot > 0; dot = key.IndexOf('.', dot + 1))
+        {
+            string prefix = key[..dot];
+            if (config.ModulesToSave.Any(m => PeftMatching.SavesModule(m, prefix))) return prefix;
+        }
+        return null;
+    }
+
+    /// <summary>Checks a target's layer, rank and tensors and returns the spec of the adapter that computes PEFT's function.</summary>
+    private static AdapterSpec Plan(PeftAdapterConfig config, string weightsPath, string configPath, string peftPath, ModuleTree.Node node, TargetTensors tensors)
+    {
+        string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraA);
+        nn.Module module = node.Module;
+        if (module is Embedding or EmbeddingBag)
+            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is an {module.GetType().Name}: Flora does not adapt embeddings. Train without targeting it.");
+        if (module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(module))
+            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a {module.GetType().Name}, which Flora's LoRA does not adapt (supported: {AdapterDispatch.SupportedTypes}). Load the adapter onto the model it was trained on.");
+        if (module is Convolution conv)
+        {
+            if (conv.transposed)
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a transposed convolution, which Flora does not adapt.");
+            if (conv.groups != 1)
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a grouped convolution (groups {conv.groups}). PEFT's LoRA on it (lora_A over all input channels, lora_B grouped) is not the update Flora's grouped LoRA computes. Train without targeting grouped convolutions.");
+            if (conv.dilation.Any(d => d != 1))
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a dilated convolution (dilation ({string.Join(", ", conv.dilation)})). PEFT's conv LoRA ignores dilation (huggingface/peft#3697), so its update is not the low-rank update of this layer; Flora refuses rather than compute a different model. Train without targeting dilated convolutions.");
+            if (conv.padding_mode != PaddingModes.Zeros)
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' pads with {conv.padding_mode}, but PEFT's lora_A pads with zeros, so its update is not the low-rank update of this layer. Train without targeting it.");
+        }
+        long[] weight = AdapterDispatch.WeightOf(node.Path, module).shape;
+        int kernelAxes = weight.Length - 2;
+        Tensor a = tensors.A!, b = tensors.B!;
+        int rank = a.dim() > 0 ? (int)a.shape[0] : 0;
+        var (expectedRank, rankField) = PeftMatching.RankSource(config, peftPath);
+        if (rank != expectedRank)
+            throw new AdapterFileException(configPath, rankField,
+                $"'{peftPath}' has rank {expectedRank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r), but its lora_A in {PeftKeys.WeightsFileName} has {rank} rows. The directory is inconsistent; save it again with PEFT.");
+        CheckTensor(weightsPath, keyA, a, new long[] { rank }.Concat(weight.Skip(1)).ToArray());
+        CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraB), b, new[] { weight[0], rank }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
+        if (tensors.Magnitude is Tensor m)
+            CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.Magnitude), m,
+                kernelAxes == 0 ? new[] { weight[0] } : new[] { 1L, weight[0] }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
+        double alpha = PeftMatching.AlphaFor(config, peftPath);
+        double scale = config.UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
+        return new AdapterSpec(module.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
+    }
+
+    /// <summary>A saved module's file tensors must be exactly its own parameters and buffers, with their shapes.</summary>
+    private static void CheckSavedModule(string weightsPath, string peftPath, nn.Module module, Dictionary<string, Tensor> tensors)
+    {
+        if (module is IFloraAdapter)
+            throw new AdapterFileException(weightsPath, PeftKeys.Of(peftPath, tensors.Keys.First()), $"'{peftPath}' already has an adapter attached. Detach it first.");
+        var own = module.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).Concat(module.named_buffers().Select(b => (b.name, b.buffer)))
+            .ToDictionary(t => t.Item1, t => t.Item2, StringComparer.Ordinal);
+        var missing = own.Keys.FirstOrDefault(k => !tensors.ContainsKey(k));
+        if (missing is not null)
+            throw new AdapterFileException(weightsPath, PeftKeys.Of(peftPath, missing), $"the tensor is missing: modules_to_save saves '{peftPath}' whole, and the model's {module.GetType().Name} has '{missing}'. Load onto a model built the same way, or save the directory again.");
+        var extra = tensors.Keys.FirstOrDefault(k => !own.ContainsKey(k));
+        if (extra is not null)
+            throw new AdapterFileException(weightsPath, PeftKeys.Of(peftPath, extra), $"the model's {module.GetType().Name} at '{peftPath}' has no tensor '{extra}' (it has {string.Join(", ", own.Keys)}). Load onto the model the adapter was trained on.");
+        foreach (var (name, tensor) in tensors)
+        {
+            Tensor target = own[name];
+            string key = PeftKeys.Of(peftPath, name);
+            if (!torch.is_floating_point(target))
+            {
+                if (!tensor.shape.SequenceEqual(target.shape) || tensor.dtype != target.dtype)
+                    throw new AdapterFileException(weightsPath, key, $"it is {tensor.dtype} [{string.Join(", ", tensor.shape)}] but the module's buffer is {target.dtype} [{string.Join(", ", target.shape)}]. Load onto a matching model.");
+                continue;
+            }
+            CheckTensor(weightsPath, key, tensor, target.shape);
+        }
+    }
+
+    /// <summary>Shape, floating dtype and finite values.</summary>
+    private static void CheckTensor(string weightsPath, string key, Tensor tensor, long[] shape)
+    {
+        if (!tensor.shape.SequenceEqual(shape))
+            throw new AdapterFileException(weightsPath, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the model needs [{string.Join(", ", shape)}]. Load the adapter onto the model it was trained on.");
+        if (!torch.is_floating_point(tensor))
+            throw new AdapterFileException(weightsPath, key, $"its dtype is {tensor.dtype}, not a floating-point type. Save the adapter again.");
+        using var finite = tensor.isfinite().all();
+        if (!finite.item<bool>())
+            throw new AdapterFileException(weightsPath, key, "it holds NaN or infinite values (training diverged before it was saved). Load an earlier checkpoint.");
+    }
+
+    /// <summary>
+    /// With the model's names equal to PEFT's: every module PEFT's rules select as a target must be a layer LoRA adapts and
+    /// have its tensors in the file, and every module <c>modules_to_save</c> selects (outermost) must be saved in it.
+    /// </summary>
+    private static void CheckEverySelectedModuleIsInTheFile(PeftAdapterConfig config, string configPath, List<ModuleTree.Node> nodes, HashSet<string> inFile, HashSet<string> savedInFile)
+    {
+        foreach (var node in nodes)
+        {
+            if (!PeftMatching.IsTarget(config, node.Path)) continue;
+            if (node.Module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(node.Module))
+                throw new AdapterFileException(configPath, "target_modules", $"it selects '{node.Path}', a {node.Module.GetType().Name}, which LoRA does not adapt (PEFT would refuse it too). The adapter was trained on another model.");
+            if (!inFile.Contains(node.Path))
+                throw new AdapterFileException(configPath, "target_modules", $"it selects '{node.Path}', but {PeftKeys.WeightsFileName} holds no adapter for it. The adapter was trained on another model, or the file is incomplete.");
+        }
+        foreach (var node in nodes)
+        {
+            if (!config.ModulesToSave.Any(m => PeftMatching.SavesModule(m, node.Path))) continue;
+            if (nodes.Any(outer => ModuleTree.IsBelow(node.Path, outer.Path) && config.ModulesToSave.Any(m => PeftMatching.SavesModule(m, outer.Path)))) continue;
+            if (!savedInFile.Contains(node.Path))
+                throw new AdapterFileException(configPath, "modules_to_save", $"it selects '{node.Path}', but {PeftKeys.WeightsFileName} holds none of its tensors. The adapter was trained on another model, or the file is incomplete.");
+        }
+    }
+
+    /// <summary>Copies the file's tensors into the attached adapters and modules to save (everything was checked).</summary>
+    private static void Load(FloraAttachment attachment, List<PlannedTarget> planned, List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)> savedModules)
+    {
+        using var guard = no_grad();
+        foreach (var target in planned)
+        {
+            var adapter = (LoraLayer)attachment[target.Node.Path];
+            adapter.LoraA.copy_(target.Tensors.A!);
+            using (var b = target.Tensors.B!.reshape(adapter.LoraB.shape)) adapter.LoraB.copy_(b);
+            if (adapter is DoraLayer dora)
+            {
+                using var m = target.Tensors.Magnitude!.reshape(dora.Magnitude.shape);
+                dora.Magnitude.copy_(m);
+            }
+        }
+        foreach (var saved in attachment.SavedModules)
+        {
+            var tensors = savedModules.First(m => m.Node.Path == saved.Path).Tensors;
+            foreach (var (name, tensor) in saved.Tensors()) tensor.copy_(tensors[name]);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace Flora;
+
+/// <summary>
+/// How PEFT's <c>save_pretrained</c> names the tensors of a LoRA adapter in <c>adapter_model.safetensors</c>
+/// (<c>get_peft_model_state_dict</c> in peft/utils/save_and_load.py, with the adapter name removed): every key starts
+/// with <c>base_model.model.</c> and the module's path; a target adds <c>lora_A.weight</c>, <c>lora_B.weight</c> and, for
+/// DoRA, <c>lora_magnitude_vector</c> (LoRA's <c>_get_adapter_state_dict</c> strips the <c>.weight</c> of the DoRA layer);
+/// a module to save adds the names of its own <c>state_dict()</c> (<c>ModulesToSaveWrapper.adapter_state_dict</c> drops
+/// <c>modules_to_save.default.</c>), e.g. <c>base_model.model.fc.weight</c>, <c>base_model.model.bn1.running_mean</c>.
+/// </summary>
+internal static class PeftKeys
+{
+    /// <summary>The file PEFT writes the adapter tensors to.</summary>
+    public const string WeightsFileName = "adapter_model.safetensors";
+
+    /// <summary>The prefix of every key: the <c>PeftModel</c> → <c>LoraModel</c> → base model path.</summary>
+    public const string Prefix = "base_model.model.";
+
+    /// <summary>lora_A's weight, <c>[r, in]</c> or <c>[r, in, k…]</c>.</summary>
+    public const string LoraA = "lora_A.weight";
+
+    /// <summary>lora_B's weight, <c>[out, r]</c> or <c>[out, r, 1…]</c>.</summary>
+    public const string LoraB = "lora_B.weight";
+
+    /// <summary>DoRA's magnitude: <c>[out]</c> for Linear, <c>[1, out, 1…]</c> for convolutions.</summary>
+    public const string Magnitude = "lora_magnitude_vector";
+
+    /// <summary>The key of <paramref name="tensor"/> of the module at PEFT path <paramref name="module"/>.</summary>
+    public static string Of(string module, string tensor) => Prefix + module + "." + tensor;
+}

@@ -1,0 +1,236 @@
+using System.IO;
+using System.Text.Json.Nodes;
+using TorchSharp.Modules;
+
+namespace Flora.Tests.Peft;
+
+/// <summary>
+/// What AttachFromPeft refuses — because PEFT computes something Flora's adapters do not, or the directory is
+/// inconsistent — throws an AdapterFileException naming the field or key and its value, and leaves the model
+/// bit-identical (state-dict snapshot, no adapter, trainability as before). SavePeft refuses what PEFT cannot express.
+/// </summary>
+public sealed class PeftRefusalTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flora-peft-refuse-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A valid PEFT directory (LoRA on three convolutions, the head saved whole) as JSON and tensors to mutate.</summary>
+    private (JsonObject Config, Dictionary<string, Tensor> Tensors) ValidLora()
+    {
+        var (config, method) = PeftScenarios.For("lora");
+        using var model = RuleResNet.Create();
+        var attachment = FloraInjector.Attach(model, config, method);
+        PeftScenarios.Perturb(attachment, seed: 3);
+        string directory = Path.Combine(_dir, "valid-" + Guid.NewGuid().ToString("N"));
+        attachment.SavePeft(directory);
+        var json = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "adapter_config.json")))!;
+        using var content = Safetensors.Load(Path.Combine(directory, "adapter_model.safetensors"));
+        return (json, content.Tensors.ToDictionary(t => t.Key, t => t.Value.clone()));
+    }
+
+    private string Write(JsonObject config, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        string directory = Path.Combine(_dir, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "adapter_config.json"), config.ToJsonString());
+        Safetensors.Save(Path.Combine(directory, "adapter_model.safetensors"), tensors);
+        return directory;
+    }
+
+    /// <summary>AttachFromPeft fails with a message holding every fragment, and the model is bit-identical.</summary>
+    private static AdapterFileException AssertRefused(nn.Module model, string directory, params string[] fragments)
+    {
+        var snapshot = RuleResNet.Snapshot(model);
+        var error = Assert.Throws<AdapterFileException>(() => FloraInjector.AttachFromPeft(model, directory));
+        foreach (var fragment in fragments) Assert.Contains(fragment, error.Message);
+        RuleResNet.AssertUnchanged(snapshot, model);
+        return error;
+    }
+
+    private void RefusedOnResNet(Action<JsonObject, Dictionary<string, Tensor>> mutate, params string[] fragments)
+    {
+        var (config, tensors) = ValidLora();
+        mutate(config, tensors);
+        using var model = RuleResNet.Create();
+        AssertRefused(model, Write(config, tensors), fragments);
+    }
+
+    public static TheoryData<string, string, string> ConfigRefusals => new()
+    {
+        { "peft_type", "\"IA3\"", "field 'peft_type' is \"IA3\"" },
+        { "bias", "\"all\"", "field 'bias' is \"all\"" },
+        { "bias", "\"lora_only\"", "field 'bias' is \"lora_only\"" },
+        { "lora_bias", "true", "field 'lora_bias' is true" },
+        { "fan_in_fan_out", "true", "field 'fan_in_fan_out' is true" },
+        { "layers_to_transform", "[0, 1]", "field 'layers_to_transform' is [0,1]" },
+        { "layers_pattern", "\"layer\"", "field 'layers_pattern' is \"layer\"" },
+        { "target_parameters", "[\"fc.weight\"]", "field 'target_parameters' is [\"fc.weight\"]" },
+        { "trainable_token_indices", "[1, 2]", "field 'trainable_token_indices' is [1,2]" },
+        { "use_qalora", "true", "field 'use_qalora' is true" },
+        { "layer_replication", "[[0, 1]]", "field 'layer_replication' is [[0,1]]" },
+        { "target_modules", "\"all-linear\"", "field 'target_modules' is \"all-linear\"" },
+        { "r", "0", "field 'r' is 0" },
+        { "lora_alpha", "-1", "field 'lora_alpha' is -1" },
+        { "rank_pattern", "{\"fc\": 0}", "field 'rank_pattern[\"fc\"]' is 0" },
+        { "target_modules", "\"layer1\\\\.0\\\\.conv1(\"", "field 'target_modules' holds the pattern" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConfigRefusals))]
+    public void A_config_field_PEFT_computes_differently_is_refused_by_name(string field, string value, string message) =>
+        RefusedOnResNet((config, _) => config[field] = JsonNode.Parse(value), "adapter_config.json", message);
+
+    [Fact]
+    public void A_rank_that_disagrees_with_r_and_rank_pattern_is_refused() =>
+        RefusedOnResNet((config, _) => config["r"] = 5, "key 'r'", "'layer1.0.conv1' has rank 5", "has 4 rows");
+
+    [Fact]
+    public void An_adapter_that_target_modules_does_not_select_is_refused() =>
+        RefusedOnResNet((config, _) => config["target_modules"] = @"layer1\.0\.conv1|layer3\.1\.conv2", "key 'target_modules'", "'layer2.0.downsample.0'");
+
+    [Fact]
+    public void A_target_the_file_lacks_is_refused() =>
+        RefusedOnResNet((config, _) => config["target_modules"] = @"layer1\.0\.conv1|layer2\.0\.downsample\.0|layer3\.1\.conv2|layer4\.1\.conv2",
+            "it selects 'layer4.1.conv2'", "holds no adapter for it");
+
+    [Fact]
+    public void A_target_that_is_not_a_Linear_or_convolution_is_refused() =>
+        RefusedOnResNet((config, _) => config["target_modules"] = @"layer1\.0\.conv1|layer2\.0\.downsample\.0|layer3\.1\.conv2|layer1\.0\.bn1",
+            "it selects 'layer1.0.bn1', a BatchNorm2d");
+
+    [Fact]
+    public void A_missing_tensor_is_refused_by_key() =>
+        RefusedOnResNet((_, tensors) => tensors.Remove("base_model.model.layer1.0.conv1.lora_B.weight"),
+            "key 'base_model.model.layer1.0.conv1.lora_B.weight'", "the tensor is missing");
+
+    [Fact]
+    public void A_wrong_shape_is_refused_by_key() =>
+        RefusedOnResNet((_, tensors) => tensors["base_model.model.layer1.0.conv1.lora_A.weight"] = torch.zeros(4, 64, 1, 1),
+            "key 'base_model.model.layer1.0.conv1.lora_A.weight'", "its shape is [4, 64, 1, 1] but the model needs [4, 64, 3, 3]");
+
+    [Fact]
+    public void A_non_finite_value_is_refused_by_key() =>
+        RefusedOnResNet((_, tensors) => tensors["base_model.model.layer3.1.conv2.lora_B.weight"] = torch.full(256, 2, 1, 1, float.NaN),
+            "key 'base_model.model.layer3.1.conv2.lora_B.weight'", "NaN");
+
+    [Fact]
+    public void A_saved_module_missing_a_tensor_is_refused() =>
+        RefusedOnResNet((_, tensors) => tensors.Remove("base_model.model.fc.bias"), "key 'base_model.model.fc.bias'", "the tensor is missing");
+
+    [Fact]
+    public void An_embedding_adapter_is_refused() =>
+        RefusedOnResNet((_, tensors) => tensors["base_model.model.embed.lora_embedding_A"] = torch.zeros(4, 10),
+            "key 'base_model.model.embed.lora_embedding_A'", "embedding");
+
+    [Fact]
+    public void A_lora_bias_tensor_is_refused() =>
+        RefusedOnResNet((_, tensors) => tensors["base_model.model.layer1.0.conv1.lora_B.bias"] = torch.zeros(64),
+            "key 'base_model.model.layer1.0.conv1.lora_B.bias'", "lora_bias");
+
+    [Fact]
+    public void A_tensor_of_no_target_and_no_module_to_save_is_refused() =>
+        RefusedOnResNet((_, tensors) => tensors["base_model.model.layer1.0.conv1.weight"] = torch.zeros(64, 64, 3, 3),
+            "key 'base_model.model.layer1.0.conv1.weight'", "neither a LoRA tensor");
+
+    [Fact]
+    public void A_key_without_PEFTs_prefix_is_refused() =>
+        RefusedOnResNet((_, tensors) => tensors["layer1.0.conv1.lora_A.weight"] = torch.zeros(4, 64, 3, 3),
+            "key 'layer1.0.conv1.lora_A.weight'", "base_model.model.");
+
+    [Fact]
+    public void DoRA_without_its_magnitudes_is_refused() =>
+        RefusedOnResNet((config, _) => config["use_dora"] = true, "lora_magnitude_vector'", "use_dora is true");
+
+    [Fact]
+    public void A_missing_weights_file_is_a_clear_error()
+    {
+        var (config, _) = ValidLora();
+        string directory = Path.Combine(_dir, "no-weights");
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "adapter_config.json"), config.ToJsonString());
+        using var model = RuleResNet.Create();
+        var error = Assert.Throws<FileNotFoundException>(() => FloraInjector.AttachFromPeft(model, directory));
+        Assert.Contains("adapter_model.safetensors", error.Message);
+    }
+
+    private static JsonObject SmallConfig() => new()
+    {
+        ["peft_type"] = "LORA", ["r"] = 2, ["lora_alpha"] = 2, ["target_modules"] = new JsonArray("conv"), ["bias"] = "none",
+    };
+
+    [Fact]
+    public void A_dilated_convolution_target_is_refused_because_PEFT_drops_dilation()
+    {
+        using var model = nn.Sequential(("conv", nn.Conv2d(3, 4, 3, dilation: 2)));
+        string directory = Write(SmallConfig(), new Dictionary<string, Tensor>
+        {
+            ["base_model.model.conv.lora_A.weight"] = torch.zeros(2, 3, 3, 3), ["base_model.model.conv.lora_B.weight"] = torch.zeros(4, 2, 1, 1),
+        });
+        AssertRefused(model, directory, "key 'base_model.model.conv.lora_A.weight'", "dilated convolution (dilation (2, 2))", "huggingface/peft#3697");
+    }
+
+    [Fact]
+    public void A_grouped_convolution_target_is_refused()
+    {
+        using var model = nn.Sequential(("conv", nn.Conv2d(4, 4, 3, groups: 2)));
+        string directory = Write(SmallConfig(), new Dictionary<string, Tensor>
+        {
+            ["base_model.model.conv.lora_A.weight"] = torch.zeros(2, 4, 3, 3), ["base_model.model.conv.lora_B.weight"] = torch.zeros(4, 1, 1, 1),
+        });
+        AssertRefused(model, directory, "'conv' is a grouped convolution (groups 2)");
+    }
+
+    [Fact]
+    public void A_reflect_padded_convolution_target_is_refused()
+    {
+        using var model = nn.Sequential(("conv", nn.Conv2d(3, 4, 3, padding: 1, padding_mode: PaddingModes.Reflect)));
+        string directory = Write(SmallConfig(), new Dictionary<string, Tensor>
+        {
+            ["base_model.model.conv.lora_A.weight"] = torch.zeros(2, 3, 3, 3), ["base_model.model.conv.lora_B.weight"] = torch.zeros(4, 2, 1, 1),
+        });
+        AssertRefused(model, directory, "pads with Reflect");
+    }
+
+    [Fact]
+    public void SavePeft_refuses_BitFit_and_writes_nothing()
+    {
+        using var model = RuleResNet.Create();
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "fc" } }, FloraMethod.BitFit);
+        string directory = Path.Combine(_dir, "bitfit");
+        var error = Assert.Throws<InvalidOperationException>(() => attachment.SavePeft(directory));
+        Assert.Contains("BitFit", error.Message);
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Theory]
+    [InlineData(FloraMethod.Flora)]
+    [InlineData(FloraMethod.Lora)]
+    public void SavePeft_refuses_a_grouped_convolution_and_writes_nothing(FloraMethod method)
+    {
+        using var model = nn.Sequential(("conv", nn.Conv2d(4, 8, 3, groups: 2)), ("head", nn.Conv2d(8, 2, 1)));
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "conv", "head" }, Defaults = new FloraModelOptions { Rank = 2, LoraRank = 2 } }, method);
+        string directory = Path.Combine(_dir, "grouped");
+        var error = Assert.Throws<InvalidOperationException>(() => attachment.SavePeft(directory));
+        Assert.Contains("'conv' is a grouped convolution (groups 2)", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Fact]
+    public void SavePeft_refuses_a_dilated_convolution()
+    {
+        using var model = nn.Sequential(("conv", nn.Conv2d(3, 4, 3, dilation: 2)));
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "conv" }, Defaults = new FloraModelOptions { LoraRank = 2 } }, FloraMethod.Lora);
+        var error = Assert.Throws<InvalidOperationException>(() => attachment.SavePeft(Path.Combine(_dir, "dilated")));
+        Assert.Contains("huggingface/peft#3697", error.Message);
+    }
+
+    [Fact]
+    public void SavePeft_refuses_modules_to_save_names_PEFT_would_match_more_widely()
+    {
+        using var model = RuleResNet.Create();
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "fc" }, ModulesToSave = new[] { "^bn1" }, Defaults = new FloraModelOptions { LoraRank = 2 } }, FloraMethod.Lora);
+        var error = Assert.Throws<InvalidOperationException>(() => attachment.SavePeft(Path.Combine(_dir, "suffix")));
+        Assert.Contains("modules_to_save entry 'bn1' would also make PEFT save 'layer1.0.bn1'", error.Message);
+    }
+}

@@ -1,0 +1,59 @@
+"""Loads directories written by Flora's SavePeft with PEFT itself (PeftModel.from_pretrained, PEFT from .peft/src)
+onto the rule-made resnet18 and compares with the output Flora computed (flora_output.safetensors beside each).
+
+Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
+relative or PEFT reported missing or unexpected keys.
+"""
+import json
+import os
+import sys
+import warnings
+
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rule_resnet  # noqa: E402
+
+peft = rule_resnet.import_peft_from_sources()
+from peft import PeftModel  # noqa: E402
+
+TOLERANCE = 1e-4
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    root = sys.argv[1]
+    names = sorted(d for d in os.listdir(root) if os.path.exists(os.path.join(root, d, "adapter_config.json")))
+    if not names:
+        sys.exit(f"no exports under {root}")
+    rows, failed = [], False
+    for name in names:
+        directory = os.path.join(root, name)
+        flora = load_file(os.path.join(directory, "flora_output.safetensors"))
+        config = json.load(open(os.path.join(directory, "adapter_config.json")))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = PeftModel.from_pretrained(rule_resnet.rule_resnet18(), directory).eval()
+        problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
+        with torch.no_grad():
+            output = model(flora["input"])
+        error = rule_resnet.relative_error(output, flora["output"])
+        ok = error <= TOLERANCE and not problems
+        failed |= not ok
+        kind = "DoRA" if config.get("use_dora") else ("rsLoRA" if config.get("use_rslora") else "LoRA")
+        saved = len(config.get("modules_to_save") or [])
+        rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
+    lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]
+    lines += [f"| {n} | {k} | {s} | {e:.2e} | {r} |" for n, k, s, e, r in rows]
+    text = "\n".join(lines)
+    print(text)
+    if len(sys.argv) == 3:
+        with open(sys.argv[2], "w") as f:
+            f.write(text + "\n")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
