@@ -87,6 +87,8 @@ internal static class ResNetBenchmark
                     double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     if (round >= options.Warmup) samples[c][round - options.Warmup] = ms;
                 }
+            foreach (var c in cases)
+                if (c.Paths() is string paths) Console.WriteLine($"  batch {batch,4}  {c.Method,-6} paths taken: {paths}");
             return cases.Select(c => new ResNetResult(batch, c.Method, c.Trainable, LayerBenchmark.Median(samples[c]), samples[c].Min())).ToArray();
         }
         finally
@@ -127,6 +129,7 @@ internal static class ResNetBenchmark
         private readonly nn.Module<Tensor, Tensor> _model;
         private readonly Parameter[] _trainable;
         private readonly bool _inputRequiresGrad;
+        private readonly FloraAttachment? _attachment;
 
         public ResNetCase(string method, ResNetOptions options, Device device)
         {
@@ -153,7 +156,7 @@ internal static class ResNetBenchmark
                         Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path },
                     };
                     var kind = method switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
-                    FloraAttachment attachment = FloraInjector.Attach(_model, config, kind);
+                    FloraAttachment attachment = _attachment = FloraInjector.Attach(_model, config, kind);
                     if (attachment.Adapters.Count != AdapterCount)
                         throw new InvalidOperationException($"expected {AdapterCount} adapters, attached {attachment.Adapters.Count}");
                     _trainable = attachment.Parameters().ToArray();
@@ -176,6 +179,10 @@ internal static class ResNetBenchmark
                 foreach (Parameter p in _trainable)
                     p.add_(p.grad!, MinusLearningRate);
         }
+
+        /// <summary>How many adapters took each path in the last step, e.g. <c>Factorised×12 Fused×4</c>; null without adapters.</summary>
+        public string? Paths() => _attachment is null ? null : string.Join(" ", _attachment.Adapters.OfType<DeltaAdapterLayer>()
+            .GroupBy(a => a.LastPath).Select(g => $"{g.Key}×{g.Count()}"));
 
         public void ClearGradients()
         {
