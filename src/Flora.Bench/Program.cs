@@ -18,6 +18,8 @@ internal static class Program
         Console.OutputEncoding = Encoding.UTF8;
         if (args.Length > 0 && args[0] == "generator")
             return GeneratorBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "resnet")
+            return ResNet.ResNetBenchmark.Run(args[1..]);
         BenchOptions? options;
         try
         {

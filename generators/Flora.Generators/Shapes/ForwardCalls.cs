@@ -157,13 +157,7 @@ namespace Flora.Generators
         }
 
         /// <summary>The FLoRA adapter type of a layer kind (the typed property's type; what a writable member must accept).</summary>
-        public static string AdapterTypeName(LayerKind kind) => kind switch
-        {
-            LayerKind.Linear => "FloraLinear",
-            LayerKind.Conv1d => "FloraConv1d",
-            LayerKind.Conv2d => "FloraConv2d",
-            _ => "FloraConv3d",
-        };
+        public static string AdapterTypeName(LayerKind kind) => FloraLayerKinds.RowOf(kind).FloraAdapterTypeName;
 
         /// <summary>Whether <paramref name="syntax"/> sits in <paramref name="type"/>'s code (any partial part, nested types, lambdas, local functions).</summary>
         private static bool IsInside(SemanticModel semanticModel, SyntaxNode syntax, INamedTypeSymbol type, CancellationToken cancellationToken)

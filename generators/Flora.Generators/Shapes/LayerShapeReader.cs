@@ -10,16 +10,6 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace Flora.Generators
 {
-    /// <summary>The TorchSharp layer types FLoRA adapts.</summary>
-    internal enum LayerKind
-    {
-        Unsupported,
-        Linear,
-        Conv1d,
-        Conv2d,
-        Conv3d,
-    }
-
     /// <summary>A target layer as read from source: its kind, its weight shape when constant, and the expression that built it.</summary>
     internal sealed class LayerShape
     {
@@ -38,25 +28,15 @@ namespace Flora.Generators
         /// <summary>The factory call that creates the layer (<c>nn.Conv2d(...)</c>), when one was found.</summary>
         public IInvocationOperation? Creation { get; }
 
-        public int KernelAxes => Kind switch { LayerKind.Conv1d => 1, LayerKind.Conv2d => 2, LayerKind.Conv3d => 3, _ => 0 };
+        public int KernelAxes => Kind == LayerKind.Unsupported ? 0 : FloraLayerKinds.RowOf(Kind).KernelAxes;
     }
 
     /// <summary>Reads target layers the way the generator and the analyzers both need them.</summary>
     internal static class LayerShapeReader
     {
         /// <summary>The kind of a TorchSharp layer type (<c>TorchSharp.Modules.Conv2d</c> …), or Unsupported.</summary>
-        public static LayerKind KindOf(ITypeSymbol? type)
-        {
-            if (type is not INamedTypeSymbol named || named.ContainingNamespace?.ToDisplayString() != "TorchSharp.Modules") return LayerKind.Unsupported;
-            return named.Name switch
-            {
-                "Linear" => LayerKind.Linear,
-                "Conv1d" => LayerKind.Conv1d,
-                "Conv2d" => LayerKind.Conv2d,
-                "Conv3d" => LayerKind.Conv3d,
-                _ => LayerKind.Unsupported,
-            };
-        }
+        public static LayerKind KindOf(ITypeSymbol? type) =>
+            type is INamedTypeSymbol named ? FloraLayerKinds.KindOf(named.ContainingNamespace?.ToDisplayString(), named.Name) : LayerKind.Unsupported;
 
         /// <summary>
         /// Whether <paramref name="type"/> is one of TorchSharp's normalisation layers that <c>[FloraModel(SaveNormLayers = true)]</c>
@@ -172,7 +152,7 @@ namespace Flora.Generators
                     case "Conv1d":
                     case "Conv2d":
                     case "Conv3d":
-                        var kind = creation.TargetMethod.Name == "Conv1d" ? LayerKind.Conv1d : creation.TargetMethod.Name == "Conv2d" ? LayerKind.Conv2d : LayerKind.Conv3d;
+                        var kind = FloraLayerKinds.KindOf(FloraLayerKinds.TorchNamespace, creation.TargetMethod.Name);
                         if (ShapeFrom(kind, creation) is not long[] weight || !TryBool(Argument(creation, "bias")?.Value, out bool convBias)) return null;
                         long elements = 1;
                         foreach (long size in weight) elements *= size;
@@ -284,7 +264,7 @@ namespace Flora.Generators
                 if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)) return null;
                 return input > 0 && output > 0 ? new[] { output, input } : null;
             }
-            int axes = kind == LayerKind.Conv1d ? 1 : kind == LayerKind.Conv2d ? 2 : 3;
+            int axes = FloraLayerKinds.RowOf(kind).KernelAxes;
             if (!TryConstant(Argument(creation, "in_channels")?.Value, out long inChannels)
                 || !TryConstant(Argument(creation, "out_channels")?.Value, out long outChannels)
                 || !TryConstant(Argument(creation, "groups")?.Value, out long groups))

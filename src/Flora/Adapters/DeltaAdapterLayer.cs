@@ -1,36 +1,57 @@
+using System;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Flora;
 
 /// <summary>
-/// An adapter whose update is a weight delta ΔW (FLoRA, LoRA, DoRA), with three ways to run it unmerged
-/// (<see cref="FloraForwardPath"/>): the base output plus a factorised update, the base output plus a second layer with
-/// a materialised ΔW, or one layer with <c>W0 + ΔW</c> in place of the base layer's call (fused). The path is the
-/// adapter's override, else its configuration, else the cheapest by <see cref="FloraCostModel"/> for the input at hand.
+/// An adapter whose update is a weight delta ΔW (FLoRA, LoRA, DoRA) on one base layer kind's
+/// <see cref="LayerGeometry"/>. The methods differ only in how they build ΔW and its factorised update (DoRA also
+/// rescales); everything else lives here once: three ways to run unmerged (<see cref="FloraForwardPath"/>: the base
+/// output plus a factorised update, the base output plus a second layer with a materialised ΔW, or one layer with
+/// <c>W0 + ΔW</c> in place of the base layer's call), merge and unmerge, and the choice of path: the adapter's
+/// override, else its configuration, else the cheapest by <see cref="FloraCostModel"/>, decided once per input
+/// signature (<see cref="PathCache"/>). On 16-bit weights the cheapest-path choice never fuses: <c>W0 + ΔW</c>
+/// rounded to the weight's dtype loses an update below its resolution, which the unfused paths keep.
 /// <para>
 /// Where the adapter holds the base layer (a stored wrapper) the fused path simply does not call it. Where a member
 /// keeps the base layer and reaches the adapter through hooks, the pre-hook hands the base layer an empty batch
-/// (<c>input.narrow(0, 0, 0)</c>, no work) and the post-hook computes the fused output from the real input; an input
+/// (<c>input.narrow(0, 0, 0)</c>, no work) and the post-hook computes the fused output from the real input, which it
+/// finds through that stand-in (one entry per call in flight, so nested and repeated calls are independent); an input
 /// without a batch axis runs the base layer and one of the unfused paths.
 /// </para>
 /// </summary>
 public abstract class DeltaAdapterLayer : AdapterLayer
 {
-    // The decision the pre-hook took for the call in flight, picked up by the post-hook.
-    private PendingCall? _pending;
+    // The real input of each fused call in flight through the hooks, found by the stand-in the base layer received.
+    private readonly ConditionalWeakTable<Tensor, Tensor> _fusedCalls = new();
+    private readonly PathCache _paths = new();
+    private (string Key, string Name)[] _tensorNames = Array.Empty<(string, string)>();
+    private (string Key, Parameter Tensor)[] _tensors = Array.Empty<(string, Parameter)>();
+    private FloraForwardPath _forwardPath;
 
-    /// <summary>Wraps <paramref name="baseLayer"/>; subclasses register their tensors, then call <c>RegisterComponents()</c>.</summary>
-    protected DeltaAdapterLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name, baseLayer)
+    private protected DeltaAdapterLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry) : base(name, baseLayer)
     {
+        Geometry = geometry;
     }
 
-    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per call).</summary>
-    public FloraForwardPath ForwardPath { get; set; }
+    /// <summary>How the base layer computes: its call with another weight, the factorised blocks, batching, sizes.</summary>
+    private protected LayerGeometry Geometry { get; }
+
+    /// <summary>Overrides the configured forward path of this adapter (Auto lets the cost model choose per input signature).</summary>
+    public FloraForwardPath ForwardPath
+    {
+        get => _forwardPath;
+        set => _forwardPath = value;
+    }
 
     /// <summary>The path the last unmerged forward took.</summary>
     public FloraForwardPath LastPath { get; private set; }
+
+    /// <inheritdoc />
+    public override System.Collections.Generic.IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => _tensors;
 
     /// <summary>The forward path the adapter's configuration asks for.</summary>
     protected abstract FloraForwardPath ConfiguredPath { get; }
@@ -44,34 +65,82 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// <summary>The cost of each path for a training step with an input of this shape, on the adapter's device and dtype.</summary>
     public FloraCostEstimate EstimateCost(long[] inputShape)
     {
-        Parameter first = AdapterTensors[0].Tensor;
+        Parameter first = _tensors[0].Tensor;
         return EstimateCost(inputShape, FloraCostContext.TrainingStep(first.device_type, first.dtype));
     }
 
-    /// <summary>Whether <paramref name="input"/> has a batch axis the base layer can be handed empty.</summary>
-    protected abstract bool IsBatched(Tensor input);
+    /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, dtype and device.</summary>
+    public abstract Tensor Delta();
+
+    /// <summary>The update <c>s·Δ(x)</c> without building ΔW (<paramref name="x"/> after dropout).</summary>
+    private protected abstract Tensor FactorisedUpdate(Tensor x);
+
+    /// <summary>Registers the adapter's tensors (file key, registered name) once they are registered; they are then read from fields.</summary>
+    private protected void AdoptTensors(params (string Key, string Name)[] names)
+    {
+        _tensorNames = names;
+        RefreshTensors();
+    }
+
+    /// <summary>Called when the adapter's tensors were (re)read, after attach and after the model moved; cache them here.</summary>
+    private protected virtual void OnTensorsRefreshed()
+    {
+    }
+
+    private void RefreshTensors()
+    {
+        _tensors = _tensorNames.Select(n => (n.Key, get_parameter(n.Name)!)).ToArray();
+        OnTensorsRefreshed();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>TorchSharp replaces the Parameter objects when a module moves or converts; the cached ones follow.</remarks>
+    protected override void _toEpilog(ScalarType? dtype, Device? device, bool non_blocking)
+    {
+        base._toEpilog(dtype, device, non_blocking);
+        RefreshTensors();
+        _paths.Clear();
+    }
 
     /// <summary>The update <c>s·Δ(x)</c> on the factorised or materialised path (<paramref name="x"/> after dropout).</summary>
-    protected abstract Tensor Update(Tensor x, FloraForwardPath path);
+    private protected Tensor Update(Tensor x, FloraForwardPath path)
+    {
+        if (path != FloraForwardPath.Materialised) return FactorisedUpdate(x);
+        using var delta = Delta();
+        return Geometry.Apply(x, delta, null);
+    }
+
+    /// <summary>The weight of the fused call: <c>W0 + s·ΔW</c> (DoRA rescales it).</summary>
+    private protected virtual Tensor FusedWeight()
+    {
+        using var delta = Delta();
+        return Geometry.Weight.Plus(delta);
+    }
 
     /// <summary>The whole adapted output from one layer call with the adapted weight (no dropout: the fused path has none).</summary>
-    protected abstract Tensor FusedOutput(Tensor input);
+    private Tensor FusedOutput(Tensor input)
+    {
+        using var weight = FusedWeight();
+        return Geometry.Apply(input, weight, Geometry.Bias);
+    }
 
     /// <summary>The adapted output from the base layer's output on the factorised or materialised path.</summary>
-    protected virtual Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    private protected virtual Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
-        using var scope = NewDisposeScope();
-        return baseOutput.Plus(Update(AdapterInput(input), path)).MoveToOuterDisposeScope();
+        using var update = Update(AdapterInput(input), path);
+        return baseOutput.Plus(update);
     }
 
     /// <summary>The adapter's input: <paramref name="input"/> after dropout while training.</summary>
-    protected Tensor AdapterInput(Tensor input) => Dropout > 0 ? nn.functional.dropout(input, Dropout, training) : input;
+    private protected Tensor AdapterInput(Tensor input) => Dropout > 0 ? nn.functional.dropout(input, Dropout, training) : input;
 
     /// <inheritdoc />
     protected sealed override Tensor ForwardUnmerged(Tensor input)
     {
         FloraForwardPath path = ChoosePath(input, baseSkippable: true);
-        return path == FloraForwardPath.Fused ? FusedOutput(input) : UnfusedOutput(input, BaseLayer.forward(input), path);
+        if (path == FloraForwardPath.Fused) return FusedOutput(input);
+        using var baseOutput = BaseLayer.forward(input);
+        return UnfusedOutput(input, baseOutput, path);
     }
 
     /// <inheritdoc />
@@ -81,43 +150,54 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// <inheritdoc />
     internal sealed override Tensor? BeforeBaseCall(Tensor input)
     {
-        _pending = null;
         if (ComputesAsBase) return null;
-        bool skippable = input.dim() > 0 && input.shape[0] > 0 && IsBatched(input);
-        FloraForwardPath path = ChoosePath(input, skippable);
-        Tensor? standIn = path == FloraForwardPath.Fused ? input.narrow(0, 0, 0) : null;
-        _pending = new PendingCall(input, standIn, path);
+        bool skippable = Geometry.IsBatched(input.dim()) && input.size(0) > 0;
+        if (ChoosePath(input, skippable) != FloraForwardPath.Fused) return null;
+        Tensor standIn = input.narrow(0, 0, 0);
+        _fusedCalls.AddOrUpdate(standIn, input);
         return standIn;
     }
 
     /// <inheritdoc />
     internal sealed override Tensor AfterBaseCall(Tensor input, Tensor baseOutput)
     {
-        PendingCall? pending = _pending;
-        _pending = null;
-        if (ComputesAsBase) return baseOutput;
-        if (pending is { StandIn: { } standIn } && ReferenceEquals(input, standIn))
+        if (_fusedCalls.TryGetValue(input, out Tensor? realInput))
         {
-            using (standIn) return FusedOutput(pending.Input);
+            _fusedCalls.Remove(input);
+            using (input)
+            using (baseOutput)
+                return ComputesAsBase ? BaseLayer.forward(realInput) : FusedOutput(realInput);
         }
-        if (pending is { StandIn: null } && ReferenceEquals(input, pending.Input))
-            return UnfusedOutput(input, baseOutput, pending.Path);
-        return Adapt(input, baseOutput); // another hook changed the input after ours: decide again for what the base layer saw
+        // Not fused, or another hook changed the input after ours: the unfused path for what the base layer saw.
+        return Adapt(input, baseOutput);
     }
 
     /// <summary>The path for this input (override, configuration, or cheapest), recorded in <see cref="LastPath"/>.</summary>
     private FloraForwardPath ChoosePath(Tensor input, bool baseSkippable)
     {
         bool fusable = baseSkippable && !(Dropout > 0 && training);
-        FloraForwardPath? fixedPath = FloraCostModel.Fixed(ForwardPath, ConfiguredPath);
-        FloraForwardPath path = fixedPath is { } chosen && (chosen != FloraForwardPath.Fused || fusable)
+        FloraForwardPath chosen = _forwardPath != FloraForwardPath.Auto ? _forwardPath : ConfiguredPath;
+        FloraForwardPath path = chosen != FloraForwardPath.Auto && (chosen != FloraForwardPath.Fused || fusable)
             ? chosen
-            : EstimateCost(input.shape, FloraCostContext.Of(input, AdapterTrains())).Cheapest(fusable);
+            : _paths.Cheapest(this, input, fusable);
         LastPath = path;
         return path;
     }
 
-    private bool AdapterTrains() => AdapterTensors.Any(t => t.Tensor.requires_grad);
+    /// <summary>Whether gradients reach the adapter's tensors (they train).</summary>
+    internal bool AdapterTrains => _tensors[0].Tensor.requires_grad;
 
-    private sealed record PendingCall(Tensor Input, Tensor? StandIn, FloraForwardPath Path);
+    /// <inheritdoc />
+    protected override void MergeIntoBase()
+    {
+        using var delta = Delta();
+        Geometry.Weight.PlusInPlace(delta);
+    }
+
+    /// <inheritdoc />
+    protected override void UnmergeFromBase()
+    {
+        using var delta = Delta();
+        Geometry.Weight.sub_(delta);
+    }
 }

@@ -29,7 +29,7 @@ public abstract class DoraLayer : LoraLayer
     private Tensor? _mergeFactor;
     private Tensor? _mergeOriginal;
 
-    private protected DoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LoraGeometry geometry, LoraLayerConfig config)
+    private protected DoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, LoraLayerConfig config)
         : base(name, baseLayer, geometry, config)
     {
         using (no_grad())
@@ -37,48 +37,63 @@ public abstract class DoraLayer : LoraLayer
             // Computed exactly as the forward computes ‖W0 + ΔW‖, so that m/‖W0 + 0‖ is exactly 1 at initialisation.
             register_parameter(MagnitudeName, OwnedParameter(WeightNorm(geometry.Weight)));
         }
+        AdoptTensors(LoraTensorNames.Append((MagnitudeName, MagnitudeName)).ToArray());
     }
 
     /// <inheritdoc />
     public override FloraMethod Method => FloraMethod.Dora;
 
     /// <summary>The magnitude m, one per output channel.</summary>
-    public Parameter Magnitude => get_parameter(MagnitudeName)!;
+    public Parameter Magnitude => AdapterTensors[2].Tensor;
 
     /// <inheritdoc />
-    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => base.AdapterTensors.Append((MagnitudeName, Magnitude)).ToArray();
-
-    /// <inheritdoc />
-    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: true);
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true);
 
     /// <inheritdoc />
     /// <remarks>DoRA builds ΔW every forward for its norm, and its unfused paths rescale the base output.</remarks>
-    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) => Geometry.Estimate(inputShape, Config.Rank, dora: true, context);
+    private protected override bool RescalesOutput => true;
 
     /// <inheritdoc />
-    protected override Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    /// <remarks><c>y = base(x) + (f − 1)·(base(x) − b) + f·s·ΔW(x)</c> with <c>f = m/‖W0 + ΔW‖</c> on the channel axis, the norm without gradient.</remarks>
+    private protected override Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
-        using var scope = NewDisposeScope();
-        Tensor delta;
-        using (path == FloraForwardPath.Materialised ? null : no_grad()) delta = Delta();
-        Tensor adapted;
-        using (no_grad()) adapted = Geometry.Weight.Plus(delta);
-        Tensor factor = MagnitudeOverNorm(adapted).reshape(Geometry.ChannelShape);
-        Tensor update = Update(AdapterInput(input), path, path == FloraForwardPath.Materialised ? delta : null);
-        Parameter? bias = Geometry.Bias;
-        Tensor withoutBias = bias is null ? baseOutput : baseOutput.sub(bias.reshape(Geometry.ChannelShape));
-        return baseOutput.Plus(factor.Minus(1).mul(withoutBias)).Plus(factor.mul(update)).MoveToOuterDisposeScope();
+        bool materialised = path == FloraForwardPath.Materialised;
+        Tensor? delta = materialised ? Delta() : null;
+        Tensor norm;
+        using (no_grad())
+        {
+            using Tensor? built = delta is null ? Delta() : null;
+            using var adapted = Geometry.Weight.Plus(built ?? delta!);
+            norm = SafeNorm(adapted);
+        }
+        using (norm)
+        using (delta)
+        {
+            using var ratio = Magnitude.div(norm);
+            using var factor = ratio.reshape(Geometry.OutputChannelShape);
+            Tensor x = AdapterInput(input);
+            using var update = delta is null ? Update(x, path) : Geometry.Apply(x, delta, null);
+            Parameter? bias = Geometry.Bias;
+            using var bias1 = bias?.reshape(Geometry.OutputChannelShape);
+            using var withoutBias = bias1 is null ? null : baseOutput.sub(bias1);
+            // base + (f − 1)·(base − b) + f·update: exactly the base output while f = 1 and ΔW = 0.
+            using var excess = factor.Minus(1);
+            using var rescale = (withoutBias ?? baseOutput).mul(excess);
+            using var scaledUpdate = update.mul(factor);
+            using var rescaled = baseOutput.Plus(rescale);
+            return rescaled.Plus(scaledUpdate);
+        }
     }
 
     /// <inheritdoc />
-    /// <remarks>One layer call with <c>W' = m·(W0 + ΔW)/‖W0 + ΔW‖</c> (the norm detached) and the base bias.</remarks>
-    protected override Tensor FusedOutput(Tensor input)
+    /// <remarks>The fused call's weight <c>W' = m·(W0 + ΔW)/‖W0 + ΔW‖</c> (the norm detached).</remarks>
+    private protected override Tensor FusedWeight()
     {
-        using var scope = NewDisposeScope();
-        Parameter weight = Geometry.Weight;
-        Tensor combined = weight.Plus(Delta());
-        Tensor adapted = combined.mul(MagnitudeOverNorm(combined).reshape(WeightChannelShape(weight)));
-        return Geometry.Apply(input, adapted, Geometry.Bias).MoveToOuterDisposeScope();
+        using var delta = Delta();
+        using var combined = Geometry.Weight.Plus(delta);
+        using var ratio = MagnitudeOverNorm(combined);
+        using var factor = ratio.reshape(Geometry.WeightChannelShape);
+        return combined.mul(factor);
     }
 
     /// <summary><c>m/‖W‖</c> per output channel for the adapted weight <c>W = W0 + ΔW</c>, the norm without gradient (shape <c>[out]</c>).</summary>
@@ -86,7 +101,7 @@ public abstract class DoraLayer : LoraLayer
     {
         Tensor norm;
         using (no_grad()) norm = SafeNorm(adaptedWeight);
-        return Magnitude.div(norm);
+        using (norm) return Magnitude.div(norm);
     }
 
     /// <inheritdoc />
@@ -99,7 +114,7 @@ public abstract class DoraLayer : LoraLayer
         bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
         _mergeFactor = factor.DetachFromDisposeScope();
-        weight.PlusInPlace(delta).mul_(factor.reshape(WeightChannelShape(weight)));
+        weight.PlusInPlace(delta).mul_(factor.reshape(Geometry.WeightChannelShape));
     }
 
     /// <inheritdoc />
@@ -113,7 +128,7 @@ public abstract class DoraLayer : LoraLayer
         }
         else
         {
-            Tensor factor = _mergeFactor!.to(weight.dtype, weight.device).reshape(WeightChannelShape(weight));
+            Tensor factor = _mergeFactor!.to(weight.dtype, weight.device).reshape(Geometry.WeightChannelShape);
             weight.div_(factor).sub_(Delta());
         }
         ReleaseMergeState();
@@ -137,9 +152,6 @@ public abstract class DoraLayer : LoraLayer
         using var zero = norm.EqualTo(0);
         return norm.FilledWhere(zero, 1);
     }
-
-    private static long[] WeightChannelShape(Tensor weight) =>
-        new[] { weight.shape[0] }.Concat(Enumerable.Repeat(1L, (int)weight.dim() - 1)).ToArray();
 
     private void ReleaseMergeState()
     {

@@ -6,7 +6,7 @@ namespace Flora;
 public sealed class DoraLinear : DoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a DoRA adapter configured by <paramref name="config"/>.</summary>
-    public DoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, new LinearLoraGeometry(baseLayer), config)
+    public DoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
     {
     }
 

@@ -93,6 +93,27 @@ public static class FloraCostModel
     }
 
     /// <summary>
+    /// Estimates a LoRA (or DoRA, <paramref name="dora"/>) adapter's three paths at rank <paramref name="rank"/> for a
+    /// weight <c>[out, in/g, k…]</c>: the chain is A as the base layer's own sliding (<c>in → g·r</c>, kernel <c>k…</c>)
+    /// and B as a 1×1 projection <c>g·r → out</c>; ΔW = B·A costs <c>out·r·(in/g)·Πk</c>. A Linear is P = 1, g = 1.
+    /// </summary>
+    internal static FloraCostEstimate EstimateLora(long[] shape, long groups, int rank, LayerExtent extent, bool dora, FloraCostContext context)
+    {
+        double kernel = 1;
+        for (int i = 2; i < shape.Length; i++) kernel *= shape[i];
+        double outChannels = shape[0], inPerGroup = shape[1], batch = extent.Batch, positions = extent.OutputPositions;
+        var layer = new LayerWork(batch * extent.InputPositions * inPerGroup * groups, batch * positions * outChannels,
+            outChannels * inPerGroup * kernel, batch * positions * outChannels * inPerGroup * kernel, Convolution: shape.Length > 2);
+        double reduced = batch * positions * groups * rank;
+        ChainLink[] chain =
+        {
+            new(batch * positions * groups * rank * inPerGroup * kernel, layer.InputElements, reduced),
+            new(batch * positions * outChannels * rank, reduced, layer.OutputElements),
+        };
+        return Estimate(context, layer, chain, chainBuildMacs: 0, outChannels * rank * inPerGroup * kernel, rescalesOutput: dora);
+    }
+
+    /// <summary>
     /// Estimates the three paths of an adapter whose update is ΔW: <paramref name="chain"/> is the factorised path's
     /// links in order (the first reads the layer's input, the last writes an output-sized update);
     /// <paramref name="chainBuildMacs"/> and <paramref name="deltaBuildMacs"/> the multiply-adds of what the factorised

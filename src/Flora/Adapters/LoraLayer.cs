@@ -20,23 +20,42 @@ public abstract class LoraLayer : DeltaAdapterLayer
     private const string AName = "lora_A";
     private const string BName = "lora_B";
 
-    private protected LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LoraGeometry geometry, LoraLayerConfig config)
-        : base(name, baseLayer)
+    private Parameter _a = null!, _b = null!;
+    private readonly long[] _matrixShape;
+
+    private protected LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, LoraLayerConfig config)
+        : base(name, baseLayer, geometry)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate(name);
         Config = config;
-        Geometry = geometry;
         Parameter weight = geometry.Weight;
+        _matrixShape = new long[] { config.Rank, -1 };
         using (no_grad())
         {
             // Drawn in float32 on the CPU, then moved: the same seed gives the same A on any device and dtype.
-            using var initial = empty(geometry.AShape(config.Rank), dtype: ScalarType.Float32);
+            long[] aShape = (long[])geometry.WeightShape.Clone();
+            aShape[0] = config.Rank;
+            using var initial = empty(aShape, dtype: ScalarType.Float32);
             nn.init.kaiming_uniform_(initial, a: Math.Sqrt(5));
             register_parameter(AName, OwnedParameter(initial.to(weight.dtype, weight.device)));
             register_parameter(BName, OwnedParameter(zeros(new[] { weight.shape[0], config.Rank }, dtype: weight.dtype, device: weight.device)));
         }
         RegisterComponents();
+        AdoptTensors((AName, AName), (BName, BName));
+    }
+
+    /// <summary>The file keys and registered names of A and B (DoRA adds its magnitude).</summary>
+    private protected static (string Key, string Name)[] LoraTensorNames => new[] { (AName, AName), (BName, BName) };
+
+    /// <summary>Whether the unfused paths rescale the output per channel (DoRA), for the cost model.</summary>
+    private protected virtual bool RescalesOutput => false;
+
+    /// <inheritdoc />
+    private protected override void OnTensorsRefreshed()
+    {
+        _a = AdapterTensors[0].Tensor;
+        _b = AdapterTensors[1].Tensor;
     }
 
     /// <inheritdoc />
@@ -46,40 +65,35 @@ public abstract class LoraLayer : DeltaAdapterLayer
     public LoraLayerConfig Config { get; }
 
     /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear).</summary>
-    public Parameter LoraA => get_parameter(AName)!;
+    public Parameter LoraA => _a;
 
     /// <summary>B, shaped <c>[out, r]</c>.</summary>
-    public Parameter LoraB => get_parameter(BName)!;
+    public Parameter LoraB => _b;
 
     /// <inheritdoc />
-    public override IReadOnlyList<(string Key, Parameter Tensor)> AdapterTensors => new[] { (AName, LoraA), (BName, LoraB) };
-
-    /// <inheritdoc />
-    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Geometry.Weight.shape, new[] { Config.Rank }, Config.Scale)
+    public override AdapterSpec Spec => new(BaseLayer.GetType().Name, Geometry.WeightShape, new[] { Config.Rank }, Config.Scale)
     {
         LoraAlpha = Config.EffectiveAlpha,
         UseRsLora = Config.UseRsLora,
     };
 
     /// <inheritdoc />
-    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.Weight.shape, Config.Rank, dora: false);
-
-    /// <summary>How the update lies on the base layer's type.</summary>
-    private protected LoraGeometry Geometry { get; }
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: false);
 
     /// <inheritdoc />
     public override string Describe() => $"r={Config.Rank} α={Config.EffectiveAlpha:G4}" + (Config.UseRsLora ? " rsLoRA" : "");
 
     /// <summary>The materialised update <c>s·ΔW = s·reshape(B·A)</c> in the base weight's shape, dtype and device.</summary>
-    public Tensor Delta()
+    public override Tensor Delta()
     {
-        using var scope = NewDisposeScope();
-        Tensor a = LoraA;
-        return LoraB.matmul(a.reshape(a.shape[0], -1)).TimesInPlace(Config.Scale).reshape(Geometry.Weight.shape).MoveToOuterDisposeScope();
+        using var a = _a.reshape(_matrixShape);
+        using var product = _b.matmul(a);
+        return product.TimesInPlace(Config.Scale).reshape(Geometry.WeightShape);
     }
 
     /// <inheritdoc />
-    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) => Geometry.Estimate(inputShape, Config.Rank, dora: false, context);
+    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) =>
+        FloraCostModel.EstimateLora(Geometry.WeightShape, Geometry.Groups, Config.Rank, Geometry.Extent(inputShape), RescalesOutput, context);
 
     /// <inheritdoc />
     protected override FloraForwardPath ConfiguredPath => Config.ForwardPath;
@@ -88,41 +102,12 @@ public abstract class LoraLayer : DeltaAdapterLayer
     protected override double Dropout => Config.Dropout;
 
     /// <inheritdoc />
-    protected override bool IsBatched(Tensor input) => Geometry.IsBatched(input);
-
-    /// <inheritdoc />
-    protected override Tensor Update(Tensor x, FloraForwardPath path) => Update(x, path, delta: null);
-
-    /// <inheritdoc />
-    protected override Tensor FusedOutput(Tensor input)
+    /// <remarks>A as the base layer's own sliding (<c>in → r</c> per group), then B as <c>r → out</c>; s scales the small B.</remarks>
+    private protected override Tensor FactorisedUpdate(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        return Geometry.Apply(input, Geometry.Weight.Plus(Delta()), Geometry.Bias).MoveToOuterDisposeScope();
-    }
-
-    /// <summary><c>s·ΔW(x)</c> on <paramref name="path"/>; the materialised path uses <paramref name="delta"/> when the caller built it already.</summary>
-    private protected Tensor Update(Tensor x, FloraForwardPath path, Tensor? delta)
-    {
-        if (path != FloraForwardPath.Materialised)
-            return Geometry.Factorised(x, LoraA, LoraB, Config.Scale);
-        if (delta is not null)
-            return Geometry.Apply(x, delta, bias: null);
-        using var built = Delta();
-        return Geometry.Apply(x, built, bias: null);
-    }
-
-    /// <inheritdoc />
-    protected override void MergeIntoBase()
-    {
-        using var delta = Delta();
-        Geometry.Weight.PlusInPlace(delta);
-    }
-
-    /// <inheritdoc />
-    protected override void UnmergeFromBase()
-    {
-        using var delta = Delta();
-        Geometry.Weight.sub_(delta);
+        using var reduced = Geometry.Spatial(x, _a);
+        using var up = _b.Times(Config.Scale);
+        return Geometry.Expand(reduced, up);
     }
 
     /// <summary>A parameter owned by this module: outside any dispose scope, so that it lives as long as the module.</summary>

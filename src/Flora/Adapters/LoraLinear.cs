@@ -10,7 +10,7 @@ namespace Flora;
 public sealed class LoraLinear : LoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a LoRA adapter configured by <paramref name="config"/>.</summary>
-    public LoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, new LinearLoraGeometry(baseLayer), config)
+    public LoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
     {
     }
 

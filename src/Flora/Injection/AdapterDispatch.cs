@@ -6,52 +6,20 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// The explicit table from base layer type to adapter type for each method (first match wins), and the weight shape
-/// each base layer type exposes. LoRA and DoRA get, per target, the rank whose trainable count is closest to the
+/// Creates adapters from the one dispatch table (<see cref="FloraLayerTypes"/>: base layer type → geometry and adapter
+/// type per method, first match wins). LoRA and DoRA get, per target, the rank whose trainable count is closest to the
 /// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias.
 /// </summary>
 internal static class AdapterDispatch
 {
-    private delegate FloraLayer FloraFactory(string name, nn.Module<Tensor, Tensor> layer, FloraLayerConfig config);
-
-    private delegate LoraLayer LoraFactory(string name, nn.Module<Tensor, Tensor> layer, LoraLayerConfig config);
-
-    /// <summary>One base layer type and its adapter type under each method with ranks.</summary>
-    private sealed record Entry(Type BaseType, FloraFactory Flora, LoraFactory Lora, LoraFactory Dora);
-
-    private static readonly Entry[] Adapters =
-    {
-        new(typeof(Linear),
-            (name, layer, config) => new FloraLinear(name, (Linear)layer, config),
-            (name, layer, config) => new LoraLinear(name, (Linear)layer, config),
-            (name, layer, config) => new DoraLinear(name, (Linear)layer, config)),
-        new(typeof(Conv1d),
-            (name, layer, config) => new FloraConv1d(name, (Conv1d)layer, config),
-            (name, layer, config) => new LoraConv1d(name, (Conv1d)layer, config),
-            (name, layer, config) => new DoraConv1d(name, (Conv1d)layer, config)),
-        new(typeof(Conv2d),
-            (name, layer, config) => new FloraConv2d(name, (Conv2d)layer, config),
-            (name, layer, config) => new LoraConv2d(name, (Conv2d)layer, config),
-            (name, layer, config) => new DoraConv2d(name, (Conv2d)layer, config)),
-        new(typeof(Conv3d),
-            (name, layer, config) => new FloraConv3d(name, (Conv3d)layer, config),
-            (name, layer, config) => new LoraConv3d(name, (Conv3d)layer, config),
-            (name, layer, config) => new DoraConv3d(name, (Conv3d)layer, config)),
-    };
-
-    /// <summary>The layer types FLoRA adapts, for messages.</summary>
-    public static string SupportedTypes => string.Join(", ", Adapters.Select(a => a.BaseType.Name));
+    /// <summary>The layer types adapters wrap, for messages.</summary>
+    public static string SupportedTypes => string.Join(", ", FloraLayerTypes.Names);
 
     /// <summary>Whether <paramref name="layer"/> has an adapter type.</summary>
-    public static bool IsSupported(nn.Module layer) => Adapters.Any(a => a.BaseType.IsInstanceOfType(layer));
+    public static bool IsSupported(nn.Module layer) => FloraLayerTypes.Find(layer) is not null;
 
-    /// <summary>The base weight of a supported layer.</summary>
-    public static Parameter WeightOf(string name, nn.Module layer) => layer switch
-    {
-        Linear linear => linear.weight,
-        Convolution conv when !conv.transposed => conv.weight,
-        _ => throw Unsupported(name, layer),
-    };
+    /// <summary>The base weight of a supported layer (read through its geometry, which refuses transposed convolutions).</summary>
+    public static Parameter WeightOf(string name, nn.Module<Tensor, Tensor> layer) => Find(name, layer).Geometry(layer).Weight;
 
     /// <summary>Creates the adapter of <paramref name="method"/> for <paramref name="layer"/>.</summary>
     public static AdapterLayer Create(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target) => method switch
@@ -66,7 +34,7 @@ internal static class AdapterDispatch
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
     public static FloraLayer CreateFlora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
-        Entry entry = Find(name, layer);
+        LayerTypeEntry entry = Find(name, layer);
         return entry.Flora(name, layer, FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target));
     }
 
@@ -76,7 +44,7 @@ internal static class AdapterDispatch
     /// </summary>
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
-        Entry entry = Find(name, layer);
+        LayerTypeEntry entry = Find(name, layer);
         FloraLayerConfig flora = FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target);
         LoraLayerConfig config = LoraLayerConfig.For(name, flora, model, target, dora);
         return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
@@ -88,7 +56,7 @@ internal static class AdapterDispatch
     /// </summary>
     public static AdapterLayer CreateFromSpec(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, AdapterSpec spec)
     {
-        Entry entry = Find(name, layer);
+        LayerTypeEntry entry = Find(name, layer);
         long[] shape = WeightOf(name, layer).shape;
         if (layer.GetType().Name != spec.LayerType || !shape.SequenceEqual(spec.WeightShape))
             throw new ArgumentException($"'{name}' is a {layer.GetType().Name} with weight [{string.Join(", ", shape)}], but the adapter was saved for a " +
@@ -112,13 +80,11 @@ internal static class AdapterDispatch
     /// <summary>Creates the BitFit adapter of a supported <paramref name="layer"/>.</summary>
     public static BitFitLayer CreateBitFit(string name, nn.Module<Tensor, Tensor> layer)
     {
-        _ = Find(name, layer);
-        _ = WeightOf(name, layer); // refuses transposed convolutions like the other methods
+        _ = WeightOf(name, layer); // refuses unsupported types and transposed convolutions like the other methods
         return new BitFitLayer(name, layer);
     }
 
-    private static Entry Find(string name, nn.Module layer) =>
-        Adapters.FirstOrDefault(a => a.BaseType.IsInstanceOfType(layer)) ?? throw Unsupported(name, layer);
+    private static LayerTypeEntry Find(string name, nn.Module layer) => FloraLayerTypes.Find(layer) ?? throw Unsupported(name, layer);
 
     private static ArgumentException Unsupported(string name, nn.Module layer) =>
         new($"'{name}' is a {layer.GetType().Name}, which FLoRA cannot adapt. Supported layer types: {SupportedTypes}. " +

@@ -19,7 +19,7 @@ public sealed class FloraAttachment
     private readonly List<SavedModule> _savedModules;
     private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
     private int _disableDepth;
-    private bool _remergeAfterDisable;
+    private IFloraAdapter[] _remergeAfterDisable = Array.Empty<IFloraAdapter>();
 
     private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad)
     {
@@ -64,8 +64,11 @@ public sealed class FloraAttachment
     /// <summary>The number of trainable scalars: every adapter's and every parameter of the modules to save.</summary>
     public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters) + _savedModules.Sum(m => m.TrainableParameters);
 
-    /// <summary>Whether the adapters are merged into the base weights.</summary>
-    public bool IsMerged { get; private set; }
+    /// <summary>
+    /// Whether adapters' updates sit in the base weights: true when any adapter is merged, through <see cref="Merge"/> or its
+    /// own <see cref="IFloraAdapter.Merge"/>. The adapters own that state; this reads it.
+    /// </summary>
+    public bool IsMerged => Adapters.Any(a => a.IsMerged);
 
     /// <summary>Whether <see cref="Detach"/> has run; the attachment can then no longer be used.</summary>
     public bool IsDetached { get; private set; }
@@ -150,8 +153,9 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("merge");
-        if (IsMerged) throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
-        MergeAdapters();
+        if (Adapters.Count > 0 && Adapters.All(a => a.IsMerged))
+            throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
+        MergeAdapters(Adapters);
     }
 
     /// <summary>Subtracts the merged updates again (the base weights return to float tolerance).</summary>
@@ -163,16 +167,19 @@ public sealed class FloraAttachment
         UnmergeAdapters();
     }
 
-    private void MergeAdapters()
+    /// <summary>Merges those of <paramref name="adapters"/> not merged yet (some may be, through their own Merge).</summary>
+    private static void MergeAdapters(IEnumerable<IFloraAdapter> adapters)
     {
-        foreach (var adapter in Adapters) adapter.Merge();
-        IsMerged = true;
+        foreach (var adapter in adapters)
+            if (!adapter.IsMerged) adapter.Merge();
     }
 
-    private void UnmergeAdapters()
+    /// <summary>Unmerges every merged adapter; returns them.</summary>
+    private IFloraAdapter[] UnmergeAdapters()
     {
-        foreach (var adapter in Adapters) adapter.Unmerge();
-        IsMerged = false;
+        var merged = Adapters.Where(a => a.IsMerged).ToArray();
+        foreach (var adapter in merged) adapter.Unmerge();
+        return merged;
     }
 
     /// <summary>
@@ -186,8 +193,7 @@ public sealed class FloraAttachment
         EnsureAttached();
         if (_disableDepth++ == 0)
         {
-            _remergeAfterDisable = IsMerged;
-            if (IsMerged) UnmergeAdapters();
+            _remergeAfterDisable = UnmergeAdapters();
             foreach (var injection in _injections) injection.Wrapper.SetEnabled(false);
             foreach (var saved in _savedModules) saved.BeginDisable();
         }
@@ -199,8 +205,8 @@ public sealed class FloraAttachment
         if (--_disableDepth > 0) return;
         foreach (var saved in _savedModules) saved.EndDisable();
         foreach (var injection in _injections) injection.Wrapper.SetEnabled(true);
-        if (_remergeAfterDisable) MergeAdapters();
-        _remergeAfterDisable = false;
+        MergeAdapters(_remergeAfterDisable);
+        _remergeAfterDisable = Array.Empty<IFloraAdapter>();
     }
 
     /// <summary>Ends its <see cref="Disable"/> scope once, however often it is disposed.</summary>
@@ -220,13 +226,13 @@ public sealed class FloraAttachment
     /// <summary>
     /// Takes every adapter out and gives each base layer back its slot, each module to save its original values, and every
     /// parameter its trainability. Unmerged adapters never changed the base weights, so those are bit-exact; merged ones
-    /// are unmerged first (float tolerance).
+    /// are unmerged first (float tolerance), also those merged through their own <see cref="IFloraAdapter.Merge"/>.
     /// </summary>
     public void Detach()
     {
         EnsureAttached();
         EnsureEnabled("detach");
-        if (IsMerged) Unmerge();
+        UnmergeAdapters();
         RemoveAdapters(keepUpdate: false);
     }
 
@@ -238,9 +244,8 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("merge and detach");
-        if (!IsMerged) Merge();
+        MergeAdapters(Adapters);
         RemoveAdapters(keepUpdate: true);
-        IsMerged = false;
     }
 
     private void RemoveAdapters(bool keepUpdate)

@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora.Bench.ResNet;
+
+/// <summary>The median step of one method at one batch size.</summary>
+internal sealed record ResNetResult(int Batch, string Method, long Trainable, double MedianMs, double MinMs);
+
+/// <summary>
+/// Times one SGD training step of TorchVision's ResNet-18 per method (<see cref="ResNetOptions"/>): forward,
+/// cross-entropy on random labels, backward, <c>p -= lr·grad</c> on what the method trains. Methods are interleaved
+/// round by round (the order rotated) so that drift of the machine falls on all alike; gradients are set to none
+/// outside the clock. Every method has its own model from the same seed.
+/// </summary>
+internal static class ResNetBenchmark
+{
+    /// <summary>The 16 convolutions of layer1–layer4's basic blocks (not the downsample projections).</summary>
+    public const string TargetPattern = @"layer[1-4]\.[0-9]+\.conv[12]";
+
+    public const int AdapterCount = 16;
+
+    public static int Run(string[] args)
+    {
+        ResNetOptions? options;
+        try
+        {
+            options = ResNetOptions.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 2;
+        }
+        if (options is null)
+        {
+            Console.WriteLine(ResNetOptions.Usage);
+            return 0;
+        }
+        if (options.Device == DeviceType.CUDA && !cuda.is_available())
+        {
+            Console.Error.WriteLine("error: CUDA is not available (pack with ../shared/gpu/pack.sh and run on the GPU machine).");
+            return 1;
+        }
+        if (options.Threads is int threads) set_num_threads(threads);
+        var device = new Device(options.Device, options.Device == DeviceType.CUDA ? 0 : -1);
+        Console.WriteLine($"Flora.Bench {options.CommandLine}: {options.Device}, {options.DTypeName}, {get_num_threads()} torch threads, " +
+                          $"input {options.Size}×{options.Size}, {options.Warmup} warm-up + {options.Iterations} timed steps");
+        var results = new List<ResNetResult>();
+        foreach (int batch in options.Batches)
+        {
+            results.AddRange(TimeBatch(options, device, batch));
+            foreach (var r in results.Where(r => r.Batch == batch))
+                Console.WriteLine($"  batch {batch,4}  {r.Method,-6} {r.MedianMs,9:0.000} ms (min {r.MinMs:0.000})  trainable {r.Trainable:N0}");
+        }
+        string table = Markdown(options, results);
+        Console.WriteLine(table);
+        if (options.Markdown is string path) File.WriteAllText(path, table);
+        return 0;
+    }
+
+    private static IEnumerable<ResNetResult> TimeBatch(ResNetOptions options, Device device, int batch)
+    {
+        manual_seed(4321);
+        using var images = randn(new long[] { batch, 3, options.Size, options.Size }).to(options.DType, device);
+        using var labels = randint(0, 1000, new long[] { batch }).to(device);
+        var cases = options.Methods.Select(m => new ResNetCase(m, options, device)).ToArray();
+        try
+        {
+            var samples = cases.ToDictionary(c => c, _ => new double[options.Iterations]);
+            for (int round = 0; round < options.Warmup + options.Iterations; round++)
+                for (int k = 0; k < cases.Length; k++)
+                {
+                    ResNetCase c = cases[(k + round) % cases.Length];
+                    c.ClearGradients();
+                    Synchronize(options, device);
+                    long start = Stopwatch.GetTimestamp();
+                    c.Step(images, labels);
+                    Synchronize(options, device);
+                    double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (round >= options.Warmup) samples[c][round - options.Warmup] = ms;
+                }
+            foreach (var c in cases)
+                if (c.Paths() is string paths) Console.WriteLine($"  batch {batch,4}  {c.Method,-6} paths taken: {paths}");
+            return cases.Select(c => new ResNetResult(batch, c.Method, c.Trainable, LayerBenchmark.Median(samples[c]), samples[c].Min())).ToArray();
+        }
+        finally
+        {
+            foreach (var c in cases) c.Dispose();
+        }
+    }
+
+    private static void Synchronize(ResNetOptions options, Device device)
+    {
+        if (options.Device == DeviceType.CUDA) cuda.synchronize(device);
+    }
+
+    private static string Markdown(ResNetOptions options, IReadOnlyList<ResNetResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"ResNet-18 (TorchVision), {options.Device} {options.DTypeName}, {get_num_threads()} thread(s), input {options.Size}×{options.Size}, " +
+                        $"path {options.Path}; median of {options.Iterations} steps. `{options.CommandLine}`");
+        text.AppendLine();
+        text.AppendLine("| batch | method | trainable | step (ms) | × floor | × LoRA | µs/adapter over floor |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            double? floor = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "floor")?.MedianMs;
+            double? lora = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "lora")?.MedianMs;
+            string Ratio(double? d) => d is double v ? (r.MedianMs / v).ToString("0.00", CultureInfo.InvariantCulture) : "";
+            string perAdapter = floor is double f && r.Method is "flora" or "lora" or "dora"
+                ? ((r.MedianMs - f) * 1000 / AdapterCount).ToString("0", CultureInfo.InvariantCulture) : "";
+            text.AppendLine($"| {r.Batch} | {r.Method} | {r.Trainable:N0} | {r.MedianMs.ToString("0.000", CultureInfo.InvariantCulture)} | {Ratio(floor)} | {Ratio(lora)} | {perAdapter} |");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>One method's model and what it trains.</summary>
+    private sealed class ResNetCase : IDisposable
+    {
+        private static readonly Scalar MinusLearningRate = (-1e-3).ToScalar();
+        private readonly nn.Module<Tensor, Tensor> _model;
+        private readonly Parameter[] _trainable;
+        private readonly bool _inputRequiresGrad;
+        private readonly FloraAttachment? _attachment;
+
+        public ResNetCase(string method, ResNetOptions options, Device device)
+        {
+            Method = method;
+            manual_seed(1234);
+            _model = torchvision.models.resnet18(num_classes: 1000);
+            _model.to(device);
+            if (options.DType != ScalarType.Float32) _model.to(options.DType);
+            _model.train();
+            switch (method)
+            {
+                case "full":
+                    _trainable = _model.parameters().ToArray();
+                    break;
+                case "floor":
+                    foreach (var p in _model.parameters()) p.requires_grad = false;
+                    _trainable = Array.Empty<Parameter>();
+                    _inputRequiresGrad = true;
+                    break;
+                default:
+                    var config = new FloraConfig
+                    {
+                        TargetModules = new[] { TargetPattern },
+                        Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path },
+                    };
+                    var kind = method switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
+                    FloraAttachment attachment = _attachment = FloraInjector.Attach(_model, config, kind);
+                    if (attachment.Adapters.Count != AdapterCount)
+                        throw new InvalidOperationException($"expected {AdapterCount} adapters, attached {attachment.Adapters.Count}");
+                    _trainable = attachment.Parameters().ToArray();
+                    break;
+            }
+            Trainable = _trainable.Sum(p => p.numel());
+        }
+
+        public string Method { get; }
+
+        public long Trainable { get; }
+
+        public void Step(Tensor images, Tensor labels)
+        {
+            using var scope = NewDisposeScope();
+            Tensor input = _inputRequiresGrad ? images.detach().requires_grad_(true) : images;
+            Tensor loss = nn.functional.cross_entropy(_model.call(input), labels);
+            loss.backward();
+            using (no_grad())
+                foreach (Parameter p in _trainable)
+                    p.add_(p.grad!, MinusLearningRate);
+        }
+
+        /// <summary>How many adapters took each path in the last step, e.g. <c>Factorised×12 Fused×4</c>; null without adapters.</summary>
+        public string? Paths() => _attachment is null ? null : string.Join(" ", _attachment.Adapters.OfType<DeltaAdapterLayer>()
+            .GroupBy(a => a.LastPath).Select(g => $"{g.Key}×{g.Count()}"));
+
+        public void ClearGradients()
+        {
+            foreach (Parameter p in _trainable) p.grad = null;
+        }
+
+        public void Dispose() => _model.Dispose();
+    }
+}

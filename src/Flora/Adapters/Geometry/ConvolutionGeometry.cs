@@ -1,0 +1,139 @@
+using System;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flora;
+
+/// <summary>
+/// A convolution with weight <c>[out, in/groups, k…]</c>: how it slides its kernel (stride, padding explicit, <c>same</c>
+/// or <c>valid</c>, padding mode, dilation) and its groups. Applying it to another kernel reproduces exactly what the base
+/// layer's forward does with its own. The blocks run per group: the shared kernel or factor repeated once per group,
+/// which is exactly the grouped ΔW of shape <c>[out, in/g, k…]</c>. Every shape the calls need is computed once here.
+/// </summary>
+internal sealed class ConvolutionGeometry : LayerGeometry
+{
+    private readonly Convolution _conv;
+    private readonly Func<Parameter> _weight;
+    private readonly Func<Parameter?> _bias;
+    private readonly long[] _stride, _dilation, _padding, _zeros, _ones, _groupRepeat, _reduceShape, _expandShape;
+    private readonly long[]? _reversedPadding;
+
+    public ConvolutionGeometry(Convolution conv, Func<Parameter> weight, Func<Parameter?> bias) : base(weight().shape, conv.groups)
+    {
+        if (conv.transposed)
+            throw new ArgumentException("transposed convolutions are not supported by FLoRA adapters");
+        _conv = conv;
+        _weight = weight;
+        _bias = bias;
+        int d = KernelAxes;
+        _stride = conv.stride;
+        _dilation = conv.dilation;
+        _padding = conv.padding ?? new long[d];
+        _zeros = new long[d];
+        _ones = Enumerable.Repeat(1L, d).ToArray();
+        _groupRepeat = new[] { Groups }.Concat(Enumerable.Repeat(1L, d + 1)).ToArray();
+        _reduceShape = new[] { -1L, WeightShape[1] }.Concat(_ones).ToArray();
+        _expandShape = new[] { WeightShape[0], -1L }.Concat(_ones).ToArray();
+        _reversedPadding = conv.padding_mode == PaddingModes.Zeros ? null : ReversedPadding();
+    }
+
+    public override Parameter Weight => _weight();
+
+    public override Parameter? Bias => _bias();
+
+    internal override Tensor Apply(Tensor input, Tensor weight, Tensor? bias)
+    {
+        if (_reversedPadding is not null)
+        {
+            using var padded = nn.functional.pad(input, _reversedPadding, _conv.padding_mode);
+            return Convolve(padded, weight, bias, _stride, _zeros, _dilation, Groups);
+        }
+        if (_conv.padding_type == Padding.Same)
+            return KernelAxes switch
+            {
+                1 => nn.functional.conv1d_padding(input, weight, bias, _stride[0], Padding.Same, _dilation[0], Groups),
+                2 => nn.functional.conv2d_padding(input, weight, bias, _stride, Padding.Same, _dilation, Groups),
+                _ => nn.functional.conv3d_padding(input, weight, bias, _stride, Padding.Same, _dilation, Groups),
+            };
+        return Convolve(input, weight, bias, _stride, _padding, _dilation, Groups);
+    }
+
+    internal override Tensor Reduce(Tensor input, Tensor factor)
+    {
+        using var transposed = factor.t();
+        using var weight = transposed.reshape(_reduceShape);
+        if (Groups == 1) return Pointwise(input, weight);
+        using var repeated = weight.repeat(_groupRepeat);
+        return Pointwise(input, repeated);
+    }
+
+    internal override Tensor Spatial(Tensor input, Tensor kernel)
+    {
+        if (Groups == 1) return Apply(input, kernel, null);
+        using var repeated = kernel.repeat(_groupRepeat);
+        return Apply(input, repeated, null);
+    }
+
+    internal override Tensor Expand(Tensor input, Tensor matrix)
+    {
+        using var weight = matrix.reshape(_expandShape);
+        return Pointwise(input, weight);
+    }
+
+    internal override bool IsBatched(long dimensions) => dimensions == KernelAxes + 2;
+
+    internal override LayerExtent Extent(long[] inputShape)
+    {
+        int spatialStart = inputShape.Length - KernelAxes;
+        double inputPositions = 1;
+        for (int i = spatialStart; i < inputShape.Length; i++) inputPositions *= inputShape[i];
+        return new LayerExtent(spatialStart == 2 ? inputShape[0] : 1, inputPositions, OutputPositions(inputShape));
+    }
+
+    /// <summary>A 1×1 convolution (stride 1, no padding) with the base layer's groups.</summary>
+    private Tensor Pointwise(Tensor input, Tensor weight) => Convolve(input, weight, null, _ones, _zeros, _ones, Groups);
+
+    private double OutputPositions(long[] inputShape)
+    {
+        double positions = 1;
+        int first = inputShape.Length - KernelAxes;
+        for (int i = 0; i < KernelAxes; i++)
+        {
+            long size = inputShape[first + i];
+            if (_conv.padding_type == Padding.Same) { positions *= size; continue; }
+            long pad = _conv.padding_type == Padding.Valid ? 0 : _padding[i];
+            long span = _dilation[i] * (_conv.kernel_size[i] - 1) + 1;
+            positions *= Math.Max(0, (size + 2 * pad - span) / _stride[i] + 1);
+        }
+        return positions;
+    }
+
+    /// <summary>
+    /// The padding amounts given to <c>F.pad</c>, exactly as the base layer computes them. For <c>same</c> padding,
+    /// TorchSharp 0.107 fills this array in axis order rather than last-axis-first as PyTorch does (the two differ
+    /// for non-square kernels); the adapter mirrors the base layer so that its output has the base output's shape.
+    /// </summary>
+    private long[] ReversedPadding()
+    {
+        if (_conv.padding is long[] padding)
+            return padding.Reverse().SelectMany(p => new[] { p, p }).ToArray();
+        var result = new long[2 * KernelAxes];
+        if (_conv.padding_type == Padding.Same)
+            for (int i = KernelAxes - 1; i >= 0; i--)
+            {
+                long total = _dilation[i] * (_conv.kernel_size[i] - 1);
+                result[2 * i] = total / 2;
+                result[2 * i + 1] = total - total / 2;
+            }
+        return result;
+    }
+
+    private Tensor Convolve(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups) => KernelAxes switch
+    {
+        1 => nn.functional.conv1d(input, weight, bias, stride[0], padding[0], dilation[0], groups),
+        2 => nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups),
+        _ => nn.functional.conv3d(input, weight, bias, stride, padding, dilation, groups),
+    };
+}

@@ -1,0 +1,70 @@
+// Shared by the runtime, the source generator and the analyzers (linked source): the one table of the TorchSharp layer
+// types FLoRA adapts, their kind and their FLoRA adapter type. Plain C# for netstandard2.0, no TorchSharp.
+namespace Flora
+{
+    /// <summary>The TorchSharp layer kinds FLoRA adapts.</summary>
+    internal enum LayerKind
+    {
+        Unsupported,
+        Linear,
+        Conv1d,
+        Conv2d,
+        Conv3d,
+    }
+
+    /// <summary>One built-in layer type: its TorchSharp name (in <see cref="FloraLayerKinds.TorchNamespace"/>), kind, kernel axes and FLoRA adapter type.</summary>
+    internal sealed class LayerKindRow
+    {
+        public LayerKindRow(string typeName, LayerKind kind, int kernelAxes, string floraAdapterTypeName)
+        {
+            TypeName = typeName;
+            Kind = kind;
+            KernelAxes = kernelAxes;
+            FloraAdapterTypeName = floraAdapterTypeName;
+        }
+
+        /// <summary>The TorchSharp type's name, e.g. <c>Conv2d</c>.</summary>
+        public string TypeName { get; }
+
+        public LayerKind Kind { get; }
+
+        /// <summary>Number of kernel axes of the weight (0 for Linear).</summary>
+        public int KernelAxes { get; }
+
+        /// <summary>The FLoRA adapter's type name in namespace <c>Flora</c>, e.g. <c>FloraConv2d</c>.</summary>
+        public string FloraAdapterTypeName { get; }
+    }
+
+    /// <summary>The built-in layer table; the runtime's dispatch, the generator and the analyzers all read it.</summary>
+    internal static class FloraLayerKinds
+    {
+        /// <summary>The namespace of TorchSharp's layer types.</summary>
+        public const string TorchNamespace = "TorchSharp.Modules";
+
+        /// <summary>Every built-in layer type, in dispatch order (first match wins).</summary>
+        public static readonly LayerKindRow[] Rows =
+        {
+            new LayerKindRow("Linear", LayerKind.Linear, 0, "FloraLinear"),
+            new LayerKindRow("Conv1d", LayerKind.Conv1d, 1, "FloraConv1d"),
+            new LayerKindRow("Conv2d", LayerKind.Conv2d, 2, "FloraConv2d"),
+            new LayerKindRow("Conv3d", LayerKind.Conv3d, 3, "FloraConv3d"),
+        };
+
+        /// <summary>The kind of the type <paramref name="typeName"/> in <paramref name="typeNamespace"/>, or Unsupported.</summary>
+        public static LayerKind KindOf(string? typeNamespace, string typeName)
+        {
+            if (typeNamespace != TorchNamespace) return LayerKind.Unsupported;
+            foreach (var row in Rows)
+                if (row.TypeName == typeName) return row.Kind;
+            return LayerKind.Unsupported;
+        }
+
+        /// <summary>The row of a supported kind.</summary>
+        public static LayerKindRow RowOf(LayerKind kind)
+        {
+            foreach (var row in Rows)
+                if (row.Kind == kind) return row;
+            throw new System.ArgumentException("no layer type of kind " + kind, nameof(kind));
+        }
+    }
+}
