@@ -86,7 +86,7 @@ internal static class PeftExporter
             if (conv.padding_mode != TorchSharp.PaddingModes.Zeros)
                 throw new InvalidOperationException($"'{adapter.Name}' pads with {conv.padding_mode}; PEFT's lora_A pads with zeros and would compute another model. Leave it out of the targets to export.");
         }
-        Tensor weight = AdapterDispatch.WeightOf(adapter.Name, layer);
+        Tensor weight = AdapterDispatch.WeightOf(adapter.Name, (nn.Module<Tensor, Tensor>)layer);
         long[] unitAxes = Enumerable.Repeat(1L, (int)weight.dim() - 2).ToArray();
         long[] BShape(long rank) => new[] { weight.shape[0], rank }.Concat(unitAxes).ToArray();
         switch (adapter)

@@ -190,7 +190,7 @@ internal static class PeftImporter
             if (conv.padding_mode != PaddingModes.Zeros)
                 throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' pads with {conv.padding_mode}, but PEFT's lora_A pads with zeros, so its update is not the low-rank update of this layer. Train without targeting it.");
         }
-        long[] weight = AdapterDispatch.WeightOf(node.Path, module).shape;
+        long[] weight = AdapterDispatch.WeightOf(node.Path, (nn.Module<Tensor, Tensor>)module).shape;
         int kernelAxes = weight.Length - 2;
         Tensor a = tensors.A!, b = tensors.B!;
         int rank = a.dim() > 0 ? (int)a.shape[0] : 0;
