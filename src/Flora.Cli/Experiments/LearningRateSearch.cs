@@ -36,7 +36,7 @@ public sealed record LearningRateChoice(string Method, IReadOnlyList<double> Gri
 public static class LearningRateSearch
 {
     /// <summary>The default grid: 5 rates log-spaced from 1e-4 to 1e-2.</summary>
-    public static IReadOnlyList<double> DefaultGrid { get; } = LogSpaced(1e-4, 1e-2, 5);
+    public static IReadOnlyList<double> DefaultGrid { get; } = LogSpaced(1e-4, 1e-1, 7);
 
     /// <summary><paramref name="count"/> rates from <paramref name="low"/> to <paramref name="high"/>, evenly spaced in log scale.</summary>
     public static IReadOnlyList<double> LogSpaced(double low, double high, int count)

@@ -60,13 +60,14 @@ public sealed class LearningRateSearchTests
     }
 
     [Fact]
-    public void The_default_grid_is_five_rates_log_spaced_from_1e4_to_1e2()
+    public void The_default_grid_is_seven_rates_log_spaced_from_1e4_to_1e1()
     {
         var grid = LearningRateSearch.DefaultGrid;
-        Assert.Equal(5, grid.Count);
+        Assert.Equal(7, grid.Count);
         Assert.Equal(1e-4, grid[0], 12);
         Assert.Equal(1e-3, grid[2], 12);
         Assert.Equal(1e-2, grid[4], 12);
+        Assert.Equal(1e-1, grid[6], 12);
         Assert.Equal(Math.Sqrt(10) * 1e-4, grid[1], 12);
     }
 
