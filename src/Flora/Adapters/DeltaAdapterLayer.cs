@@ -151,7 +151,10 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     internal sealed override Tensor? BeforeBaseCall(Tensor input)
     {
         if (ComputesAsBase) return null;
-        bool skippable = Geometry.IsBatched(input.dim()) && input.size(0) > 0;
+        // The base layer's call can be skipped for a batch, unless it has hooks besides ours: a user's hook must see the
+        // real batch and keep its effect on the output, so such a layer runs unfused.
+        bool skippable = Geometry.IsBatched(input.dim()) && input.size(0) > 0
+                         && ModuleHooks.Count(BaseLayer) is null or Injection.HooksPerInjection;
         if (ChoosePath(input, skippable) != FloraForwardPath.Fused) return null;
         Tensor standIn = input.narrow(0, 0, 0);
         _fusedCalls.AddOrUpdate(standIn, input);

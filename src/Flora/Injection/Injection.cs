@@ -12,6 +12,9 @@ namespace Flora;
 /// </summary>
 internal sealed class Injection
 {
+    /// <summary>The forward hooks a hook-bound injection adds to its base layer: one pre-hook, one post-hook.</summary>
+    internal const int HooksPerInjection = 2;
+
     private readonly Action? _removeHook;
 
     private readonly string? _registeredName;

@@ -51,16 +51,10 @@ public class FusedPathTests
     }
 
     [Fact]
-    public void A_hook_bound_member_on_the_fused_path_hands_its_base_layer_an_empty_batch()
+    public void A_hook_bound_member_without_hooks_of_its_own_runs_fused_and_its_base_layer_sees_an_empty_batch()
     {
         using var scope = torch.NewDisposeScope();
         var model = new TinyNet();
-        var seen = new List<long[]>();
-        model.Conv1.register_forward_hook((_, input, output) =>
-        {
-            seen.Add(input.shape);
-            return output;
-        });
         var attachment = FloraInjector.Attach(model, TinyNet.Config(new FloraModelOptions { Rank = 4, R3 = 2, ForwardPath = FloraForwardPath.Fused }));
         var conv1 = attachment.GetFlora<FloraConv2d>("conv1");
         TestTensors.RandomiseCore(conv1, seed: 24);
@@ -68,14 +62,41 @@ public class FusedPathTests
 
         var adapted = model.Conv1.call(x);
         Assert.Equal(FloraForwardPath.Fused, conv1.LastPath);
-        Assert.Equal(new long[] { 0, 3, 10, 10 }, seen.Single());
         var expected = nn.functional.conv2d(x, model.Conv1.weight + conv1.Delta(), model.Conv1.bias, padding: new long[] { 1, 1 });
         TestTensors.AssertClose(expected, adapted, 1e-5, 1e-5, "conv1 fused through its hooks");
-
-        // Merged, the base layer does all the work again and sees the real batch.
         attachment.Merge();
         TestTensors.AssertClose(expected, model.Conv1.call(x), 1e-5, 1e-5, "conv1 merged");
-        Assert.Equal(new long[] { 2, 3, 10, 10 }, seen.Last());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_users_hook_that_changes_the_output_keeps_its_effect_on_the_fused_path(bool registeredBeforeAttach)
+    {
+        // A hook of the user's own on the base layer sees the real batch and its change to the output counts: with hooks
+        // besides the adapter's, the layer runs unfused (base output, the user's hooks, then the update added).
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyNet();
+        var seen = new List<long[]>();
+        Tensor Doubling(nn.Module _, Tensor input, Tensor output)
+        {
+            seen.Add(input.shape);
+            return output * 2;
+        }
+        if (registeredBeforeAttach) model.Conv1.register_forward_hook(Doubling);
+        var attachment = FloraInjector.Attach(model, TinyNet.Config(new FloraModelOptions { Rank = 4, R3 = 2, ForwardPath = FloraForwardPath.Fused }));
+        if (!registeredBeforeAttach) model.Conv1.register_forward_hook(Doubling);
+        var conv1 = attachment.GetFlora<FloraConv2d>("conv1");
+        TestTensors.RandomiseCore(conv1, seed: 24);
+        var x = TestTensors.Randn(new long[] { 2, 3, 10, 10 }, seed: 25);
+
+        var adapted = model.Conv1.call(x);
+        Assert.NotEqual(FloraForwardPath.Fused, conv1.LastPath);
+        Assert.Equal(new long[] { 2, 3, 10, 10 }, seen.Single());
+        var baseOutput = nn.functional.conv2d(x, model.Conv1.weight, model.Conv1.bias, padding: new long[] { 1, 1 });
+        var update = nn.functional.conv2d(x, conv1.Delta(), padding: new long[] { 1, 1 });
+        var expected = registeredBeforeAttach ? baseOutput * 2 + update : (baseOutput + update) * 2;
+        TestTensors.AssertClose(expected, adapted, 1e-5, 1e-5, "the user's doubling kept");
     }
 
     [Fact]
