@@ -20,21 +20,45 @@ internal static class AdapterCommands
         var adapter = new Argument<string>("adapter") { Description = "An adapter file written by `flora train` or `flora compare`" };
         var dataDir = CliOptions.CacheDirectory();
         var device = CliOptions.Device();
-        var command = new Command("eval", "Load an adapter onto the pretrained base and report its accuracy on the 10,000 Fashion-MNIST test images.")
+        var model = CliOptions.Model();
+        var resolution = CliOptions.Resolution();
+        var command = new Command("eval", "Load an adapter onto the base (the MNIST-pretrained TinyConvNeXt, or with --model resnet18 the ImageNet ResNet-18) and report its accuracy on the 10,000 Fashion-MNIST test images.")
         {
-            adapter, dataDir, device,
+            adapter, dataDir, device, model, resolution,
         };
         command.SetAction(result =>
         {
             var console = AnsiConsole.Console;
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, TestPerClass = DataSets.FashionMnistTestPerClass };
+            var settings = new CompareSettings
+            {
+                CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, TestPerClass = DataSets.FashionMnistTestPerClass,
+                Model = result.GetValue(model)!, Resolution = result.GetValue(resolution),
+            };
             var torchDevice = CompareRunner.DeviceFor(settings.Device);
-            var data = ExperimentData.Prepare(settings, torchDevice, new RunProgress(console), m => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]"));
-            using var model = BaseModelStore.Load(data.BasePath, settings.Pretrain.Width, torchDevice);
-            double before = Trainer.Evaluate(model, data.Test, Normalisation.FashionMnist, 256, torchDevice);
-            var attachment = FloraInjector.AttachFromFile(model, ExistingFile(result.GetValue(adapter)!));
-            double after = Trainer.Evaluate(model, data.Test, Normalisation.FashionMnist, 256, torchDevice);
-            console.MarkupLine($"{attachment.Method} adapter, {attachment.TrainableParameters:N0} parameters: [bold]{after:P2}[/] on {data.Test.Count:N0} Fashion-MNIST test images (base model: {before:P2}).");
+            string path = ExistingFile(result.GetValue(adapter)!);
+            void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+            FineTuneModel network;
+            ImageDataset test;
+            if (settings.IsResNet18)
+            {
+                test = ExperimentData.LoadFashionMnist(settings, Say).Test;
+                network = new ResNet18Model(settings.Resolution);
+            }
+            else
+            {
+                var data = ExperimentData.Prepare(settings, torchDevice, new RunProgress(console), Say);
+                test = data.Test;
+                network = new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width);
+            }
+            using (network)
+            using (var fresh = network.Create(torchDevice))
+            {
+                double before = Trainer.Evaluate(fresh, test, network.Input, 256, torchDevice);
+                var attachment = FloraInjector.AttachFromFile(fresh, path);
+                double after = Trainer.Evaluate(fresh, test, network.Input, 256, torchDevice);
+                string baseline = settings.IsResNet18 ? "the network with its untrained head" : "base model";
+                console.MarkupLine($"{attachment.Method} adapter, {attachment.TrainableParameters:N0} parameters: [bold]{after:P2}[/] on {test.Count:N0} Fashion-MNIST test images ({baseline}: {before:P2}).");
+            }
             return 0;
         });
         return command;

@@ -36,6 +36,7 @@ public sealed class CommandLineTests
     [InlineData("compare", "--model", "resnet18", "--search-per-class", "600", "--search-epochs", "2")]
     [InlineData("train", "--method", "dora", "--rank", "8", "--r3", "2", "--scale", "0.4", "--lr", "0.001", "--out", "x.safetensors")]
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
+    [InlineData("eval", "a.safetensors", "--model", "resnet18", "--resolution", "64")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
     [InlineData("inspect", "a.safetensors")]
     [InlineData("export-peft", "a.safetensors", "peft-dir", "--data-dir", "/tmp/x")]

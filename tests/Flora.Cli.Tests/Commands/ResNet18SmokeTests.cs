@@ -78,6 +78,15 @@ public sealed class ResNet18SmokeTests : IDisposable
         // A grid of two rates: the best is always at an edge, and each method says so.
         Assert.Equal(2, console.Output.Split("warning:").Length - 1);
         Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "adapters"), "*.safetensors").Length);
+
+        // What `flora eval --model resnet18` does: a fresh network (untrained head) plus the file is the fine-tuned one.
+        var flora = runs.Single(r => r.Method == "FLoRA (budget A)");
+        using (var fresh = model.Create(CPU))
+        {
+            var attachment = FloraInjector.AttachFromFile(fresh, Path.Combine(output, "adapters", "flora-budget-a-seed1.safetensors"));
+            Assert.Contains(attachment.ModulesToSave, m => m.Path == "fc");
+            Assert.Equal(flora.FinalTestAccuracy, Trainer.Evaluate(fresh, CompareSmokeTests.Tiny("fashion test", 1, 5), model.Input, 64, CPU));
+        }
         _output.WriteLine($"ResNet-18 smoke test: {clock.Elapsed.TotalSeconds:F1} s");
         _output.WriteLine(File.ReadAllText(Path.Combine(output, "learning_rates.csv")));
         _output.WriteLine(console.Output);
