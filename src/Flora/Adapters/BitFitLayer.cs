@@ -21,7 +21,7 @@ public sealed class BitFitLayer : AdapterLayer
 {
     private const string BiasName = "bias";
 
-    private Tensor? _biasAtAttach;
+    private OriginalValues? _biasAtAttach;
 
     /// <summary>Wraps <paramref name="baseLayer"/>, whose parameter named <c>bias</c> (if any) becomes the trainable tensor.</summary>
     public BitFitLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name, baseLayer)
@@ -29,10 +29,13 @@ public sealed class BitFitLayer : AdapterLayer
         ArgumentNullException.ThrowIfNull(baseLayer);
         WeightShape = baseLayer.get_parameter("weight")?.shape ?? Array.Empty<long>();
         RegisterComponents();
-        // Assigned after RegisterComponents, which would register a Tensor field as a buffer: the copy must neither appear
-        // in state_dict nor move with the model (restoring converts it to the bias's dtype and device then).
-        _biasAtAttach = Bias?.detach().clone().DetachFromDisposeScope();
+        // Kept outside the module: the copy neither appears in state_dict nor moves with the model.
+        _biasAtAttach = new OriginalValues(BiasTensor);
     }
+
+    /// <summary>The bias as the one tensor BitFit trains in place, or nothing for a layer without one.</summary>
+    private IEnumerable<(string Key, Tensor Tensor)> BiasTensor() =>
+        Bias is Parameter bias ? new[] { (BiasName, (Tensor)bias) } : Array.Empty<(string, Tensor)>();
 
     /// <inheritdoc />
     public override FloraMethod Method => FloraMethod.BitFit;
@@ -71,22 +74,12 @@ public sealed class BitFitLayer : AdapterLayer
     }
 
     /// <summary>Switched off, the bias holds its values of attach time; switched on again, its trained values.</summary>
-    private protected override void OnEnabledChanged(bool enabled)
-    {
-        if (_biasAtAttach is null || Bias is not Parameter bias) return;
-        using (no_grad())
-        {
-            using var trained = bias.detach().clone();
-            bias.copy_(_biasAtAttach);
-            _biasAtAttach.copy_(trained);
-        }
-    }
+    private protected override void OnEnabledChanged(bool enabled) => _biasAtAttach?.Swap();
 
     /// <summary>Restores the bias values the layer had at attach.</summary>
     protected internal override void OnDetach(bool keepUpdate)
     {
-        if (!keepUpdate && _biasAtAttach is not null && Bias is Parameter bias)
-            using (no_grad()) bias.copy_(_biasAtAttach);
+        if (!keepUpdate) _biasAtAttach?.Restore();
     }
 
     /// <inheritdoc />

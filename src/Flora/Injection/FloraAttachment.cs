@@ -29,7 +29,7 @@ public sealed class FloraAttachment
         _savedModules = savedModules;
         _requiresGrad = requiresGrad;
         Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
-        ModulesToSave = savedModules.Select(m => new ModuleToSave(m.Path, m.Module)).ToArray();
+        ModulesToSave = savedModules.Select(m => m.Source).ToArray();
     }
 
     /// <summary>The adapted model.</summary>
@@ -195,7 +195,7 @@ public sealed class FloraAttachment
         {
             _remergeAfterDisable = UnmergeAdapters();
             foreach (var injection in _injections) injection.Wrapper.SetEnabled(false);
-            foreach (var saved in _savedModules) saved.BeginDisable();
+            foreach (var saved in _savedModules) saved.SwapWithOriginal();
         }
         return new DisableScope(this);
     }
@@ -203,7 +203,7 @@ public sealed class FloraAttachment
     private void EndDisable()
     {
         if (--_disableDepth > 0) return;
-        foreach (var saved in _savedModules) saved.EndDisable();
+        foreach (var saved in _savedModules) saved.SwapWithOriginal();
         foreach (var injection in _injections) injection.Wrapper.SetEnabled(true);
         MergeAdapters(_remergeAfterDisable);
         _remergeAfterDisable = Array.Empty<IFloraAdapter>();

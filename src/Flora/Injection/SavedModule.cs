@@ -8,27 +8,26 @@ namespace Flora;
 
 /// <summary>
 /// A module to save while it is attached: it trains in place (a <c>readonly BatchNorm2d</c> member cannot be replaced by
-/// a copy), and the values its parameters and buffers had at attach are kept aside, detached from any dispose scope, so
+/// a copy), and the values its parameters and buffers had at attach are kept aside (<see cref="OriginalValues"/>), so
 /// that detaching puts them back bit for bit and <see cref="FloraAttachment.Disable"/> can run the original for a while.
-/// Tensors are looked up on the module at each use: TorchSharp replaces them when the model moves to a device or dtype.
 /// </summary>
 internal sealed class SavedModule : IDisposable
 {
-    private readonly Dictionary<string, Tensor> _original;
-    private Dictionary<string, Tensor>? _trainedWhileDisabled;
+    private readonly OriginalValues _original;
 
     public SavedModule(ModuleToSave module)
     {
-        Path = module.Path;
-        Module = module.Module;
-        using (no_grad())
-            _original = Tensors().ToDictionary(t => t.Key, t => t.Tensor.detach().clone().DetachFromDisposeScope());
+        Source = module;
+        _original = new OriginalValues(Tensors);
     }
 
-    /// <summary>The module's dotted path; its tensors are keyed <c>{Path}.{name}</c> in adapter files.</summary>
-    public string Path { get; }
+    /// <summary>What the attachment was asked to save: the module and its path.</summary>
+    public ModuleToSave Source { get; }
 
-    public nn.Module Module { get; }
+    /// <summary>The module's dotted path; its tensors are keyed <c>{Path}.{name}</c> in adapter files.</summary>
+    public string Path => Source.Path;
+
+    public nn.Module Module => Source.Module;
 
     /// <summary>The module's parameters (what trains).</summary>
     public IEnumerable<Parameter> Parameters() => Module.parameters();
@@ -49,47 +48,17 @@ internal sealed class SavedModule : IDisposable
     }
 
     /// <summary>Puts the values of attach time back (detach); bit-exact while the module kept its dtype.</summary>
-    public void RestoreOriginal() => CopyInto(_original);
+    public void RestoreOriginal() => _original.Restore();
 
-    /// <summary>Keeps the trained values aside and puts the original ones in, until <see cref="EndDisable"/>.</summary>
-    public void BeginDisable()
-    {
-        using (no_grad())
-            _trainedWhileDisabled = Tensors().ToDictionary(t => t.Key, t => t.Tensor.detach().clone().DetachFromDisposeScope());
-        CopyInto(_original);
-    }
+    /// <summary>Exchanges the trained values with those of attach time: at the start of a Disable scope, and again at its end.</summary>
+    public void SwapWithOriginal() => _original.Swap();
 
-    /// <summary>Puts the trained values back after <see cref="BeginDisable"/>.</summary>
-    public void EndDisable()
-    {
-        if (_trainedWhileDisabled is null) return;
-        CopyInto(_trainedWhileDisabled);
-        foreach (var tensor in _trainedWhileDisabled.Values) tensor.Dispose();
-        _trainedWhileDisabled = null;
-    }
-
-    /// <summary>A short description for the attachment's table, e.g. <c>BatchNorm2d (3 tensors)</c>.</summary>
+    /// <summary>A short description for the attachment's table, e.g. <c>BatchNorm2d, saved whole (2 parameters, 3 buffers)</c>.</summary>
     public string Describe()
     {
         int parameters = Module.parameters().Count(), buffers = Module.named_buffers().Count();
         return $"{Module.GetType().Name}, saved whole ({parameters} parameters, {buffers} buffers)";
     }
 
-    private void CopyInto(Dictionary<string, Tensor> values)
-    {
-        using (no_grad())
-        {
-            foreach (var (key, tensor) in Tensors())
-                if (values.TryGetValue(key, out var value)) tensor.copy_(value);
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach (var tensor in _original.Values) tensor.Dispose();
-        _original.Clear();
-        if (_trainedWhileDisabled is not null)
-            foreach (var tensor in _trainedWhileDisabled.Values) tensor.Dispose();
-        _trainedWhileDisabled = null;
-    }
+    public void Dispose() => _original.Dispose();
 }
