@@ -74,7 +74,7 @@ public static class FloraInjector
         var nodes = ModuleTree.Walk(model).ToList();
         var targets = nodes
             .Where(n => specs.ContainsKey(n.Path) && n.Module is nn.Module<Tensor, Tensor>)
-            .Select(n => new FloraTarget(new ModuleSlot(n.Parent, n.Child, (nn.Module<Tensor, Tensor>)n.Module, StoreFor(n.Parent, n.Child), n.Path), FloraTargetOptions.Inherit))
+            .Select(n => new FloraTarget(SlotOf(n, (nn.Module<Tensor, Tensor>)n.Module), FloraTargetOptions.Inherit))
             .ToList();
         var missing = specs.Keys.FirstOrDefault(name => targets.All(t => t.Slot.Path != name));
         if (missing is not null)
@@ -133,8 +133,9 @@ public static class FloraInjector
                                         "(or give only ModulesToSave to train whole modules without adapters).");
         var targets = new List<FloraTarget>();
         var candidates = new List<string>();
-        foreach (var (parent, child, name, module) in ModuleTree.Walk(model))
+        foreach (var node in ModuleTree.Walk(model))
         {
+            var (_, _, name, module) = node;
             bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
             if (module is IFloraAdapter && selected)
                 throw new InvalidOperationException($"'{name}' already has an adapter attached. Call Detach() on its attachment before attaching again.");
@@ -145,7 +146,7 @@ public static class FloraInjector
             candidates.Add(name);
             if (!selected) continue;
             var options = config.Overrides.FirstOrDefault(o => Matches(o.Pattern, name)).Options ?? FloraTargetOptions.Inherit;
-            targets.Add(new FloraTarget(new ModuleSlot(parent, child, layer, StoreFor(parent, child), name), options));
+            targets.Add(new FloraTarget(SlotOf(node, layer), options));
         }
         if (targets.Count == 0)
         {
@@ -168,12 +169,16 @@ public static class FloraInjector
         }
     }
 
+    /// <summary>The slot of the layer a walk of the model found at <paramref name="node"/>.</summary>
+    internal static ModuleSlot SlotOf(ModuleTree.Node node, nn.Module<Tensor, Tensor> layer) =>
+        new(node.Parent, node.Child, layer, StoreFor(node.Parent, node.Child), node.Path);
+
     /// <summary>
     /// Containers whose own storage can hold the wrapper: <see cref="Sequential"/> (its private list; it ignores
     /// TorchSharp's registration table) and module lists of <c>Module&lt;Tensor, Tensor&gt;</c>. Other parents keep
     /// the base layer in their member and route calls through a hook.
     /// </summary>
-    internal static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
+    private static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
     {
         if (parent is Sequential sequential)
         {

@@ -88,8 +88,7 @@ internal static class PeftImporter
         FloraMethod method = config.UseDora ? FloraMethod.Dora : FloraMethod.Lora;
         var specs = planned.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
         var targets = planned.Select(p => new FloraTarget(
-            new ModuleSlot(p.Node.Parent, p.Node.Child, (nn.Module<Tensor, Tensor>)p.Node.Module, FloraInjector.StoreFor(p.Node.Parent, p.Node.Child), p.Node.Path),
-            FloraTargetOptions.Inherit)).ToList();
+            FloraInjector.SlotOf(p.Node, (nn.Module<Tensor, Tensor>)p.Node.Module), FloraTargetOptions.Inherit)).ToList();
         FloraAttachment attachment;
         try
         {
