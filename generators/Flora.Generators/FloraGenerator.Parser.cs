@@ -196,9 +196,12 @@ namespace Flora.Generators
             {
                 if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Flora.IFloraComposable")) return true;
                 if (type.DeclaringSyntaxReferences.Length == 0 || !CanGenerateFor(type, cancellationToken)) return false;
-                return TorchSymbols.Attribute(type, ModelAttributeName) is not null
-                       || type.GetMembers().Any(m => TorchSymbols.Attribute(m, TargetAttributeName) is not null || TorchSymbols.Attribute(m, ModuleToSaveAttributeName) is not null);
+                return TorchSymbols.Attribute(type, ModelAttributeName) is not null || HasAnnotatedMembers(type);
             }
+
+            /// <summary>Whether <paramref name="type"/> declares <c>[FloraTarget]</c> or <c>[FloraModuleToSave]</c> members: then it gets generated members.</summary>
+            private static bool HasAnnotatedMembers(INamedTypeSymbol type) =>
+                type.GetMembers().Any(m => TorchSymbols.Attribute(m, TargetAttributeName) is not null || TorchSymbols.Attribute(m, ModuleToSaveAttributeName) is not null);
 
             private static bool IsModuleListOfComposable(INamedTypeSymbol type, CancellationToken cancellationToken) =>
                 type is { Name: "ModuleList", Arity: 1 } && type.ContainingNamespace.ToDisplayString() == "TorchSharp.Modules"
@@ -215,8 +218,7 @@ namespace Flora.Generators
                 for (var t = type.BaseType; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
                 {
                     if (!t.GetMembers("AttachFlora").IsEmpty) return (true, "", !t.GetMembers("FloraTrainableParameters").IsEmpty);
-                    if (t.DeclaringSyntaxReferences.Length > 0 && CanGenerateFor(t, cancellationToken)
-                        && t.GetMembers().Any(m => TorchSymbols.Attribute(m, TargetAttributeName) is not null))
+                    if (t.DeclaringSyntaxReferences.Length > 0 && CanGenerateFor(t, cancellationToken) && HasAnnotatedMembers(t))
                         return (true, Hierarchy(t, cancellationToken)?.PlainName ?? "", false);
                 }
                 return (false, "", false);

@@ -144,6 +144,29 @@ public sealed class TransferLearningTests
     }
 
     [Fact]
+    public void A_model_derived_from_one_with_only_modules_to_save_hides_its_generated_members()
+    {
+        var run = Run(Usings + """
+            public partial class Probe : Module<Tensor, Tensor>
+            {
+                [FloraModuleToSave] protected readonly Linear head = Linear(8, 2);
+                public Probe() : base(nameof(Probe)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => head.call(x);
+            }
+
+            public partial class WiderProbe : Probe
+            {
+                [FloraTarget] private readonly Linear body = Linear(8, 8);
+                public WiderProbe() => RegisterComponents();
+                public override Tensor forward(Tensor x) => head.call(body.call(x));
+            }
+            """);
+        Assert.Equal(2, run.Sources.Length);
+        Assert.Contains("public new FloraAdapters AttachFlora()", run.Sources.Single(s => s.HintName == "WiderProbe.Flora.g.cs").SourceText.ToString());
+        run.AssertCompilesCleanly();
+    }
+
+    [Fact]
     public void Editing_a_method_body_caches_every_step_of_a_model_with_modules_to_save()
     {
         var compilation = Compile(TransferModel);
