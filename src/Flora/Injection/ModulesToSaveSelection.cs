@@ -56,7 +56,7 @@ internal static class ModulesToSaveSelection
                 if (ReferenceEquals(target.Slot.Layer, module.Module) || target.Slot.Path == module.Path)
                     throw new ArgumentException($"'{module.Path}' is both a target and a module to save: a target trains its adapter, a module to save trains fully. " +
                                                 "Remove it from one of the two (TargetModules or ModulesToSave, [FloraTarget] or [FloraModuleToSave]).");
-                if (ModuleTree.IsBelow(target.Slot.Path, module.Path) || ContainsModule(module.Module, target.Slot.Layer))
+                if (ContainsModule(module.Module, target.Slot.Layer))
                     throw new ArgumentException($"Module to save '{module.Path}' contains the target '{target.Slot.Path}': its weights would train fully and through the " +
                                                 "adapter at once. Save the modules beside the target instead (e.g. its norm layers or head), or drop the target.");
             }
