@@ -37,19 +37,7 @@ internal static class AdapterCommands
             var torchDevice = CompareRunner.DeviceFor(settings.Device);
             string path = ExistingFile(result.GetValue(adapter)!);
             void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
-            FineTuneModel network;
-            ImageDataset test;
-            if (settings.IsResNet18)
-            {
-                test = ExperimentData.LoadFashionMnist(settings, Say).Test;
-                network = new ResNet18Model(settings.Resolution);
-            }
-            else
-            {
-                var data = ExperimentData.Prepare(settings, torchDevice, new RunProgress(console), Say);
-                test = data.Test;
-                network = new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width);
-            }
+            var (_, test, network) = ExperimentData.PrepareNetwork(settings, torchDevice, new RunProgress(console), Say);
             using (network)
             using (var fresh = network.Create(torchDevice))
             {

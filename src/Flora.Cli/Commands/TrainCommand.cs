@@ -58,19 +58,7 @@ internal static class TrainCommand
             var devices = CompareRunner.DeviceFor(settings.Device);
             var progress = new RunProgress(console);
             void Say(string m) => console.MarkupLine($"[grey]{Markup.Escape(m)}[/]");
-            ImageDataset train, test;
-            FineTuneModel network;
-            if (settings.IsResNet18)
-            {
-                (train, test) = ExperimentData.LoadFashionMnist(settings, Say);
-                network = new ResNet18Model(settings.Resolution);
-            }
-            else
-            {
-                var data = ExperimentData.Prepare(settings, devices, progress, Say);
-                (train, test) = (data.Train, data.Test);
-                network = new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width);
-            }
+            var (train, test, network) = ExperimentData.PrepareNetwork(settings, devices, progress, Say);
             using var disposeNetwork = network;
             string path = result.GetValue(output)!;
             string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;

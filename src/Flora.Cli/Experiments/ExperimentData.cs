@@ -16,6 +16,21 @@ public sealed record ExperimentData(ImageDataset Train, ImageDataset Test, strin
         return new ExperimentData(train, test, basePath);
     }
 
+    /// <summary>
+    /// The data and the network <paramref name="settings"/> choose: the ImageNet ResNet-18 (no pretraining here), or the
+    /// TinyConvNeXt base pretrained on MNIST (or reused from the cache). The caller disposes the network.
+    /// </summary>
+    public static (ImageDataset Train, ImageDataset Test, FineTuneModel Network) PrepareNetwork(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
+    {
+        if (settings.IsResNet18)
+        {
+            var (train, test) = LoadFashionMnist(settings, say);
+            return (train, test, new ResNet18Model(settings.Resolution));
+        }
+        var data = Prepare(settings, device, progress, say);
+        return (data.Train, data.Test, new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width));
+    }
+
     /// <summary>The Fashion-MNIST training and test subsets of <paramref name="settings"/> (downloaded on first use); no base model.</summary>
     public static (ImageDataset Train, ImageDataset Test) LoadFashionMnist(CompareSettings settings, Action<string> say)
     {
