@@ -36,6 +36,7 @@ public sealed class MemoryProbeTests
     [Fact]
     public void A_run_after_one_that_left_memory_cached_still_reports_its_own_peak()
     {
+        _ = Measure(48); // first use of the allocator and libtorch's ops in this process: not a run's own memory
         Assert.InRange(Measure(48), 40 * Mib, 200 * Mib);
         Assert.InRange(Measure(48), 40 * Mib, 200 * Mib); // the same allocations again, into memory the first run left cached
         Assert.InRange(Measure(48), 40 * Mib, 200 * Mib);
