@@ -17,6 +17,8 @@ public sealed record FloraLayerConfig
     public double Dropout { get; init; }
     /// <summary>The forward path of the unmerged adapter.</summary>
     public FloraForwardPath ForwardPath { get; init; }
+    /// <summary>Whether the adapter tensors of a 16-bit base weight are float32 (<see cref="FloraModelOptions.AutocastAdapterDtype"/>).</summary>
+    public bool AutocastAdapterDtype { get; init; } = true;
 
     /// <summary>Trainable parameters: <c>Π r_n + Σ I_n·r_n</c>.</summary>
     public long TrainableParameters => FloraRankRules.CountParameters(WeightShape, Ranks);
@@ -53,6 +55,7 @@ public sealed record FloraLayerConfig
             Scale = scale,
             Dropout = dropout,
             ForwardPath = target.ForwardPath ?? model.ForwardPath,
+            AutocastAdapterDtype = model.AutocastAdapterDtype,
         };
     }
 
@@ -65,8 +68,9 @@ public sealed record FloraLayerConfig
     /// <inheritdoc />
     public bool Equals(FloraLayerConfig? other) =>
         other is not null && WeightShape.SequenceEqual(other.WeightShape) && Ranks.SequenceEqual(other.Ranks)
-        && Scale.Equals(other.Scale) && Dropout.Equals(other.Dropout) && ForwardPath == other.ForwardPath;
+        && Scale.Equals(other.Scale) && Dropout.Equals(other.Dropout) && ForwardPath == other.ForwardPath
+        && AutocastAdapterDtype == other.AutocastAdapterDtype;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(string.Join(",", WeightShape), string.Join(",", Ranks), Scale, Dropout, ForwardPath);
+    public override int GetHashCode() => HashCode.Combine(string.Join(",", WeightShape), string.Join(",", Ranks), Scale, Dropout, ForwardPath, AutocastAdapterDtype);
 }

@@ -57,6 +57,13 @@ public sealed record FloraModelOptions
     /// <see cref="FloraModelAttribute.SaveNormLayers"/>).
     /// </summary>
     public bool SaveNormLayers { get; init; }
+    /// <summary>
+    /// Keep the adapter tensors of a bfloat16 or float16 base layer in float32 (PEFT's <c>autocast_adapter_dtype</c>, on
+    /// by default): the update is computed in float32 and added to the base output before the one rounding to 16 bits,
+    /// and the optimizer's small steps are not rounded away. Off: the adapter tensors take the base weight's dtype
+    /// (half the adapter memory; an update below the dtype's resolution is then lost).
+    /// </summary>
+    public bool AutocastAdapterDtype { get; init; } = true;
 }
 
 /// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>

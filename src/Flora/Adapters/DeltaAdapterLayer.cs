@@ -16,6 +16,13 @@ namespace Flora;
 /// signature (<see cref="PathCache"/>). On 16-bit weights the cheapest-path choice never fuses: <c>W0 + ΔW</c>
 /// rounded to the weight's dtype loses an update below its resolution, which the unfused paths keep.
 /// <para>
+/// Adapter tensors of a 16-bit base layer are float32 by default (<see cref="FloraModelOptions.AutocastAdapterDtype"/>,
+/// PEFT's <c>autocast_adapter_dtype</c>), so neither the optimizer's steps nor the update round to 16 bits: the unfused
+/// paths compute the update in the adapter tensors' dtype from the input cast to it, add it to the base output in that
+/// dtype and round the sum once to the output's dtype. Whatever dtype the tensors have (a model converted after attach
+/// converts them too), the update is computed in it.
+/// </para>
+/// <para>
 /// Where the adapter holds the base layer (a stored wrapper) the fused path simply does not call it. Where a member
 /// keeps the base layer and reaches the adapter through hooks, the pre-hook hands the base layer an empty batch
 /// (<c>input.narrow(0, 0, 0)</c>, no work) and the post-hook computes the fused output from the real input, which it
@@ -70,7 +77,23 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     }
 
     /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, dtype and device.</summary>
-    public abstract Tensor Delta();
+    public Tensor Delta()
+    {
+        Tensor delta = BuildDelta();
+        ScalarType baseDtype = Geometry.Weight.dtype;
+        if (delta.dtype == baseDtype) return delta;
+        using (delta) return delta.to(baseDtype);
+    }
+
+    /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, in the adapter tensors' dtype.</summary>
+    private protected abstract Tensor BuildDelta();
+
+    /// <summary>
+    /// The dtype an adapter's tensors are created in for <paramref name="baseWeight"/>: float32 for a 16-bit base weight
+    /// when <paramref name="autocast"/> (PEFT's <c>autocast_adapter_dtype</c>), else the base weight's dtype.
+    /// </summary>
+    private protected static ScalarType AdapterDtypeFor(Tensor baseWeight, bool autocast) =>
+        autocast && baseWeight.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : baseWeight.dtype;
 
     /// <summary>The update <c>s·Δ(x)</c> without building ΔW (<paramref name="x"/> after dropout).</summary>
     private protected abstract Tensor FactorisedUpdate(Tensor x);
@@ -106,25 +129,49 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     private protected Tensor Update(Tensor x, FloraForwardPath path)
     {
         if (path != FloraForwardPath.Materialised) return FactorisedUpdate(x);
-        using var delta = Delta();
+        using var delta = BuildDelta();
         return Geometry.Apply(x, delta, null);
     }
 
-    /// <summary>The weight of the fused call: <c>W0 + s·ΔW</c> (DoRA rescales it).</summary>
+    /// <summary>The weight of the fused call: <c>W0 + s·ΔW</c> (DoRA rescales it), in the wider of the two dtypes.</summary>
     private protected virtual Tensor FusedWeight()
     {
-        using var delta = Delta();
+        using var delta = BuildDelta();
         return Geometry.Weight.Plus(delta);
     }
 
-    /// <summary>The whole adapted output from one layer call with the adapted weight (no dropout: the fused path has none).</summary>
+    /// <summary>
+    /// The whole adapted output from one layer call with the adapted weight (no dropout: the fused path has none), the
+    /// weight rounded to the input's dtype: with a 16-bit input this is the one path that loses an update below the
+    /// dtype's resolution, so it runs only when asked for.
+    /// </summary>
     private Tensor FusedOutput(Tensor input)
     {
         using var weight = FusedWeight();
-        return Geometry.Apply(input, weight, Geometry.Bias);
+        if (weight.dtype == input.dtype) return Geometry.Apply(input, weight, Geometry.Bias);
+        using var rounded = weight.to(input.dtype);
+        return Geometry.Apply(input, rounded, Geometry.Bias);
     }
 
-    /// <summary>The adapted output from the base layer's output on the factorised or materialised path.</summary>
+    /// <summary>
+    /// The adapted output on the factorised or materialised path. With adapter tensors of another dtype than the input
+    /// (float32 beside a 16-bit base layer) the update is computed in theirs from the input cast to it, added to the base
+    /// output in that dtype, and the sum rounded once to the base output's dtype.
+    /// </summary>
+    private Tensor Unfused(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    {
+        ScalarType adapterDtype = _tensors[0].Tensor.dtype;
+        if (input.dtype == adapterDtype) return UnfusedOutput(input, baseOutput, path);
+        using var adapterInput = input.to(adapterDtype);
+        Tensor output = UnfusedOutput(adapterInput, baseOutput, path);
+        if (output.dtype == baseOutput.dtype) return output;
+        using (output) return output.to(baseOutput.dtype);
+    }
+
+    /// <summary>
+    /// The adapted output from the base layer's output on the factorised or materialised path, <paramref name="input"/>
+    /// in the adapter tensors' dtype.
+    /// </summary>
     private protected virtual Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         using var update = Update(AdapterInput(input), path);
@@ -140,12 +187,12 @@ public abstract class DeltaAdapterLayer : AdapterLayer
         FloraForwardPath path = ChoosePath(input, baseSkippable: true);
         if (path == FloraForwardPath.Fused) return FusedOutput(input);
         using var baseOutput = BaseLayer.forward(input);
-        return UnfusedOutput(input, baseOutput, path);
+        return Unfused(input, baseOutput, path);
     }
 
     /// <inheritdoc />
     protected sealed override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput) =>
-        UnfusedOutput(input, baseOutput, ChoosePath(input, baseSkippable: false));
+        Unfused(input, baseOutput, ChoosePath(input, baseSkippable: false));
 
     /// <inheritdoc />
     internal sealed override Tensor? BeforeBaseCall(Tensor input)
@@ -193,14 +240,14 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// <inheritdoc />
     protected override void MergeIntoBase()
     {
-        using var delta = Delta();
+        using var delta = BuildDelta();
         Geometry.Weight.PlusInPlace(delta);
     }
 
     /// <inheritdoc />
     protected override void UnmergeFromBase()
     {
-        using var delta = Delta();
+        using var delta = BuildDelta();
         Geometry.Weight.sub_(delta);
     }
 }

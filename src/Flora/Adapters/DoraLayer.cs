@@ -34,8 +34,11 @@ public abstract class DoraLayer : LoraLayer
     {
         using (no_grad())
         {
-            // Computed exactly as the forward computes ‖W0 + ΔW‖, so that m/‖W0 + 0‖ is exactly 1 at initialisation.
-            register_parameter(MagnitudeName, OwnedParameter(WeightNorm(geometry.Weight)));
+            // Computed exactly as the forward computes ‖W0 + ΔW‖ (in the adapter tensors' dtype), so that m/‖W0 + 0‖ is
+            // exactly 1 at initialisation.
+            using var zero = zeros(1, dtype: LoraB.dtype, device: LoraB.device);
+            using var weight = geometry.Weight.Plus(zero);
+            register_parameter(MagnitudeName, OwnedParameter(WeightNorm(weight)));
         }
         AdoptTensors(LoraTensorNames.Append((MagnitudeName, MagnitudeName)).ToArray());
     }
@@ -58,11 +61,11 @@ public abstract class DoraLayer : LoraLayer
     private protected override Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         bool materialised = path == FloraForwardPath.Materialised;
-        Tensor? delta = materialised ? Delta() : null;
+        Tensor? delta = materialised ? BuildDelta() : null;
         Tensor norm;
         using (no_grad())
         {
-            using Tensor? built = delta is null ? Delta() : null;
+            using Tensor? built = delta is null ? BuildDelta() : null;
             using var adapted = Geometry.Weight.Plus(built ?? delta!);
             norm = SafeNorm(adapted);
         }
@@ -89,7 +92,7 @@ public abstract class DoraLayer : LoraLayer
     /// <remarks>The fused call's weight <c>W' = m·(W0 + ΔW)/‖W0 + ΔW‖</c> (the norm detached).</remarks>
     private protected override Tensor FusedWeight()
     {
-        using var delta = Delta();
+        using var delta = BuildDelta();
         using var combined = Geometry.Weight.Plus(delta);
         using var ratio = MagnitudeOverNorm(combined);
         using var factor = ratio.reshape(Geometry.WeightChannelShape);
@@ -109,7 +112,7 @@ public abstract class DoraLayer : LoraLayer
     {
         using var scope = NewDisposeScope();
         Parameter weight = Geometry.Weight;
-        Tensor delta = Delta();
+        Tensor delta = BuildDelta();
         Tensor factor = MagnitudeOverNorm(weight.Plus(delta));
         bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
@@ -129,7 +132,7 @@ public abstract class DoraLayer : LoraLayer
         else
         {
             Tensor factor = _mergeFactor!.to(weight.dtype, weight.device).reshape(Geometry.WeightChannelShape);
-            weight.div_(factor).sub_(Delta());
+            weight.div_(factor).sub_(BuildDelta());
         }
         ReleaseMergeState();
     }

@@ -10,7 +10,8 @@ namespace Flora;
 /// A FLoRA adapter around a frozen base layer: <c>forward(x) = base(x) + s·Δ(x)</c> with
 /// <c>ΔW = G ×1 U_out ×2 U_in ×3 U_k0 …</c>. The core G starts at zero and every factor with
 /// <c>kaiming_normal_(a = √3)</c>, so the adapted layer starts exactly equal to the base layer.
-/// Adapter tensors follow the base weight's dtype and device.
+/// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
+/// <see cref="FloraLayerConfig.AutocastAdapterDtype"/> is off.
 /// <para>
 /// On the base layer's <see cref="LayerGeometry"/>, the factorised update is the chain <c>Reduce(U_in)</c> →
 /// <c>Spatial(s·G ×3 U_k0 ×4 U_k1 …)</c> → <c>Expand(U_out)</c>: for a Linear <c>((x·U_in)·(s·G)ᵀ)·U_outᵀ</c>, for a
@@ -49,17 +50,18 @@ public abstract class FloraLayer : DeltaAdapterLayer
         _kernelBatched = modes == 4 ? new long[] { (long)r[0] * r[1], r[2], r[3] } : Array.Empty<long>();
         _kernelShape = modes == 4 ? new long[] { r[0], r[1], shape[2], shape[3] } : Array.Empty<long>();
         var names = new List<(string Key, string Name)> { (CoreName, CoreName) };
+        ScalarType dtype = AdapterDtypeFor(baseWeight, config.AutocastAdapterDtype);
         using (no_grad())
         {
             // Drawn in float32 on the CPU, then moved: the same seed gives the same factors on any device and dtype.
             // Detached from any dispose scope the caller has open: the adapter owns its tensors.
-            var core = new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: baseWeight.dtype, device: baseWeight.device));
+            var core = new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: dtype, device: baseWeight.device));
             register_parameter(CoreName, (Parameter)core.DetachFromDisposeScope());
             for (int mode = 0; mode < modes; mode++)
             {
                 using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
                 nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
-                var parameter = new Parameter(factor.to(baseWeight.dtype, baseWeight.device));
+                var parameter = new Parameter(factor.to(dtype, baseWeight.device));
                 string registered = "factor_" + FloraRankRules.FactorKey(mode);
                 register_parameter(registered, (Parameter)parameter.DetachFromDisposeScope());
                 names.Add(("factor." + FloraRankRules.FactorKey(mode), registered));
@@ -102,12 +104,12 @@ public abstract class FloraLayer : DeltaAdapterLayer
         _kernelFactors = _factors.Skip(2).ToArray();
     }
 
-    /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, dtype and device.</summary>
+    /// <inheritdoc />
     /// <remarks>
     /// The core kernel <c>K = s·G ×3 U_k0 …</c> first (small), then <c>U_out·K₍₁₎</c> and, batched over out,
     /// <c>U_in·(…)</c>, which leaves ΔW contiguous in the weight's layout: two matrix products over the full size.
     /// </remarks>
-    public override Tensor Delta()
+    private protected override Tensor BuildDelta()
     {
         // s·G first: scaling the r-sized core costs nothing next to scaling the full-size ΔW (and its backward).
         using var scaledCore = _core.Times(Config.Scale);

@@ -13,7 +13,8 @@ namespace Flora;
 /// base layer. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
 /// (one layer with <c>W0 + ΔW</c>), chosen per call by <see cref="FloraCostModel"/> unless <c>ForwardPath</c> or the
 /// configuration fixes it.
-/// Adapter tensors follow the base weight's dtype and device.
+/// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
+/// <see cref="LoraLayerConfig.AutocastAdapterDtype"/> is off.
 /// </summary>
 public abstract class LoraLayer : DeltaAdapterLayer
 {
@@ -30,6 +31,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
         config.Validate(name);
         Config = config;
         Parameter weight = geometry.Weight;
+        ScalarType dtype = AdapterDtypeFor(weight, config.AutocastAdapterDtype);
         _matrixShape = new long[] { config.Rank, -1 };
         using (no_grad())
         {
@@ -38,8 +40,8 @@ public abstract class LoraLayer : DeltaAdapterLayer
             aShape[0] = config.Rank;
             using var initial = empty(aShape, dtype: ScalarType.Float32);
             nn.init.kaiming_uniform_(initial, a: Math.Sqrt(5));
-            register_parameter(AName, OwnedParameter(initial.to(weight.dtype, weight.device)));
-            register_parameter(BName, OwnedParameter(zeros(new[] { weight.shape[0], config.Rank }, dtype: weight.dtype, device: weight.device)));
+            register_parameter(AName, OwnedParameter(initial.to(dtype, weight.device)));
+            register_parameter(BName, OwnedParameter(zeros(new[] { weight.shape[0], config.Rank }, dtype: dtype, device: weight.device)));
         }
         RegisterComponents();
         AdoptTensors((AName, AName), (BName, BName));
@@ -83,8 +85,9 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <inheritdoc />
     public override string Describe() => $"r={Config.Rank} α={Config.EffectiveAlpha:G4}" + (Config.UseRsLora ? " rsLoRA" : "");
 
-    /// <summary>The materialised update <c>s·ΔW = s·reshape(B·A)</c> in the base weight's shape, dtype and device.</summary>
-    public override Tensor Delta()
+    /// <inheritdoc />
+    /// <remarks><c>s·ΔW = s·reshape(B·A)</c>.</remarks>
+    private protected override Tensor BuildDelta()
     {
         using var a = _a.reshape(_matrixShape);
         using var product = _b.matmul(a);

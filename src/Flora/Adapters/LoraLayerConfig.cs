@@ -24,6 +24,9 @@ public sealed record LoraLayerConfig
     /// <summary>The forward path of the unmerged adapter.</summary>
     public FloraForwardPath ForwardPath { get; init; }
 
+    /// <summary>Whether the adapter tensors of a 16-bit base weight are float32 (<see cref="FloraModelOptions.AutocastAdapterDtype"/>).</summary>
+    public bool AutocastAdapterDtype { get; init; } = true;
+
     /// <summary>The FLoRA budget this rank was matched to, when budget matching chose it; null when the rank was given directly.</summary>
     public LoraBudget? MatchedBudget { get; init; }
 
@@ -74,6 +77,7 @@ public sealed record LoraLayerConfig
             UseRsLora = model.UseRsLora,
             Dropout = flora.Dropout,
             ForwardPath = flora.ForwardPath,
+            AutocastAdapterDtype = flora.AutocastAdapterDtype,
             MatchedBudget = budget,
         };
         config.Validate(layer);

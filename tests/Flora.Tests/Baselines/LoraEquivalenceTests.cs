@@ -108,13 +108,15 @@ public class LoraEquivalenceTests
     }
 
     [Fact]
-    public void Adapter_tensors_follow_the_base_weight_dtype()
+    public void Adapter_tensors_follow_the_base_weight_dtype_float32_beside_bfloat16()
     {
         using var scope = torch.NewDisposeScope();
         var conv = nn.Conv2d(4, 6, 3);
+        conv.to(ScalarType.Float64);
+        Assert.All(new LoraConv2d("conv", conv, Config).AdapterTensors, t => Assert.Equal(ScalarType.Float64, t.Tensor.dtype));
         conv.to(ScalarType.BFloat16);
         var adapter = new LoraConv2d("conv", conv, Config);
-        Assert.All(adapter.AdapterTensors, t => Assert.Equal(ScalarType.BFloat16, t.Tensor.dtype));
+        Assert.All(adapter.AdapterTensors, t => Assert.Equal(ScalarType.Float32, t.Tensor.dtype));
         Assert.Equal(new[] { "lora_A", "lora_B" }, adapter.AdapterTensors.Select(t => t.Key));
         Assert.Equal(adapter.AdapterTensors.Sum(t => t.Tensor.numel()), adapter.TrainableParameters);
         Assert.Equal("r=3 α=5", adapter.Describe());
