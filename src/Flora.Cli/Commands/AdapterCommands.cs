@@ -57,25 +57,35 @@ internal static class AdapterCommands
         var adapter = new Argument<string>("adapter") { Description = "An adapter file" };
         var output = new Option<string>("--out") { Description = "Where to write the merged model (a safetensors state dict)", DefaultValueFactory = _ => "merged.safetensors" };
         var dataDir = CliOptions.CacheDirectory();
-        var command = new Command("merge", "Merge an adapter into the pretrained base and write the result as a plain model (no adapter tensors, the base's own keys).")
+        var model = CliOptions.Model();
+        var command = new Command("merge", "Merge an adapter into its base (the MNIST-pretrained TinyConvNeXt, or with --model resnet18 the ImageNet ResNet-18) and write the result as a plain model (no adapter tensors, the base's own keys; modules saved with the adapter hold their trained values).")
         {
-            adapter, output, dataDir,
+            adapter, output, dataDir, model,
         };
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)! };
-            string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
-            if (!File.Exists(basePath))
-                throw new InvalidOperationException($"no pretrained base at {basePath}: run `flora compare` or `flora train` once first (with the same --data-dir).");
-            using var model = BaseModelStore.Load(basePath, settings.Pretrain.Width, CPU);
-            var attachment = FloraInjector.AttachFromFile(model, ExistingFile(result.GetValue(adapter)!));
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Model = result.GetValue(model)! };
+            string adapterPath = ExistingFile(result.GetValue(adapter)!);
+            using var network = settings.IsResNet18 ? (FineTuneModel)new ResNet18Model(settings.Resolution) : new TinyConvNeXtModel(CachedBase(settings), settings.Pretrain.Width);
+            using var merged = network.Create(CPU);
+            var attachment = FloraInjector.AttachFromFile(merged, adapterPath);
             attachment.MergeAndDetach();
             string path = result.GetValue(output)!;
-            Safetensors.Save(path, model.state_dict(), new Dictionary<string, string> { ["merged_from"] = Path.GetFileName(result.GetValue(adapter)!), ["method"] = attachment.Method.ToString() });
-            AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.GetFullPath(path))}: the base with the {attachment.Method} update merged ({model.state_dict().Count} tensors).");
+            var state = merged.state_dict();
+            Safetensors.Save(path, state, new Dictionary<string, string> { ["merged_from"] = Path.GetFileName(adapterPath), ["method"] = attachment.Method.ToString(), ["model"] = settings.Model });
+            AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.GetFullPath(path))}: {Markup.Escape(network.Description)} with the {attachment.Method} update merged ({state.Count} tensors).");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The cached TinyConvNeXt base of <paramref name="settings"/>, or a clear error when there is none yet.</summary>
+    private static string CachedBase(CompareSettings settings)
+    {
+        string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
+        if (!File.Exists(basePath))
+            throw new InvalidOperationException($"no pretrained base at {basePath}: run `flora compare` or `flora train` once first (with the same --data-dir).");
+        return basePath;
     }
 
     public static Command Inspect()

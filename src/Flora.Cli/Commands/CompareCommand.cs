@@ -28,12 +28,14 @@ internal static class CompareCommand
         var searchPerClass = CliOptions.OptionalPositive("--search-per-class", "Training images per class the learning-rate search draws from (default: all)");
         var searchEpochs = CliOptions.OptionalPositive("--search-epochs", "Epochs of each learning-rate search run (default: --epochs)");
         var learningRates = new Option<string?>("--learning-rates") { Description = "Use the rates an earlier run chose (its learning_rates.csv) instead of searching: to split the seeds of one comparison over several runs" };
+        var compute = new ComputeOptions();
         var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
         {
             dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, resolution, lrGrid, searchPerClass, searchEpochs, learningRates,
         };
+        foreach (var option in compute.All) command.Options.Add(option);
         command.SetAction(result =>
         {
             var settings = new CompareSettings
@@ -51,6 +53,7 @@ internal static class CompareCommand
             if (result.GetValue(searchEpochs) is int se) settings = settings with { SearchEpochs = se };
             if (result.GetValue(learningRates) is string ratesFile) settings = settings with { LearningRatesFile = ratesFile };
             if (result.GetValue(width) is int w) settings = settings with { Pretrain = settings.Pretrain with { Width = w } };
+            settings = compute.Apply(result, settings);
             var filter = result.GetValue(methods) ?? Array.Empty<string>();
             var plans = MethodPlan.For(settings).Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
             if (plans.Count == 0)

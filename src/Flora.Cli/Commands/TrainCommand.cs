@@ -34,21 +34,24 @@ internal static class TrainCommand
         var model = CliOptions.Model();
         var resolution = CliOptions.Resolution();
         var output = new Option<string>("--out") { Description = "Adapter file to write", DefaultValueFactory = _ => "adapter.flora.safetensors" };
+        var compute = new ComputeOptions();
 
         var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
         {
             dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, resolution,
         };
+        foreach (var option in compute.All) command.Options.Add(option);
         command.SetAction(result =>
         {
             var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!, Resolution = result.GetValue(resolution) };
-            settings = settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } };
-            var defaults = new FloraModelOptions
+            settings = compute.Apply(result, settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } });
+            var defaults = settings.AdapterSettings(new FloraModelOptions
             {
                 Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4,
                 LoraRank = result.GetValue(loraRank), LoraAlpha = result.GetValue(loraAlpha),
-                SaveNormLayers = settings.IsResNet18, // the ResNet-18's BatchNorm layers train and are saved with the adapters
-            };
+                // the ResNet-18's BatchNorm layers train and are saved with the adapters, unless they stay frozen
+                SaveNormLayers = settings.IsResNet18 && !settings.FineTune.FrozenBatchNorm,
+            });
             var plan = PlanFor(result.GetValue(method)!, defaults) with { ModulesToSave = result.GetValue(saveModules)! };
             if (plan.Method is null && plan.ModulesToSave.Count > 0)
                 throw new ArgumentException("--save-modules needs an adapter method: full fine-tuning trains every module already.");

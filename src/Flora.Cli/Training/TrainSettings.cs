@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 
 namespace Flora.Cli.Training;
 
@@ -19,6 +20,10 @@ public sealed record TrainSettings
     public double ClipNorm { get; init; } = 1.0;
     /// <summary>Seeds the shuffling (and, by the caller, the adapters' initialisation).</summary>
     public int Seed { get; init; }
+    /// <summary>The dtype the network computes in (its weights and inputs): float32, or bfloat16 on a GPU.</summary>
+    public torch.ScalarType Dtype { get; init; } = torch.ScalarType.Float32;
+    /// <summary>BatchNorm layers stay in eval mode while training: their running statistics stay the pretrained ones.</summary>
+    public bool FrozenBatchNorm { get; init; }
 
     /// <summary>Checks the values and says which one is wrong.</summary>
     public void Validate()
@@ -28,5 +33,7 @@ public sealed record TrainSettings
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"the learning rate must be a positive number (got {LearningRate})");
         if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentException($"the warm-up fraction must be in [0, 1) (got {WarmupFraction})");
         if (!(ClipNorm > 0)) throw new ArgumentException($"the gradient clipping norm must be positive (got {ClipNorm})");
+        if (Dtype is not (torch.ScalarType.Float32 or torch.ScalarType.BFloat16 or torch.ScalarType.Float16 or torch.ScalarType.Float64))
+            throw new ArgumentException($"the network computes in a floating-point dtype (got {Dtype})");
     }
 }

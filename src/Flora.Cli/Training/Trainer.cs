@@ -58,6 +58,7 @@ public static class Trainer
         for (int epoch = 1; epoch <= settings.Epochs; epoch++)
         {
             model.train();
+            if (settings.FrozenBatchNorm) KeepStatistics(model);
             long[] order;
             using (var permutation = randperm(train.Count, generator: generator)) order = permutation.data<long>().ToArray();
             double lossSum = 0;
@@ -69,7 +70,7 @@ public static class Trainer
                 var (images, labels) = input.Batch(train, indices, device);
                 optimizer.LearningRate = schedule.At(step);
                 optimizer.ZeroGrad();
-                var loss = nn.functional.cross_entropy(model.call(images), labels);
+                var loss = nn.functional.cross_entropy(Float32Logits(model, images, settings.Dtype), labels);
                 loss.backward();
                 nn.utils.clip_grad_norm_(parameters, settings.ClipNorm);
                 optimizer.Step();
@@ -82,7 +83,7 @@ public static class Trainer
             if (device.type == DeviceType.CUDA) cuda.synchronize();
             trainingSeconds += clock.Elapsed.TotalSeconds;
             losses.Add(lossSum / stepsPerEpoch);
-            accuracies.Add(Evaluate(model, test, input, settings.BatchSize * 2, device));
+            accuracies.Add(Evaluate(model, test, input, settings.BatchSize * 2, device, settings.Dtype));
         }
         return new TrainOutcome(accuracies, losses, trainingSeconds / settings.Epochs, device.type == DeviceType.CPU ? memory.PeakGrowthBytes : null);
     }
@@ -91,8 +92,12 @@ public static class Trainer
     public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, Normalisation normalisation, int batchSize, Device device) =>
         Evaluate(model, data, InputTransform.Normalised(normalisation), batchSize, device);
 
-    /// <summary>Top-1 accuracy (0..1) of <paramref name="model"/> on <paramref name="data"/> read through <paramref name="input"/>, in evaluation mode without gradients.</summary>
-    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, InputTransform input, int batchSize, Device device)
+    /// <summary>
+    /// Top-1 accuracy (0..1) of <paramref name="model"/> on <paramref name="data"/> read through <paramref name="input"/>,
+    /// in evaluation mode without gradients, the images in <paramref name="dtype"/> (the network's).
+    /// </summary>
+    public static double Evaluate(nn.Module<Tensor, Tensor> model, ImageDataset data, InputTransform input, int batchSize, Device device,
+        ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(input);
         model.eval();
@@ -103,9 +108,25 @@ public static class Trainer
             using var scope = NewDisposeScope();
             long[] indices = Enumerable.Range(start, Math.Min(batchSize, data.Count - start)).Select(i => (long)i).ToArray();
             var (images, labels) = input.Batch(data, indices, device);
-            var predicted = model.call(images).argmax(1);
+            var predicted = Float32Logits(model, images, dtype).argmax(1);
             correct += predicted.eq(labels).sum().item<long>();
         }
         return (double)correct / data.Count;
+    }
+
+    /// <summary>The model's logits for <paramref name="images"/> given in <paramref name="dtype"/>, as float32 (the loss is computed in float32).</summary>
+    private static Tensor Float32Logits(nn.Module<Tensor, Tensor> model, Tensor images, ScalarType dtype)
+    {
+        Tensor logits = images.dtype == dtype ? model.call(images) : model.call(images.to(dtype));
+        return logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
+    }
+
+    /// <summary>Puts every BatchNorm layer of <paramref name="model"/> back in eval mode: its running statistics stay as they are.</summary>
+    private static void KeepStatistics(nn.Module model)
+    {
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm3d) module.eval();
+        }
     }
 }
