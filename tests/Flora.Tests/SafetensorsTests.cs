@@ -378,7 +378,7 @@ public sealed class SafetensorsTests : IDisposable
     {
         using var t = torch.arange(0, 10, dtype: ScalarType.Int32);
         var chunks = new List<byte[]>();
-        Safetensors.ForEachChunk(t, 40, chunk => chunks.Add(chunk.ToArray()), chunkBytes: 14);
+        TensorBytes.ForEachChunk(t, 40, chunk => chunks.Add(chunk.ToArray()), chunkBytes: 14);
         Assert.Equal(new[] { 12, 12, 12, 4 }, chunks.Select(c => c.Length));
         Assert.Equal(t.bytes.ToArray(), chunks.SelectMany(c => c).ToArray());
 
@@ -386,7 +386,7 @@ public sealed class SafetensorsTests : IDisposable
         using var target = torch.zeros(10, dtype: ScalarType.Int32);
         var source = t.bytes.ToArray();
         int at = 0;
-        Safetensors.ForEachChunk(target, 40, chunk => { source.AsSpan(at, chunk.Length).CopyTo(chunk); at += chunk.Length; }, chunkBytes: 8);
+        TensorBytes.ForEachChunk(target, 40, chunk => { source.AsSpan(at, chunk.Length).CopyTo(chunk); at += chunk.Length; }, chunkBytes: 8);
         Assert.Equal(Enumerable.Range(0, 10).ToArray(), target.data<int>().ToArray());
     }
 
