@@ -39,7 +39,7 @@ public static class AdapterFile
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
         var tensors = FileTensors(attachment).ToDictionary(t => t.Key, t => t.Tensor);
-        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataKey] = ConfigOf(attachment).ToJson() };
+        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataEntryName] = ConfigOf(attachment).ToJson() };
         Safetensors.Save(path, tensors, metadata);
     }
 
@@ -147,8 +147,8 @@ public static class AdapterFile
 
     private static AdapterFileConfig ParseConfig(string path, SafetensorsContent content)
     {
-        if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataKey, out var json))
-            throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataKey}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
+        if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataEntryName, out var json))
+            throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataEntryName}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
         try
         {
             int format = AdapterFileConfig.FormatOf(json);
