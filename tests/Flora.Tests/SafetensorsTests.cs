@@ -361,8 +361,8 @@ public sealed class SafetensorsTests : IDisposable
     {
         using var t = torch.tensor(new float[] { 1 });
         using var complex = torch.zeros(new long[] { 2 }, dtype: ScalarType.ComplexFloat32);
-        var ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { ["__metadata__"] = t }));
-        Assert.Contains("__metadata__", ex.Message);
+        var ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { [SafetensorsHeader.MetadataKey] = t }));
+        Assert.Contains(SafetensorsHeader.MetadataKey, ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { ["c"] = complex }));
         Assert.Contains("'c'", ex.Message);
         Assert.Contains("ComplexFloat32", ex.Message);

@@ -148,17 +148,17 @@ public static class AdapterFile
     private static AdapterFileConfig ParseConfig(string path, SafetensorsContent content)
     {
         if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataEntryName, out var json))
-            throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataEntryName}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
+            throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"it has no '{AdapterFileConfig.MetadataEntryName}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
         try
         {
             int format = AdapterFileConfig.FormatOf(json);
             if (format > AdapterFileConfig.CurrentFormat)
-                throw new AdapterFileException(path, "__metadata__", $"it uses format {format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
+                throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"it uses format {format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
             return AdapterFileConfig.FromJson(json);
         }
         catch (JsonException e)
         {
-            throw new AdapterFileException(path, "__metadata__", $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
+            throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
         }
     }
 
