@@ -361,8 +361,8 @@ public sealed class SafetensorsTests : IDisposable
     {
         using var t = torch.tensor(new float[] { 1 });
         using var complex = torch.zeros(new long[] { 2 }, dtype: ScalarType.ComplexFloat32);
-        var ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { ["__metadata__"] = t }));
-        Assert.Contains("__metadata__", ex.Message);
+        var ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { [SafetensorsHeader.MetadataKey] = t }));
+        Assert.Contains(SafetensorsHeader.MetadataKey, ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Safetensors.Serialize(new Dictionary<string, Tensor> { ["c"] = complex }));
         Assert.Contains("'c'", ex.Message);
         Assert.Contains("ComplexFloat32", ex.Message);
@@ -378,7 +378,7 @@ public sealed class SafetensorsTests : IDisposable
     {
         using var t = torch.arange(0, 10, dtype: ScalarType.Int32);
         var chunks = new List<byte[]>();
-        Safetensors.ForEachChunk(t, 40, chunk => chunks.Add(chunk.ToArray()), chunkBytes: 14);
+        TensorBytes.ForEachChunk(t, 40, chunk => chunks.Add(chunk.ToArray()), chunkBytes: 14);
         Assert.Equal(new[] { 12, 12, 12, 4 }, chunks.Select(c => c.Length));
         Assert.Equal(t.bytes.ToArray(), chunks.SelectMany(c => c).ToArray());
 
@@ -386,7 +386,7 @@ public sealed class SafetensorsTests : IDisposable
         using var target = torch.zeros(10, dtype: ScalarType.Int32);
         var source = t.bytes.ToArray();
         int at = 0;
-        Safetensors.ForEachChunk(target, 40, chunk => { source.AsSpan(at, chunk.Length).CopyTo(chunk); at += chunk.Length; }, chunkBytes: 8);
+        TensorBytes.ForEachChunk(target, 40, chunk => { source.AsSpan(at, chunk.Length).CopyTo(chunk); at += chunk.Length; }, chunkBytes: 8);
         Assert.Equal(Enumerable.Range(0, 10).ToArray(), target.data<int>().ToArray());
     }
 

@@ -39,7 +39,7 @@ public static class AdapterFile
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
         var tensors = FileTensors(attachment).ToDictionary(t => t.Key, t => t.Tensor);
-        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataKey] = ConfigOf(attachment).ToJson() };
+        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataEntryName] = ConfigOf(attachment).ToJson() };
         Safetensors.Save(path, tensors, metadata);
     }
 
@@ -147,18 +147,18 @@ public static class AdapterFile
 
     private static AdapterFileConfig ParseConfig(string path, SafetensorsContent content)
     {
-        if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataKey, out var json))
-            throw new AdapterFileException(path, "__metadata__", $"it has no '{AdapterFileConfig.MetadataKey}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
+        if (!content.Metadata.TryGetValue(AdapterFileConfig.MetadataEntryName, out var json))
+            throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"it has no '{AdapterFileConfig.MetadataEntryName}' configuration, so it is not a Flora adapter file. Save adapters with SaveFlora.");
         try
         {
             int format = AdapterFileConfig.FormatOf(json);
             if (format > AdapterFileConfig.CurrentFormat)
-                throw new AdapterFileException(path, "__metadata__", $"it uses format {format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
+                throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"it uses format {format}, newer than this library's {AdapterFileConfig.CurrentFormat}. Update Flora to read it.");
             return AdapterFileConfig.FromJson(json);
         }
         catch (JsonException e)
         {
-            throw new AdapterFileException(path, "__metadata__", $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
+            throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"its configuration is not valid ({e.Message}). The file is damaged; re-save it.");
         }
     }
 

@@ -14,8 +14,8 @@ namespace Flora;
 /// </summary>
 public sealed record AdapterFileConfig
 {
-    /// <summary>The metadata key that holds this configuration.</summary>
-    public const string MetadataKey = "flora";
+    /// <summary>The name of the entry in the file's <c>__metadata__</c> that holds this configuration as JSON.</summary>
+    public const string MetadataEntryName = "flora";
 
     /// <summary>The format's version; a reader refuses files of a newer format.</summary>
     public const int CurrentFormat = 2;

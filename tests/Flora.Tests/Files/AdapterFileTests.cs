@@ -130,8 +130,8 @@ public sealed class AdapterFileTests : IDisposable
         new BadFile("config of another method", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"method\":\"flora\"", "\"method\":\"lora\"")), "FloraMethod.Lora"),
         new BadFile("config of another rank", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"ranks\":[4,4]", "\"ranks\":[4,2]")), "head"),
         new BadFile("config of another scale", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"scale\":0.4", "\"scale\":4")), "conv1"),
-        new BadFile("config missing", (b, _) => Rewrite(b, (t, m) => m.Remove("flora")), "__metadata__"),
-        new BadFile("config not JSON", (b, _) => Rewrite(b, (t, m) => m["flora"] = "{not json"), "__metadata__"),
+        new BadFile("config missing", (b, _) => Rewrite(b, (t, m) => m.Remove("flora")), SafetensorsHeader.MetadataKey),
+        new BadFile("config not JSON", (b, _) => Rewrite(b, (t, m) => m["flora"] = "{not json"), SafetensorsHeader.MetadataKey),
         new BadFile("config of a newer format", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"format\":" + AdapterFileConfig.CurrentFormat, "\"format\":99")), "Update Flora"),
         new BadFile("target the model lacks", (b, _) => Rewrite(b, (t, m) => m["flora"] = m["flora"].Replace("\"name\":\"head\"", "\"name\":\"classifier\"")), "head"),
     };
