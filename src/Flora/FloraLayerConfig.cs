@@ -25,9 +25,9 @@ public sealed record FloraLayerConfig
 
     /// <summary>
     /// Resolves the target's settings against the model's for a weight of the given shape, clamping ranks
-    /// larger than their mode (DESIGN §1). Throws with the layer's name, the value, the limit and the fix
-    /// for a rank below 1, an explicit R3 larger than a kernel axis, a scale that is not finite and positive,
-    /// or a dropout outside [0, 1).
+    /// larger than their mode (a depthwise conv's in/groups = 1 gives r_in = 1). Throws with the layer's name,
+    /// the value, the limit and the fix for a rank below 1, an explicit R3 larger than a kernel axis, a scale that
+    /// is not finite and positive, or a dropout outside [0, 1).
     /// </summary>
     public static FloraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target)
     {

@@ -10,7 +10,7 @@ public sealed class OverBudgetTests
     private static DiagnosticResult Diagnostic() => Verify<BudgetAnalyzer>.Diagnostic(FloraDiagnosticIds.OverBudget);
 
     /// <summary>
-    /// DESIGN §3's model. Trainable parameters of one adapter: Π r_n + Σ I_n·r_n, with clamped ranks (DESIGN §1).
+    /// README's SmallCnn. Trainable parameters of one adapter: Π r_n + Σ I_n·r_n, with ranks clamped to their modes.
     /// conv1 Conv2d(1, 32, 3), Rank 16, R3 2: ranks (16, 1, 2, 2): 16·1·2·2 + 32·16 + 1·1 + 3·2 + 3·2 = 64 + 525 = 589.
     /// conv2 Conv2d(32, 64, 3), inherited Rank 8, R3 2: ranks (8, 8, 2, 2): 256 + 64·8 + 32·8 + 6 + 6 = 256 + 780 = 1,036.
     /// head Linear(64, 10), Rank 4: weight [10, 64], ranks (4, 4): 16 + 10·4 + 64·4 = 16 + 296 = 312.

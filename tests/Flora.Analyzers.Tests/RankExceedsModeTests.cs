@@ -1,7 +1,7 @@
 namespace Flora.Analyzers.Tests;
 
 /// <summary>
-/// FLORA003: a rank set explicitly on a target that exceeds the mode it factorises is clamped, with a warning (DESIGN §1);
+/// FLORA003: a rank set explicitly on a target that exceeds the mode it factorises is clamped, with a warning;
 /// inherited ranks clamp silently. The diagnostic carries the replacement its code fix writes.
 /// </summary>
 [Trait("Diagnostic", "FLORA003")]

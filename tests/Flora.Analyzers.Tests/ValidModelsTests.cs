@@ -3,7 +3,7 @@ namespace Flora.Analyzers.Tests;
 /// <summary>Valid models, as users write them (tests/Flora.EndToEnd.Tests/Models.cs), raise nothing from any Flora analyzer.</summary>
 public sealed class ValidModelsTests
 {
-    /// <summary>The end-to-end test models, with DESIGN §3's model and its <c>#pragma warning disable FLORA003</c>.</summary>
+    /// <summary>The end-to-end test models, with README's SmallCnn and its <c>#pragma warning disable FLORA003</c>.</summary>
     internal const string EndToEndModels = """
         namespace Flora.EndToEnd.Tests
         {

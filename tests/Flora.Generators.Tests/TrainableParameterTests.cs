@@ -8,7 +8,7 @@ namespace Flora.Generators.Tests;
 
 /// <summary>
 /// <c>FloraTrainableParameters</c> against counts worked out by hand: <c>Π r_n + Σ I_n·r_n</c> over the modes
-/// <c>[out, in/groups, k…]</c>, each rank clamped to its mode (DESIGN §1).
+/// <c>[out, in/groups, k…]</c>, each rank clamped to its mode.
 /// </summary>
 public sealed class TrainableParameterTests
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: the layer and whole-model benchmarks of docs/BENCHMARKS.md and the PyTorch reference, one
 # process each, tables into $OUT.
-#   usage: bash tools/gpu/bench-layers.sh [ITERATIONS]   (after ../shared/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj)
+#   usage: bash tools/gpu/bench-layers.sh [ITERATIONS]   (after bash tools/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj)
 set -euo pipefail
 iterations=${1:-30}
 out=${OUT:-/tmp/bench-out}; mkdir -p "$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: peak GPU memory of one variant of one layer per process (TorchSharp 0.107 has no allocator
 # statistics, so tools/gpu/peak-memory.sh polls nvidia-smi). Writes a markdown table to $OUT/memory-DTYPE.md.
-#   usage: bash tools/gpu/bench-memory.sh [DTYPE] [LAYER ...]   (after ../shared/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj)
+#   usage: bash tools/gpu/bench-memory.sh [DTYPE] [LAYER ...]   (after bash tools/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj)
 set -euo pipefail
 dtype=${1:-bfloat16}; shift || true
 layers=("$@"); [ ${#layers[@]} -gt 0 ] || layers=("conv3x3 128" "dwconv7x7 128" "pw 128→512")

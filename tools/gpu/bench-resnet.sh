@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine: the ResNet-18 step of `Flora.Bench resnet` (ours: floor, full, FLoRA, LoRA, DoRA; fp32 and bf16,
 # batch 32/128/512, input 112x112) and the PyTorch reference (PEFT LoRA/DoRA, the authors' FLoRA), tables into $OUT.
-#   here:  bash tools/gpu/refsrc.sh && ../shared/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj
-#   there: bash tools/gpu/bench-resnet.sh [ITERATIONS]     (carry: .devcarry, .refsrc)
+#   here:  bash tools/gpu/refsrc.sh && bash tools/gpu/pack.sh src/Flora.Bench/Flora.Bench.csproj
+#   there: bash tools/gpu/bench-resnet.sh [ITERATIONS]     (with .devcarry/ and .refsrc/ copied there)
 set -uo pipefail
 iterations=${1:-30}
 out=${OUT:-/tmp/bench-out}; mkdir -p "$out"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Packs the main job's cached data into .devdata/ for the lent GPU machine, which has no network. The app (.devcarry,
-# ~32 MB) and all the data do not fit the 64 MiB that one call carries, so there are two parts:
+# Packs the main job's cached data into .devdata/ for a GPU machine without network access. Our GPU machine took at
+# most 64 MiB of files per call, which the app (.devcarry/ from tools/gpu/pack.sh, ~32 MB) and all the data exceed,
+# so there are two parts:
 #   tools/gpu/pack-data.sh mnist   [cache]  the MNIST IDX files, to pretrain the base on the GPU (call 1)
 #   tools/gpu/pack-data.sh fashion [cache]  Fashion-MNIST as raw bytes (rebuilt into the package's JSON on the device by
 #                                           unpack-data.sh) plus every cached base-*.safetensors (call 2)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs both PEFT scripts on the GPU machine (its image has PyTorch, torchvision, transformers, accelerate, safetensors),
-# in the repository root, with .peft/ carried (PEFT's sources in .peft/src/peft, Flora's exports in .peft/exports).
+# in the repository root, with .peft/ copied there (PEFT's sources in .peft/src/peft, Flora's exports in .peft/exports).
 # Writes into $OUT: Fixtures/<name>/ (made by PEFT; copy into tests/Flora.Tests/Peft/Fixtures/), check_exports.md, log.txt.
 set -euo pipefail
 OUT="${OUT:?set OUT to the folder for the results}"

@@ -17,7 +17,7 @@ public readonly record struct LoraBudget(int Rank, long FloraParameters, long Lo
 }
 
 /// <summary>
-/// Budget matching (DESIGN §1): per target, the LoRA or DoRA rank whose trainable count is closest to that target's
+/// Budget matching: per target, the LoRA or DoRA rank whose trainable count is closest to that target's
 /// FLoRA count, so that methods are compared at equal budgets as the paper's tables are. With the base weight's matrix
 /// view <c>[out, K]</c>, <c>K = (in/groups)·Πk</c> (every axis of the weight but the first), LoRA trains
 /// <c>r·(out + K)</c> scalars and DoRA <c>r·(out + K) + out</c>. Ties go to the smaller rank; the rank is at least 1 and at

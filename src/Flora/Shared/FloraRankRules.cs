@@ -32,7 +32,10 @@ namespace Flora
         public bool IsKernelAxis => Mode >= 2;
     }
 
-    /// <summary>FLoRA's rank resolution and parameter counting (DESIGN §1).</summary>
+    /// <summary>
+    /// FLoRA's rank resolution and parameter counting: r_out = OutRank ?? Rank, r_in = InRank ?? Rank, every kernel axis
+    /// R3, each clamped to its mode's size; one adapter trains <c>Π r_n + Σ I_n·r_n</c>.
+    /// </summary>
     internal static class FloraRankRules
     {
         /// <summary>Model-wide defaults when neither the model nor the target sets a value.</summary>

@@ -129,7 +129,7 @@ public sealed class CorpusTests
         return results;
     });
 
-    /// <summary>Every analyzer at once, with empty analyzer options, as the brief of a robustness test asks.</summary>
+    /// <summary>Every analyzer at once, with empty analyzer options (no .editorconfig, no MSBuild properties): none may throw.</summary>
     internal static async Task<(CSharpCompilation Compilation, ImmutableArray<Diagnostic> All)> AnalyzeAsync(CorpusInput input)
     {
         var compilation = TestReferences.Compile(input.Source);

@@ -5,7 +5,7 @@ namespace Flora.Analyzers.Tests.Infrastructure;
 
 /// <summary>
 /// What every test compilation references: the net10.0 reference assemblies of the installed SDK, TorchSharp.dll and
-/// Flora.dll; and what a model file usually starts with (DESIGN §3).
+/// Flora.dll; and what a model file usually starts with (the usings of README's example).
 /// </summary>
 internal static class TestReferences
 {

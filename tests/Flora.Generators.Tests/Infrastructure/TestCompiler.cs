@@ -15,7 +15,7 @@ namespace Flora.Generators.Tests.Infrastructure;
 /// </summary>
 internal static class TestCompiler
 {
-    /// <summary>What a model file usually starts with (DESIGN §3).</summary>
+    /// <summary>What a model file usually starts with (the usings of README's example).</summary>
     public const string Usings = """
         using Flora;
         using TorchSharp;
