@@ -59,15 +59,6 @@ public readonly record struct ChainLink(double Macs, double InputElements, doubl
 public static class FloraCostModel
 {
     /// <summary>
-    /// The path an adapter's settings fix: its own override, else its configured path; null when both are Auto and the
-    /// cheapest path for the input at hand decides.
-    /// </summary>
-    public static FloraForwardPath? Fixed(FloraForwardPath adapterOverride, FloraForwardPath configured) =>
-        adapterOverride != FloraForwardPath.Auto ? adapterOverride
-        : configured != FloraForwardPath.Auto ? configured
-        : null;
-
-    /// <summary>
     /// Estimates a FLoRA adapter's three paths. With weight <c>[out, in/g, k…]</c>, ranks <c>(r_out, r_in, R3…)</c>,
     /// batch N, input positions P_in and output positions P_out, the chain is a 1×1 projection <c>in → g·r_in</c>, the
     /// core convolution <c>g·r_in → g·r_out</c> and a 1×1 projection <c>g·r_out → out</c>. A Linear is the case
