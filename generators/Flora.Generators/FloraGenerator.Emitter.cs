@@ -12,6 +12,9 @@ namespace Flora.Generators
         {
             private const string Attachment = "global::Flora.FloraAttachment";
 
+            /// <summary>The plumbing generated code calls: public for users' compilations, hidden from IntelliSense.</summary>
+            private const string Internal = "global::Flora.Internal.";
+
             public static string Emit(ModelSpec spec)
             {
                 var w = new CodeWriter();
@@ -28,7 +31,7 @@ namespace Flora.Generators
                 for (int i = 0; i < types.Count; i++)
                 {
                     // The model itself lists its parts for the attachment (and for models that nest it).
-                    w.Line("partial " + types[i].Keyword + " " + types[i].Name + (i == types.Count - 1 ? " : global::Flora.IFloraComposable" : ""));
+                    w.Line("partial " + types[i].Keyword + " " + types[i].Name + (i == types.Count - 1 ? " : " + Internal + "IFloraComposable" : ""));
                     w.Open();
                 }
                 EmitMembers(w, spec);
@@ -81,8 +84,7 @@ namespace Flora.Generators
                 w.Line("global::System.ArgumentNullException.ThrowIfNull(defaults);");
                 w.Line("if (__floraAttachment is { IsDetached: false })");
                 w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached. Call DetachFlora() before attaching again.\");");
-                w.Line("var parts = global::Flora.FloraParts.Of(this);");
-                w.Line("__floraAttachment = " + Attachment + ".Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);");
+                w.Line("__floraAttachment = " + Internal + "FloraParts.Of(this).Attach(this, defaults, method);");
                 w.Line("return new FloraAdapters(__floraAttachment);");
                 w.Close();
                 w.Line();
@@ -156,7 +158,7 @@ namespace Flora.Generators
             {
                 w.Line("/// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>");
                 w.Line(GeneratedCode);
-                w.Line("void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)");
+                w.Line("void " + Internal + "IFloraComposable.DescribeFloraParts(" + Internal + "FloraParts parts)");
                 w.Open();
                 foreach (var t in spec.Targets)
                 {

@@ -194,7 +194,7 @@ namespace Flora.Generators
             /// <summary>A model type the generator extends (in source, with Flora attributes) or that implements <c>IFloraComposable</c>.</summary>
             private static bool IsComposable(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
-                if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Flora.IFloraComposable")) return true;
+                if (type.AllInterfaces.Any(i => i.ToDisplayString() == TorchSymbols.ComposableInterface)) return true;
                 if (type.DeclaringSyntaxReferences.Length == 0 || !CanGenerateFor(type, cancellationToken)) return false;
                 return TorchSymbols.Attribute(type, ModelAttributeName) is not null || HasAnnotatedMembers(type);
             }

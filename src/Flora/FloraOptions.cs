@@ -6,8 +6,9 @@ namespace Flora;
 public enum FloraForwardPath
 {
     /// <summary>
-    /// Pick per call with <see cref="FloraCostModel"/>: the estimated time of the work each path runs for the input at
-    /// hand on its device and dtype (a training step while gradients are recorded, a forward otherwise).
+    /// Pick per call by the cost model: the estimated time of the work each path runs for the input at hand on its device
+    /// and dtype (a training step while gradients are recorded, a forward otherwise); <see cref="DeltaAdapterLayer.EstimateCost(long[])"/>
+    /// shows its figures.
     /// </summary>
     Auto,
     /// <summary>Never build ΔW: a chain of rank-sized products (Linear) or convolutions (1×1 → core → 1×1).</summary>

@@ -10,25 +10,19 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace Flora.Generators
 {
-    /// <summary>A target layer as read from source: its kind, its weight shape when constant, and the expression that built it.</summary>
+    /// <summary>A target layer as read from source: its kind and its weight shape when constant.</summary>
     internal sealed class LayerShape
     {
-        public LayerShape(LayerKind kind, long[]? weightShape, IInvocationOperation? creation)
+        public LayerShape(LayerKind kind, long[]? weightShape)
         {
             Kind = kind;
             WeightShape = weightShape;
-            Creation = creation;
         }
 
         public LayerKind Kind { get; }
 
         /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions; null when not constant.</summary>
         public long[]? WeightShape { get; }
-
-        /// <summary>The factory call that creates the layer (<c>nn.Conv2d(...)</c>), when one was found.</summary>
-        public IInvocationOperation? Creation { get; }
-
-        public int KernelAxes => Kind == LayerKind.Unsupported ? 0 : FloraLayerKinds.RowOf(Kind).KernelAxes;
     }
 
     /// <summary>Reads target layers the way the generator and the analyzers both need them.</summary>
@@ -64,8 +58,8 @@ namespace Flora.Generators
             LayerKind declared = KindOf(MemberType(member));
             IInvocationOperation? creation = FindCreation(member, compilation, cancellationToken);
             LayerKind kind = declared != LayerKind.Unsupported ? declared : KindOf(creation?.Type);
-            if (kind == LayerKind.Unsupported || creation is null || KindOf(creation.Type) != kind) return new LayerShape(kind, null, creation);
-            return new LayerShape(kind, ShapeFrom(kind, creation), creation);
+            if (kind == LayerKind.Unsupported || creation is null || KindOf(creation.Type) != kind) return new LayerShape(kind, null);
+            return new LayerShape(kind, ShapeFrom(kind, creation));
         }
 
         /// <summary>

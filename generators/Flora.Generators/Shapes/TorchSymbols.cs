@@ -8,6 +8,8 @@ namespace Flora.Generators
         public const string TargetAttribute = "Flora.FloraTargetAttribute";
         public const string ModelAttribute = "Flora.FloraModelAttribute";
         public const string ModuleToSaveAttribute = "Flora.FloraModuleToSaveAttribute";
+        /// <summary>What every generated model implements (also models compiled elsewhere, referenced as metadata).</summary>
+        public const string ComposableInterface = "Flora.Internal.IFloraComposable";
 
         /// <summary>Whether <paramref name="type"/> derives from <c>TorchSharp.torch.nn.Module</c> (any of its generic forms).</summary>
         public static bool DerivesFromTorchModule(INamedTypeSymbol type)

@@ -1,5 +1,6 @@
 using System;
 using Flora.Cli.Training;
+using Flora.Internal;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
@@ -48,8 +49,6 @@ public abstract class FineTuneModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (plan.ModulesToSave.Count == 0) return generated();
-        var parts = FloraParts.Of(model);
-        var modules = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Concat(parts.ModulesToSave, FloraInjector.FindModulesToSave(module, plan.ModulesToSave)));
-        return FloraAttachment.Attach(module, parts.Targets, modules, plan.Defaults, method);
+        return FloraParts.Of(model).Attach(module, plan.Defaults, method, plan.ModulesToSave);
     }
 }

@@ -17,7 +17,7 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     private readonly nn.Module<Tensor, Tensor> _baseLayer;
 
     /// <summary>Wraps <paramref name="baseLayer"/>; subclasses register their tensors, then call <c>RegisterComponents()</c>.</summary>
-    protected AdapterLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name)
+    private protected AdapterLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name)
     {
         Name = name;
         _baseLayer = baseLayer;
@@ -119,7 +119,7 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// base it changed besides merging (the base model comes back exactly); with true the update stays in the base
     /// (<see cref="FloraAttachment.MergeAndDetach"/>).
     /// </summary>
-    protected internal virtual void OnDetach(bool keepUpdate)
+    internal virtual void OnDetach(bool keepUpdate)
     {
     }
 

@@ -16,7 +16,7 @@ namespace Flora;
 public sealed record AdapterSpec(string LayerType, long[] WeightShape, int[] Ranks, double Scale)
 {
     /// <summary>Relative tolerance of <see cref="Scale"/> comparisons: a scale recomputed as α/√r may differ in the last bit.</summary>
-    public const double ScaleTolerance = 1e-12;
+    private const double ScaleTolerance = 1e-12;
 
     /// <summary>LoRA's and DoRA's α; null for FLoRA and BitFit.</summary>
     public double? LoraAlpha { get; init; }
@@ -25,11 +25,11 @@ public sealed record AdapterSpec(string LayerType, long[] WeightShape, int[] Ran
     public bool UseRsLora { get; init; }
 
     /// <summary>Whether <paramref name="other"/>'s scale equals this one's within <see cref="ScaleTolerance"/>.</summary>
-    public bool ScaleMatches(double other) =>
+    private bool ScaleMatches(double other) =>
         Math.Abs(Scale - other) <= ScaleTolerance * Math.Max(Math.Abs(Scale), Math.Abs(other));
 
     /// <summary>The spec for messages, with every digit of the scale that tells two scales apart.</summary>
-    public string Describe() =>
+    internal string Describe() =>
         $"{LayerType} [{string.Join(", ", WeightShape)}] ranks ({string.Join(", ", Ranks)}) scale {Scale.ToString("R", CultureInfo.InvariantCulture)}"
         + (LoraAlpha is double alpha ? $" (α {alpha.ToString("R", CultureInfo.InvariantCulture)}{(UseRsLora ? ", rsLoRA" : "")})" : "");
 

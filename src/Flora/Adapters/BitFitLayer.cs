@@ -77,7 +77,7 @@ public sealed class BitFitLayer : AdapterLayer
     private protected override void OnEnabledChanged(bool enabled) => _biasAtAttach?.Swap();
 
     /// <summary>Restores the bias values the layer had at attach.</summary>
-    protected internal override void OnDetach(bool keepUpdate)
+    internal override void OnDetach(bool keepUpdate)
     {
         if (!keepUpdate) _biasAtAttach?.Restore();
     }

@@ -55,7 +55,7 @@ public static class BudgetMatching
     }
 
     /// <summary>The full rank of the weight's matrix view <c>[out, (in/groups)·Πk]</c>: <c>min(out, (in/groups)·Πk)</c>.</summary>
-    public static int FullRank(IReadOnlyList<long> weightShape) => FloraRankRules.LoraFullRank(weightShape);
+    internal static int FullRank(IReadOnlyList<long> weightShape) => FloraRankRules.LoraFullRank(weightShape);
 
     /// <summary><c>(in/groups)·Πk</c>: the columns of the weight's matrix view.</summary>
     private static long ColumnCount(IReadOnlyList<long> weightShape)

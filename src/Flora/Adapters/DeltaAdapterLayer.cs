@@ -67,7 +67,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     protected abstract double Dropout { get; }
 
     /// <summary>The cost of each path for an input of this shape in <paramref name="context"/>.</summary>
-    public abstract FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context);
+    internal abstract FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context);
 
     /// <summary>The cost of each path for a training step with an input of this shape, on the adapter's device and dtype.</summary>
     public FloraCostEstimate EstimateCost(long[] inputShape)

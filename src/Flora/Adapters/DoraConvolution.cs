@@ -9,7 +9,7 @@ namespace Flora;
 public abstract class DoraConvolution : DoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a DoRA adapter configured by <paramref name="config"/>.</summary>
-    protected DoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    private protected DoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
     {
     }
 }

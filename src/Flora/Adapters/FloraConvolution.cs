@@ -12,7 +12,7 @@ namespace Flora;
 public abstract class FloraConvolution : FloraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a FLoRA adapter configured by <paramref name="config"/>.</summary>
-    protected FloraConvolution(string name, Convolution baseLayer, FloraLayerConfig config)
+    private protected FloraConvolution(string name, Convolution baseLayer, FloraLayerConfig config)
         : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
     {
     }

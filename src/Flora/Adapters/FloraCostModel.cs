@@ -33,13 +33,13 @@ public readonly record struct FloraCostEstimate(double Factorised, double Materi
 /// <param name="WeightElements">Elements of the weight (and of ΔW).</param>
 /// <param name="Macs">Multiply-adds of the forward.</param>
 /// <param name="Convolution">Whether the layer (and its chain) are convolutions rather than matrix products.</param>
-public readonly record struct LayerWork(double InputElements, double OutputElements, double WeightElements, double Macs, bool Convolution);
+internal readonly record struct LayerWork(double InputElements, double OutputElements, double WeightElements, double Macs, bool Convolution);
 
 /// <summary>One link of a factorised chain (a rank-sized convolution or product).</summary>
 /// <param name="Macs">Multiply-adds of the forward.</param>
 /// <param name="InputElements">Elements it reads.</param>
 /// <param name="OutputElements">Elements it writes.</param>
-public readonly record struct ChainLink(double Macs, double InputElements, double OutputElements);
+internal readonly record struct ChainLink(double Macs, double InputElements, double OutputElements);
 
 /// <summary>
 /// Chooses an unmerged adapter's forward path by estimating the time of the kernels each path runs, on the input's
@@ -56,24 +56,15 @@ public readonly record struct ChainLink(double Macs, double InputElements, doubl
 /// On a CPU the chain's memory traffic is cheap next to a full layer's multiply-adds and the factorised path wins on dense
 /// layers; on a GPU the full layer runs near peak while every pass over the activation costs, and the fused path wins.
 /// </summary>
-public static class FloraCostModel
+internal static class FloraCostModel
 {
-    /// <summary>
-    /// The path an adapter's settings fix: its own override, else its configured path; null when both are Auto and the
-    /// cheapest path for the input at hand decides.
-    /// </summary>
-    public static FloraForwardPath? Fixed(FloraForwardPath adapterOverride, FloraForwardPath configured) =>
-        adapterOverride != FloraForwardPath.Auto ? adapterOverride
-        : configured != FloraForwardPath.Auto ? configured
-        : null;
-
     /// <summary>
     /// Estimates a FLoRA adapter's three paths. With weight <c>[out, in/g, k…]</c>, ranks <c>(r_out, r_in, R3…)</c>,
     /// batch N, input positions P_in and output positions P_out, the chain is a 1×1 projection <c>in → g·r_in</c>, the
     /// core convolution <c>g·r_in → g·r_out</c> and a 1×1 projection <c>g·r_out → out</c>. A Linear is the case
     /// P = 1, g = 1, no kernel axes, N = the number of rows.
     /// </summary>
-    public static FloraCostEstimate Estimate(FloraLayerConfig config, long groups, double batch, double inputPositions, double outputPositions, FloraCostContext context)
+    internal static FloraCostEstimate Estimate(FloraLayerConfig config, long groups, double batch, double inputPositions, double outputPositions, FloraCostContext context)
     {
         long[] shape = config.WeightShape;
         int[] r = config.Ranks;
@@ -121,7 +112,7 @@ public static class FloraCostModel
     /// <paramref name="rescalesOutput"/>: its unfused paths rescale the base output per channel (several passes over the
     /// output), and every path builds ΔW for the norm.
     /// </summary>
-    public static FloraCostEstimate Estimate(FloraCostContext context, LayerWork layer, IReadOnlyList<ChainLink> chain, double chainBuildMacs, double deltaBuildMacs, bool rescalesOutput = false)
+    internal static FloraCostEstimate Estimate(FloraCostContext context, LayerWork layer, IReadOnlyList<ChainLink> chain, double chainBuildMacs, double deltaBuildMacs, bool rescalesOutput = false)
     {
         ArgumentNullException.ThrowIfNull(context.Device);
         ArgumentNullException.ThrowIfNull(chain);

@@ -16,7 +16,7 @@ namespace Flora;
 /// <param name="ConvolutionFlopsPerSecond">Floating-point operations per second of a large convolution.</param>
 /// <param name="BytesPerSecond">Bytes per second a memory-bound kernel (elementwise, rank-sized projections) moves.</param>
 /// <param name="SecondsPerKernel">Fixed cost of one kernel.</param>
-public sealed record FloraDeviceProfile(string Name, double MatrixFlopsPerSecond, double ConvolutionFlopsPerSecond, double BytesPerSecond, double SecondsPerKernel)
+internal sealed record FloraDeviceProfile(string Name, double MatrixFlopsPerSecond, double ConvolutionFlopsPerSecond, double BytesPerSecond, double SecondsPerKernel)
 {
     /// <summary>A few CPU cores through oneDNN/MKL (fitted on 2 cores of an AMD EPYC, float32).</summary>
     public static FloraDeviceProfile Cpu { get; } = new("cpu", 2e11, 2e11, 1.5e10, 2e-5);
@@ -39,7 +39,7 @@ public sealed record FloraDeviceProfile(string Name, double MatrixFlopsPerSecond
 /// <param name="BytesPerElement">Size of one element of the input and weights.</param>
 /// <param name="Training">Whether gradients reach the adapter's tensors (a backward with weight gradients follows the forward).</param>
 /// <param name="InputRequiresGrad">Whether the layer's input needs a gradient too (every layer but the first, in training).</param>
-public readonly record struct FloraCostContext(FloraDeviceProfile Device, double BytesPerElement, bool Training, bool InputRequiresGrad)
+internal readonly record struct FloraCostContext(FloraDeviceProfile Device, double BytesPerElement, bool Training, bool InputRequiresGrad)
 {
     /// <summary>The context of a forward of <paramref name="input"/>, with gradients reaching the adapter when <paramref name="adapterTrains"/>.</summary>
     public static FloraCostContext Of(Tensor input, bool adapterTrains)

@@ -147,7 +147,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     }
 
     /// <inheritdoc />
-    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context)
+    internal override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context)
     {
         LayerExtent extent = Geometry.Extent(inputShape);
         return FloraCostModel.Estimate(Config, Geometry.Groups, extent.Batch, extent.InputPositions, extent.OutputPositions, context);

@@ -14,7 +14,7 @@ namespace Flora;
 public abstract class LoraConvolution : LoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a LoRA adapter configured by <paramref name="config"/>.</summary>
-    protected LoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    private protected LoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
     {
     }
 }

@@ -95,7 +95,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
     }
 
     /// <inheritdoc />
-    public override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) =>
+    internal override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context) =>
         FloraCostModel.EstimateLora(Geometry.WeightShape, Geometry.Groups, Config.Rank, Geometry.Extent(inputShape), RescalesOutput, context);
 
     /// <inheritdoc />

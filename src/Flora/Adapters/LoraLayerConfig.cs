@@ -51,7 +51,7 @@ public sealed record LoraLayerConfig
     /// <c>alpha_pattern</c> and <c>lora_alpha</c>); rsLoRA from the model; dropout and forward path as resolved for FLoRA.
     /// Throws, naming the layer, for a rank below 1 or an α that is not a finite positive number.
     /// </summary>
-    public static LoraLayerConfig For(string layer, FloraLayerConfig flora, FloraModelOptions model, FloraTargetOptions target, bool dora)
+    internal static LoraLayerConfig For(string layer, FloraLayerConfig flora, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         ArgumentNullException.ThrowIfNull(flora);
         ArgumentNullException.ThrowIfNull(model);
@@ -88,7 +88,7 @@ public sealed record LoraLayerConfig
     /// The configuration an adapter file records for a LoRA/DoRA target: its rank, and α and rsLoRA where the file has
     /// them (format 2); older files recorded only the scale, which then stands for α/r.
     /// </summary>
-    public static LoraLayerConfig FromSpec(AdapterSpec spec)
+    internal static LoraLayerConfig FromSpec(AdapterSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         int rank = spec.Ranks[0];
@@ -101,7 +101,7 @@ public sealed record LoraLayerConfig
     }
 
     /// <summary>Throws with the layer's name, the value and the fix when a setting is out of range.</summary>
-    public void Validate(string layer)
+    internal void Validate(string layer)
     {
         if (Rank < 1)
             throw new ArgumentException($"LoRA rank {Rank} of '{layer}' is less than 1. Every LoRA rank must be at least 1.");

@@ -10,8 +10,12 @@ namespace Flora;
 /// long training runs at random ("Expected false to be true … toLong"). These hold the scalar until the call returns;
 /// the adapters' hot paths use nothing else. TorchSharp's tensor addition (<c>a + b</c>, <c>a.add(b)</c>) is affected too:
 /// it calls <c>add(b, alpha: 1)</c> with a temporary scalar; <see cref="Plus"/> passes a scalar that is never collected.
+/// <para>
+/// Internal: extension methods on every <c>Tensor</c> are not this library's to give its users. Flora.Cli,
+/// Flora.Pretrained and the end-to-end tests compile this same file (linked source) for their own models.
+/// </para>
 /// </summary>
-public static class Scalars
+internal static class Scalars
 {
     /// <summary>The scalar 1, alive for the whole process (so never finalised during a call).</summary>
     private static readonly Scalar One = 1.ToScalar();

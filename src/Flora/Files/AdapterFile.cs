@@ -18,11 +18,11 @@ namespace Flora;
 public static class AdapterFile
 {
     /// <summary>The library version written into files.</summary>
-    public static string LibraryVersion { get; } =
+    internal static string LibraryVersion { get; } =
         typeof(AdapterFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     /// <summary>The configuration describing <paramref name="attachment"/>'s adapters and modules to save.</summary>
-    public static AdapterFileConfig ConfigOf(FloraAttachment attachment) => new()
+    internal static AdapterFileConfig ConfigOf(FloraAttachment attachment) => new()
     {
         LibraryVersion = LibraryVersion,
         Method = attachment.Method.ToString().ToLowerInvariant(),
@@ -34,7 +34,7 @@ public static class AdapterFile
     };
 
     /// <summary>Writes <paramref name="attachment"/>'s adapter tensors and configuration to <paramref name="path"/> atomically.</summary>
-    public static void Save(FloraAttachment attachment, string path)
+    internal static void Save(FloraAttachment attachment, string path)
     {
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
@@ -54,7 +54,7 @@ public static class AdapterFile
     /// Loads <paramref name="path"/> into <paramref name="attachment"/>'s adapters. Every check runs first; any failure
     /// throws <see cref="AdapterFileException"/> naming the file, the key and the fix, and changes nothing.
     /// </summary>
-    public static void Load(FloraAttachment attachment, string path)
+    internal static void Load(FloraAttachment attachment, string path)
     {
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot load '{path}' while the adapters are merged. Call UnmergeFlora() first, load, then merge again.");

@@ -58,10 +58,10 @@ public sealed record AdapterFileConfig
         public bool UseRsLora { get; init; }
 
         /// <summary>The spec this entry describes.</summary>
-        public AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale) { LoraAlpha = LoraAlpha, UseRsLora = UseRsLora };
+        internal AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale) { LoraAlpha = LoraAlpha, UseRsLora = UseRsLora };
 
         /// <summary>The entry describing <paramref name="spec"/> at <paramref name="name"/>.</summary>
-        public static TargetEntry Of(string name, AdapterSpec spec) => new()
+        internal static TargetEntry Of(string name, AdapterSpec spec) => new()
         {
             Name = name, Layer = spec.LayerType, WeightShape = spec.WeightShape, Ranks = spec.Ranks, Scale = spec.Scale,
             LoraAlpha = spec.LoraAlpha, UseRsLora = spec.UseRsLora,
@@ -80,18 +80,18 @@ public sealed record AdapterFileConfig
     }
 
     /// <summary>Serialises to compact JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this);
+    internal string ToJson() => JsonSerializer.Serialize(this);
 
     /// <summary>
     /// Parses JSON; throws <see cref="JsonException"/> when it is not this shape. The format number is read first, so
     /// that a file of a newer format is reported as such (<see cref="FormatOf"/>) rather than as damaged.
     /// </summary>
-    public static AdapterFileConfig FromJson(string json) =>
+    internal static AdapterFileConfig FromJson(string json) =>
         JsonSerializer.Deserialize<AdapterFileConfig>(json, new JsonSerializerOptions { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow })
         ?? throw new JsonException("the configuration is null");
 
     /// <summary>The <c>format</c> number of a configuration's JSON (1 when absent); throws <see cref="JsonException"/> when it is not a JSON object.</summary>
-    public static int FormatOf(string json)
+    internal static int FormatOf(string json)
     {
         using var document = JsonDocument.Parse(json);
         if (document.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("the configuration is not a JSON object");

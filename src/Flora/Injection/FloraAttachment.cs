@@ -10,8 +10,8 @@ namespace Flora;
 /// <summary>
 /// The adapters attached to one model, and its modules to save: attach freezes every base parameter, injects one adapter
 /// per target and makes each module to save trainable (keeping its original values aside); merge, unmerge, save, load,
-/// disable and detach act on all of them together. The generated <c>AttachFlora()</c> and
-/// <see cref="FloraInjector.Attach"/> both return through here.
+/// disable and detach act on all of them together. The generated <c>AttachFlora()</c> and <see cref="FloraInjector"/>'s
+/// entry points return one.
 /// </summary>
 public sealed class FloraAttachment
 {
@@ -83,19 +83,14 @@ public sealed class FloraAttachment
     /// <summary>
     /// Freezes every parameter of <paramref name="model"/> and puts an adapter of <paramref name="method"/> in each
     /// target's slot (LoRA and DoRA at the rank the options choose, else the rank whose trainable count is closest to the
-    /// target's FLoRA count). Everything is validated (layer types, ranks, scale, duplicates, an attachment already there)
-    /// before the model is touched.
+    /// target's FLoRA count), and makes each of <paramref name="modulesToSave"/> (plus every normalisation layer with
+    /// <see cref="FloraModelOptions.SaveNormLayers"/>) train fully, its original parameters and buffers kept aside for
+    /// <see cref="Detach"/>. Everything is validated (layer types, ranks, scale, duplicates, an attachment already there)
+    /// before the model is touched. The generated <c>AttachFlora()</c> (through <see cref="Internal.FloraParts"/>) and
+    /// <see cref="FloraInjector"/> come here.
     /// </summary>
-    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method = FloraMethod.Flora) =>
-        Attach(model, targets, Array.Empty<ModuleToSave>(), options, method);
-
-    /// <summary>
-    /// Like <see cref="Attach(nn.Module, IReadOnlyList{FloraTarget}, FloraModelOptions, FloraMethod)"/>, and makes each of
-    /// <paramref name="modulesToSave"/> (plus every normalisation layer with <see cref="FloraModelOptions.SaveNormLayers"/>)
-    /// train fully, its original parameters and buffers kept aside for <see cref="Detach"/>.
-    /// </summary>
-    public static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave,
-        FloraModelOptions options, FloraMethod method = FloraMethod.Flora)
+    internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave,
+        FloraModelOptions options, FloraMethod method)
     {
         ArgumentNullException.ThrowIfNull(options);
         return Attach(model, targets, modulesToSave, options.SaveNormLayers, method,
@@ -289,8 +284,8 @@ public sealed class FloraAttachment
     /// <summary>
     /// Writes the adapters and modules to save as a Hugging Face PEFT LoRA directory (<c>adapter_config.json</c> and
     /// <c>adapter_model.safetensors</c>) that <c>PeftModel.from_pretrained</c> loads onto the same PyTorch model with the same
-    /// outputs. LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals (rank r_out, α = r_out, see
-    /// <see cref="FloraAsLora"/>). BitFit, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
+    /// outputs. LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals (rank r_out, α = r_out:
+    /// <c>B = U_out</c>, <c>A = s·G ×… U_in, U_k…</c> in the matrix view). BitFit, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
     /// differently, are refused before anything is written. The files are written to a temporary directory and moved into place.
     /// </summary>
     public void SavePeft(string directory) => SavePeft(directory, null);

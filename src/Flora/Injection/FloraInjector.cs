@@ -44,18 +44,7 @@ public static class FloraInjector
         ArgumentNullException.ThrowIfNull(config);
         bool savesModules = config.ModulesToSave.Count > 0 || config.Defaults.SaveNormLayers;
         var targets = config.TargetModules.Count == 0 && savesModules ? Array.Empty<FloraTarget>() : FindTargets(model, config);
-        return FloraAttachment.Attach(model, targets, FindModulesToSave(model, config.ModulesToSave), config.Defaults, method);
-    }
-
-    /// <summary>
-    /// The modules <paramref name="patterns"/> select in <paramref name="model"/> (matched as <see cref="FloraConfig.TargetModules"/>
-    /// are), in the model's order; throws, listing the model's modules, when a pattern matches none.
-    /// </summary>
-    public static IReadOnlyList<ModuleToSave> FindModulesToSave(nn.Module model, IReadOnlyList<string> patterns)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(patterns);
-        return ModulesToSaveSelection.FindByPatterns(model, patterns);
+        return FloraAttachment.Attach(model, targets, ModulesToSaveSelection.FindByPatterns(model, config.ModulesToSave), config.Defaults, method);
     }
 
     /// <summary>
@@ -126,7 +115,7 @@ public static class FloraInjector
         PeftImporter.Attach(model, directory, options);
 
     /// <summary>The targets <paramref name="config"/> selects in <paramref name="model"/>, in the model's order.</summary>
-    public static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
+    internal static IReadOnlyList<FloraTarget> FindTargets(nn.Module model, FloraConfig config)
     {
         if (config.TargetModules.Count == 0)
             throw new ArgumentException("FloraConfig.TargetModules is empty: name the layers to adapt, e.g. [\"conv1\", \"blocks\\\\.\\\\d+\\\\.pw1\"] " +
@@ -155,8 +144,9 @@ public static class FloraInjector
         }
         return targets;
     }
+
     /// <summary>PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes.</summary>
-    public static bool Matches(string pattern, string name)
+    internal static bool Matches(string pattern, string name)
     {
         if (name == pattern || name.EndsWith("." + pattern, StringComparison.Ordinal)) return true;
         try

@@ -11,7 +11,7 @@ namespace Flora;
 /// forward hook on the base layer, and the adapter is registered under the member's name so that
 /// <c>parameters()</c>, <c>state_dict()</c>, <c>to()</c> and <c>train()</c> see it.
 /// </summary>
-public sealed class ModuleSlot
+internal sealed class ModuleSlot
 {
     /// <summary>Describes the slot of <paramref name="layer"/>, registered as <paramref name="name"/> in <paramref name="parent"/>.</summary>
     /// <param name="parent">The module that owns the layer.</param>

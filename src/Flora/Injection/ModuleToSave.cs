@@ -10,7 +10,7 @@ namespace Flora;
 public sealed record ModuleToSave
 {
     /// <summary>Describes the module at <paramref name="path"/> (its dotted name from the model's root).</summary>
-    public ModuleToSave(string path, nn.Module module)
+    internal ModuleToSave(string path, nn.Module module)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(module);

@@ -11,7 +11,7 @@ namespace Flora;
 /// kernel, stride and padding, B a 1×1 convolution) then runs exactly FLoRA's update: the core convolution with the
 /// in-factor folded into its kernel, followed by the out-factor.
 /// </summary>
-public static class FloraAsLora
+internal static class FloraAsLora
 {
     /// <summary>A (<c>[r_out, in/groups, k…]</c>) and B (<c>[out, r_out]</c>) with <c>B·A = s·ΔW</c> (scale 1), in the adapter's dtype and device.</summary>
     public static (Tensor A, Tensor B) Factors(FloraLayer adapter)

@@ -16,7 +16,7 @@ namespace Flora;
 /// <c>fan_in_fan_out</c>, …) with an <see cref="AdapterFileException"/> that names the field, its value and the fix.
 /// <see cref="ToJson"/> writes what PEFT's <c>LoraConfig.from_pretrained</c> reads.
 /// </summary>
-public sealed record PeftAdapterConfig
+internal sealed record PeftAdapterConfig
 {
     /// <summary>The file name PEFT's <c>save_pretrained</c> writes the configuration to.</summary>
     public const string FileName = "adapter_config.json";

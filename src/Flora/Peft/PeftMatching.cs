@@ -42,9 +42,6 @@ internal static class PeftMatching
     /// <summary>Whether <c>modules_to_save</c> entry <paramref name="entry"/> selects <paramref name="name"/>: <c>name.endswith(entry)</c>.</summary>
     public static bool SavesModule(string entry, string name) => name.EndsWith(entry, StringComparison.Ordinal);
 
-    /// <summary>The rank PEFT gives <paramref name="name"/>: its <c>rank_pattern</c> entry, else <c>r</c>.</summary>
-    public static int RankFor(PeftAdapterConfig config, string name) => RankSource(config, name).Rank;
-
     /// <summary>The rank PEFT gives <paramref name="name"/> and the field it comes from (<c>rank_pattern["key"]</c> or <c>r</c>).</summary>
     public static (int Rank, string Field) RankSource(PeftAdapterConfig config, string name)
     {

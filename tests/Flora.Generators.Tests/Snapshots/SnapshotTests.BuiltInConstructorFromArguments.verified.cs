@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class Built : global::Flora.IFloraComposable
+    partial class Built : global::Flora.Internal.IFloraComposable
     {
         private global::Flora.FloraAttachment? __floraAttachment;
 
@@ -34,8 +34,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (__floraAttachment is { IsDetached: false })
                 throw new global::System.InvalidOperationException("Built already has adapters attached. Call DetachFlora() before attaching again.");
-            var parts = global::Flora.FloraParts.Of(this);
-            __floraAttachment = global::Flora.FloraAttachment.Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);
+            __floraAttachment = global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method);
             return new FloraAdapters(__floraAttachment);
         }
 
@@ -83,7 +82,7 @@ namespace Demo
 
         /// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
-        void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)
+        void global::Flora.Internal.IFloraComposable.DescribeFloraParts(global::Flora.Internal.FloraParts parts)
         {
             parts.Target(this, "fc", this.fc, global::Flora.FloraTargetOptions.Inherit);
             parts.Target(this, "conv", this.conv, new global::Flora.FloraTargetOptions { R3 = 2 });

@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class Kernels : global::Flora.IFloraComposable
+    partial class Kernels : global::Flora.Internal.IFloraComposable
     {
         /// <summary>
         /// The trainable parameters <see cref="AttachFlora()"/> adds, computed at compile time from the targets' constant
@@ -40,8 +40,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (__floraAttachment is { IsDetached: false })
                 throw new global::System.InvalidOperationException("Kernels already has adapters attached. Call DetachFlora() before attaching again.");
-            var parts = global::Flora.FloraParts.Of(this);
-            __floraAttachment = global::Flora.FloraAttachment.Attach(this, parts.Targets, parts.ModulesToSave, defaults, method);
+            __floraAttachment = global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method);
             return new FloraAdapters(__floraAttachment);
         }
 
@@ -89,7 +88,7 @@ namespace Demo
 
         /// <summary>Lists this model's targets, nested models and modules to save for the attachment.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
-        void global::Flora.IFloraComposable.DescribeFloraParts(global::Flora.FloraParts parts)
+        void global::Flora.Internal.IFloraComposable.DescribeFloraParts(global::Flora.Internal.FloraParts parts)
         {
             parts.Target(this, "wide", this.wide, new global::Flora.FloraTargetOptions { R3 = 2 });
             parts.Target(this, "volume", this.volume, global::Flora.FloraTargetOptions.Inherit);

@@ -183,7 +183,7 @@ public class MethodAttachTests(ITestOutputHelper output)
         using var model = new TinyNet();
         var bn = model.named_modules().Single(m => m.name == "bn").module;
         var slot = new ModuleSlot(model, "bn", (nn.Module<Tensor, Tensor>)bn);
-        var error = Assert.Throws<ArgumentException>(() => FloraAttachment.Attach(model, new[] { new FloraTarget(slot, FloraTargetOptions.Inherit) }, new FloraModelOptions(), method));
+        var error = Assert.Throws<ArgumentException>(() => FloraAttachment.Attach(model, new[] { new FloraTarget(slot, FloraTargetOptions.Inherit) }, Array.Empty<ModuleToSave>(), new FloraModelOptions(), method));
         Assert.Contains("'bn' is a BatchNorm2d", error.Message);
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
     }

@@ -200,7 +200,7 @@ public class AttachTests
         using var model = new TinyNet();
         var bn = model.named_modules().Single(m => m.name == "bn").module;
         var slot = new ModuleSlot(model, "bn", (nn.Module<Tensor, Tensor>)bn);
-        var error = Assert.Throws<ArgumentException>(() => FloraAttachment.Attach(model, new[] { new FloraTarget(slot, FloraTargetOptions.Inherit) }, new FloraModelOptions()));
+        var error = Assert.Throws<ArgumentException>(() => FloraAttachment.Attach(model, new[] { new FloraTarget(slot, FloraTargetOptions.Inherit) }, Array.Empty<ModuleToSave>(), new FloraModelOptions(), FloraMethod.Flora));
         Assert.Contains("'bn' is a BatchNorm2d, which FLoRA cannot adapt", error.Message);
 
         var none = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "missing" } }));

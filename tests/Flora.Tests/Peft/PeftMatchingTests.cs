@@ -36,10 +36,10 @@ public sealed class PeftMatchingTests
     public void Rank_and_alpha_patterns_take_the_first_key_that_matches_at_the_end_of_the_name()
     {
         var config = Config("""{"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":["conv1"],"rank_pattern":{"^conv1":3,"layer3\\.\\d\\.conv1":1,"conv1":5},"alpha_pattern":{"downsample.0":3}}""");
-        Assert.Equal(3, PeftMatching.RankFor(config, "conv1"));
-        Assert.Equal(1, PeftMatching.RankFor(config, "layer3.1.conv1"));
-        Assert.Equal(5, PeftMatching.RankFor(config, "layer1.0.conv1"));
-        Assert.Equal(2, PeftMatching.RankFor(config, "layer1.0.conv2"));
+        Assert.Equal(3, PeftMatching.RankSource(config, "conv1").Rank);
+        Assert.Equal(1, PeftMatching.RankSource(config, "layer3.1.conv1").Rank);
+        Assert.Equal(5, PeftMatching.RankSource(config, "layer1.0.conv1").Rank);
+        Assert.Equal(2, PeftMatching.RankSource(config, "layer1.0.conv2").Rank);
         Assert.Equal(3, PeftMatching.AlphaFor(config, "layer2.0.downsample.0"));
         Assert.Equal(4, PeftMatching.AlphaFor(config, "layer2.0.downsample.1"));
         Assert.Equal(@"^layer1\.0\.conv1", PeftMatching.ExactPatternKey("layer1.0.conv1"));

@@ -4,37 +4,25 @@ using System.ComponentModel;
 using System.Linq;
 using static TorchSharp.torch;
 
-namespace Flora;
-
-/// <summary>
-/// Implemented by the source generator on every annotated model: lists the model's targets, modules to save and nested
-/// annotated models into a <see cref="FloraParts"/>, so that a model built of annotated blocks attaches as one.
-/// </summary>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public interface IFloraComposable
-{
-    /// <summary>Adds this model's targets, modules to save and nested models to <paramref name="parts"/>.</summary>
-    void DescribeFloraParts(FloraParts parts);
-}
+namespace Flora.Internal;
 
 /// <summary>
 /// What generated <c>AttachFlora()</c> collects before attaching: the targets and modules to save of a model and of the
 /// annotated models nested in it (members typed as one, or module lists of them), each with its dotted path from the
-/// root as TorchSharp registers it (a <c>[ComponentName]</c> included). Generated code fills it; users need not.
+/// root as TorchSharp registers it (a <c>[ComponentName]</c> included), then attaches them. For generated code, not for
+/// users: the generated <c>AttachFlora()</c> fills and attaches it.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class FloraParts
 {
-    private readonly List<FloraTarget> _targets = new();
-    private readonly List<ModuleToSave> _modulesToSave = new();
+    private readonly List<FloraTarget> _targets = new();         // in declaration order, nested models where they are declared
+    private readonly List<ModuleToSave> _modulesToSave = new();  // in declaration order
     private readonly Stack<string> _prefix = new();
     private readonly HashSet<nn.Module> _described = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>The targets, in declaration order, nested models where they are declared.</summary>
-    public IReadOnlyList<FloraTarget> Targets => _targets;
-
-    /// <summary>The modules to save, in declaration order.</summary>
-    public IReadOnlyList<ModuleToSave> ModulesToSave => _modulesToSave;
+    private FloraParts()
+    {
+    }
 
     /// <summary>The parts of <paramref name="model"/>, from its root.</summary>
     public static FloraParts Of(IFloraComposable model)
@@ -43,6 +31,27 @@ public sealed class FloraParts
         var parts = new FloraParts();
         model.DescribeFloraParts(parts);
         return parts;
+    }
+
+    /// <summary>
+    /// Freezes <paramref name="model"/> (the root these parts were described from), attaches adapters of
+    /// <paramref name="method"/> to the targets and makes the modules to save train fully, with <paramref name="options"/>
+    /// in place of what a target does not set itself; everything is validated before the model is touched.
+    /// </summary>
+    /// <param name="model">The model the parts were described from.</param>
+    /// <param name="options">The model-wide settings (the generated <c>[FloraModel]</c> values, or the caller's).</param>
+    /// <param name="method">FLoRA, or a baseline at the matched budget.</param>
+    /// <param name="moreModulesToSave">
+    /// Patterns (matched as <see cref="FloraConfig.ModulesToSave"/> are) of further modules to save besides the
+    /// <c>[FloraModuleToSave]</c> members; each must match a module.
+    /// </param>
+    public FloraAttachment Attach(nn.Module model, FloraModelOptions options, FloraMethod method, IReadOnlyList<string>? moreModulesToSave = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        IReadOnlyList<ModuleToSave> modulesToSave = moreModulesToSave is { Count: > 0 }
+            ? _modulesToSave.Concat(ModulesToSaveSelection.FindByPatterns(model, moreModulesToSave)).ToList()
+            : _modulesToSave;
+        return FloraAttachment.Attach(model, _targets, modulesToSave, options, method);
     }
 
     /// <summary>Adds the target <paramref name="member"/> of <paramref name="parent"/>.</summary>
