@@ -2,7 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using Flora.Cli.Commands;
-using Flora.Cli.Data;
+using Flora.Data;
 using Spectre.Console;
 
 namespace Flora.Cli;

@@ -1,7 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Spectre.Console;

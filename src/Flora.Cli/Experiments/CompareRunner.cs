@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Models;
 using Flora.Cli.Reports;
 using Spectre.Console;

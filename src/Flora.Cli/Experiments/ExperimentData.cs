@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using Flora.Cli.Data;
+using Flora.Data;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;

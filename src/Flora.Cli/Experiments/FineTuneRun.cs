@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
 using TorchSharp.Modules;

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using Flora.Cli.Data;
+using Flora.Data;
 
 namespace Flora.Cli.Experiments;
 

@@ -1,4 +1,4 @@
-using Flora.Cli.Data;
+using Flora.Data;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Training;

@@ -1,5 +1,5 @@
 using System;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Pretrained;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using System.IO;
-using Flora.Cli.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
+using Flora.Data;
 using Spectre.Console;
 using Spectre.Console.Testing;
 
