@@ -5,9 +5,9 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
-using Flora.Cli.Models;
 using Flora.Cli.Training;
 using Flora.Data;
+using Flora.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

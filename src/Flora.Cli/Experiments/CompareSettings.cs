@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Training;
+using Flora.Training;
 
 namespace Flora.Cli.Experiments;
 

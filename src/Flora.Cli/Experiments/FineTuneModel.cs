@@ -1,5 +1,6 @@
 using System;
 using Flora.Cli.Training;
+using Flora.Training;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;

@@ -4,6 +4,7 @@ using System.Linq;
 using Flora.Data;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
+using Flora.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

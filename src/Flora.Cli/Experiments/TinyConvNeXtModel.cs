@@ -1,6 +1,6 @@
-using Flora.Cli.Models;
 using Flora.Cli.Training;
 using Flora.Data;
+using Flora.Training;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;

@@ -1,8 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Experiments;
+namespace Flora.Training;
 
 /// <summary>One fine-tuning method of a comparison: what trains, at which budget, with which learning rate.</summary>
 /// <param name="Label">The label in tables and plots, e.g. "FLoRA (budget A)".</param>
@@ -46,7 +45,4 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// </summary>
     public static IReadOnlyList<MethodPlan> ForResNet18() =>
         Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = true } }).ToArray();
-
-    /// <summary>The plans of the network <paramref name="settings"/> names.</summary>
-    public static IReadOnlyList<MethodPlan> For(CompareSettings settings) => settings.IsResNet18 ? ForResNet18() : Default();
 }

@@ -1,6 +1,6 @@
 using System;
 
-namespace Flora.Cli.Training;
+namespace Flora.Training;
 
 /// <summary>How one fine-tuning (or pretraining) run trains.</summary>
 public sealed record TrainSettings
