@@ -70,7 +70,7 @@ internal sealed record BenchOptions
           The 'Auto' column is the path the cost model (FloraForwardPath.Auto) picks for the FLoRA adapter in a training step.
 
         model: one step of the main job's TinyConvNeXt on random 1×28×28 images and random labels, per method:
-          training (forward, cross-entropy, backward, gradient clipping, AdamW step) for full fine-tuning, BitFit, and
+          training (forward, cross-entropy, backward, gradient clipping, FloraAdamW step) for full fine-tuning, BitFit, and
           FLoRA, LoRA and DoRA at budgets A (rank 4, R3 1) and B (rank 8, R3 2); forward only (no grad, eval mode)
           for the base model and the base with FLoRA merged in.
           --width N                  Channels of the first stage (default 32).

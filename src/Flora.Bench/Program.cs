@@ -127,9 +127,9 @@ internal static class Program
         {
             for (int i = 0; i < results.Count; i++)
                 results[i].PeakMiB = peaks.TryGetValue((i, results[i].Method.Key), out double mib) ? mib : null;
-        }, CpuMemoryNote("one step (after a first step has created AdamW's state)",
+        }, CpuMemoryNote("one step (after a first step has created FloraAdamW's state)",
                          "activations, tensors saved for backward, gradients, the optimizer's temporaries",
-                         "the weights, AdamW's moments or the batch"));
+                         "the weights, FloraAdamW's moments or the batch"));
 
         var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, others);
         Report.WriteModelConsole(Console.Out, info, results);
