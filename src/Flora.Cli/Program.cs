@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace Flora.Cli;
 
 /// <summary>The `flora` command line: fine-tuning runs on real data, reports, plots and adapter files.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Runs the command line; <c>flora</c> with no command (or only options) runs <c>flora compare</c>.</summary>
     public static int Main(string[] args)

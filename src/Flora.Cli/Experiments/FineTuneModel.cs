@@ -9,7 +9,7 @@ namespace Flora.Cli.Experiments;
 /// The pretrained network a comparison fine-tunes: how to make a fresh copy of it, how a method attaches to it
 /// through its generated members, and how it reads a batch.
 /// </summary>
-public abstract class FineTuneModel : IDisposable
+internal abstract class FineTuneModel : IDisposable
 {
     /// <summary>The <c>--model</c> name of the MNIST-pretrained TinyConvNeXt (the default).</summary>
     public const string TinyConvNeXtName = "tinyconvnext";

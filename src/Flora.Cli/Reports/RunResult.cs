@@ -19,7 +19,7 @@ namespace Flora.Cli.Reports;
 /// <param name="EpochTrainLoss">Mean training loss of each epoch.</param>
 /// <param name="SecondsPerEpoch">Mean wall-clock seconds per epoch.</param>
 /// <param name="PeakMemoryBytes">Peak memory in bytes, or null where unknown.</param>
-public sealed record RunResult(
+internal sealed record RunResult(
     string Method,
     MethodKind Kind,
     string? Budget,
