@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -19,35 +18,13 @@ namespace Flora.Bench;
 /// </summary>
 internal static class GeneratorBenchmark
 {
-    public const string Usage = """
-        generator: the source generator on one compilation of many annotated targets.
-          --models N       Model classes (default 20)
-          --targets N      [FloraTarget] members per model (default 10): 200 targets by default
-          --iterations N   Timed runs per scenario (default 30, after 5 warm-up runs)
-          --no-forward     Models call no target with forward(x) (no interceptors): the baseline without interception
-          --markdown PATH  Also write the table as markdown
-        """;
-
-    public static int Run(string[] args)
+    /// <summary>
+    /// Times the generator on <paramref name="models"/> model classes of <paramref name="targets"/> targets each (calling
+    /// them with <c>forward(x)</c> when <paramref name="forwardCalls"/>), <paramref name="iterations"/> runs per scenario;
+    /// prints the table and writes it to <paramref name="markdown"/> when given, quoting <paramref name="commandLine"/>.
+    /// </summary>
+    public static int Run(int models, int targets, int iterations, bool forwardCalls, string? markdown, string commandLine)
     {
-        int models = 20, targets = 10, iterations = 30;
-        bool forwardCalls = true;
-        string? markdown = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--models": models = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--targets": targets = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--iterations": iterations = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--markdown": markdown = Next(); break;
-                case "--no-forward": forwardCalls = false; break;
-                case "--help" or "-h": Console.WriteLine(Usage); return 0;
-                default: Console.Error.WriteLine($"error: unknown option {args[i]}\n{Usage}"); return 2;
-            }
-        }
-
         // InterceptorsNamespaces as the package's build targets pass it to the compiler.
         var parseOptions = CSharpParseOptions.Default.WithFeatures(new[] { new KeyValuePair<string, string>("InterceptorsNamespaces", "Flora.Generated.Interceptors") });
         var trees = Enumerable.Range(0, models).Select(m => CSharpSyntaxTree.ParseText(ModelSource(m, targets, forwardCalls), parseOptions, path: $"Model{m}.cs")).ToList();
@@ -71,7 +48,7 @@ internal static class GeneratorBenchmark
                        + string.Join("\n", rows.Select(r => $"| {r.Scenario} | {r.Median:F2} | {r.Min:F2} |"));
         Console.WriteLine(table);
         if (markdown is not null)
-            File.WriteAllText(markdown, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores\n- Command: `dotnet run -c Release --project src/Flora.Bench -- generator {string.Join(" ", args)}`\n\n{table}\n");
+            File.WriteAllText(markdown, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores\n- Command: `{commandLine}`\n\n{table}\n");
         return 0;
     }
 

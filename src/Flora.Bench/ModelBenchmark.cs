@@ -2,10 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Flora.Cli.Experiments;
-using Flora.Cli.Models;
-using Flora.Cli.Reports;
-using Flora.Cli.Training;
+using Flora.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -59,8 +56,9 @@ internal sealed record ModelResult(ModelMethod Method, long TrainableParameters,
 
 /// <summary>
 /// Times one step of the main job's network (<see cref="TinyConvNeXt"/>) per method, on one fixed batch of random
-/// 1×28×28 images with random labels. A training step is what <see cref="Trainer"/> does per batch: forward,
-/// cross-entropy, backward, gradient clipping to norm 1 and an AdamW step, on the parameters the method trains (all of
+/// 1×28×28 images with random labels. A training step is what the main job's trainer does per batch: forward,
+/// cross-entropy, backward, gradient clipping (<see cref="TrainSettings.ClipNorm"/>) and a step of <see cref="FloraAdamW"/>
+/// (the main job's optimizer, with <see cref="TrainSettings.WeightDecay"/>), on the parameters the method trains (all of
 /// them for full fine-tuning, the generated <c>FloraParameters()</c> otherwise). Gradients are set to none before
 /// each step, outside the clock. The inference pair runs the forward only, in evaluation mode without gradients.
 /// Every method has its own model, built from the same seed, so the base weights are the same in all of them.
@@ -87,7 +85,7 @@ internal sealed class ModelBenchmark
     /// <summary>
     /// Times every method, interleaved: each round runs one step of every method, in an order rotated from round to
     /// round, so that drift of the machine's speed falls on all methods alike. Warm-up rounds first (they also create
-    /// AdamW's state), then the timed rounds. After the first round each training method is checked: a finite loss,
+    /// the optimizer's state), then the timed rounds. After the first round each training method is checked: a finite loss,
     /// a gradient on every parameter it trains and on none it freezes.
     /// </summary>
     public IReadOnlyList<ModelResult> Time()
@@ -130,7 +128,7 @@ internal sealed class ModelBenchmark
 
     /// <summary>
     /// Each method's peak resident-memory growth during one step (median of three), after one untimed step (which
-    /// creates AdamW's state). CPU only; meant for the process <see cref="ResidentMemory"/> starts.
+    /// creates the optimizer's state). CPU only; meant for the process <see cref="ResidentMemory"/> starts.
     /// </summary>
     public IEnumerable<(int Row, string Key, double MiB)> MeasureMemory()
     {
@@ -188,7 +186,7 @@ internal sealed class ModelBenchmark
     {
         private readonly TinyConvNeXt _model;
         private readonly Parameter[] _trainable;
-        private readonly optim.Optimizer? _optimizer;
+        private readonly FloraAdamW? _optimizer;
         private readonly double _clipNorm;
 
         public Case(ModelBenchmark owner, ModelMethod method)
@@ -215,7 +213,7 @@ internal sealed class ModelBenchmark
                     _trainable = _model.parameters().ToArray();
                 }
                 _model.train();
-                _optimizer = optim.AdamW(_trainable, lr: plan.LearningRate, weight_decay: settings.WeightDecay);
+                _optimizer = new FloraAdamW(_trainable, plan.LearningRate, weightDecay: settings.WeightDecay);
             }
             else
             {
@@ -264,7 +262,7 @@ internal sealed class ModelBenchmark
             Tensor value = nn.functional.cross_entropy(_model.call(batch.Images), batch.Labels);
             value.backward();
             nn.utils.clip_grad_norm_(_trainable, _clipNorm);
-            _optimizer.step();
+            _optimizer.Step();
             loss = value.detach().MoveToOuterDisposeScope();
         }
 

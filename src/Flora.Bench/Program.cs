@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -7,7 +10,7 @@ using TorchSharp;
 
 namespace Flora.Bench;
 
-/// <summary>Entry point: <c>Flora.Bench layers|model|generator [options]</c>.</summary>
+/// <summary>Entry point: <c>Flora.Bench layers|model|resnet|generator [options]</c> (<see cref="BenchCommandLine"/>).</summary>
 internal static class Program
 {
     private const string CudaMemoryNote = "n/a on CUDA: TorchSharp 0.107 exposes no CUDA allocator statistics (no torch.cuda.max_memory_allocated); " +
@@ -16,26 +19,20 @@ internal static class Program
     private static int Main(string[] args)
     {
         Console.OutputEncoding = Encoding.UTF8;
-        if (args.Length > 0 && args[0] == "generator")
-            return GeneratorBenchmark.Run(args[1..]);
-        if (args.Length > 0 && args[0] == "resnet")
-            return ResNet.ResNetBenchmark.Run(args[1..]);
-        BenchOptions? options;
-        try
+        ParseResult parsed = BenchCommandLine.Create().Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
-            options = BenchOptions.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
+            foreach (ParseError error in parsed.Errors)
+                Console.Error.WriteLine("error: " + error.Message);
             Console.Error.WriteLine("Run with --help for the usage.");
             return 2;
         }
-        if (options is null)
-        {
-            Console.WriteLine(BenchOptions.Usage + Environment.NewLine + GeneratorBenchmark.Usage);
-            return 0;
-        }
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>Runs <c>layers</c> or <c>model</c> (or, with <see cref="BenchOptions.MemoryChild"/>, its memory pass) as <paramref name="options"/> say.</summary>
+    internal static int Run(BenchOptions options)
+    {
         if (options.Device == DeviceType.CUDA)
         {
             // First, so that an outside poller (nvidia-smi --query-compute-apps=pid,used_memory) can tell this process's memory.
@@ -127,9 +124,9 @@ internal static class Program
         {
             for (int i = 0; i < results.Count; i++)
                 results[i].PeakMiB = peaks.TryGetValue((i, results[i].Method.Key), out double mib) ? mib : null;
-        }, CpuMemoryNote("one step (after a first step has created AdamW's state)",
+        }, CpuMemoryNote("one step (after a first step has created FloraAdamW's state)",
                          "activations, tensors saved for backward, gradients, the optimizer's temporaries",
-                         "the weights, AdamW's moments or the batch"));
+                         "the weights, FloraAdamW's moments or the batch"));
 
         var info = new RunInfo(device, options.DTypeName, torch.get_num_threads(), torch.__version__, started, options.CommandLine, options, memoryNote, others);
         Report.WriteModelConsole(Console.Out, info, results);

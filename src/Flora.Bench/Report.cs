@@ -211,7 +211,7 @@ internal static class Report
         output.WriteLine();
         if (results.Any(r => r.Method.Training))
         {
-            output.WriteLine($"Training step (forward, cross-entropy, backward, clip, AdamW), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up:");
+            output.WriteLine($"Training step (forward, cross-entropy, backward, clip, FloraAdamW), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up:");
             output.WriteLine(Table(TrainingTable(results), markdown: false));
             output.WriteLine();
         }
@@ -237,7 +237,7 @@ internal static class Report
         md.AppendLine();
         if (results.Any(r => r.Method.Training))
         {
-            md.AppendLine("Training step (forward, cross-entropy, backward, gradient clipping, AdamW step), with the main job's methods, " +
+            md.AppendLine("Training step (forward, cross-entropy, backward, gradient clipping, FloraAdamW step), with the main job's methods, " +
                           "budgets and learning rates; × full FT = the method's median / full fine-tuning's median:");
             md.AppendLine();
             md.AppendLine(Table(TrainingTable(results), markdown: true));

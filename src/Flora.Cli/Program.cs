@@ -2,13 +2,13 @@ using System;
 using System.CommandLine;
 using System.IO;
 using Flora.Cli.Commands;
-using Flora.Cli.Data;
+using Flora.Data;
 using Spectre.Console;
 
 namespace Flora.Cli;
 
 /// <summary>The `flora` command line: fine-tuning runs on real data, reports, plots and adapter files.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Runs the command line; <c>flora</c> with no command (or only options) runs <c>flora compare</c>.</summary>
     public static int Main(string[] args)

@@ -27,23 +27,9 @@ internal static class ResNetBenchmark
 
     public const int AdapterCount = 16;
 
-    public static int Run(string[] args)
+    /// <summary>Times every method at every batch size of <paramref name="options"/> and prints (and writes) the table.</summary>
+    public static int Run(ResNetOptions options)
     {
-        ResNetOptions? options;
-        try
-        {
-            options = ResNetOptions.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 2;
-        }
-        if (options is null)
-        {
-            Console.WriteLine(ResNetOptions.Usage);
-            return 0;
-        }
         if (options.Device == DeviceType.CUDA && !cuda.is_available())
         {
             Console.Error.WriteLine("error: CUDA is not available (pack with ../shared/gpu/pack.sh and run on the GPU machine).");

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;

@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Linq;
 using Flora.Cli.Experiments;
+using Flora.Training;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Cli.Models;
+using Flora.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
 

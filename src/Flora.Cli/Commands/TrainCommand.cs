@@ -1,9 +1,10 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
+using Flora.Training;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;

@@ -5,16 +5,16 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
-using Flora.Cli.Data;
-using Flora.Cli.Models;
 using Flora.Cli.Training;
+using Flora.Data;
+using Flora.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
 
 /// <summary>How the base model is pretrained on MNIST digits; its hash names the cached weights.</summary>
-public sealed record PretrainSettings
+internal sealed record PretrainSettings
 {
     /// <summary>Channels of the network's first stage.</summary>
     public int Width { get; init; } = 32;
@@ -37,7 +37,7 @@ public sealed record PretrainSettings
 /// The pretrained base model: trained on MNIST digits once per settings and cached as a safetensors file of its
 /// state dict (<c>{cache}/base-{hash}.safetensors</c>), then loaded by every fine-tuning run.
 /// </summary>
-public static class BaseModelStore
+internal static class BaseModelStore
 {
     /// <summary>The cached weights' path for these settings.</summary>
     public static string PathFor(string cacheDirectory, PretrainSettings settings) =>

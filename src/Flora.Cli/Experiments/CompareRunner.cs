@@ -2,8 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Data;
-using Flora.Cli.Models;
+using Flora.Data;
+using Flora.Training;
 using Flora.Cli.Reports;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -14,7 +14,7 @@ namespace Flora.Cli.Experiments;
 /// The main job: pretrain (or reuse) the base on MNIST digits, fine-tune it on Fashion-MNIST with every method of the
 /// plan over several seeds, and write the results table, CSV, markdown report, plots and adapters.
 /// </summary>
-public static class CompareRunner
+internal static class CompareRunner
 {
     /// <summary>Loads the data and the base (pretraining it on first use; the ResNet-18 needs none), then runs the comparison; returns the runs.</summary>
     public static IReadOnlyList<RunResult> Run(CompareSettings settings, IReadOnlyList<MethodPlan> plans, IAnsiConsole console)

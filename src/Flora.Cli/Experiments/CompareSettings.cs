@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Training;
+using Flora.Training;
 
 namespace Flora.Cli.Experiments;
 
@@ -11,7 +12,7 @@ namespace Flora.Cli.Experiments;
 /// The sizes of a comparison. The defaults finish in about ten minutes on two CPU cores; <see cref="Full"/> uses all of
 /// MNIST and the whole 60k/10k Fashion-MNIST split, for a GPU.
 /// </summary>
-public sealed record CompareSettings
+internal sealed record CompareSettings
 {
     /// <summary>Where the npm data packages and the pretrained base are cached.</summary>
     public string CacheDirectory { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flora");

@@ -1,12 +1,12 @@
 using System;
 using System.IO;
-using Flora.Cli.Data;
+using Flora.Data;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
 
 /// <summary>The data and base model one command needs: the Fashion-MNIST subsets and the pretrained base's path.</summary>
-public sealed record ExperimentData(ImageDataset Train, ImageDataset Test, string BasePath)
+internal sealed record ExperimentData(ImageDataset Train, ImageDataset Test, string BasePath)
 {
     /// <summary>Loads the data sets (downloading them on first use) and pretrains or reuses the base model.</summary>
     public static ExperimentData Prepare(CompareSettings settings, Device device, RunProgress progress, Action<string> say)

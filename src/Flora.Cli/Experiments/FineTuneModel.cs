@@ -1,6 +1,7 @@
 using System;
 using Flora.Cli.Training;
 using Flora.Internal;
+using Flora.Training;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
@@ -9,7 +10,7 @@ namespace Flora.Cli.Experiments;
 /// The pretrained network a comparison fine-tunes: how to make a fresh copy of it, how a method attaches to it
 /// through its generated members, and how it reads a batch.
 /// </summary>
-public abstract class FineTuneModel : IDisposable
+internal abstract class FineTuneModel : IDisposable
 {
     /// <summary>The <c>--model</c> name of the MNIST-pretrained TinyConvNeXt (the default).</summary>
     public const string TinyConvNeXtName = "tinyconvnext";

@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
+using Flora.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ using static TorchSharp.torch;
 namespace Flora.Cli.Experiments;
 
 /// <summary>One method on one seed: load the base, attach the method through the generated members, train, measure.</summary>
-public static class FineTuneRun
+internal static class FineTuneRun
 {
     /// <summary>Runs <paramref name="plan"/> with <paramref name="seed"/> on the TinyConvNeXt base at <paramref name="basePath"/>; saves the adapters into <paramref name="adapterDirectory"/> when given.</summary>
     public static RunResult Run(MethodPlan plan, int seed, string basePath, int width, ImageDataset train, ImageDataset test, TrainSettings settings,

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using Flora.Cli.Data;
+using Flora.Data;
 
 namespace Flora.Cli.Experiments;
 
@@ -13,7 +13,7 @@ namespace Flora.Cli.Experiments;
 /// <param name="Grid">The rates tried, ascending.</param>
 /// <param name="ValidationAccuracies">The validation accuracy at each rate of <paramref name="Grid"/>; NaN where the training diverged.</param>
 /// <param name="Index">The position of the chosen rate in <paramref name="Grid"/>.</param>
-public sealed record LearningRateChoice(string Method, IReadOnlyList<double> Grid, IReadOnlyList<double> ValidationAccuracies, int Index)
+internal sealed record LearningRateChoice(string Method, IReadOnlyList<double> Grid, IReadOnlyList<double> ValidationAccuracies, int Index)
 {
     /// <summary>The chosen rate.</summary>
     public double LearningRate => Grid[Index];
@@ -33,7 +33,7 @@ public sealed record LearningRateChoice(string Method, IReadOnlyList<double> Gri
 /// Chooses each method's learning rate on a validation split taken from the training images: every rate of one grid
 /// trains the method once (the first seed) on the rest of the training images, and the best validation accuracy wins.
 /// </summary>
-public static class LearningRateSearch
+internal static class LearningRateSearch
 {
     /// <summary>The default grid: 5 rates log-spaced from 1e-4 to 1e-2.</summary>
     public static IReadOnlyList<double> DefaultGrid { get; } = LogSpaced(1e-4, 1e-1, 7);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Flora.Cli.Training;
 using Flora.Pretrained;
+using Flora.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,7 +12,7 @@ namespace Flora.Cli.Experiments;
 /// The ImageNet-pretrained ResNet-18 of <see cref="PretrainedModels.ResNet18"/> with a new 10-class head. The ONNX
 /// weights are read once, on first use, and copied into every fresh copy; the head of each copy is initialised anew.
 /// </summary>
-public sealed class ResNet18Model : FineTuneModel
+internal sealed class ResNet18Model : FineTuneModel
 {
     /// <summary>The number of Fashion-MNIST classes.</summary>
     public const int Classes = 10;

@@ -7,7 +7,7 @@ namespace Flora.Cli.Experiments;
 /// <summary>
 /// Shows a run's progress: live bars on an interactive terminal, one line per epoch otherwise (CI logs, pipes).
 /// </summary>
-public sealed class RunProgress
+internal sealed class RunProgress
 {
     private readonly IAnsiConsole _console;
     private readonly bool _interactive;

@@ -1,12 +1,12 @@
-using Flora.Cli.Data;
-using Flora.Cli.Models;
 using Flora.Cli.Training;
+using Flora.Data;
+using Flora.Training;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
 
 /// <summary>The default network: the MNIST-pretrained <see cref="TinyConvNeXt"/> cached at <see cref="BasePath"/>.</summary>
-public sealed class TinyConvNeXtModel : FineTuneModel
+internal sealed class TinyConvNeXtModel : FineTuneModel
 {
     /// <summary>The base weights at <paramref name="basePath"/> of a network of width <paramref name="width"/>.</summary>
     public TinyConvNeXtModel(string basePath, int width)

@@ -8,7 +8,7 @@ namespace Flora.Cli.Reports;
 /// Writes files through a temporary file in the same folder and a rename, so a reader (or an interrupted run)
 /// sees either the old file or the complete new one, never half of it.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 

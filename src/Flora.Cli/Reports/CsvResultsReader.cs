@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using Flora.Training;
 
 namespace Flora.Cli.Reports;
 
@@ -11,7 +12,7 @@ namespace Flora.Cli.Reports;
 /// Reads back the results.csv that <see cref="CsvResultsWriter"/> writes (RFC 4180 quoting, invariant culture), so that a
 /// report can be rebuilt from a run that was interrupted or ran elsewhere (<c>flora report</c>).
 /// </summary>
-public static class CsvResultsReader
+internal static class CsvResultsReader
 {
     /// <summary>The runs in <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the line and column on bad input.</summary>
     public static IReadOnlyList<RunResult> Read(string path)

@@ -13,7 +13,7 @@ namespace Flora.Cli.Reports;
 /// epoch_1 … epoch_N (test accuracy after each epoch), seconds_per_epoch, peak_memory_bytes,
 /// train_loss_1 … train_loss_N. N is the most epochs of any run; shorter runs leave the rest empty.
 /// </summary>
-public static class CsvResultsWriter
+internal static class CsvResultsWriter
 {
     /// <summary>The header for runs of at most <paramref name="epochs"/> epochs.</summary>
     public static IReadOnlyList<string> Header(int epochs)

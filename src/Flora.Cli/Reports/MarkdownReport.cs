@@ -9,10 +9,10 @@ namespace Flora.Cli.Reports;
 /// <summary>A plot image to link from results.md.</summary>
 /// <param name="Caption">Alt text and caption.</param>
 /// <param name="RelativePath">Path relative to results.md (forward slashes).</param>
-public sealed record PlotLink(string Caption, string RelativePath);
+internal sealed record PlotLink(string Caption, string RelativePath);
 
 /// <summary>results.md: title, settings, the results table, the paired comparisons, the plots and how to read them.</summary>
-public static class MarkdownReport
+internal static class MarkdownReport
 {
     /// <summary>The text of results.md.</summary>
     /// <param name="title">The level-1 heading.</param>

@@ -2,11 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using Flora.Training;
 
 namespace Flora.Cli.Reports;
 
 /// <summary>What a paired comparison supports.</summary>
-public enum PairedOutcome
+internal enum PairedOutcome
 {
     /// <summary>Fewer than two paired seeds: no confidence interval, no conclusion.</summary>
     TooFewPairs,
@@ -36,7 +37,7 @@ public enum PairedOutcome
 /// <param name="Losses">Seeds where A is lower.</param>
 /// <param name="Ties">Seeds where both are equal.</param>
 /// <param name="UnpairedSeeds">Seeds run for only one of the two methods, dropped from the comparison.</param>
-public sealed record PairedComparison(
+internal sealed record PairedComparison(
     string MethodA,
     string MethodB,
     IReadOnlyList<int> Seeds,

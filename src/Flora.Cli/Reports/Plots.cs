@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using Flora.Training;
 using ScottPlot;
 
 namespace Flora.Cli.Reports;
@@ -12,7 +13,7 @@ namespace Flora.Cli.Reports;
 /// marker per method with ± std error bars, labelled) and test accuracy per epoch (mean over seeds, one line per
 /// method). Colour follows the method kind, marker shape and line pattern the budget. Files are written atomically.
 /// </summary>
-public static class Plots
+internal static class Plots
 {
     /// <summary>Default width in pixels.</summary>
     public const int DefaultWidth = 800;

@@ -10,7 +10,7 @@ namespace Flora.Cli.Reports;
 /// The results table (Method | Trainable params | % of model | Test accuracy (mean ± std, %) | Time/epoch | Peak memory),
 /// one row per method in run order, for the console (Spectre.Console) and as markdown.
 /// </summary>
-public static class ResultsTableWriter
+internal static class ResultsTableWriter
 {
     /// <summary>The column headers.</summary>
     public static IReadOnlyList<string> Columns { get; } =

@@ -1,24 +1,8 @@
 using System;
 using System.Collections.Generic;
+using Flora.Training;
 
 namespace Flora.Cli.Reports;
-
-/// <summary>Which fine-tuning method a run used (drives colours and grouping in the plots).</summary>
-public enum MethodKind
-{
-    /// <summary>Every parameter of the model trains.</summary>
-    FullFineTuning,
-    /// <summary>Only biases train.</summary>
-    BitFit,
-    /// <summary>LoRA adapters.</summary>
-    Lora,
-    /// <summary>DoRA adapters (LoRA plus a learned magnitude).</summary>
-    Dora,
-    /// <summary>FLoRA adapters (Tucker core plus one factor per mode).</summary>
-    Flora,
-    /// <summary>Anything else.</summary>
-    Other,
-}
 
 /// <summary>
 /// The raw result of one training run (one method, one budget, one seed).
@@ -35,7 +19,7 @@ public enum MethodKind
 /// <param name="EpochTrainLoss">Mean training loss of each epoch.</param>
 /// <param name="SecondsPerEpoch">Mean wall-clock seconds per epoch.</param>
 /// <param name="PeakMemoryBytes">Peak memory in bytes, or null where unknown.</param>
-public sealed record RunResult(
+internal sealed record RunResult(
     string Method,
     MethodKind Kind,
     string? Budget,

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace Flora.Cli.Reports;
 
 /// <summary>The few statistics the reports need: mean, sample standard deviation, Student's t quantiles.</summary>
-public static class Statistics
+internal static class Statistics
 {
     /// <summary>Arithmetic mean; NaN for no values.</summary>
     public static double Mean(IReadOnlyList<double> values)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using Flora.Training;
 
 namespace Flora.Cli.Reports;
 
@@ -17,7 +18,7 @@ namespace Flora.Cli.Reports;
 /// <param name="MeanSecondsPerEpoch">Mean over seeds of the seconds per epoch.</param>
 /// <param name="PeakMemoryBytes">Largest peak memory over seeds, or null where no run knew it.</param>
 /// <param name="MeanEpochAccuracy">Per epoch, the mean test accuracy over the seeds that reached that epoch.</param>
-public sealed record MethodSummary(
+internal sealed record MethodSummary(
     string Method,
     MethodKind Kind,
     string? Budget,
@@ -38,7 +39,7 @@ public sealed record MethodSummary(
 }
 
 /// <summary>Per-method summaries of many runs, in the order the methods first appear in the runs.</summary>
-public sealed class Summary
+internal sealed class Summary
 {
     private Summary(IReadOnlyList<MethodSummary> methods, IReadOnlyList<RunResult> runs, IReadOnlyList<string> warnings)
     {

@@ -3,7 +3,7 @@ using System;
 namespace Flora.Cli.Training;
 
 /// <summary>Linear warm-up to the peak learning rate, then cosine decay to zero over the remaining steps.</summary>
-public sealed class CosineSchedule
+internal sealed class CosineSchedule
 {
     private readonly double _peak;
     private readonly long _warmup, _total;

@@ -1,4 +1,4 @@
-using Flora.Cli.Data;
+using Flora.Data;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Training;
@@ -7,7 +7,7 @@ namespace Flora.Cli.Training;
 /// How a model sees a batch of a data set: the images at some indices turned into the model's input, with their labels,
 /// on a device. Applied per batch by the training and evaluation loops, so only one batch is ever transformed at a time.
 /// </summary>
-public abstract class InputTransform
+internal abstract class InputTransform
 {
     /// <summary>
     /// The images at <paramref name="indices"/> of <paramref name="data"/> as the model's input and their labels

@@ -12,7 +12,7 @@ namespace Flora.Cli.Training;
 /// is the kernel's own high-water mark (<c>VmHWM</c>, reset at the start through <c>/proc/self/clear_refs</c>), not a
 /// sample. Elsewhere the resident set is sampled at every step (a lower bound).
 /// </summary>
-public sealed class MemoryProbe
+internal sealed class MemoryProbe
 {
     private readonly Process _process = Process.GetCurrentProcess();
     private readonly bool _kernelPeak;

@@ -1,10 +1,10 @@
-using Flora.Cli.Data;
+using Flora.Data;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Training;
 
 /// <summary>The data set's 28×28 gray images, <c>(x / 255 − mean) / std</c>, <c>[B, 1, 28, 28]</c> float32.</summary>
-public sealed class NormalisedInput : InputTransform
+internal sealed class NormalisedInput : InputTransform
 {
     private readonly Normalisation _normalisation;
 

@@ -1,5 +1,5 @@
 using System;
-using Flora.Cli.Data;
+using Flora.Data;
 using Flora.Pretrained;
 using static TorchSharp.torch;
 
@@ -10,7 +10,7 @@ namespace Flora.Cli.Training;
 /// false</c>) to <see cref="Resolution"/>², the gray channel repeated as R, G and B, then
 /// <see cref="PretrainedModels.ResNet18Preprocess"/> (BGR, 0–255, minus the mean image): <c>[B, 3, R, R]</c>.
 /// </summary>
-public sealed class ResNetInput : InputTransform
+internal sealed class ResNetInput : InputTransform
 {
     private static readonly Normalisation UnitRange = new(0f, 1f);
 

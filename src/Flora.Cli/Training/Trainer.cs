@@ -2,7 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Flora.Cli.Data;
+using Flora.Data;
+using Flora.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,20 +15,20 @@ namespace Flora.Cli.Training;
 /// <param name="TrainLossPerEpoch">Mean training loss of each epoch.</param>
 /// <param name="SecondsPerEpoch">Mean wall-clock seconds of an epoch's training steps (evaluation excluded).</param>
 /// <param name="PeakMemoryBytes">Peak memory growth during the run, or null when not measurable.</param>
-public sealed record TrainOutcome(IReadOnlyList<double> TestAccuracyPerEpoch, IReadOnlyList<double> TrainLossPerEpoch, double SecondsPerEpoch, long? PeakMemoryBytes)
+internal sealed record TrainOutcome(IReadOnlyList<double> TestAccuracyPerEpoch, IReadOnlyList<double> TrainLossPerEpoch, double SecondsPerEpoch, long? PeakMemoryBytes)
 {
     /// <summary>The accuracy after the last epoch.</summary>
     public double FinalAccuracy => TestAccuracyPerEpoch[^1];
 }
 
 /// <summary>Progress of a run: epoch (1-based), step within the epoch, steps per epoch, the last loss.</summary>
-public readonly record struct TrainProgress(int Epoch, int Step, int StepsPerEpoch, double Loss);
+internal readonly record struct TrainProgress(int Epoch, int Step, int StepsPerEpoch, double Loss);
 
 /// <summary>
 /// Trains a classifier with AdamW, linear warm-up then cosine decay, and gradient clipping; evaluates test accuracy
 /// after each epoch. Every step runs in a dispose scope, so memory does not grow with the number of steps.
 /// </summary>
-public static class Trainer
+internal static class Trainer
 {
     /// <summary>Trains <paramref name="parameters"/> of <paramref name="model"/> on <paramref name="train"/> and evaluates on <paramref name="test"/>.</summary>
     public static TrainOutcome Train(nn.Module<Tensor, Tensor> model, IReadOnlyList<Parameter> parameters, ImageDataset train, ImageDataset test,

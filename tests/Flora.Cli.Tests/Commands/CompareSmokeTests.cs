@@ -1,7 +1,8 @@
 using System.IO;
-using Flora.Cli.Data;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
+using Flora.Data;
+using Flora.Training;
 using Spectre.Console;
 using Spectre.Console.Testing;
 
@@ -33,10 +34,10 @@ public sealed class CompareSmokeTests : IDisposable
         CacheDirectory = Path.Combine(dir, "cache"),
         OutputDirectory = Path.Combine(dir, "out"),
         Seeds = 2,
-        Pretrain = new PretrainSettings { Width = 4, TrainPerClass = 2, Train = new Training.TrainSettings { Epochs = 1, BatchSize = 10, Seed = 3 } },
+        Pretrain = new PretrainSettings { Width = 4, TrainPerClass = 2, Train = new TrainSettings { Epochs = 1, BatchSize = 10, Seed = 3 } },
         TrainPerClass = 2,
         TestPerClass = 1,
-        FineTune = new Training.TrainSettings { Epochs = 1, BatchSize = 10 },
+        FineTune = new TrainSettings { Epochs = 1, BatchSize = 10 },
     };
 
     [Fact]

@@ -2,6 +2,7 @@ using System.IO;
 using Flora.Cli.Commands;
 using Flora.Cli.Experiments;
 using Flora.Cli.Training;
+using Flora.Training;
 using TorchSharp.Modules;
 
 namespace Flora.Cli.Tests.Commands;
@@ -102,7 +103,7 @@ public sealed class ComputeOptionsTests : IDisposable
         using var before = bn.running_mean!.clone();
         var settings = new TrainSettings { Epochs = 1, BatchSize = 5, FrozenBatchNorm = frozen };
         Trainer.Train(model, model.parameters().ToArray(), CompareSmokeTests.Tiny("fashion", 2, 4), CompareSmokeTests.Tiny("fashion test", 1, 5),
-            global::Flora.Cli.Data.Normalisation.FashionMnist, settings, CPU);
+            global::Flora.Data.Normalisation.FashionMnist, settings, CPU);
         Assert.Equal(frozen, bn.running_mean!.eq(before).all().item<bool>());
     }
 }

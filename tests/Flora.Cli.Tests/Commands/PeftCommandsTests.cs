@@ -1,6 +1,6 @@
 using System.IO;
 using Flora.Cli.Commands;
-using Flora.Cli.Models;
+using Flora.Training;
 
 namespace Flora.Cli.Tests.Commands;
 

@@ -3,6 +3,7 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using Flora.Cli.Reports;
+using Flora.Training;
 
 namespace Flora.Cli.Tests.Reports;
 

@@ -1,6 +1,7 @@
 using System.IO;
 using System.Text.RegularExpressions;
 using Flora.Cli.Reports;
+using Flora.Training;
 using Spectre.Console;
 
 namespace Flora.Cli.Tests.Reports;

@@ -1,4 +1,5 @@
 using Flora.Cli.Reports;
+using Flora.Training;
 
 namespace Flora.Cli.Tests.Reports;
 

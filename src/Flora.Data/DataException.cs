@@ -1,6 +1,6 @@
 using System;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>
 /// A problem with the data sets of the main job: npm is missing or failed, a downloaded file is malformed, or a

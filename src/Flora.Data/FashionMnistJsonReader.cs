@@ -3,7 +3,7 @@ using System.IO;
 using System.Text;
 using System.Text.Json;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>The images of one Fashion-MNIST class file.</summary>
 /// <param name="Pixels">The pixels of the non-empty rows, image after image (length Count × 784).</param>

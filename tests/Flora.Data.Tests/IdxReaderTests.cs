@@ -1,7 +1,6 @@
 using System.IO;
-using Flora.Cli.Data;
 
-namespace Flora.Cli.Tests.Data;
+namespace Flora.Data.Tests;
 
 public sealed class IdxReaderTests : IDisposable
 {

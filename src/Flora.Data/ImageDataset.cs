@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>
 /// The per-pixel normalisation of a data set: a pixel byte <c>x</c> becomes <c>(x / 255 − Mean) / Std</c>.

@@ -4,7 +4,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Text;
 
-namespace Flora.Cli.Tests.Data;
+namespace Flora.Data.Tests;
 
 /// <summary>A temporary directory deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable

@@ -1,8 +1,7 @@
 using System.IO;
 using System.Text;
-using Flora.Cli.Data;
 
-namespace Flora.Cli.Tests.Data;
+namespace Flora.Data.Tests;
 
 public sealed class FashionMnistJsonReaderTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using System;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>
 /// SplitMix64 (Steele, Lea and Flood, 2014): a tiny, fast 64-bit pseudo-random generator. The data layer uses it

@@ -1,6 +1,4 @@
-using Flora.Cli.Data;
-
-namespace Flora.Cli.Tests.Data;
+namespace Flora.Data.Tests;
 
 public sealed class ImageDatasetTests
 {

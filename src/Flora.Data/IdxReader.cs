@@ -2,7 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 
-namespace Flora.Cli.Data;
+namespace Flora.Data;
 
 /// <summary>The contents of an IDX images file: <see cref="Count"/> images of <see cref="Rows"/> × <see cref="Columns"/> unsigned bytes, row-major.</summary>
 /// <param name="Count">The number of images.</param>

@@ -1,0 +1,18 @@
+namespace Flora.Training;
+
+/// <summary>Which fine-tuning method a run used (drives colours and grouping in the plots).</summary>
+public enum MethodKind
+{
+    /// <summary>Every parameter of the model trains.</summary>
+    FullFineTuning,
+    /// <summary>Only biases train.</summary>
+    BitFit,
+    /// <summary>LoRA adapters.</summary>
+    Lora,
+    /// <summary>DoRA adapters (LoRA plus a learned magnitude).</summary>
+    Dora,
+    /// <summary>FLoRA adapters (Tucker core plus one factor per mode).</summary>
+    Flora,
+    /// <summary>Anything else.</summary>
+    Other,
+}

@@ -1,0 +1,6 @@
+global using System;
+global using System.Collections.Generic;
+global using System.Linq;
+global using Xunit;
+global using TorchSharp;
+global using static TorchSharp.torch;
