@@ -32,7 +32,7 @@ internal static class ResNetBenchmark
     {
         if (options.Device == DeviceType.CUDA && !cuda.is_available())
         {
-            Console.Error.WriteLine("error: CUDA is not available (pack with ../shared/gpu/pack.sh and run on the GPU machine).");
+            Console.Error.WriteLine("error: CUDA is not available (pack with tools/gpu/pack.sh and run on a GPU machine).");
             return 1;
         }
         if (options.Threads is int threads) set_num_threads(threads);

@@ -24,7 +24,7 @@ public sealed class PeftFixtureTests
         var missing = Expected.Except(FixtureNames()).ToList();
         Assert.True(missing.Count == 0,
             $"PEFT-made fixtures missing under {FixturesRoot}: {string.Join(", ", missing)}. Make them with " +
-            "`OUT=/tmp/peft-out bash tools/peft/run-on-gpu-machine.sh` on the GPU machine (.peft/ carried) and copy $OUT/Fixtures/* there.");
+            "`OUT=/tmp/peft-out bash tools/peft/run-on-gpu-machine.sh` on a machine with PyTorch (.peft/ copied there) and copy $OUT/Fixtures/* there.");
     }
 
     [Theory]
