@@ -14,19 +14,19 @@ internal abstract record LayerSpec(string Name, long[] InputShape)
 
     /// <summary>
     /// Builds the base layer on <paramref name="device"/> in <paramref name="dtype"/>, frozen, and wraps it three times:
-    /// FLoRA with <paramref name="options"/>, and LoRA and DoRA at the ranks matched to that FLoRA budget
-    /// (<see cref="LoraLayerConfig.Matched"/>). The three adapters share the one base layer. Every factor that starts
+    /// FLoRA with <paramref name="options"/>, and LoRA and DoRA at the ranks matched to that FLoRA budget, each the
+    /// adapter the runtime's dispatch table gives the layer (<see cref="FloraLayerTypes.CreateAdapter"/>). The three
+    /// adapters share the one base layer. Every factor that starts
     /// at zero (FLoRA's core, LoRA's and DoRA's B) is filled from <c>randn</c> so that each update is real work.
     /// </summary>
     public LayerAdapters Build(FloraModelOptions options, FloraForwardPath loraPath, Device device, ScalarType dtype)
     {
-        (nn.Module<Tensor, Tensor> baseLayer, Tensor weight) = CreateBase(device, dtype);
+        nn.Module<Tensor, Tensor> baseLayer = CreateBase(device, dtype);
         foreach (var parameter in baseLayer.parameters())
             parameter.requires_grad = false;
-        FloraLayerConfig config = FloraLayerConfig.Resolve(Name, weight.shape, options, FloraTargetOptions.Inherit);
-        FloraLayer flora = WrapFlora(baseLayer, config);
-        LoraLayer lora = WrapLora(baseLayer, LoraLayerConfig.Matched(config, options, dora: false), dora: false);
-        LoraLayer dora = WrapLora(baseLayer, LoraLayerConfig.Matched(config, options, dora: true), dora: true);
+        var flora = (FloraLayer)FloraLayerTypes.CreateAdapter(FloraMethod.Flora, Name, baseLayer, options);
+        var lora = (LoraLayer)FloraLayerTypes.CreateAdapter(FloraMethod.Lora, Name, baseLayer, options);
+        var dora = (LoraLayer)FloraLayerTypes.CreateAdapter(FloraMethod.Dora, Name, baseLayer, options);
         lora.ForwardPath = loraPath;
         dora.ForwardPath = loraPath;
         using (no_grad())
@@ -53,11 +53,7 @@ internal abstract record LayerSpec(string Name, long[] InputShape)
         target.copy_(converted);
     }
 
-    protected abstract (nn.Module<Tensor, Tensor> Base, Tensor Weight) CreateBase(Device device, ScalarType dtype);
-
-    protected abstract FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config);
-
-    protected abstract LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora);
+    protected abstract nn.Module<Tensor, Tensor> CreateBase(Device device, ScalarType dtype);
 }
 
 /// <summary>A frozen base layer and its three adapters, which all wrap it.</summary>
@@ -67,33 +63,21 @@ internal sealed record LayerAdapters(nn.Module<Tensor, Tensor> Base, FloraLayer 
 internal sealed record Conv2dSpec(string Name, long InChannels, long OutChannels, long Kernel, long Stride, long Padding, long Groups, long[] InputShape)
     : LayerSpec(Name, InputShape)
 {
-    protected override (nn.Module<Tensor, Tensor> Base, Tensor Weight) CreateBase(Device device, ScalarType dtype)
+    protected override nn.Module<Tensor, Tensor> CreateBase(Device device, ScalarType dtype)
     {
         Conv2d conv = nn.Conv2d(InChannels, OutChannels, Kernel, stride: Stride, padding: Padding, groups: Groups, device: device, dtype: dtype);
-        return (conv, conv.weight);
+        return conv;
     }
-
-    protected override FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
-        new FloraConv2d(Name, (Conv2d)baseLayer, config);
-
-    protected override LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora) =>
-        dora ? new DoraConv2d(Name, (Conv2d)baseLayer, config) : new LoraConv2d(Name, (Conv2d)baseLayer, config);
 }
 
 /// <summary>A Linear layer applied to the last axis of its input (rows = the product of the other axes).</summary>
 internal sealed record LinearSpec(string Name, long InFeatures, long OutFeatures, long[] InputShape) : LayerSpec(Name, InputShape)
 {
-    protected override (nn.Module<Tensor, Tensor> Base, Tensor Weight) CreateBase(Device device, ScalarType dtype)
+    protected override nn.Module<Tensor, Tensor> CreateBase(Device device, ScalarType dtype)
     {
         Linear linear = nn.Linear(InFeatures, OutFeatures, device: device, dtype: dtype);
-        return (linear, linear.weight);
+        return linear;
     }
-
-    protected override FloraLayer WrapFlora(nn.Module<Tensor, Tensor> baseLayer, FloraLayerConfig config) =>
-        new FloraLinear(Name, (Linear)baseLayer, config);
-
-    protected override LoraLayer WrapLora(nn.Module<Tensor, Tensor> baseLayer, LoraLayerConfig config, bool dora) =>
-        dora ? new DoraLinear(Name, (Linear)baseLayer, config) : new LoraLinear(Name, (Linear)baseLayer, config);
 }
 
 /// <summary>The shape sets of the benchmark.</summary>

@@ -42,6 +42,21 @@ public static class FloraLayerTypes
         }
     }
 
+    /// <summary>
+    /// The adapter of <paramref name="method"/> that this table gives <paramref name="layer"/>, built alone (PEFT's
+    /// <c>dispatch_default</c>): FLoRA with <paramref name="model"/>'s and <paramref name="target"/>'s settings, LoRA and
+    /// DoRA at the rank they set or else matched to that FLoRA budget, BitFit on the bias. The caller freezes the base
+    /// layer's parameters and trains the adapter's tensors; <see cref="FloraInjector"/> does both for a whole model.
+    /// Throws, naming <paramref name="name"/> and the supported types, for a layer of no registered type.
+    /// </summary>
+    public static AdapterLayer CreateAdapter(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer,
+        FloraModelOptions? model = null, FloraTargetOptions? target = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(layer);
+        return AdapterDispatch.Create(method, name, layer, model ?? new FloraModelOptions(), target ?? FloraTargetOptions.Inherit);
+    }
+
     /// <summary>The names of the adaptable layer types, registered ones first.</summary>
     public static IReadOnlyList<string> Names => _entries.Select(e => e.BaseType.Name).ToArray();
 
