@@ -57,15 +57,17 @@ public abstract class FloraLayer : DeltaAdapterLayer
             // Detached from any dispose scope the caller has open: the adapter owns its tensors.
             var core = new Parameter(zeros(config.Ranks.Select(r => (long)r).ToArray(), dtype: dtype, device: baseWeight.device));
             register_parameter(CoreName, (Parameter)core.DetachFromDisposeScope());
+            var factors = new FloraFactors();
             for (int mode = 0; mode < modes; mode++)
             {
                 using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
                 nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
                 var parameter = new Parameter(factor.to(dtype, baseWeight.device));
-                string registered = "factor_" + FloraRankRules.FactorKey(mode);
-                register_parameter(registered, (Parameter)parameter.DetachFromDisposeScope());
-                names.Add(("factor." + FloraRankRules.FactorKey(mode), registered));
+                factors.Add(FloraRankRules.FactorKey(mode), (Parameter)parameter.DetachFromDisposeScope());
+                string key = FloraFactors.Name + "." + FloraRankRules.FactorKey(mode);
+                names.Add((key, key));
             }
+            register_module(FloraFactors.Name, factors);
         }
         RegisterComponents();
         AdoptTensors(names.ToArray());

@@ -36,10 +36,10 @@ public class AttachTests
 
         var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Contains("conv1.core", named.Keys);
-        Assert.Contains("conv1.factor_k1", named.Keys);
+        Assert.Contains("conv1.factor.k1", named.Keys);
         Assert.Contains("conv1.base_layer.weight", named.Keys);
         Assert.Contains("seq.pw.core", named.Keys);
-        Assert.Contains("blocks.0.factor_out", named.Keys);
+        Assert.Contains("blocks.0.factor.out", named.Keys);
         var adapterTensors = attachment.Parameters().ToHashSet();
         Assert.Equal(attachment.TrainableParameters, adapterTensors.Sum(p => p.numel()));
         foreach (var (name, parameter) in named)
@@ -192,6 +192,17 @@ public class AttachTests
         Assert.Equal(new[] { 8, 3, 3, 3 }, conv1.Config.Ranks);
         Assert.Equal(new[] { 8, 1, 5, 5 }, ((FloraLayer)attachment["dw"]).Config.Ranks); // 7×7: R3 5 fits
         Assert.Equal(new[] { 10, 8 }, ((FloraLayer)attachment["head"]).Config.Ranks);
+    }
+
+    [Fact]
+    public void The_model_names_every_adapter_tensor_by_its_adapter_file_key()
+    {
+        using var model = new TinyNet();
+        var attachment = FloraInjector.Attach(model, TinyNet.Config());
+        var stateKeys = model.state_dict().Keys.ToHashSet();
+        var fileKeys = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => $"{a.Name}.{t.Key}")).ToList();
+        Assert.Contains("conv1.factor.out", fileKeys);
+        Assert.All(fileKeys, key => Assert.Contains(key, stateKeys));
     }
 
     [Fact]
