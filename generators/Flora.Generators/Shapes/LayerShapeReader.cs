@@ -300,18 +300,18 @@ namespace Flora.Generators
             if (expressions.Count == 0 && member.ContainingType is { } type)
             {
                 foreach (var constructor in type.InstanceConstructors)
-                foreach (var reference in constructor.DeclaringSyntaxReferences)
-                {
-                    if (reference.GetSyntax(cancellationToken) is not ConstructorDeclarationSyntax declaration) continue;
-                    SyntaxNode? body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
-                    if (body is null) continue;
-                    SemanticModel model = compilation.GetSemanticModel(declaration.SyntaxTree);
-                    foreach (var assignment in body.DescendantNodes().OfType<AssignmentExpressionSyntax>())
+                    foreach (var reference in constructor.DeclaringSyntaxReferences)
                     {
-                        if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, member))
-                            expressions.Add(assignment.Right);
+                        if (reference.GetSyntax(cancellationToken) is not ConstructorDeclarationSyntax declaration) continue;
+                        SyntaxNode? body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
+                        if (body is null) continue;
+                        SemanticModel model = compilation.GetSemanticModel(declaration.SyntaxTree);
+                        foreach (var assignment in body.DescendantNodes().OfType<AssignmentExpressionSyntax>())
+                        {
+                            if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, member))
+                                expressions.Add(assignment.Right);
+                        }
                     }
-                }
             }
             if (expressions.Count != 1) return null;
             var expression = expressions[0];

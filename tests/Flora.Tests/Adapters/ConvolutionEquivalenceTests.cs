@@ -18,14 +18,14 @@ public class ConvolutionEquivalenceTests
     public static IEnumerable<Case> Cases()
     {
         foreach (long stride in new long[] { 1, 2 })
-        foreach (string padding in new[] { "0", "1", "same" })
-        foreach (long dilation in new long[] { 1, 2 })
-        foreach (long groups in new long[] { 1, 2, 8 })
-        {
-            if (padding == "same" && stride != 1) continue; // TorchSharp (like PyTorch) rejects 'same' with stride
-            bool bias = (stride + dilation + groups) % 2 == 0;
-            yield return new Case($"2d 3x5 s{stride} p{padding} d{dilation} g{groups} bias{bias}", 2, 8, 8, new long[] { 3, 5 }, stride, padding, dilation, groups, bias);
-        }
+            foreach (string padding in new[] { "0", "1", "same" })
+                foreach (long dilation in new long[] { 1, 2 })
+                    foreach (long groups in new long[] { 1, 2, 8 })
+                    {
+                        if (padding == "same" && stride != 1) continue; // TorchSharp (like PyTorch) rejects 'same' with stride
+                        bool bias = (stride + dilation + groups) % 2 == 0;
+                        yield return new Case($"2d 3x5 s{stride} p{padding} d{dilation} g{groups} bias{bias}", 2, 8, 8, new long[] { 3, 5 }, stride, padding, dilation, groups, bias);
+                    }
         yield return new Case("2d 3x3 reflect p1", 2, 4, 6, new long[] { 3, 3 }, 1, "1", 1, 1, true, PaddingModes.Reflect);
         yield return new Case("2d 3x3 circular p2 s2", 2, 4, 6, new long[] { 3, 3 }, 2, "2", 1, 2, false, PaddingModes.Circular);
         yield return new Case("2d 5x3 replicate same d2", 2, 6, 4, new long[] { 5, 3 }, 1, "same", 2, 1, true, PaddingModes.Replicate);
@@ -44,11 +44,11 @@ public class ConvolutionEquivalenceTests
     {
         var data = new TheoryData<Case, FloraForwardPath, ScalarType>();
         foreach (var c in Cases())
-        foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
-        {
-            data.Add(c, path, ScalarType.Float32);
-            if (c.Groups <= 2) data.Add(c, path, ScalarType.BFloat16);
-        }
+            foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
+            {
+                data.Add(c, path, ScalarType.Float32);
+                if (c.Groups <= 2) data.Add(c, path, ScalarType.BFloat16);
+            }
         return data;
     }
 

@@ -188,13 +188,13 @@ public class FusedPathTests
             new FloraCostContext(FloraDeviceProfile.CudaHalf, 2, Training: true, InputRequiresGrad: false),
         };
         foreach (var adapter in new[] { dense, depthwise })
-        foreach (var shape in new[] { new long[] { 8, 128, 14, 14 }, new long[] { 64, 128, 56, 56 } })
-        foreach (var context in contexts)
-        {
-            var estimate = adapter.EstimateCost(shape, context);
-            Assert.True(estimate.Fused <= estimate.Materialised, $"{context.Device.Name} {string.Join("×", shape)}: fused {estimate.Fused} > materialised {estimate.Materialised}");
-            Assert.True(estimate.Factorised > 0 && estimate.Fused > 0);
-        }
+            foreach (var shape in new[] { new long[] { 8, 128, 14, 14 }, new long[] { 64, 128, 56, 56 } })
+                foreach (var context in contexts)
+                {
+                    var estimate = adapter.EstimateCost(shape, context);
+                    Assert.True(estimate.Fused <= estimate.Materialised, $"{context.Device.Name} {string.Join("×", shape)}: fused {estimate.Fused} > materialised {estimate.Materialised}");
+                    Assert.True(estimate.Factorised > 0 && estimate.Fused > 0);
+                }
 
         // Auto follows the estimate per call: forward may fuse; Adapt (the base output given) may not.
         var x = TestTensors.Randn(new long[] { 8, 128, 14, 14 }, seed: 32);

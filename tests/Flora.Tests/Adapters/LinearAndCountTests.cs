@@ -9,9 +9,9 @@ public class LinearAndCountTests
     {
         var data = new TheoryData<FloraForwardPath, ScalarType, bool>();
         foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-        foreach (bool bias in new[] { true, false })
-            data.Add(path, dtype, bias);
+            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+                foreach (bool bias in new[] { true, false })
+                    data.Add(path, dtype, bias);
         return data;
     }
 

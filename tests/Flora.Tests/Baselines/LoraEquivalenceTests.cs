@@ -42,10 +42,10 @@ public class LoraEquivalenceTests
     {
         var data = new TheoryData<FloraForwardPath, ScalarType, bool, bool>();
         foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-        foreach (bool bias in new[] { true, false })
-        foreach (bool rsLora in new[] { false, true })
-            data.Add(path, dtype, bias, rsLora);
+            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+                foreach (bool bias in new[] { true, false })
+                    foreach (bool rsLora in new[] { false, true })
+                        data.Add(path, dtype, bias, rsLora);
         return data;
     }
 
