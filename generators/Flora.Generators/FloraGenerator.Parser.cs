@@ -33,17 +33,17 @@ namespace Flora.Generators
             };
 
             /// <summary>The entry of one [FloraTarget] member, or null when its model gets no generated code.</summary>
-            public static TargetEntry? ParseTarget(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+            public static MemberEntry? ParseTarget(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
             {
                 if (member.ContainingType is not { } type || !CanGenerateFor(type, cancellationToken)) return null;
                 var header = Header(type, cancellationToken);
                 if (header is null) return null;
                 var attribute = TorchSymbols.Attribute(member, TargetAttributeName);
                 int order = type.GetMembers().IndexOf(member, SymbolEqualityComparer.Default);
-                if (attribute is null || LayerShapeReader.MemberProblem(member, compilation) is not null) return new TargetEntry(header, order, null);
+                if (attribute is null || LayerShapeReader.MemberProblem(member, compilation) is not null) return new MemberEntry(header, order, null);
                 LayerShape shape = LayerShapeReader.Read(member, compilation, cancellationToken);
-                if (shape.Kind == LayerKind.Unsupported) return new TargetEntry(header, order, null);
-                return new TargetEntry(header, order, new TargetSpec
+                if (shape.Kind == LayerKind.Unsupported) return new MemberEntry(header, order, null);
+                return new MemberEntry(header, order, new TargetSpec
                 {
                     MemberName = member.Name,
                     Kind = shape.Kind,
@@ -63,7 +63,7 @@ namespace Flora.Generators
             /// The entry of one [FloraModuleToSave] member, or null when its model gets no generated code. A member that is
             /// also a target, static, or not a TorchSharp module gets no part (FLORA011 says why).
             /// </summary>
-            public static TargetEntry? ParseModuleToSave(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+            public static MemberEntry? ParseModuleToSave(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
             {
                 if (member.ContainingType is not { } type || !CanGenerateFor(type, cancellationToken)) return null;
                 var header = Header(type, cancellationToken);
@@ -72,8 +72,8 @@ namespace Flora.Generators
                 bool servable = !member.IsStatic && member is IFieldSymbol or IPropertySymbol { IsIndexer: false, GetMethod: not null }
                                 && TorchSymbols.Attribute(member, TargetAttributeName) is null
                                 && TorchSymbols.IsTorchModule(LayerShapeReader.MemberType(member));
-                if (!servable) return new TargetEntry(header, order, null);
-                return new TargetEntry(header, order, null, new SavedModuleSpec
+                if (!servable) return new MemberEntry(header, order, null);
+                return new MemberEntry(header, order, null, new SavedModuleSpec
                 {
                     MemberName = member.Name,
                     Parameters = LayerShapeReader.SavedModuleParameters(member, compilation, cancellationToken),
@@ -81,15 +81,15 @@ namespace Flora.Generators
             }
 
             /// <summary>The entry announcing a [FloraModel] type (its parts may all be nested models), or null when it gets no code.</summary>
-            public static TargetEntry? ParseModelType(ISymbol symbol, CancellationToken cancellationToken)
+            public static MemberEntry? ParseModelType(ISymbol symbol, CancellationToken cancellationToken)
             {
                 if (symbol is not INamedTypeSymbol type || !CanGenerateFor(type, cancellationToken)) return null;
                 var header = Header(type, cancellationToken);
-                return header is null ? null : new TargetEntry(header, -1, null);
+                return header is null ? null : new MemberEntry(header, -1, null);
             }
 
             /// <summary>Groups the entries into one spec per model, in a deterministic order, with unique file names.</summary>
-            public static ImmutableArray<ModelSpec> BuildModels(ImmutableArray<TargetEntry> entries, CancellationToken cancellationToken)
+            public static ImmutableArray<ModelSpec> BuildModels(ImmutableArray<MemberEntry> entries, CancellationToken cancellationToken)
             {
                 var models = new List<ModelSpec>();
                 var consts = new Dictionary<string, bool>(StringComparer.Ordinal);

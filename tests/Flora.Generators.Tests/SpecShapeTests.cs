@@ -46,9 +46,9 @@ public sealed class SpecShapeTests
     [Fact]
     public void The_pipeline_value_is_a_ModelSpec()
     {
-        // The transforms return TargetEntry (Flora.Targets) and ModelSpec (Flora.Models): the types the checks above cover.
+        // The transforms return MemberEntry (Flora.Targets) and ModelSpec (Flora.Models): the types the checks above cover.
         var parser = typeof(FloraGenerator).GetNestedType("Parser", BindingFlags.NonPublic)!;
-        Assert.Equal(typeof(TargetEntry), parser.GetMethod("ParseTarget")!.ReturnType);
+        Assert.Equal(typeof(MemberEntry), parser.GetMethod("ParseTarget")!.ReturnType);
         Assert.Equal(typeof(System.Collections.Immutable.ImmutableArray<ModelSpec>), parser.GetMethod("BuildModels")!.ReturnType);
     }
 

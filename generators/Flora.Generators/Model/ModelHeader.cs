@@ -32,5 +32,5 @@ namespace Flora.Generators.Model
     /// One annotated member (or the [FloraModel] type itself, with neither spec) as its own transform sees it: a target,
     /// or a module to save; both null when the member cannot be served or the entry only announces the model.
     /// </summary>
-    internal sealed record TargetEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null);
+    internal sealed record MemberEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null);
 }
