@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Flora.Testing;
 using Xunit.Sdk;
 
 namespace Flora.Generators.Tests.Infrastructure;
@@ -16,9 +17,7 @@ namespace Flora.Generators.Tests.Infrastructure;
 /// </summary>
 public static class Snapshots
 {
-    public const string AcceptVariable = "FLORA_ACCEPT_SNAPSHOTS";
-
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+    public const string AcceptVariable = VerifiedText.AcceptVariable;
 
     /// <summary>Compares <paramref name="actual"/> with the verified snapshot of the calling test.</summary>
     /// <param name="actual">The text to verify.</param>
@@ -26,37 +25,15 @@ public static class Snapshots
     /// <param name="name">The calling test's name.</param>
     public static void Verify(string actual, [CallerFilePath] string file = "", [CallerMemberName] string name = "")
     {
-        string directory = Path.Combine(TestDirectory(file), "Snapshots");
+        string directory = Path.Combine(VerifiedText.TestDirectory(file, "Flora.Generators.Tests"), "Snapshots");
         string stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file) + "." + name);
         string verifiedPath = stem + ".verified.cs";
         string receivedPath = stem + ".received.cs";
-        string received = Normalize(actual);
-
-        if (Environment.GetEnvironmentVariable(AcceptVariable) == "1")
-        {
-            Directory.CreateDirectory(directory);
-            File.WriteAllText(verifiedPath, received, Utf8);
-            if (File.Exists(receivedPath)) File.Delete(receivedPath);
-            return;
-        }
-
-        string? verified = File.Exists(verifiedPath) ? Normalize(File.ReadAllText(verifiedPath)) : null;
-        if (verified == received)
-        {
-            if (File.Exists(receivedPath)) File.Delete(receivedPath);
-            return;
-        }
-
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(receivedPath, received, Utf8);
-        string message = verified is null
+        if (VerifiedText.Check(actual, verifiedPath, receivedPath) is not { } mismatch) return;
+        throw new XunitException(mismatch.Verified is null
             ? $"No verified snapshot {verifiedPath}.\nReceived text written to {receivedPath}.\nAccept it with {AcceptVariable}=1 after reading it."
-            : $"The text differs from {verifiedPath}.\nReceived text written to {receivedPath}; accept it with {AcceptVariable}=1.\n" + Diff(verified, received);
-        throw new XunitException(message);
+            : $"The text differs from {verifiedPath}.\nReceived text written to {receivedPath}; accept it with {AcceptVariable}=1.\n" + Diff(mismatch.Verified, mismatch.Received));
     }
-
-    /// <summary><c>\r\n</c> and <c>\r</c> become <c>\n</c>; a byte order mark is dropped.</summary>
-    public static string Normalize(string text) => text.TrimStart('\uFEFF').Replace("\r\n", "\n").Replace('\r', '\n');
 
     /// <summary>A unified diff (3 lines of context, at most 80 lines) of two texts, from their longest common subsequence.</summary>
     public static string Diff(string expected, string actual)
@@ -95,22 +72,5 @@ public static class Snapshots
         }
         if (lines >= 80) text.Append("… (diff cut at 80 lines)\n");
         return text.ToString();
-    }
-
-    /// <summary>
-    /// The directory of the test source file; when the compiler's path does not exist here (a path-mapped build), the
-    /// test project's directory found upward from the test assembly.
-    /// </summary>
-    private static string TestDirectory(string file)
-    {
-        string? directory = Path.GetDirectoryName(file);
-        if (!string.IsNullOrEmpty(directory) && Directory.Exists(directory)) return directory;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "Flora.Generators.Tests");
-            if (File.Exists(Path.Combine(candidate, "Flora.Generators.Tests.csproj"))) return candidate;
-            if (File.Exists(Path.Combine(dir.FullName, "Flora.Generators.Tests.csproj"))) return dir.FullName;
-        }
-        throw new InvalidOperationException($"Cannot find the test project's directory from '{file}' or '{AppContext.BaseDirectory}'.");
     }
 }

@@ -1,12 +1,13 @@
 using System.IO;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Flora.Testing;
 using Xunit.Sdk;
 
 namespace Flora.Tests.PublicApi;
 
 /// <summary>
-/// The repository's verified-file convention (tests/Flora.Generators.Tests/Infrastructure/Snapshots.cs) for a text file:
+/// The repository's verified-file convention (<see cref="VerifiedText"/>) for a text file:
 /// the text is compared with the committed <c>{name}.verified.txt</c> next to the calling test file. On a mismatch, or when
 /// that file is missing, the text is written to <c>{name}.received.txt</c> beside it (git ignores it) and the test fails
 /// with the lines that differ. With the environment variable <c>FLORA_ACCEPT_SNAPSHOTS=1</c> the verified file is
@@ -14,42 +15,19 @@ namespace Flora.Tests.PublicApi;
 /// </summary>
 internal static class VerifiedFile
 {
-    public const string AcceptVariable = "FLORA_ACCEPT_SNAPSHOTS";
-
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
-
     /// <summary>Compares <paramref name="actual"/> with <c>{name}.verified.txt</c> beside the calling test's source file.</summary>
     public static void Verify(string actual, string name, [CallerFilePath] string file = "")
     {
-        string directory = TestDirectory(file);
+        string directory = VerifiedText.TestDirectory(file, "Flora.Tests");
         string verifiedPath = Path.Combine(directory, name + ".verified.txt");
         string receivedPath = Path.Combine(directory, name + ".received.txt");
-        string received = Normalize(actual);
-
-        if (Environment.GetEnvironmentVariable(AcceptVariable) == "1")
-        {
-            File.WriteAllText(verifiedPath, received, Utf8);
-            if (File.Exists(receivedPath)) File.Delete(receivedPath);
-            return;
-        }
-
-        string? verified = File.Exists(verifiedPath) ? Normalize(File.ReadAllText(verifiedPath)) : null;
-        if (verified == received)
-        {
-            if (File.Exists(receivedPath)) File.Delete(receivedPath);
-            return;
-        }
-
-        File.WriteAllText(receivedPath, received, Utf8);
-        string accept = $"If the change is intended, update docs/API.md and accept it: {AcceptVariable}=1 dotnet test tests/Flora.Tests --filter PublicApiTests " +
+        if (VerifiedText.Check(actual, verifiedPath, receivedPath) is not { } mismatch) return;
+        string accept = $"If the change is intended, update docs/API.md and accept it: {VerifiedText.AcceptVariable}=1 dotnet test tests/Flora.Tests --filter PublicApiTests " +
                         $"(or copy {receivedPath} over {verifiedPath}).";
-        throw new XunitException(verified is null
+        throw new XunitException(mismatch.Verified is null
             ? $"No verified file {verifiedPath}.\nReceived text written to {receivedPath}.\n{accept}"
-            : $"The public API of Flora.dll differs from {verifiedPath}.\nReceived text written to {receivedPath}.\n{accept}\n" + Diff(verified, received));
+            : $"The public API of Flora.dll differs from {verifiedPath}.\nReceived text written to {receivedPath}.\n{accept}\n" + Diff(mismatch.Verified, mismatch.Received));
     }
-
-    /// <summary><c>\r\n</c> and <c>\r</c> become <c>\n</c>; a byte order mark is dropped.</summary>
-    public static string Normalize(string text) => text.TrimStart('\uFEFF').Replace("\r\n", "\n").Replace('\r', '\n');
 
     /// <summary>
     /// The lines only one side has, each member line with its type's header line (the unindented line above it), removed
@@ -77,23 +55,6 @@ internal static class VerifiedFile
             else entries.Add(header = line);
         }
         return entries;
-    }
-
-    /// <summary>
-    /// The directory of the calling test's source file; when the compiler's path does not exist here (a path-mapped build),
-    /// the same folder of the test project found upward from the test assembly.
-    /// </summary>
-    private static string TestDirectory(string file)
-    {
-        string? directory = Path.GetDirectoryName(file);
-        if (!string.IsNullOrEmpty(directory) && Directory.Exists(directory)) return directory;
-        string folder = Path.GetFileName(directory) ?? "";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "Flora.Tests", folder);
-            if (File.Exists(Path.Combine(dir.FullName, "tests", "Flora.Tests", "Flora.Tests.csproj")) && Directory.Exists(candidate)) return candidate;
-        }
-        throw new InvalidOperationException($"Cannot find the test's directory from '{file}' or '{AppContext.BaseDirectory}'.");
     }
 
     /// <summary>The repository's root (the folder of Flora.Generated.sln), found upward from the calling test's source file or the test assembly.</summary>
