@@ -10,7 +10,7 @@ public sealed class ValidModelsTests
             [FloraModel(Rank = 8, R3 = 2, Scale = 0.4, MaxTrainableParameters = 200_000)]
             public partial class SmallCnn : Module<Tensor, Tensor>
             {
-            #pragma warning disable FLORA003 // DESIGN's example as written: Rank 16 exceeds conv1's single input channel, so r_in is clamped to 1.
+            #pragma warning disable FLORA003 // README's SmallCnn as written: Rank 16 exceeds conv1's single input channel, so r_in is clamped to 1.
                 [FloraTarget(Rank = 16, R3 = 2)] private readonly Conv2d conv1 = Conv2d(1, 32, 3, padding: 1);
             #pragma warning restore FLORA003
                 [FloraTarget] private readonly Conv2d conv2 = Conv2d(32, 64, 3, padding: 1);

@@ -12,7 +12,7 @@ namespace Flora;
 /// rescales); everything else lives here once: three ways to run unmerged (<see cref="FloraForwardPath"/>: the base
 /// output plus a factorised update, the base output plus a second layer with a materialised ΔW, or one layer with
 /// <c>W0 + ΔW</c> in place of the base layer's call), merge and unmerge, and the choice of path: the adapter's
-/// override, else its configuration, else the cheapest by <see cref="FloraCostModel"/>, decided once per input
+/// override, else its configuration, else the cheapest by the cost model (<see cref="EstimateCost(long[])"/>), decided once per input
 /// signature (<see cref="PathCache"/>). On 16-bit weights the cheapest-path choice never fuses: <c>W0 + ΔW</c>
 /// rounded to the weight's dtype loses an update below its resolution, which the unfused paths keep.
 /// <para>

@@ -11,7 +11,7 @@ namespace Flora;
 /// shaped like the base weight with r outputs, <c>[r, in/groups, k…]</c>) starts with <c>kaiming_uniform_(a = √5)</c> and
 /// B (<c>lora_B</c>, <c>[out, r]</c>) at zero, as PEFT initialises them, so the adapted layer starts exactly equal to the
 /// base layer. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
-/// (one layer with <c>W0 + ΔW</c>), chosen per call by <see cref="FloraCostModel"/> unless <c>ForwardPath</c> or the
+/// (one layer with <c>W0 + ΔW</c>), chosen per call by the cost model (<see cref="DeltaAdapterLayer.EstimateCost(long[])"/>) unless <c>ForwardPath</c> or the
 /// configuration fixes it.
 /// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
 /// <see cref="LoraLayerConfig.AutocastAdapterDtype"/> is off.
