@@ -35,7 +35,7 @@ internal static class AdapterCommands
                 Model = result.GetValue(model)!, Resolution = result.GetValue(resolution),
             };
             var torchDevice = CompareRunner.DeviceFor(settings.Device);
-            string path = ExistingFile(result.GetValue(adapter)!);
+            string path = CliOptions.ExistingFile(result.GetValue(adapter)!);
             void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
             var (_, test, network) = ExperimentData.PrepareNetwork(settings, torchDevice, new RunProgress(console), Say);
             using (network)
@@ -65,8 +65,8 @@ internal static class AdapterCommands
         command.SetAction(result =>
         {
             var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Model = result.GetValue(model)! };
-            string adapterPath = ExistingFile(result.GetValue(adapter)!);
-            using var network = settings.IsResNet18 ? (FineTuneModel)new ResNet18Model(settings.Resolution) : new TinyConvNeXtModel(CachedBase(settings), settings.Pretrain.Width);
+            string adapterPath = CliOptions.ExistingFile(result.GetValue(adapter)!);
+            using var network = settings.IsResNet18 ? (FineTuneModel)new ResNet18Model(settings.Resolution) : new TinyConvNeXtModel(BaseModelStore.CachedPath(settings.CacheDirectory, settings.Pretrain), settings.Pretrain.Width);
             using var merged = network.Create(CPU);
             var attachment = FloraInjector.AttachFromFile(merged, adapterPath);
             attachment.MergeAndDetach();
@@ -79,22 +79,13 @@ internal static class AdapterCommands
         return command;
     }
 
-    /// <summary>The cached TinyConvNeXt base of <paramref name="settings"/>, or a clear error when there is none yet.</summary>
-    private static string CachedBase(CompareSettings settings)
-    {
-        string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
-        if (!File.Exists(basePath))
-            throw new InvalidOperationException($"no pretrained base at {basePath}: run `flora compare` or `flora train` once first (with the same --data-dir).");
-        return basePath;
-    }
-
     public static Command Inspect()
     {
         var adapter = new Argument<string>("adapter") { Description = "An adapter file" };
         var command = new Command("inspect", "Print an adapter file's configuration and tensors.") { adapter };
         command.SetAction(result =>
         {
-            Inspect(AnsiConsole.Console, ExistingFile(result.GetValue(adapter)!));
+            Inspect(AnsiConsole.Console, CliOptions.ExistingFile(result.GetValue(adapter)!));
             return 0;
         });
         return command;
@@ -131,6 +122,4 @@ internal static class AdapterCommands
         console.MarkupLine($"{content.Tensors.Count} tensors, {content.Tensors.Values.Sum(t => t.numel()):N0} parameters.");
     }
 
-    private static string ExistingFile(string path) =>
-        File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);
 }

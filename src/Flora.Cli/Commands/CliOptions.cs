@@ -14,12 +14,19 @@ internal static class CliOptions
         DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "flora"),
     };
 
-    public static Option<string> Device()
+    public static Option<string> Device() => Choice("--device", "cpu or cuda", "cpu", "cuda");
+
+    /// <summary>An option taking one of a fixed set of words: <paramref name="defaultValue"/> or one of <paramref name="others"/>.</summary>
+    public static Option<string> Choice(string name, string description, string defaultValue, params string[] others)
     {
-        var option = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-        option.AcceptOnlyFromAmong("cpu", "cuda");
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong(others.Prepend(defaultValue).ToArray());
         return option;
     }
+
+    /// <summary><paramref name="path"/> when the adapter file exists; otherwise an error naming it.</summary>
+    public static string ExistingFile(string path) =>
+        File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);
 
     /// <summary>Runs <paramref name="check"/> only when the token converted (a conversion error is reported on its own).</summary>
     private static void WhenConverted<T>(System.CommandLine.Parsing.OptionResult result, Action<T> check)
@@ -66,16 +73,9 @@ internal static class CliOptions
         return option;
     }
 
-    public static Option<string> Model()
-    {
-        var option = new Option<string>("--model")
-        {
-            Description = "tinyconvnext (pretrained here on MNIST; the CPU default) or resnet18 (ImageNet-pretrained ResNet-18, meant for --device cuda)",
-            DefaultValueFactory = _ => Experiments.FineTuneModel.TinyConvNeXtName,
-        };
-        option.AcceptOnlyFromAmong(Experiments.FineTuneModel.TinyConvNeXtName, Experiments.FineTuneModel.ResNet18Name);
-        return option;
-    }
+    public static Option<string> Model() => Choice("--model",
+        "tinyconvnext (pretrained here on MNIST; the CPU default) or resnet18 (ImageNet-pretrained ResNet-18, meant for --device cuda)",
+        Experiments.FineTuneModel.TinyConvNeXtName, Experiments.FineTuneModel.ResNet18Name);
 
     public static Option<int> Resolution()
     {

@@ -11,14 +11,14 @@ namespace Flora.Cli.Commands;
 /// </summary>
 internal sealed class ComputeOptions
 {
-    private readonly Option<string> _dtype = Choice("--dtype", "The dtype the network computes in: float32, or bfloat16 (meant for a GPU)", "float32", "bfloat16");
-    private readonly Option<string> _adapterDtype = Choice("--adapter-dtype",
+    private readonly Option<string> _dtype = CliOptions.Choice("--dtype", "The dtype the network computes in: float32, or bfloat16 (meant for a GPU)", "float32", "bfloat16");
+    private readonly Option<string> _adapterDtype = CliOptions.Choice("--adapter-dtype",
         "With --dtype bfloat16: adapter tensors in float32 (PEFT's default: the update and the optimizer's steps keep full precision) or in the network's dtype (base)",
         "float32", "base");
-    private readonly Option<string> _forwardPath = Choice("--forward-path",
+    private readonly Option<string> _forwardPath = CliOptions.Choice("--forward-path",
         "How every unmerged adapter computes: auto (a cost model per layer and input), factorised, materialised or fused (W0 + ΔW in one call, rounded to a 16-bit network's dtype)",
         "auto", "factorised", "materialised", "fused");
-    private readonly Option<string> _batchNorm = Choice("--batchnorm",
+    private readonly Option<string> _batchNorm = CliOptions.Choice("--batchnorm",
         "With --model resnet18: the BatchNorm layers train and are saved with the adapter methods (trained), or stay in eval mode with their ImageNet statistics (frozen)",
         "trained", "frozen");
 
@@ -45,14 +45,5 @@ internal sealed class ComputeOptions
                 _ => FloraForwardPath.Auto,
             },
         };
-    }
-
-    private static Option<string> Choice(string name, string description, string defaultValue, params string[] others)
-    {
-        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        var values = new List<string> { defaultValue };
-        values.AddRange(others);
-        option.AcceptOnlyFromAmong(values.ToArray());
-        return option;
     }
 }

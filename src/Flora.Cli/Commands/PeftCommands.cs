@@ -25,7 +25,7 @@ internal static class PeftCommands
         command.SetAction(result =>
         {
             using var model = LoadBase(result.GetValue(dataDir)!);
-            var attachment = ExportPeft(model, ExistingFile(result.GetValue(adapter)!), result.GetValue(directory)!);
+            var attachment = ExportPeft(model, CliOptions.ExistingFile(result.GetValue(adapter)!), result.GetValue(directory)!);
             AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.GetFullPath(result.GetValue(directory)!))}: {attachment.Adapters.Count} {attachment.Method} adapters" +
                                    (attachment.Method == FloraMethod.Flora ? " as their exact LoRA" : "") + $", {attachment.ModulesToSave.Count} modules saved whole.");
             return 0;
@@ -79,12 +79,7 @@ internal static class PeftCommands
     private static TinyConvNeXt LoadBase(string cacheDirectory)
     {
         var settings = new CompareSettings { CacheDirectory = cacheDirectory };
-        string basePath = BaseModelStore.PathFor(settings.CacheDirectory, settings.Pretrain);
-        if (!File.Exists(basePath))
-            throw new System.InvalidOperationException($"no pretrained base at {basePath}: run `flora compare` or `flora train` once first (with the same --data-dir).");
-        return BaseModelStore.Load(basePath, settings.Pretrain.Width, CPU);
+        return BaseModelStore.Load(BaseModelStore.CachedPath(settings.CacheDirectory, settings.Pretrain), settings.Pretrain.Width, CPU);
     }
 
-    private static string ExistingFile(string path) =>
-        File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);
 }

@@ -16,8 +16,7 @@ internal static class TrainCommand
     {
         var dataDir = CliOptions.CacheDirectory();
         var device = CliOptions.Device();
-        var method = new Option<string>("--method") { Description = "flora, lora, dora, bitfit or full", DefaultValueFactory = _ => "flora" };
-        method.AcceptOnlyFromAmong("flora", "lora", "dora", "bitfit", "full");
+        var method = CliOptions.Choice("--method", "flora, lora, dora, bitfit or full", "flora", "lora", "dora", "bitfit", "full");
         var rank = CliOptions.Positive("--rank", "FLoRA rank of the out and in modes (LoRA/DoRA are matched to its budget unless --lora-rank is given)", 4);
         var loraRank = CliOptions.OptionalPositive("--lora-rank", "LoRA/DoRA rank r of every target (default: matched to FLoRA's budget)");
         var loraAlpha = CliOptions.OptionalRate("--lora-alpha", "LoRA/DoRA alpha; the update is scaled by alpha/r (default: alpha = r)");

@@ -43,6 +43,15 @@ internal static class BaseModelStore
     public static string PathFor(string cacheDirectory, PretrainSettings settings) =>
         System.IO.Path.Combine(cacheDirectory, $"base-{settings.Key()}.safetensors");
 
+    /// <summary>The cached weights' path for these settings; a clear error when no command has pretrained them yet.</summary>
+    public static string CachedPath(string cacheDirectory, PretrainSettings settings)
+    {
+        string path = PathFor(cacheDirectory, settings);
+        if (!System.IO.File.Exists(path))
+            throw new InvalidOperationException($"no pretrained base at {path}: run `flora compare` or `flora train` once first (with the same --data-dir).");
+        return path;
+    }
+
     /// <summary>Returns the cached base weights' path, pretraining first when they are not there yet.</summary>
     public static (string Path, double? Accuracy) Ensure(string cacheDirectory, PretrainSettings settings, ImageDataset mnistTrain, ImageDataset mnistTest,
         Device device, Action<string> log, Action<TrainProgress>? progress = null)
