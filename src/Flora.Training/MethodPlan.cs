@@ -39,13 +39,11 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
 
     /// <summary>
     /// The same methods for the ImageNet ResNet-18: every adapter method (BitFit included: the ResNet's convolutions have
-    /// no biases) also trains and saves every BatchNorm layer (<see cref="FloraModelOptions.SaveNormLayers"/>), and the new
-    /// head <c>fc</c> trains in every method (the model's generated <c>[FloraModuleToSave]</c>). The rates are starting
-    /// points only: the comparison chooses them per method on a validation split.
+    /// no biases) also trains and saves every BatchNorm layer (<see cref="FloraModelOptions.SaveNormLayers"/>) unless
+    /// <paramref name="saveNormLayers"/> is false (BatchNorm kept frozen), and the new head <c>fc</c> trains in every
+    /// method (the model's generated <c>[FloraModuleToSave]</c>). The rates are starting points only: the comparison
+    /// chooses them per method on a validation split.
     /// </summary>
-    public static IReadOnlyList<MethodPlan> ForResNet18() => ForResNet18(saveNormLayers: true);
-
-    /// <summary>The ResNet-18 plans, the adapter methods saving every BatchNorm layer when <paramref name="saveNormLayers"/>.</summary>
-    public static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers) =>
+    public static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers = true) =>
         Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = saveNormLayers } }).ToArray();
 }

@@ -37,13 +37,7 @@ internal sealed class ComputeOptions
                 FrozenBatchNorm = result.GetValue(_batchNorm) == "frozen",
             },
             AutocastAdapterDtype = result.GetValue(_adapterDtype) == "float32",
-            ForwardPath = result.GetValue(_forwardPath) switch
-            {
-                "factorised" => FloraForwardPath.Factorised,
-                "materialised" => FloraForwardPath.Materialised,
-                "fused" => FloraForwardPath.Fused,
-                _ => FloraForwardPath.Auto,
-            },
+            ForwardPath = System.Enum.Parse<FloraForwardPath>(result.GetValue(_forwardPath)!, ignoreCase: true), // the words are the enum's names
         };
     }
 }

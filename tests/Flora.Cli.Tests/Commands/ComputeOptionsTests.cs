@@ -62,8 +62,8 @@ public sealed class ComputeOptionsTests : IDisposable
     {
         using var network = new ResNet18Model(32);
         var settings = new TrainSettings { Epochs = 1, BatchSize = 10, Dtype = ScalarType.BFloat16, FrozenBatchNorm = true };
-        var plan = MethodPlan.ForResNet18().Single(p => p.Label == "FLoRA (budget A)");
-        plan = plan with { Defaults = plan.Defaults with { SaveNormLayers = false } };
+        var plan = MethodPlan.ForResNet18(saveNormLayers: false).Single(p => p.Label == "FLoRA (budget A)");
+        Assert.False(plan.Defaults.SaveNormLayers);
         var run = FineTuneRun.Run(plan, 1, network, CompareSmokeTests.Tiny("fashion", 2, 4), CompareSmokeTests.Tiny("fashion test", 1, 5), settings, CPU, _dir,
             adapterFileName: "flora.safetensors");
         Assert.InRange(run.FinalTestAccuracy, 0, 1);
