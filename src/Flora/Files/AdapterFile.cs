@@ -95,11 +95,7 @@ public static class AdapterFile
                     throw new AdapterFileException(path, key, $"its dtype is {tensor.dtype} but the module's buffer is {parameter.dtype}. Re-save the file from a matching model.");
                 continue; // an integer buffer, e.g. BatchNorm's num_batches_tracked
             }
-            if (!torch.is_floating_point(tensor))
-                throw new AdapterFileException(path, key, $"its dtype is {tensor.dtype}, not a floating-point type. Adapter tensors are float32, float16, bfloat16 or float64; re-save the file.");
-            using var finite = tensor.isfinite().all();
-            if (!finite.item<bool>())
-                throw new AdapterFileException(path, key, "it holds NaN or infinite values (training diverged before it was saved). Load an earlier checkpoint.");
+            AdapterFileException.ThrowUnlessFiniteFloatingPoint(path, key, tensor, "Adapter tensors are float32, float16, bfloat16 or float64; re-save the file.");
         }
 
         using (no_grad())
@@ -167,22 +163,4 @@ public static class AdapterFile
         "bitfit" => "BitFit",
         _ => char.ToUpperInvariant(method[0]) + method[1..],
     };
-}
-
-/// <summary>An adapter file that cannot be loaded into this model; the message names the file, the key and the fix.</summary>
-public sealed class AdapterFileException : IOException
-{
-    /// <summary>Creates the exception for <paramref name="path"/> and <paramref name="key"/>.</summary>
-    public AdapterFileException(string path, string? key, string problem)
-        : base(key is null ? $"Adapter file '{path}': {problem}" : $"Adapter file '{path}', key '{key}': {problem}")
-    {
-        Path = path;
-        Key = key;
-    }
-
-    /// <summary>The file.</summary>
-    public string Path { get; }
-
-    /// <summary>The tensor key or target, when one is involved.</summary>
-    public string? Key { get; }
 }

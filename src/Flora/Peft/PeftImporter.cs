@@ -239,11 +239,7 @@ internal static class PeftImporter
     {
         if (!tensor.shape.SequenceEqual(shape))
             throw new AdapterFileException(weightsPath, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the model needs [{string.Join(", ", shape)}]. Load the adapter onto the model it was trained on.");
-        if (!torch.is_floating_point(tensor))
-            throw new AdapterFileException(weightsPath, key, $"its dtype is {tensor.dtype}, not a floating-point type. Save the adapter again.");
-        using var finite = tensor.isfinite().all();
-        if (!finite.item<bool>())
-            throw new AdapterFileException(weightsPath, key, "it holds NaN or infinite values (training diverged before it was saved). Load an earlier checkpoint.");
+        AdapterFileException.ThrowUnlessFiniteFloatingPoint(weightsPath, key, tensor, "Save the adapter again.");
     }
 
     /// <summary>
