@@ -21,10 +21,11 @@ internal static class AdapterCommands
         var dataDir = CliOptions.CacheDirectory();
         var device = CliOptions.Device();
         var model = CliOptions.Model();
+        var dataset = CliOptions.Dataset();
         var resolution = CliOptions.Resolution();
-        var command = new Command("eval", "Load an adapter onto the base (the MNIST-pretrained TinyConvNeXt, or with --model resnet18 the ImageNet ResNet-18) and report its accuracy on the 10,000 Fashion-MNIST test images.")
+        var command = new Command("eval", "Load an adapter onto the base (the MNIST-pretrained TinyConvNeXt, or with --model resnet18 the ImageNet ResNet-18) and report its accuracy on the 10,000 test images of the fine-tuning data (--dataset).")
         {
-            adapter, dataDir, device, model, resolution,
+            adapter, dataDir, device, model, dataset, resolution,
         };
         command.SetAction(result =>
         {
@@ -32,7 +33,7 @@ internal static class AdapterCommands
             var settings = new CompareSettings
             {
                 CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, TestPerClass = DataSets.FashionMnistTestPerClass,
-                Model = result.GetValue(model)!, Resolution = result.GetValue(resolution),
+                Model = result.GetValue(model)!, Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution),
             };
             var torchDevice = CompareRunner.DeviceFor(settings.Device);
             string path = CliOptions.ExistingFile(result.GetValue(adapter)!);
@@ -45,7 +46,7 @@ internal static class AdapterCommands
                 var attachment = FloraInjector.AttachFromFile(fresh, path);
                 double after = Trainer.Evaluate(fresh, test, network.Input, 256, torchDevice);
                 string baseline = settings.IsResNet18 ? "the network with its untrained head" : "base model";
-                console.MarkupLine($"{attachment.Method} adapter, {attachment.TrainableParameters:N0} parameters: [bold]{after:P2}[/] on {test.Count:N0} Fashion-MNIST test images ({baseline}: {before:P2}).");
+                console.MarkupLine($"{attachment.Method} adapter, {attachment.TrainableParameters:N0} parameters: [bold]{after:P2}[/] on {test.Count:N0} {Markup.Escape(settings.Dataset.DisplayName)} test images ({baseline}: {before:P2}).");
             }
             return 0;
         });

@@ -77,6 +77,10 @@ internal static class CliOptions
         "tinyconvnext (pretrained here on MNIST; the CPU default) or resnet18 (ImageNet-pretrained ResNet-18, meant for --device cuda)",
         Experiments.FineTuneModel.TinyConvNeXtName, Experiments.FineTuneModel.ResNet18Name);
 
+    public static Option<string> Dataset() => Choice("--dataset",
+        "The fine-tuning data: fashion-mnist, or mnist (digits; with --model resnet18, as the TinyConvNeXt is pretrained on them)",
+        Experiments.FineTuneDataset.FashionMnistName, Experiments.FineTuneDataset.MnistName);
+
     public static Option<int> Resolution()
     {
         var option = new Option<int>("--resolution") { Description = "With --model resnet18: the side the 28×28 images are resized to (a multiple of 32)", DefaultValueFactory = _ => 64 };

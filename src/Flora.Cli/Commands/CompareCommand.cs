@@ -17,13 +17,14 @@ internal static class CompareCommand
         var seeds = CliOptions.Positive("--seeds", "Seeds per method", 3);
         var firstSeed = CliOptions.Positive("--first-seed", "The first seed (to split a comparison over several runs: merge them with `flora report`)", 1);
         var device = CliOptions.Device();
-        var full = new Option<bool>("--full") { Description = "All of MNIST and the whole 60k/10k Fashion-MNIST split, a wider network and 10 epochs (for a GPU)" };
+        var full = new Option<bool>("--full") { Description = "All of MNIST and the whole 60k/10k split of the fine-tuning data, a wider network and 10 epochs (for a GPU)" };
         var epochs = CliOptions.OptionalPositive("--epochs", "Fine-tuning epochs (default 4, or 10 with --full)");
-        var trainPerClass = CliOptions.OptionalPositive("--train-per-class", "Fashion-MNIST training images per class, of 6,000 (default 500)");
-        var testPerClass = CliOptions.OptionalPositive("--test-per-class", "Fashion-MNIST test images per class, of 1,000 (default 300)");
+        var trainPerClass = CliOptions.OptionalPositive("--train-per-class", "Training images per class of the fine-tuning data, at most 6,000 (default 500; the smallest class's count or more: all)");
+        var testPerClass = CliOptions.OptionalPositive("--test-per-class", "Test images per class of the fine-tuning data, at most 1,000 (default 300; the smallest class's count or more: all)");
         var width = CliOptions.OptionalPositive("--width", "Channels of the network's first stage (default 32, or 64 with --full)");
         var batch = CliOptions.OptionalPositive("--batch-size", "Fine-tuning batch size (default 64, or 256 with --full)");
         var model = CliOptions.Model();
+        var dataset = CliOptions.Dataset();
         var resolution = CliOptions.Resolution();
         var lrGrid = CliOptions.LearningRateGrid();
         var searchPerClass = CliOptions.OptionalPositive("--search-per-class", "Training images per class the learning-rate search draws from (default: all)");
@@ -32,9 +33,9 @@ internal static class CompareCommand
         var compute = new ComputeOptions();
         var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
 
-        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
+        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST (or with --dataset mnist the ResNet-18 on MNIST digits) with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
         {
-            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, resolution, lrGrid, searchPerClass, searchEpochs, learningRates,
+            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, dataset, resolution, lrGrid, searchPerClass, searchEpochs, learningRates,
         };
         foreach (var option in compute.All) command.Options.Add(option);
         command.SetAction(result =>
@@ -42,7 +43,7 @@ internal static class CompareCommand
             var settings = new CompareSettings
             {
                 CacheDirectory = result.GetValue(dataDir)!, Seeds = result.GetValue(seeds), FirstSeed = result.GetValue(firstSeed), Device = result.GetValue(device)!,
-                Model = result.GetValue(model)!, Resolution = result.GetValue(resolution), LearningRateGrid = result.GetValue(lrGrid) ?? Array.Empty<double>(),
+                Model = result.GetValue(model)!, Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution), LearningRateGrid = result.GetValue(lrGrid) ?? Array.Empty<double>(),
             };
             if (result.GetValue(full)) settings = settings.Full();
             if (result.GetValue(output) is string outDir) settings = settings with { OutputDirectory = outDir };

@@ -17,9 +17,10 @@ internal static class ReportCommand
         var output = new Option<string>("--out") { Description = "Where to write results.md, results.csv and the plots", DefaultValueFactory = _ => "report" };
         var notes = new Option<string[]>("--setting") { Description = "A key=value line for the report's settings block (repeatable)", AllowMultipleArgumentsPerToken = false };
         var model = CliOptions.Model();
+        var dataset = CliOptions.Dataset();
         var command = new Command("report", "Rebuild the results table, results.md, results.csv and the plots from results.csv files (for interrupted or split runs).")
         {
-            files, output, notes, model,
+            files, output, notes, model, dataset,
         };
         command.SetAction(result =>
         {
@@ -27,10 +28,8 @@ internal static class ReportCommand
                 File.Exists(path) ? CsvResultsReader.Read(path) : throw new FileNotFoundException($"results file '{path}' does not exist.", path)).ToList();
             var settings = (result.GetValue(notes) ?? System.Array.Empty<string>())
                 .Select(note => note.Split('=', 2)).Select(kv => new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : "")).ToList();
-            bool resnet = result.GetValue(model) == FineTuneModel.ResNet18Name;
-            CompareRunner.WriteReport(runs, result.GetValue(output)!, settings, AnsiConsole.Console,
-                resnet ? "Fashion-MNIST fine-tuning of an ImageNet-pretrained ResNet-18" : null,
-                resnet ? "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: ImageNet ResNet-18 → Fashion-MNIST" : null);
+            var titles = new CompareSettings { Model = result.GetValue(model)!, Dataset = FineTuneDataset.Named(result.GetValue(dataset)!) };
+            CompareRunner.WriteReport(runs, result.GetValue(output)!, settings, AnsiConsole.Console, titles.TableTitle, titles.ReportTitle);
             return 0;
         });
         return command;

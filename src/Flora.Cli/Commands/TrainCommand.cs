@@ -32,18 +32,20 @@ internal static class TrainCommand
         var seed = CliOptions.Positive("--seed", "Seed of the adapters' initialisation and the shuffling", 1);
         var epochs = CliOptions.Positive("--epochs", "Fine-tuning epochs", 3);
         var model = CliOptions.Model();
+        var dataset = CliOptions.Dataset();
         var resolution = CliOptions.Resolution();
         var output = new Option<string>("--out") { Description = "Adapter file to write", DefaultValueFactory = _ => "adapter.flora.safetensors" };
         var compute = new ComputeOptions();
 
-        var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST with one method and configuration, print the accuracy and save the adapter file.")
+        var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST (or MNIST digits) with one method and configuration, print the accuracy and save the adapter file.")
         {
-            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, resolution,
+            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, dataset, resolution,
         };
         foreach (var option in compute.All) command.Options.Add(option);
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!, Resolution = result.GetValue(resolution) };
+            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!,
+                Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution) };
             settings = compute.Apply(result, settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } });
             var defaults = settings.AdapterSettings(new FloraModelOptions
             {

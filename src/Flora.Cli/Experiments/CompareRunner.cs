@@ -11,8 +11,9 @@ using static TorchSharp.torch;
 namespace Flora.Cli.Experiments;
 
 /// <summary>
-/// The main job: pretrain (or reuse) the base on MNIST digits, fine-tune it on Fashion-MNIST with every method of the
-/// plan over several seeds, and write the results table, CSV, markdown report, plots and adapters.
+/// The main job: pretrain (or reuse) the base on MNIST digits, or take the ImageNet ResNet-18, fine-tune it on the
+/// settings' data set (Fashion-MNIST by default) with every method of the plan over several seeds, and write the
+/// results table, CSV, markdown report, plots and adapters.
 /// </summary>
 internal static class CompareRunner
 {
@@ -23,7 +24,7 @@ internal static class CompareRunner
         void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
         if (settings.IsResNet18)
         {
-            var (train, test) = ExperimentData.LoadFashionMnist(settings, Say);
+            var (train, test) = ExperimentData.LoadFineTuneData(settings, Say);
             using var model = new ResNet18Model(settings.Resolution);
             return Run(settings, plans, console, train, test, model, device);
         }
@@ -36,7 +37,7 @@ internal static class CompareRunner
     {
         var (train, test, basePath) = data;
         using (var baseModel = BaseModelStore.Load(basePath, settings.Pretrain.Width, device))
-            console.MarkupLine($"[grey]The base model scores {Training.Trainer.Evaluate(baseModel, test, Normalisation.FashionMnist, 256, device):P1} on Fashion-MNIST before fine-tuning (10 classes: chance is 10%).[/]");
+            console.MarkupLine($"[grey]The base model scores {Training.Trainer.Evaluate(baseModel, test, Normalisation.FashionMnist, 256, device):P1} on {Markup.Escape(settings.Dataset.DisplayName)} before fine-tuning (10 classes: chance is 10%).[/]");
         using var model = new TinyConvNeXtModel(basePath, settings.Pretrain.Width);
         return Run(settings, plans, console, train, test, model, device);
     }
@@ -51,7 +52,7 @@ internal static class CompareRunner
         ArgumentNullException.ThrowIfNull(model);
         void Say(string message) => console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
         var progress = new RunProgress(console);
-        Say($"Fine-tuning {model.Description} on {train.Count:N0} Fashion-MNIST images, testing on {test.Count:N0}; {plans.Count} methods × {settings.Seeds} seeds.");
+        Say($"Fine-tuning {model.Description} on {train.Count:N0} {settings.Dataset.DisplayName} images, testing on {test.Count:N0}; {plans.Count} methods × {settings.Seeds} seeds.");
         Directory.CreateDirectory(settings.OutputDirectory);
         WriteBudgets(Path.Combine(settings.OutputDirectory, "budgets.txt"), plans, model, console);
 
@@ -91,8 +92,7 @@ internal static class CompareRunner
             }
         }
 
-        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console, $"Fashion-MNIST fine-tuning of {model.Description}",
-            settings.IsResNet18 ? "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: ImageNet ResNet-18 → Fashion-MNIST" : null);
+        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console, settings.TableTitle, settings.ReportTitle);
         if (choices.Count > 0)
         {
             string markdown = Path.Combine(settings.OutputDirectory, "results.md");
@@ -148,16 +148,15 @@ internal static class CompareRunner
 
     /// <summary>Prints the results table and paired comparisons, and writes results.md, results.csv and the plots.</summary>
     public static void WriteReport(IReadOnlyList<RunResult> runs, string directory, IEnumerable<KeyValuePair<string, string>> settings, IAnsiConsole console,
-        string? tableTitle = null, string? reportTitle = null)
+        string tableTitle, string reportTitle)
     {
         var summary = Summary.Compute(runs);
         var comparisons = PairedComparison.FloraAgainstBaselines(runs);
-        ResultsTableWriter.Write(console, summary, comparisons, tableTitle ?? "Fashion-MNIST fine-tuning of an MNIST-pretrained TinyConvNeXt");
+        ResultsTableWriter.Write(console, summary, comparisons, tableTitle);
         Directory.CreateDirectory(directory);
         CsvResultsWriter.Write(Path.Combine(directory, "results.csv"), runs);
         var plots = Plots.WriteAll(summary, directory);
-        MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle ?? "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: MNIST → Fashion-MNIST",
-            settings, summary, comparisons, plots);
+        MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle, settings, summary, comparisons, plots);
         console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");
     }
 

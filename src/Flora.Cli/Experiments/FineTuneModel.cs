@@ -18,10 +18,16 @@ internal abstract class FineTuneModel : IDisposable
     /// <summary>The <c>--model</c> name of the ImageNet-pretrained ResNet-18.</summary>
     public const string ResNet18Name = "resnet18";
 
+    /// <summary>The <see cref="Description"/> of the TinyConvNeXt.</summary>
+    public const string TinyConvNeXtDescription = "an MNIST-pretrained TinyConvNeXt";
+
+    /// <summary>The <see cref="Description"/> of the ResNet-18.</summary>
+    public const string ResNet18Description = "an ImageNet-pretrained ResNet-18";
+
     /// <summary>What the network is, for tables and reports, e.g. "an MNIST-pretrained TinyConvNeXt".</summary>
     public abstract string Description { get; }
 
-    /// <summary>How a batch of Fashion-MNIST becomes the network's input.</summary>
+    /// <summary>How a batch of the fine-tuning data becomes the network's input.</summary>
     public abstract InputTransform Input { get; }
 
     /// <summary>A fresh copy of the pretrained network on <paramref name="device"/>, in training mode; a new head is initialised from torch's current seed.</summary>

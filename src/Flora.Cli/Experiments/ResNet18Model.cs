@@ -14,7 +14,7 @@ namespace Flora.Cli.Experiments;
 /// </summary>
 internal sealed class ResNet18Model : FineTuneModel
 {
-    /// <summary>The number of Fashion-MNIST classes.</summary>
+    /// <summary>The number of classes of the fine-tuning data (Fashion-MNIST's garments or MNIST's digits).</summary>
     public const int Classes = 10;
 
     private readonly Lazy<Dictionary<string, Tensor>> _pretrained;
@@ -27,7 +27,7 @@ internal sealed class ResNet18Model : FineTuneModel
     }
 
     /// <inheritdoc/>
-    public override string Description => "an ImageNet-pretrained ResNet-18";
+    public override string Description => ResNet18Description;
 
     /// <inheritdoc/>
     public override InputTransform Input { get; }

@@ -22,7 +22,7 @@ internal sealed class TinyConvNeXtModel : FineTuneModel
     public int Width { get; }
 
     /// <inheritdoc/>
-    public override string Description => "an MNIST-pretrained TinyConvNeXt";
+    public override string Description => TinyConvNeXtDescription;
 
     /// <inheritdoc/>
     public override InputTransform Input { get; } = InputTransform.Normalised(Normalisation.FashionMnist);

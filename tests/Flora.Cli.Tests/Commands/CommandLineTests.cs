@@ -21,6 +21,7 @@ public sealed class CommandLineTests
     [InlineData("compare", "--model", "resnet18", "--resolution", "48")]
     [InlineData("compare", "--model", "resnet18", "--lr-grid", "1e-3", "-1e-2")]
     [InlineData("train", "--model", "resnet18", "--resolution", "0")]
+    [InlineData("compare", "--model", "resnet18", "--dataset", "cifar10")]
     [InlineData("eval")]
     [InlineData("inspect")]
     [InlineData("report")]
@@ -35,6 +36,10 @@ public sealed class CommandLineTests
     [InlineData("train", "--model", "resnet18", "--method", "bitfit", "--resolution", "32")]
     [InlineData("compare", "--model", "resnet18", "--search-per-class", "600", "--search-epochs", "2")]
     [InlineData("train", "--method", "dora", "--rank", "8", "--r3", "2", "--scale", "0.4", "--lr", "0.001", "--out", "x.safetensors")]
+    [InlineData("compare", "--model", "resnet18", "--dataset", "mnist", "--full", "--device", "cuda")]
+    [InlineData("train", "--model", "resnet18", "--dataset", "mnist", "--method", "flora")]
+    [InlineData("eval", "a.safetensors", "--model", "resnet18", "--dataset", "mnist")]
+    [InlineData("report", "a/results.csv", "--model", "resnet18", "--dataset", "mnist")]
     [InlineData("eval", "a.safetensors", "--data-dir", "/tmp/x")]
     [InlineData("eval", "a.safetensors", "--model", "resnet18", "--resolution", "64")]
     [InlineData("merge", "a.safetensors", "--out", "m.safetensors")]
@@ -52,6 +57,26 @@ public sealed class CommandLineTests
         Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "export-peft", "import-peft", "report" }, root.Subcommands.Select(c => c.Name));
         Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
         Assert.All(root.Subcommands.SelectMany(c => c.Options).Where(o => o.Name != "--help" && o.Name != "-h"), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
+    }
+
+    [Theory]
+    [InlineData("compare")]
+    [InlineData("train")]
+    public void Mnist_digits_on_the_MNIST_pretrained_TinyConvNeXt_is_a_one_line_error_before_any_download_or_pretraining(string command)
+    {
+        string cache = Directory.CreateTempSubdirectory("flora-dataset-").FullName;
+        try
+        {
+            var (exitCode, output) = ConsoleOutputCollection.RunMain(command, "--dataset", "mnist", "--data-dir", cache);
+            Assert.Equal(1, exitCode);
+            Assert.Contains("--dataset mnist needs --model resnet18", output);
+            Assert.DoesNotContain("   at ", output);
+            Assert.Empty(Directory.GetFileSystemEntries(cache)); // nothing downloaded, no base pretrained
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
     }
 
     [Fact]
