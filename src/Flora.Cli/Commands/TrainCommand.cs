@@ -44,8 +44,11 @@ internal static class TrainCommand
         foreach (var option in compute.All) command.Options.Add(option);
         command.SetAction(result =>
         {
-            var settings = new CompareSettings { CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!,
-                Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution) };
+            var settings = new CompareSettings
+            {
+                CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!,
+                Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution),
+            };
             settings = compute.Apply(result, settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } });
             var defaults = settings.AdapterSettings(new FloraModelOptions
             {
