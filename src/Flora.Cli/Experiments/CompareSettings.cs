@@ -104,7 +104,9 @@ internal sealed record CompareSettings
         if (ForwardPath != FloraForwardPath.Auto) yield return new("forward path", $"{ForwardPath} for every adapter");
         yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
         yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
-        if (EffectiveLearningRateGrid.Count > 0)
+        if (LearningRatesFile is string reused)
+            yield return new("learning rates", $"chosen per method by an earlier run's search on a validation split of the training images ({Path.GetFileName(reused)}; every rate it tried is listed below)");
+        else if (EffectiveLearningRateGrid.Count > 0)
             yield return new("learning rates", $"chosen per method on a validation split of {(SearchPerClass > 0 ? $"{SearchPerClass * 10:N0}" : "the")} training images (first seed{(SearchEpochs is int e ? $", {e} epochs" : "")}) from {string.Join(", ", EffectiveLearningRateGrid.Select(LearningRateSearch.Format))}");
         yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
     }

@@ -115,4 +115,17 @@ public sealed class LearningRateSearchTests
             System.IO.File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Settings_with_an_earlier_runs_rates_describe_that_file_and_not_the_default_grid()
+    {
+        var searched = new CompareSettings { Model = FineTuneModel.ResNet18Name };
+        Assert.Contains(searched.Describe(), d => d.Key == "learning rates" && d.Value.Contains("from 1e-4", StringComparison.Ordinal));
+
+        var reused = searched with { LearningRatesFile = "/runs/search/learning_rates.csv" };
+        var line = Assert.Single(reused.Describe(), d => d.Key == "learning rates").Value;
+        Assert.Contains("earlier run's search", line);
+        Assert.Contains("learning_rates.csv", line);
+        Assert.DoesNotContain("1e-4", line);
+    }
 }
