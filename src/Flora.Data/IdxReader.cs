@@ -37,19 +37,8 @@ public static class IdxReader
     {
         using FileStream stream = Open(path);
         long length = stream.Length;
-        if (length < ImagesHeaderLength)
-        {
-            throw Error(path, $"is {length} bytes long, shorter than the {ImagesHeaderLength}-byte header of an IDX images file");
-        }
-
         Span<byte> header = stackalloc byte[ImagesHeaderLength];
-        ReadExactly(stream, header, path);
-        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
-        if (magic != ImagesMagic)
-        {
-            throw Error(path, $"has magic number 0x{magic:X8}, expected 0x{ImagesMagic:X8} (IDX images: unsigned bytes, 3 dimensions){MagicHint(magic)}");
-        }
-
+        ReadHeader(stream, length, header, path, ImagesMagic, "images", "3 dimensions");
         int count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
         int rows = BinaryPrimitives.ReadInt32BigEndian(header[8..]);
         int columns = BinaryPrimitives.ReadInt32BigEndian(header[12..]);
@@ -77,19 +66,8 @@ public static class IdxReader
     {
         using FileStream stream = Open(path);
         long length = stream.Length;
-        if (length < LabelsHeaderLength)
-        {
-            throw Error(path, $"is {length} bytes long, shorter than the {LabelsHeaderLength}-byte header of an IDX labels file");
-        }
-
         Span<byte> header = stackalloc byte[LabelsHeaderLength];
-        ReadExactly(stream, header, path);
-        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
-        if (magic != LabelsMagic)
-        {
-            throw Error(path, $"has magic number 0x{magic:X8}, expected 0x{LabelsMagic:X8} (IDX labels: unsigned bytes, 1 dimension){MagicHint(magic)}");
-        }
-
+        ReadHeader(stream, length, header, path, LabelsMagic, "labels", "1 dimension");
         int count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
         if (count <= 0)
         {
@@ -100,6 +78,25 @@ public static class IdxReader
         byte[] labels = GC.AllocateUninitializedArray<byte>(count);
         ReadExactly(stream, labels, path);
         return labels;
+    }
+
+    /// <summary>
+    /// Reads the <paramref name="header"/> (as many bytes as it has) of a file of <paramref name="length"/> bytes and
+    /// checks its magic number: an IDX <paramref name="kind"/> file holds unsigned bytes in <paramref name="dimensions"/>.
+    /// </summary>
+    private static void ReadHeader(FileStream stream, long length, Span<byte> header, string path, int expectedMagic, string kind, string dimensions)
+    {
+        if (length < header.Length)
+        {
+            throw Error(path, $"is {length} bytes long, shorter than the {header.Length}-byte header of an IDX {kind} file");
+        }
+
+        ReadExactly(stream, header, path);
+        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
+        if (magic != expectedMagic)
+        {
+            throw Error(path, $"has magic number 0x{magic:X8}, expected 0x{expectedMagic:X8} (IDX {kind}: unsigned bytes, {dimensions}){MagicHint(magic)}");
+        }
     }
 
     private static void CheckLength(string path, long actual, long expected, int headerLength, string what)
