@@ -79,7 +79,7 @@ internal static class CliOptions
 
     public static Option<string> Dataset() => Choice("--dataset",
         "The fine-tuning data: fashion-mnist, or mnist (digits; with --model resnet18, as the TinyConvNeXt is pretrained on them)",
-        Experiments.FineTuneDataset.FashionMnistName, Experiments.FineTuneDataset.MnistName);
+        Experiments.FineTuneDataset.All[0].Name, Experiments.FineTuneDataset.All.Skip(1).Select(d => d.Name).ToArray());
 
     public static Option<int> Resolution()
     {

@@ -10,7 +10,7 @@ namespace Flora.Cli.Experiments;
 /// Both are 10 classes of 28×28 gray images; each comes with its own train/test split and subsets are drawn from it
 /// with the same seeded stratified sample, so that every method and seed sees the same images.
 /// </summary>
-internal sealed record FineTuneDataset
+internal sealed class FineTuneDataset
 {
     /// <summary>The <c>--dataset</c> name of Fashion-MNIST.</summary>
     public const string FashionMnistName = "fashion-mnist";
