@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Formats.Tar;
 using System.IO;
 using System.IO.Compression;
@@ -34,28 +33,6 @@ internal sealed class TempDirectory : IDisposable
 /// <summary>Writes the small files the data tests read.</summary>
 internal static class DataFixtures
 {
-    /// <summary>An IDX images file: magic 0x803, count, rows, cols, then the bytes (big-endian header).</summary>
-    public static byte[] IdxImages(int count, int rows, int columns, byte[] pixels, int magic = 0x00000803)
-    {
-        var bytes = new byte[16 + pixels.Length];
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(0), magic);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), count);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(8), rows);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), columns);
-        pixels.CopyTo(bytes, 16);
-        return bytes;
-    }
-
-    /// <summary>An IDX labels file: magic 0x801, count, then the bytes.</summary>
-    public static byte[] IdxLabels(byte[] labels, int? count = null, int magic = 0x00000801)
-    {
-        var bytes = new byte[8 + labels.Length];
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(0), magic);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), count ?? labels.Length);
-        labels.CopyTo(bytes, 8);
-        return bytes;
-    }
-
     /// <summary>The pixel value the fixtures put at (image, pixel); the first two pixels make images 0..65535 distinct.</summary>
     public static byte Pixel(int image, int pixel) => pixel switch
     {

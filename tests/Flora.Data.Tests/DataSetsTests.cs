@@ -1,3 +1,4 @@
+using Flora.Testing;
 using System.IO;
 
 namespace Flora.Data.Tests;
@@ -23,8 +24,8 @@ public sealed class DataSetsTests : IDisposable
         void WritePart(string prefix, int count, int firstImage)
         {
             byte[] pixels = rows == 28 ? DataFixtures.Pixels(count, firstImage) : new byte[count * rows * 28];
-            File.WriteAllBytes(prefix + "-images-idx3-ubyte", DataFixtures.IdxImages(count, rows, 28, pixels));
-            File.WriteAllBytes(prefix + "-labels-idx1-ubyte", DataFixtures.IdxLabels(Enumerable.Range(0, count).Select(i => (byte)(i % 10)).ToArray()));
+            File.WriteAllBytes(prefix + "-images-idx3-ubyte", IdxFiles.Images(count, rows, 28, pixels));
+            File.WriteAllBytes(prefix + "-labels-idx1-ubyte", IdxFiles.Labels(Enumerable.Range(0, count).Select(i => (byte)(i % 10)).ToArray()));
         }
     }
 
@@ -73,7 +74,7 @@ public sealed class DataSetsTests : IDisposable
     {
         WriteMnistPackage();
         string labels = Path.Combine(MnistPackage, "data", "t10k-labels-idx1-ubyte");
-        File.WriteAllBytes(labels, DataFixtures.IdxLabels([0, 1, 2, 3, 4, 5, 6, 7, 8, 10]));
+        File.WriteAllBytes(labels, IdxFiles.Labels([0, 1, 2, 3, 4, 5, 6, 7, 8, 10]));
 
         var error = Assert.Throws<DataException>(() => DataSets.ReadMnist(MnistPackage, null));
 
@@ -86,7 +87,7 @@ public sealed class DataSetsTests : IDisposable
     {
         WriteMnistPackage();
         string labels = Path.Combine(MnistPackage, "data", "train-labels-idx1-ubyte");
-        File.WriteAllBytes(labels, DataFixtures.IdxLabels(new byte[19]));
+        File.WriteAllBytes(labels, IdxFiles.Labels(new byte[19]));
 
         var error = Assert.Throws<DataException>(() => DataSets.ReadMnist(MnistPackage, null));
 

@@ -1,3 +1,4 @@
+using Flora.Testing;
 using System.IO;
 
 namespace Flora.Data.Tests;
@@ -48,7 +49,7 @@ public sealed class IdxReaderTests : IDisposable
     {
         byte[] pixels = DataFixtures.Pixels(5);
         string path = _temp.File("train-images-idx3-ubyte");
-        File.WriteAllBytes(path, DataFixtures.IdxImages(5, 28, 28, pixels));
+        File.WriteAllBytes(path, IdxFiles.Images(5, 28, 28, pixels));
 
         IdxImages images = IdxReader.ReadImages(path);
 
@@ -58,16 +59,16 @@ public sealed class IdxReaderTests : IDisposable
 
     public static TheoryData<string, byte[], string> BadImageFiles => new()
     {
-        { "labels magic", DataFixtures.IdxImages(1, 2, 2, new byte[4], magic: 0x00000801), "magic number 0x00000801, expected 0x00000803" },
-        { "wrong magic", DataFixtures.IdxImages(1, 2, 2, new byte[4], magic: 0x12345678), "magic number 0x12345678" },
+        { "labels magic", IdxFiles.Images(1, 2, 2, new byte[4], magic: 0x00000801), "magic number 0x00000801, expected 0x00000803" },
+        { "wrong magic", IdxFiles.Images(1, 2, 2, new byte[4], magic: 0x12345678), "magic number 0x12345678" },
         { "gzip", [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "gzip" },
-        { "truncated", DataFixtures.IdxImages(3, 2, 2, new byte[11]), "truncated" },
-        { "trailing", DataFixtures.IdxImages(3, 2, 2, new byte[13]), "1 unexpected trailing bytes" },
-        { "zero count", DataFixtures.IdxImages(0, 2, 2, []), "every dimension must be greater than 0" },
-        { "zero rows", DataFixtures.IdxImages(3, 0, 2, []), "every dimension must be greater than 0" },
-        { "zero columns", DataFixtures.IdxImages(3, 2, 0, []), "every dimension must be greater than 0" },
-        { "negative count", DataFixtures.IdxImages(-1, 2, 2, new byte[4]), "every dimension must be greater than 0" },
-        { "too large", DataFixtures.IdxImages(int.MaxValue, 28, 28, new byte[4]), "bytes in all" },
+        { "truncated", IdxFiles.Images(3, 2, 2, new byte[11]), "truncated" },
+        { "trailing", IdxFiles.Images(3, 2, 2, new byte[13]), "1 unexpected trailing bytes" },
+        { "zero count", IdxFiles.Images(0, 2, 2, []), "every dimension must be greater than 0" },
+        { "zero rows", IdxFiles.Images(3, 0, 2, []), "every dimension must be greater than 0" },
+        { "zero columns", IdxFiles.Images(3, 2, 0, []), "every dimension must be greater than 0" },
+        { "negative count", IdxFiles.Images(-1, 2, 2, new byte[4]), "every dimension must be greater than 0" },
+        { "too large", IdxFiles.Images(int.MaxValue, 28, 28, new byte[4]), "bytes in all" },
         { "short header", [0x00, 0x00, 0x08, 0x03, 0x00], "shorter than the 16-byte header" },
         { "empty", [], "0 bytes long" },
     };
@@ -89,7 +90,7 @@ public sealed class IdxReaderTests : IDisposable
     public void ReadImages_TruncatedMessageGivesBothLengths()
     {
         string path = _temp.File("short");
-        File.WriteAllBytes(path, DataFixtures.IdxImages(3, 2, 2, new byte[11]));
+        File.WriteAllBytes(path, IdxFiles.Images(3, 2, 2, new byte[11]));
 
         var error = Assert.Throws<DataException>(() => IdxReader.ReadImages(path));
 
@@ -99,10 +100,10 @@ public sealed class IdxReaderTests : IDisposable
 
     public static TheoryData<string, byte[], string> BadLabelFiles => new()
     {
-        { "images magic", DataFixtures.IdxLabels([1, 2], magic: 0x00000803), "magic number 0x00000803, expected 0x00000801" },
-        { "truncated", DataFixtures.IdxLabels([1, 2], count: 3), "truncated" },
-        { "trailing", DataFixtures.IdxLabels([1, 2, 3, 4], count: 2), "2 unexpected trailing bytes" },
-        { "zero count", DataFixtures.IdxLabels([], count: 0), "the count must be greater than 0" },
+        { "images magic", IdxFiles.Labels([1, 2], magic: 0x00000803), "magic number 0x00000803, expected 0x00000801" },
+        { "truncated", IdxFiles.Labels([1, 2], count: 3), "truncated" },
+        { "trailing", IdxFiles.Labels([1, 2, 3, 4], count: 2), "2 unexpected trailing bytes" },
+        { "zero count", IdxFiles.Labels([], count: 0), "the count must be greater than 0" },
         { "short header", [0x00, 0x00, 0x08], "shorter than the 8-byte header" },
     };
 

@@ -1,6 +1,7 @@
 using System.IO;
 using Flora.Cli.Experiments;
 using Flora.Data;
+using Flora.Testing;
 
 namespace Flora.Cli.Tests.Experiments;
 
@@ -26,11 +27,10 @@ public sealed class FineTuneDatasetTests : IDisposable
     private static void WritePart(string imagesPath, string labelsPath, Func<int, int> countOf)
     {
         var labels = Enumerable.Range(0, 10).SelectMany(c => Enumerable.Repeat((byte)c, countOf(c))).ToArray();
-        static byte[] BigEndian(params int[] values) => values.SelectMany(v => new[] { (byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v }).ToArray();
         // Every pixel of an image holds its label, so a sample's pixels say which class they came from.
         var pixels = labels.SelectMany(l => Enumerable.Repeat(l, ImageDataset.PixelsPerImage)).ToArray();
-        File.WriteAllBytes(imagesPath, BigEndian(0x803, labels.Length, 28, 28).Concat(pixels).ToArray());
-        File.WriteAllBytes(labelsPath, BigEndian(0x801, labels.Length).Concat(labels).ToArray());
+        File.WriteAllBytes(imagesPath, IdxFiles.Images(labels.Length, ImageDataset.ImageRows, ImageDataset.ImageColumns, pixels));
+        File.WriteAllBytes(labelsPath, IdxFiles.Labels(labels));
     }
 
     [Fact]
