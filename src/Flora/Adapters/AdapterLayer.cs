@@ -69,23 +69,46 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <summary>Whether the base layer's own output is the answer: merged into it, or switched off.</summary>
     private protected bool ComputesAsBase => IsMerged || !IsEnabled;
 
+    /// <summary>
+    /// How many times the adapter has computed an output since it was attached (its forward, <see cref="Adapt"/>, or a
+    /// whole call through the base layer's hooks): an attachment whose model ran while an adapter never did has an
+    /// adapter its model bypasses.
+    /// </summary>
+    internal long Calls { get; private set; }
+
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => ComputesAsBase ? _baseLayer.forward(input) : ForwardUnmerged(input);
+    public override Tensor forward(Tensor input)
+    {
+        Calls++;
+        return ComputesAsBase ? _baseLayer.forward(input) : ForwardUnmerged(input);
+    }
 
     /// <summary>The unmerged forward when the adapter holds the base layer itself (the base output plus the update, by default).</summary>
     protected virtual Tensor ForwardUnmerged(Tensor input) => AdaptUnmerged(input, _baseLayer.forward(input));
 
     /// <summary>
-    /// Called before the base layer's own call when the adapter reaches a member through hooks: returns a stand-in
-    /// input for the base layer when the adapter will compute the whole output itself, null to let the base layer run.
+    /// Whether the adapter computes the whole output of a call with <paramref name="input"/> itself, so that a member
+    /// reached through hooks can skip the base layer's own work (asked only when the base layer has no hooks but the
+    /// adapter's: see <see cref="HookTransport"/>).
     /// </summary>
-    internal virtual Tensor? BeforeBaseCall(Tensor input) => null;
+    internal virtual bool TakesWholeCall(Tensor input) => false;
 
-    /// <summary>Called with the base layer's output when the adapter reaches a member through hooks; returns the adapted output.</summary>
-    internal virtual Tensor AfterBaseCall(Tensor input, Tensor baseOutput) => Adapt(input, baseOutput);
+    /// <summary>The whole output for <paramref name="input"/>, computed without the base layer's call (after <see cref="TakesWholeCall"/>).</summary>
+    internal Tensor WholeCall(Tensor input)
+    {
+        Calls++;
+        return ComputesAsBase ? _baseLayer.forward(input) : WholeCallUnmerged(input);
+    }
+
+    /// <summary>The unmerged whole output that <see cref="TakesWholeCall"/> promised (the adapter's forward by default).</summary>
+    private protected virtual Tensor WholeCallUnmerged(Tensor input) => ForwardUnmerged(input);
 
     /// <inheritdoc />
-    public Tensor Adapt(Tensor input, Tensor baseOutput) => ComputesAsBase ? baseOutput : AdaptUnmerged(input, baseOutput);
+    public Tensor Adapt(Tensor input, Tensor baseOutput)
+    {
+        Calls++;
+        return ComputesAsBase ? baseOutput : AdaptUnmerged(input, baseOutput);
+    }
 
     /// <summary>The adapted output while the update is not merged.</summary>
     protected abstract Tensor AdaptUnmerged(Tensor input, Tensor baseOutput);

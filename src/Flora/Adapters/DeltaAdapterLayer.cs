@@ -1,6 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,18 +24,18 @@ namespace Flora;
 /// converts them too), the update is computed in it.
 /// </para>
 /// <para>
-/// Where the adapter holds the base layer (a stored wrapper) the fused path simply does not call it. Where a member
-/// keeps the base layer and reaches the adapter through hooks, the pre-hook hands the base layer an empty batch
-/// (<c>input.narrow(0, 0, 0)</c>, no work) and the post-hook computes the fused output from the real input, which it
-/// finds through that stand-in (one entry per call in flight, so nested and repeated calls are independent); an input
-/// without a batch axis runs the base layer and one of the unfused paths.
+/// Where the adapter holds the base layer (a stored wrapper) the fused path simply does not call it; a member reached
+/// through hooks skips the base layer's work through <see cref="HookTransport"/>. Alike adapters of one attachment build
+/// their fused weights (or updates) together once per forward (<see cref="AdapterGroup"/>); each then runs one layer
+/// call with its slice.
 /// </para>
 /// </summary>
 public abstract class DeltaAdapterLayer : AdapterLayer
 {
-    // The real input of each fused call in flight through the hooks, found by the stand-in the base layer received.
-    private readonly ConditionalWeakTable<Tensor, Tensor> _fusedCalls = new();
     private readonly PathCache _paths = new();
+    private AdapterGroup? _group;
+    private int _groupIndex;
+    private (ScalarType Adapter, ScalarType Base, DeviceType Device, int DeviceIndex) _placement;
     private (string Key, string Name)[] _tensorNames = Array.Empty<(string, string)>();
     private (string Key, Parameter Tensor)[] _tensors = Array.Empty<(string, Parameter)>();
     private FloraForwardPath _forwardPath;
@@ -113,8 +114,48 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     private void RefreshTensors()
     {
         _tensors = _tensorNames.Select(n => (n.Key, get_parameter(n.Name)!)).ToArray();
+        Parameter first = _tensors[0].Tensor;
+        _placement = (first.dtype, Geometry.Weight.dtype, first.device_type, first.device_index);
         OnTensorsRefreshed();
     }
+
+    /// <summary>
+    /// What makes adapters alike enough to build their weights together (<see cref="AdapterGroup"/>): the adapter type
+    /// and its resolved configuration with the base weight's shape; null for an adapter that builds alone.
+    /// </summary>
+    internal virtual object? GroupKey => null;
+
+    /// <summary>
+    /// The weights of <paramref name="members"/> (this adapter's type and <see cref="GroupKey"/>) stacked on a new first
+    /// axis, in the adapter tensors' dtype: <c>W0 + s·ΔW</c> each with <paramref name="includeBase"/>, else <c>s·ΔW</c>.
+    /// </summary>
+    internal virtual Tensor BuildStacked(IReadOnlyList<DeltaAdapterLayer> members, bool includeBase) =>
+        throw new InvalidOperationException($"{GetType().Name} adapters build their weights alone (no group key).");
+
+    /// <summary>The base weights of <paramref name="members"/> stacked, in this adapter's tensors' dtype.</summary>
+    private protected static Tensor StackBaseWeights(IReadOnlyList<DeltaAdapterLayer> members)
+    {
+        var weights = new Tensor[members.Count];
+        for (int i = 0; i < weights.Length; i++) weights[i] = members[i].Geometry.Weight;
+        Tensor stacked = stack(weights);
+        ScalarType dtype = members[0]._placement.Adapter;
+        if (stacked.dtype == dtype) return stacked;
+        using (stacked) return stacked.to(dtype);
+    }
+
+    /// <summary>Whether this adapter still computes alike with <paramref name="first"/> of its group: same dtypes and device.</summary>
+    internal bool IsGroupedLike(DeltaAdapterLayer first) => _placement == first._placement;
+
+    internal void JoinGroup(AdapterGroup group, int index)
+    {
+        _group = group;
+        _groupIndex = index;
+    }
+
+    internal void LeaveGroup() => _group = null;
+
+    /// <summary>The group this adapter builds its weight with, if any.</summary>
+    internal AdapterGroup? Group => _group;
 
     /// <inheritdoc />
     /// <remarks>TorchSharp replaces the Parameter objects when a module moves or converts; the cached ones follow.</remarks>
@@ -129,7 +170,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     private protected Tensor Update(Tensor x, FloraForwardPath path)
     {
         if (path != FloraForwardPath.Materialised) return FactorisedUpdate(x);
-        using var delta = BuildDelta();
+        using var delta = _group?.Delta(_groupIndex) ?? BuildDelta();
         return Geometry.Apply(x, delta, null);
     }
 
@@ -147,7 +188,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// </summary>
     private Tensor FusedOutput(Tensor input)
     {
-        using var weight = FusedWeight();
+        using var weight = _group?.Fused(_groupIndex) ?? FusedWeight();
         if (weight.dtype == input.dtype) return Geometry.Apply(input, weight, Geometry.Bias);
         using var rounded = weight.to(input.dtype);
         return Geometry.Apply(input, rounded, Geometry.Bias);
@@ -195,32 +236,11 @@ public abstract class DeltaAdapterLayer : AdapterLayer
         Unfused(input, baseOutput, ChoosePath(input, baseSkippable: false));
 
     /// <inheritdoc />
-    internal sealed override Tensor? BeforeBaseCall(Tensor input)
-    {
-        if (ComputesAsBase) return null;
-        // The base layer's call can be skipped for a batch, unless it has hooks besides ours: a user's hook must see the
-        // real batch and keep its effect on the output, so such a layer runs unfused.
-        bool skippable = Geometry.IsBatched(input.dim()) && input.size(0) > 0
-                         && ModuleHooks.Count(BaseLayer) is null or Injection.HooksPerInjection;
-        if (ChoosePath(input, skippable) != FloraForwardPath.Fused) return null;
-        Tensor standIn = input.narrow(0, 0, 0);
-        _fusedCalls.AddOrUpdate(standIn, input);
-        return standIn;
-    }
+    internal sealed override bool TakesWholeCall(Tensor input) =>
+        !ComputesAsBase && Geometry.IsBatched(input.dim()) && input.size(0) > 0 && ChoosePath(input, baseSkippable: true) == FloraForwardPath.Fused;
 
     /// <inheritdoc />
-    internal sealed override Tensor AfterBaseCall(Tensor input, Tensor baseOutput)
-    {
-        if (_fusedCalls.TryGetValue(input, out Tensor? realInput))
-        {
-            _fusedCalls.Remove(input);
-            using (input)
-            using (baseOutput)
-                return ComputesAsBase ? BaseLayer.forward(realInput) : FusedOutput(realInput);
-        }
-        // Not fused, or another hook changed the input after ours: the unfused path for what the base layer saw.
-        return Adapt(input, baseOutput);
-    }
+    private protected sealed override Tensor WholeCallUnmerged(Tensor input) => FusedOutput(input);
 
     /// <summary>The path for this input (override, configuration, or cheapest), recorded in <see cref="LastPath"/>.</summary>
     private FloraForwardPath ChoosePath(Tensor input, bool baseSkippable)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -27,6 +28,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     private const string CoreName = "core";
 
     private readonly long[] _deltaFlat, _deltaGrouped, _kernelBatched, _kernelShape;
+    private readonly Scalar _scale;
     private Parameter _core = null!;
     private Parameter[] _factors = Array.Empty<Parameter>();
     private Parameter[] _kernelFactors = Array.Empty<Parameter>();
@@ -40,6 +42,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
             throw new ArgumentException($"the configuration of '{name}' is for weight shape [{string.Join(", ", config.WeightShape)}] " +
                                         $"but the layer's weight is [{string.Join(", ", baseWeight.shape)}]");
         Config = config;
+        _scale = config.Scale.ToScalar();
         int modes = config.Ranks.Length;
         long[] shape = config.WeightShape;
         int[] r = config.Ranks;
@@ -114,7 +117,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     private protected override Tensor BuildDelta()
     {
         // s·G first: scaling the r-sized core costs nothing next to scaling the full-size ΔW (and its backward).
-        using var scaledCore = _core.Times(Config.Scale);
+        using var scaledCore = _core.mul(_scale);
         using var kernel = CoreKernel(scaledCore);
         using var flat = (kernel ?? scaledCore).reshape(_deltaFlat);
         using var outProjected = _factors[0].matmul(flat);                  // [out, r_in·Πk]
@@ -149,6 +152,86 @@ public abstract class FloraLayer : DeltaAdapterLayer
     }
 
     /// <inheritdoc />
+    internal override object? GroupKey => (GetType(), Config);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The batched Tucker product of the stacked cores <c>[n, r_out, r_in, r3…]</c> and factors <c>[n, I_m, r_m]</c>: the
+    /// kernel modes first, then in, each one broadcast matrix product over the n members, and the out mode last as one
+    /// batched product that adds the stacked base weights (<c>baddbmm</c>), so the full-size result is written once.
+    /// </remarks>
+    internal override Tensor BuildStacked(IReadOnlyList<DeltaAdapterLayer> members, bool includeBase)
+    {
+        int n = members.Count, modes = Config.Ranks.Length;
+        var layers = new FloraLayer[n];
+        for (int i = 0; i < n; i++) layers[i] = (FloraLayer)members[i];
+        var sizes = new long[modes]; // the current tensor's modes: ranks, then full sizes from the last mode in
+        for (int m = 0; m < modes; m++) sizes[m] = Config.Ranks[m];
+        using var cores = Stack(layers, -1);
+        Tensor current = cores.mul(_scale);
+        try
+        {
+            for (int mode = modes - 1; mode >= 1; mode--)
+            {
+                using var factor = Stack(layers, mode);                                              // [n, I_m, r_m]
+                long before = 1, after = 1;
+                for (int m = 0; m < mode; m++) before *= sizes[m];
+                for (int m = mode + 1; m < modes; m++) after *= sizes[m];
+                Tensor next;
+                if (after == 1)
+                {
+                    using var rows = current.reshape(n, before, sizes[mode]);
+                    using var transposed = factor.transpose(1, 2);
+                    next = rows.bmm(transposed);                                                    // [n, before, I_m]
+                }
+                else
+                {
+                    using var blocks = current.reshape(n, before, sizes[mode], after);
+                    using var broadcast = factor.unsqueeze(1);
+                    next = broadcast.matmul(blocks);                                                 // [n, before, I_m, after]
+                }
+                current.Dispose();
+                current = next;
+                sizes[mode] = Config.WeightShape[mode];
+            }
+            using var outFactor = Stack(layers, 0);                                                  // [n, out, r_out]
+            using var rest = current.reshape(n, sizes[0], -1);
+            using var full = includeBase ? BatchedPlusBase(members, outFactor, rest) : outFactor.bmm(rest);
+            var shape = new long[modes + 1];
+            shape[0] = n;
+            Config.WeightShape.CopyTo(shape, 1);
+            return full.reshape(shape);
+        }
+        finally
+        {
+            current.Dispose();
+        }
+    }
+
+    /// <summary>The members' factors of <paramref name="mode"/> (their cores for -1) stacked on a new first axis.</summary>
+    private static Tensor Stack(FloraLayer[] layers, int mode)
+    {
+        var tensors = new Tensor[layers.Length];
+        for (int i = 0; i < tensors.Length; i++) tensors[i] = mode < 0 ? layers[i]._core : layers[i]._factors[mode];
+        return stack(tensors);
+    }
+
+    /// <summary><c>W0 + U_out·rest</c> for every member at once.</summary>
+    private static Tensor BatchedPlusBase(IReadOnlyList<DeltaAdapterLayer> members, Tensor outFactor, Tensor rest)
+    {
+        using var bases = StackBaseWeights(members);
+        using var flat = bases.reshape(members.Count, outFactor.shape[1], -1);
+        return BatchedProduct.PlusProduct(flat, outFactor, rest);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scale.Dispose();
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
     internal override FloraCostEstimate EstimateCost(long[] inputShape, FloraCostContext context)
     {
         LayerExtent extent = Geometry.Extent(inputShape);
@@ -164,7 +247,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     /// <inheritdoc />
     private protected override Tensor FactorisedUpdate(Tensor x)
     {
-        using var scaledCore = _core.Times(Config.Scale);
+        using var scaledCore = _core.mul(_scale);
         using var kernel = CoreKernel(scaledCore);
         using var reduced = Geometry.Reduce(x, _factors[1]);
         using var core = Geometry.Spatial(reduced, kernel ?? scaledCore);

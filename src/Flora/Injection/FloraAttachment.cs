@@ -18,8 +18,13 @@ public sealed class FloraAttachment
     private readonly List<Injection> _injections;
     private readonly List<SavedModule> _savedModules;
     private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
+    private readonly FrozenNormLayers _frozenNorms;
+    private readonly ForwardScope _forwards;
+    private readonly IReadOnlyList<AdapterGroup> _groups;
     private int _disableDepth;
     private IFloraAdapter[] _remergeAfterDisable = Array.Empty<IFloraAdapter>();
+    private long _modelCalls;
+    private bool _everyAdapterRan;
 
     private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad)
     {
@@ -30,6 +35,9 @@ public sealed class FloraAttachment
         _requiresGrad = requiresGrad;
         Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
         ModulesToSave = savedModules.Select(m => m.Source).ToArray();
+        _frozenNorms = new FrozenNormLayers(model, savedModules);
+        _forwards = new ForwardScope(model, began: _frozenNorms.KeepInEval, ended: OnForwardEnded);
+        _groups = AdapterGroup.Form(injections.Select(i => i.Wrapper), _forwards);
     }
 
     /// <summary>The adapted model.</summary>
@@ -75,6 +83,66 @@ public sealed class FloraAttachment
 
     /// <summary>Whether a <see cref="Disable"/> scope is open: the model then computes as the base model.</summary>
     public bool IsDisabled => _disableDepth > 0;
+
+    /// <summary>
+    /// Whether adapters may stay unused while the model runs. False (the default): a training forward of the model
+    /// (its <c>call(x)</c> in train mode with gradients) after which an adapter has never run since attach throws, and so
+    /// do saving and merging once the model ran through <c>call(x)</c> — the usual cause is a layer called with
+    /// <c>forward(x)</c>, which skips the hooks that reach its adapter. Set it to true when some targets are legitimately
+    /// not used by every forward. <see cref="VerifyAdaptersRun(Tensor)"/> checks one forward on demand.
+    /// </summary>
+    public bool AllowUnusedAdapters { get; set; }
+
+    /// <summary>
+    /// The normalisation layers with running statistics that this attachment keeps frozen (eval mode, statistics of
+    /// attach time) because they are not trained and saved (<see cref="FloraModelOptions.SaveNormLayers"/>).
+    /// </summary>
+    public IReadOnlyList<string> FrozenNormLayers => _frozenNorms.Paths;
+
+    /// <summary>
+    /// How many adapters are built together with others once per forward (<see cref="AdapterGroup"/>): alike layers —
+    /// same method, weight shape and configuration — share one batched chain. 0 when the model's calls cannot be seen
+    /// (no forward hooks on its type), or no two layers are alike.
+    /// </summary>
+    public int GroupedAdapters => _groups.Sum(g => g.Members.Count);
+
+    /// <summary>
+    /// Runs <paramref name="sampleInput"/> through the model (<c>call</c>, eval mode, no gradients; the model's mode is
+    /// restored) and throws, naming them, when adapters did not run: layers the model calls with <c>forward(x)</c>, which
+    /// skips the hooks that reach adapters of members that keep their base layer. A check to run once after attaching.
+    /// </summary>
+    public void VerifyAdaptersRun(Tensor sampleInput)
+    {
+        ArgumentNullException.ThrowIfNull(sampleInput);
+        if (Model is not nn.Module<Tensor, Tensor> model)
+            throw new ArgumentException($"VerifyAdaptersRun(Tensor) calls a Module<Tensor, Tensor>; this model is a {Model.GetType().Name}. " +
+                                        "Use VerifyAdaptersRun(Action) with a forward of your own.");
+        VerifyAdaptersRun(() =>
+        {
+            using var output = model.call(sampleInput);
+        });
+    }
+
+    /// <summary>Like <see cref="VerifyAdaptersRun(Tensor)"/>, with a forward of the caller's (for models of other signatures).</summary>
+    public void VerifyAdaptersRun(Action forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        EnsureAttached();
+        var before = _injections.Select(i => i.Wrapper.Calls).ToArray();
+        bool training = Model.training;
+        Model.eval();
+        try
+        {
+            using (no_grad()) forward();
+        }
+        finally
+        {
+            if (training) Model.train();
+            _frozenNorms.KeepInEval();
+        }
+        var idle = _injections.Where((injection, i) => injection.Wrapper.Calls == before[i]).Select(i => i.Wrapper.Name).ToList();
+        if (idle.Count > 0) throw AdaptersDidNotRun(idle, "the sample forward ran");
+    }
 
     /// <summary>The trainable tensors (for the optimizer): every adapter's, then the parameters of the modules to save.</summary>
     public IEnumerable<Parameter> Parameters() =>
@@ -150,6 +218,7 @@ public sealed class FloraAttachment
         EnsureEnabled("merge");
         if (Adapters.Count > 0 && Adapters.All(a => a.IsMerged))
             throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
+        EnsureAdaptersRan("merge");
         MergeAdapters(Adapters);
     }
 
@@ -239,12 +308,17 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("merge and detach");
+        EnsureAdaptersRan("merge");
         MergeAdapters(Adapters);
         RemoveAdapters(keepUpdate: true);
     }
 
     private void RemoveAdapters(bool keepUpdate)
     {
+        foreach (var group in _groups) group.Dispose();
+        _forwards.Dispose();
+        _frozenNorms.Restore(Model);
+        _frozenNorms.Dispose();
         for (int i = _injections.Count - 1; i >= 0; i--)
         {
             _injections[i].Remove();
@@ -270,6 +344,7 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("save");
+        EnsureSavable("save");
         AdapterFile.Save(this, path);
     }
 
@@ -295,6 +370,7 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("export");
+        EnsureSavable("export");
         PeftExporter.Save(this, directory, options);
     }
 
@@ -310,6 +386,51 @@ public sealed class FloraAttachment
         foreach (var r in rows) text.AppendLine($"{r.Name.PadRight(w0)}  {r.Method.PadRight(w1)}  {r.Detail.PadRight(w2)}  {r.Count,12}");
         text.Append($"{"total".PadRight(w0 + w1 + w2 + 4)}  {TrainableParameters,12:N0}");
         return text.ToString();
+    }
+
+    /// <summary>At the end of every forward of the model: releases what it built, and checks once that every adapter ran.</summary>
+    private void OnForwardEnded()
+    {
+        foreach (var group in _groups) group.Release();
+        _modelCalls++;
+        if (_everyAdapterRan || AllowUnusedAdapters) return;
+        var idle = IdleAdapters();
+        if (idle.Count == 0)
+        {
+            _everyAdapterRan = true;
+            return;
+        }
+        if (Model.training && is_grad_enabled())
+            throw AdaptersDidNotRun(idle, "a training forward of the model ended");
+    }
+
+    /// <summary>The adapters that have not run since attach.</summary>
+    private List<string> IdleAdapters() => _injections.Where(i => i.Wrapper.Calls == 0).Select(i => i.Wrapper.Name).ToList();
+
+    /// <summary>
+    /// Throws when the model ran (its <c>call</c>) while adapters never ran since attach. Calls of single layers (tests,
+    /// debugging) and a model that never ran (an adapter loaded to be merged) are no evidence and pass.
+    /// </summary>
+    private void EnsureAdaptersRan(string action)
+    {
+        if (AllowUnusedAdapters || _everyAdapterRan || _modelCalls == 0) return;
+        var idle = IdleAdapters();
+        if (idle.Count == 0) return;
+        throw AdaptersDidNotRun(idle, $"the model ran but cannot {action} now");
+    }
+
+    private static InvalidOperationException AdaptersDidNotRun(IReadOnlyList<string> layers, string when) => new(
+        $"The adapter{(layers.Count == 1 ? "" : "s")} of {string.Join(", ", layers.Take(10).Select(l => $"'{l}'"))}{(layers.Count > 10 ? $" and {layers.Count - 10} more" : "")} " +
+        $"never ran since attach, yet {when}: the model calls {(layers.Count == 1 ? "this layer" : "these layers")} with forward(x), which skips the hooks TorchSharp " +
+        "runs in call(x), so the base layer computes alone and the adapter never trains. Call the layer with call(x), or annotate the model " +
+        "([FloraTarget] members: the generator routes their forward(x) calls too). If these layers are simply not used by every forward, set " +
+        "AllowUnusedAdapters = true on the attachment.");
+
+    /// <summary>Saving needs frozen statistics untouched and no bypassed adapter.</summary>
+    private void EnsureSavable(string action)
+    {
+        EnsureAdaptersRan(action);
+        _frozenNorms.EnsureUnchanged(action);
     }
 
     private void EnsureAttached()

@@ -12,18 +12,15 @@ namespace Flora;
 /// </summary>
 internal sealed class Injection
 {
-    /// <summary>The forward hooks a hook-bound injection adds to its base layer: one pre-hook, one post-hook.</summary>
-    internal const int HooksPerInjection = 2;
-
-    private readonly Action? _removeHook;
+    private readonly HookTransport? _hooks;
 
     private readonly string? _registeredName;
 
-    private Injection(ModuleSlot slot, AdapterLayer wrapper, Action? removeHook, string? registeredName)
+    private Injection(ModuleSlot slot, AdapterLayer wrapper, HookTransport? hooks, string? registeredName)
     {
         Slot = slot;
         Wrapper = wrapper;
-        _removeHook = removeHook;
+        _hooks = hooks;
         _registeredName = registeredName;
     }
 
@@ -34,33 +31,21 @@ internal sealed class Injection
     /// <summary>Routes the slot's calls through <paramref name="adapter"/> and registers it under the slot's name.</summary>
     public static Injection Inject(ModuleSlot slot, AdapterLayer adapter)
     {
-        Action? removeHook = null;
+        HookTransport? hooks = null;
         if (slot.Store is { } store)
-        {
             store(adapter);
-        }
         else
-        {
-            // The member keeps the base layer: its call() now returns the adapted output. The pre-hook lets an adapter
-            // on the fused path replace the base layer's work (the base layer then runs on an empty batch).
-            var before = slot.Layer.register_forward_pre_hook((_, input) => adapter.BeforeBaseCall(input)!);
-            var after = slot.Layer.register_forward_hook((_, input, output) => adapter.AfterBaseCall(input, output));
-            removeHook = () =>
-            {
-                after.remove();
-                before.remove();
-            };
-        }
+            hooks = new HookTransport(slot.Layer, adapter); // the member keeps the base layer: its call() now returns the adapted output
         string? registered = null;
         if (slot.RegistersInParent)
             registered = Reregister(slot.Parent, slot.Layer, slot.Name, adapter);
-        return new Injection(slot, adapter, removeHook, registered);
+        return new Injection(slot, adapter, hooks, registered);
     }
 
     /// <summary>Puts the base layer back in its slot and its registration back in its place.</summary>
     public void Remove()
     {
-        _removeHook?.Invoke();
+        _hooks?.Dispose();
         Slot.Store?.Invoke(Slot.Layer);
         if (_registeredName is not null)
             Reregister(Slot.Parent, Wrapper, _registeredName, Slot.Layer);

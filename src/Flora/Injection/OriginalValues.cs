@@ -34,6 +34,14 @@ internal sealed class OriginalValues : IDisposable
         }
     }
 
+    /// <summary>Whether every tensor of <paramref name="current"/> (a subset of what was kept) still holds its value of attach time.</summary>
+    public bool Matches(IEnumerable<(string Key, Tensor Tensor)> current)
+    {
+        foreach (var (key, tensor) in current)
+            if (_original.TryGetValue(key, out var original) && !tensor.Equals(original)) return false;
+        return true;
+    }
+
     /// <summary>Exchanges the current values with the kept ones: once to run the original for a while, once more to go back.</summary>
     public void Swap()
     {
