@@ -32,6 +32,9 @@ internal sealed class AdapterGroup : IDisposable
         for (int i = 0; i < members.Length; i++) members[i].JoinGroup(this, i);
     }
 
+    /// <summary>How many times the group has built its members' weights (once per forward and kind while alike).</summary>
+    public int Builds { get; private set; }
+
     /// <summary>The members, in attach order.</summary>
     public IReadOnlyList<DeltaAdapterLayer> Members => _members;
 
@@ -79,6 +82,7 @@ internal sealed class AdapterGroup : IDisposable
     /// <summary>Every member's weight in one batched chain, cut into per-member slices that outlive any dispose scope of the caller.</summary>
     private Tensor[] Build(bool includeBase)
     {
+        Builds++;
         using var stacked = _members[0].BuildStacked(_members, includeBase);
         Tensor[] slices = stacked.unbind(0);
         foreach (var slice in slices) slice.DetachFromDisposeScope();

@@ -53,6 +53,10 @@ public abstract class DoraLayer : LoraLayer
     public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true);
 
     /// <inheritdoc />
+    /// <remarks>DoRA's fused weight is rescaled per output channel: it builds alone.</remarks>
+    internal override object? GroupKey => null;
+
+    /// <inheritdoc />
     /// <remarks>DoRA builds ΔW every forward for its norm, and its unfused paths rescale the base output.</remarks>
     private protected override bool RescalesOutput => true;
 

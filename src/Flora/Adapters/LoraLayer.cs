@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,6 +24,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
 
     private Parameter _a = null!, _b = null!;
     private readonly long[] _matrixShape;
+    private readonly Scalar _scale;
 
     private protected LoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, LoraLayerConfig config)
         : base(name, baseLayer, geometry)
@@ -30,6 +32,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
         ArgumentNullException.ThrowIfNull(config);
         config.Validate(name);
         Config = config;
+        _scale = config.Scale.ToScalar();
         Parameter weight = geometry.Weight;
         ScalarType dtype = AdapterDtypeFor(weight, config.AutocastAdapterDtype);
         _matrixShape = new long[] { config.Rank, -1 };
@@ -91,7 +94,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
     {
         using var a = _a.reshape(_matrixShape);
         using var product = _b.matmul(a);
-        return product.TimesInPlace(Config.Scale).reshape(Geometry.WeightShape);
+        return product.mul_(_scale).reshape(Geometry.WeightShape);
     }
 
     /// <inheritdoc />
@@ -109,8 +112,55 @@ public abstract class LoraLayer : DeltaAdapterLayer
     private protected override Tensor FactorisedUpdate(Tensor x)
     {
         using var reduced = Geometry.Spatial(x, _a);
-        using var up = _b.Times(Config.Scale);
+        using var up = _b.mul(_scale);
         return Geometry.Expand(reduced, up);
+    }
+
+    /// <inheritdoc />
+    internal override object? GroupKey => (GetType(), string.Join(",", Geometry.WeightShape), Config);
+
+    /// <inheritdoc />
+    /// <remarks><c>W0 + s·B·A</c> (or <c>s·B·A</c>) for every member in one batched product of the stacked B and A.</remarks>
+    internal override Tensor BuildStacked(IReadOnlyList<DeltaAdapterLayer> members, bool includeBase)
+    {
+        int n = members.Count;
+        var a = new Tensor[n];
+        var b = new Tensor[n];
+        for (int i = 0; i < n; i++)
+        {
+            var member = (LoraLayer)members[i];
+            a[i] = member._a;
+            b[i] = member._b;
+        }
+        using var stackedA = stack(a);
+        using var rows = stackedA.reshape(n, Config.Rank, -1);
+        using var stackedB = stack(b);
+        using var scaledB = stackedB.mul(_scale);
+        Tensor full;
+        if (includeBase)
+        {
+            using var bases = StackBaseWeights(members);
+            using var flat = bases.reshape(n, Geometry.WeightShape[0], -1);
+            full = BatchedProduct.PlusProduct(flat, scaledB, rows);
+        }
+        else
+        {
+            full = scaledB.bmm(rows);
+        }
+        using (full)
+        {
+            var shape = new long[Geometry.WeightShape.Length + 1];
+            shape[0] = n;
+            Geometry.WeightShape.CopyTo(shape, 1);
+            return full.reshape(shape);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scale.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>A parameter owned by this module: outside any dispose scope, so that it lives as long as the module.</summary>
