@@ -11,8 +11,12 @@ using static TorchSharp.torch;
 
 namespace Flora.Bench.ResNet;
 
-/// <summary>The median step of one method at one batch size.</summary>
-internal sealed record ResNetResult(int Batch, string Method, long Trainable, double MedianMs, double MinMs);
+/// <summary>
+/// The median step of one method at one batch size: the whole step (synchronised), the host's part (until the step's
+/// last kernel is queued, no synchronisation), the GPU's own time (CUDA only; null elsewhere) and the native calls of
+/// one step (only on the counting bridge of tools/native-calls; null otherwise).
+/// </summary>
+internal sealed record ResNetResult(int Batch, string Method, long Trainable, double MedianMs, double MinMs, double EnqueueMs, double? GpuMs, double? NativeCalls);
 
 /// <summary>
 /// Times one SGD training step of TorchVision's ResNet-18 per method (<see cref="ResNetOptions"/>): forward,
@@ -44,7 +48,8 @@ internal static class ResNetBenchmark
         {
             results.AddRange(TimeBatch(options, device, batch));
             foreach (var r in results.Where(r => r.Batch == batch))
-                Console.WriteLine($"  batch {batch,4}  {r.Method,-6} {r.MedianMs,9:0.000} ms (min {r.MinMs:0.000})  trainable {r.Trainable:N0}");
+                Console.WriteLine($"  batch {batch,4}  {r.Method,-6} {r.MedianMs,9:0.000} ms (min {r.MinMs:0.000}, host {r.EnqueueMs:0.000}" +
+                                  $"{(r.GpuMs is double g ? $", GPU {g:0.000}" : "")}{(r.NativeCalls is double n ? $", {n:0} native calls" : "")})  trainable {r.Trainable:N0}");
         }
         string table = Markdown(options, results);
         Console.WriteLine(table);
@@ -58,29 +63,74 @@ internal static class ResNetBenchmark
         using var images = randn(new long[] { batch, 3, options.Size, options.Size }).to(options.DType, device);
         using var labels = randint(0, 1000, new long[] { batch }).to(device);
         var cases = options.Methods.Select(m => new ResNetCase(m, options, device)).ToArray();
+        NativeCallCounter? counter = NativeCallCounter.Find();
         try
         {
             var samples = cases.ToDictionary(c => c, _ => new double[options.Iterations]);
+            var enqueue = cases.ToDictionary(c => c, _ => new double[options.Iterations]);
+            var calls = cases.ToDictionary(c => c, _ => 0UL);
             for (int round = 0; round < options.Warmup + options.Iterations; round++)
                 for (int k = 0; k < cases.Length; k++)
                 {
                     ResNetCase c = cases[(k + round) % cases.Length];
                     c.ClearGradients();
                     Synchronize(options, device);
+                    ulong callsBefore = counter?.Total ?? 0;
                     long start = Stopwatch.GetTimestamp();
                     c.Step(images, labels);
+                    double queued = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    ulong callsAfter = counter?.Total ?? 0;
                     Synchronize(options, device);
                     double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                    if (round >= options.Warmup) samples[c][round - options.Warmup] = ms;
+                    if (round < options.Warmup) continue;
+                    samples[c][round - options.Warmup] = ms;
+                    enqueue[c][round - options.Warmup] = queued;
+                    calls[c] += callsAfter - callsBefore;
                 }
             foreach (var c in cases)
                 if (c.Paths() is string paths) Console.WriteLine($"  batch {batch,4}  {c.Method,-6} paths taken: {paths}");
-            return cases.Select(c => new ResNetResult(batch, c.Method, c.Trainable, LayerBenchmark.Median(samples[c]), samples[c].Min())).ToArray();
+            var gpu = options.Device == DeviceType.CUDA ? GpuTimes(cases, images, labels, device, enqueue) : null;
+            return cases.Select(c => new ResNetResult(batch, c.Method, c.Trainable, LayerBenchmark.Median(samples[c]), samples[c].Min(),
+                LayerBenchmark.Median(enqueue[c]), gpu?[c], counter is null ? null : (double)calls[c] / options.Iterations)).ToArray();
         }
         finally
         {
             foreach (var c in cases) c.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Each case's GPU time per step (median of 9): the default stream is first held busy by large matrix products for
+    /// longer than the host takes to queue the step, so that the events around the step time the GPU's work alone.
+    /// Null when the CUDA runtime library cannot be found.
+    /// </summary>
+    private static Dictionary<ResNetCase, double>? GpuTimes(ResNetCase[] cases, Tensor images, Tensor labels, Device device, Dictionary<ResNetCase, double[]> enqueue)
+    {
+        using var events = CudaEvents.Create();
+        if (events is null) return null;
+        using var a = randn(new long[] { 4096, 4096 }, device: device);
+        cuda.synchronize(device);
+        events.Start();
+        using (a.matmul(a)) { }
+        double busyMs = Math.Max(events.Stop(), 1e-3);
+        var result = new Dictionary<ResNetCase, double>();
+        foreach (var c in cases)
+        {
+            int products = (int)Math.Ceiling(2 * enqueue[c].Max() / busyMs) + 1;
+            var times = new double[9];
+            for (int i = 0; i < times.Length; i++)
+            {
+                c.ClearGradients();
+                cuda.synchronize(device);
+                for (int p = 0; p < products; p++)
+                    using (a.matmul(a)) { }
+                events.Start();
+                c.Step(images, labels);
+                times[i] = events.Stop();
+            }
+            result[c] = LayerBenchmark.Median(times);
+        }
+        return result;
     }
 
     private static void Synchronize(ResNetOptions options, Device device)
@@ -94,8 +144,8 @@ internal static class ResNetBenchmark
         text.AppendLine($"ResNet-18 (TorchVision), {options.Device} {options.DTypeName}, {get_num_threads()} thread(s), input {options.Size}×{options.Size}, " +
                         $"path {options.Path}; median of {options.Iterations} steps. `{options.CommandLine}`");
         text.AppendLine();
-        text.AppendLine("| batch | method | trainable | step (ms) | × floor | × LoRA | µs/adapter over floor |");
-        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+        text.AppendLine("| batch | method | trainable | step (ms) | × floor | × LoRA | µs/adapter over floor | host (ms) | GPU (ms) | native calls |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             double? floor = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "floor")?.MedianMs;
@@ -103,7 +153,9 @@ internal static class ResNetBenchmark
             string Ratio(double? d) => d is double v ? (r.MedianMs / v).ToString("0.00", CultureInfo.InvariantCulture) : "";
             string perAdapter = floor is double f && r.Method is "flora" or "lora" or "dora"
                 ? ((r.MedianMs - f) * 1000 / AdapterCount).ToString("0", CultureInfo.InvariantCulture) : "";
-            text.AppendLine($"| {r.Batch} | {r.Method} | {r.Trainable:N0} | {r.MedianMs.ToString("0.000", CultureInfo.InvariantCulture)} | {Ratio(floor)} | {Ratio(lora)} | {perAdapter} |");
+            string Ms(double? v) => v is double x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "";
+            string calls = r.NativeCalls is double n ? n.ToString("0", CultureInfo.InvariantCulture) : "";
+            text.AppendLine($"| {r.Batch} | {r.Method} | {r.Trainable:N0} | {Ms(r.MedianMs)} | {Ratio(floor)} | {Ratio(lora)} | {perAdapter} | {Ms(r.EnqueueMs)} | {Ms(r.GpuMs)} | {calls} |");
         }
         return text.ToString();
     }

@@ -138,14 +138,23 @@ public static class FloraInjector
 
     /// <summary>The slot of the layer a walk of the model found at <paramref name="node"/>.</summary>
     internal static ModuleSlot SlotOf(ModuleTree.Node node, nn.Module<Tensor, Tensor> layer) =>
-        new(node.Parent, node.Child, layer, StoreFor(node.Parent, node.Child), node.Path);
+        new(node.Parent, node.Child, layer, StoreFor(node.Parent, node.Child, layer), node.Path);
 
     /// <summary>
-    /// Containers whose own storage can hold the wrapper: <see cref="Sequential"/> (its private list; it ignores
-    /// TorchSharp's registration table) and module lists of <c>Module&lt;Tensor, Tensor&gt;</c>. Other parents keep
-    /// the base layer in their member and route calls through a hook.
+    /// Whether a parent's fields that hold a target and can hold its adapter get the adapter (PEFT's <c>setattr</c>);
+    /// false keeps every such layer hook-bound (for measuring what the hooks cost).
     /// </summary>
-    private static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child)
+    internal static bool StoreInFields { get; set; } = true;
+
+    /// <summary>
+    /// Where the wrapper can be stored: containers whose own storage can hold it — <see cref="Sequential"/> (its private
+    /// list; it ignores TorchSharp's registration table) and module lists of <c>Module&lt;Tensor, Tensor&gt;</c> — and a
+    /// parent whose fields holding the layer are all typed to hold the wrapper too (TorchVision's models keep their layers
+    /// in <c>readonly Module&lt;Tensor, Tensor&gt;</c> fields): the calls then reach the adapter directly, with no hooks.
+    /// Other parents (a field typed <c>Conv2d</c>, TorchSharp's sealed layer type) keep the base layer in their member and
+    /// route calls through hooks (<see cref="HookTransport"/>).
+    /// </summary>
+    private static Action<nn.Module<Tensor, Tensor>>? StoreFor(nn.Module parent, string child, nn.Module layer)
     {
         if (parent is Sequential sequential)
         {
@@ -157,6 +166,29 @@ public static class FloraInjector
         }
         if (parent is IList<nn.Module<Tensor, Tensor>> moduleList && int.TryParse(child, out int position))
             return module => moduleList[position] = module;
-        return null;
+        return StoreInFields ? FieldStore(parent, layer) : null;
+    }
+
+    /// <summary>
+    /// Stores into every instance field of <paramref name="parent"/> that holds <paramref name="layer"/> (a field and an
+    /// auto-property's backing field alike), when there is one and each can hold an adapter; else null.
+    /// </summary>
+    private static Action<nn.Module<Tensor, Tensor>>? FieldStore(nn.Module parent, nn.Module layer)
+    {
+        var fields = new List<FieldInfo>();
+        for (Type? type = parent.GetType(); type is not null && type != typeof(nn.Module); type = type.BaseType)
+        {
+            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                if (field.FieldType.IsValueType || !ReferenceEquals(field.GetValue(parent), layer)) continue;
+                if (!field.FieldType.IsAssignableFrom(typeof(AdapterLayer))) return null;
+                fields.Add(field);
+            }
+        }
+        if (fields.Count == 0) return null;
+        return module =>
+        {
+            foreach (var field in fields) field.SetValue(parent, module);
+        };
     }
 }
