@@ -19,6 +19,13 @@ dotnet publish "$proj" -c Release -r linux-x64 --self-contained false -o "$pub/a
 # Drop native libraries for other platforms and the CPU libtorch: the GPU machine brings its own CUDA libtorch.
 find "$pub/app" -name 'libtorch*.so*' -o -name 'libc10*.so' -o -name 'libgomp*' | xargs -r rm -f
 rm -rf "$pub/app/runtimes"/{win,osx}* 2>/dev/null || true
+# The counting stand-in of TorchSharp's bridge beside the real one (tools/native-calls): FLORA_NATIVE_CALLS=1 bash run.sh …
+# puts it in place for that run, so Flora.Bench reports native calls per step.
+if command -v gcc >/dev/null && [ -f "$pub/app/libLibTorchSharp.so" ]; then
+  mkdir -p "$pub/native-calls" && cp "$pub/app/libLibTorchSharp.so" "$pub/native-calls/"
+  bash "$root/tools/native-calls/build.sh" "$pub/native-calls/libLibTorchSharp.so" >/dev/null
+  mv "$pub/native-calls" "$pub/app/native-calls"
+fi
 # The .NET runtime this machine's dotnet runs on, carried next to the program (the GPU machine has none).
 dn=$(dirname "$(readlink -f "$(command -v dotnet)")")
 rtver=$(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/{v=$2} END{print v}')
@@ -33,6 +40,7 @@ here=\$(cd "\$(dirname "\$0")" && pwd)
 mkdir -p /tmp/flora-rt /tmp/flora-app
 [ -x /tmp/flora-rt/dotnet ] || tar -C /tmp/flora-rt -xJf "\$here/dotnet-rt.tar.xz"
 rm -rf /tmp/flora-app/app && tar -C /tmp/flora-app -xJf "\$here/app.tar.xz"
+if [ "\${FLORA_NATIVE_CALLS:-0}" = 1 ] && [ -d /tmp/flora-app/app/native-calls ]; then cp /tmp/flora-app/app/native-calls/* /tmp/flora-app/app/; fi
 torchlib=\$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
 export LD_LIBRARY_PATH="\$torchlib:\${LD_LIBRARY_PATH:-}" DOTNET_ROOT=/tmp/flora-rt DOTNET_CLI_TELEMETRY_OPTOUT=1
 exec /tmp/flora-rt/dotnet /tmp/flora-app/app/$entry "\$@"

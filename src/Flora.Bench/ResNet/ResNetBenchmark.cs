@@ -142,7 +142,7 @@ internal static class ResNetBenchmark
     {
         var text = new StringBuilder();
         text.AppendLine($"ResNet-18 (TorchVision), {options.Device} {options.DTypeName}, {get_num_threads()} thread(s), input {options.Size}×{options.Size}, " +
-                        $"path {options.Path}; median of {options.Iterations} steps. `{options.CommandLine}`");
+                        $"path {options.Path}{(options.NoGroups ? ", groups off" : "")}{(options.HookBound ? ", hook-bound" : "")}; median of {options.Iterations} steps. `{options.CommandLine}`");
         text.AppendLine();
         text.AppendLine("| batch | method | trainable | step (ms) | × floor | × LoRA | µs/adapter over floor | host (ms) | GPU (ms) | native calls |");
         text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -167,11 +167,13 @@ internal static class ResNetBenchmark
         private readonly nn.Module<Tensor, Tensor> _model;
         private readonly Parameter[] _trainable;
         private readonly bool _inputRequiresGrad;
+        private readonly bool _noGroups;
         private readonly FloraAttachment? _attachment;
 
         public ResNetCase(string method, ResNetOptions options, Device device)
         {
             Method = method;
+            _noGroups = options.NoGroups;
             manual_seed(1234);
             _model = torchvision.models.resnet18(num_classes: 1000);
             _model.to(device);
@@ -184,6 +186,7 @@ internal static class ResNetBenchmark
                     break;
                 case "floor":
                     foreach (var p in _model.parameters()) p.requires_grad = false;
+                    _model.eval(); // BatchNorm frozen as well, as the adapter methods keep it (FloraAttachment.FrozenNormLayers)
                     _trainable = Array.Empty<Parameter>();
                     _inputRequiresGrad = true;
                     break;
@@ -194,7 +197,9 @@ internal static class ResNetBenchmark
                         Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path },
                     };
                     var kind = method switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
+                    FloraInjector.StoreInFields = !options.HookBound;
                     FloraAttachment attachment = _attachment = FloraInjector.Attach(_model, config, kind);
+                    FloraInjector.StoreInFields = true;
                     if (attachment.Adapters.Count != AdapterCount)
                         throw new InvalidOperationException($"expected {AdapterCount} adapters, attached {attachment.Adapters.Count}");
                     _trainable = attachment.Parameters().ToArray();
@@ -211,7 +216,7 @@ internal static class ResNetBenchmark
         {
             using var scope = NewDisposeScope();
             Tensor input = _inputRequiresGrad ? images.detach().requires_grad_(true) : images;
-            Tensor loss = nn.functional.cross_entropy(_model.call(input), labels);
+            Tensor loss = nn.functional.cross_entropy(_noGroups ? _model.forward(input) : _model.call(input), labels);
             loss.backward();
             using (no_grad())
                 foreach (Parameter p in _trainable)

@@ -20,12 +20,20 @@ internal static class ResNetCommand
         var warmup = BenchOption.OptionalPositive("--warmup", "Untimed steps per method (default 10 on CUDA, 30 on CPU)");
         var threads = BenchOption.OptionalPositive("--threads", "torch intra-op threads (the proxy: 1)");
         var proxy = new Option<bool>("--proxy") { Description = "The CPU proxy of host cost: 1×3×8×8, one thread; reports µs per adapter over the floor" };
+        var noGroups = new Option<bool>("--no-groups")
+        {
+            Description = "Call the model's forward(x) instead of call(x): no forward scope opens, so every adapter builds its weight alone (adapter groups off)",
+        };
+        var hookBound = new Option<bool>("--hook-bound")
+        {
+            Description = "Keep every target hook-bound (its base layer in the parent's field, reached through forward hooks) instead of storing the adapter in the field",
+        };
         var markdown = BenchOption.Markdown("Also write the table as markdown to PATH");
         var command = new Command("resnet",
             "One SGD training step of TorchVision's ResNet-18 (adapters on the 16 convolutions of layer1–layer4, FLoRA rank 8, R3 2; " +
             "LoRA and DoRA at the rank matched to FLoRA's budget) per method and batch size.")
         {
-            device.Option, dtype.Option, batch, size, methods, path.Option, iterations, warmup, threads, proxy, markdown,
+            device.Option, dtype.Option, batch, size, methods, path.Option, iterations, warmup, threads, proxy, noGroups, hookBound, markdown,
         };
         command.SetAction(result =>
         {
@@ -44,6 +52,8 @@ internal static class ResNetCommand
                 Warmup = result.GetValue(warmup) ?? (cuda ? 10 : 30),
                 Threads = result.GetValue(threads) ?? (isProxy ? 1 : null),
                 Proxy = isProxy,
+                NoGroups = result.GetValue(noGroups),
+                HookBound = result.GetValue(hookBound),
                 Markdown = result.GetValue(markdown),
                 CommandLine = string.Join(" ", BenchCommandLine.Arguments(result)),
             };

@@ -16,6 +16,8 @@ internal sealed record ResNetOptions
     public int Warmup { get; init; }
     public int? Threads { get; init; }
     public bool Proxy { get; init; }
+    public bool NoGroups { get; init; }
+    public bool HookBound { get; init; }
     public string? Markdown { get; init; }
     public string CommandLine { get; init; } = "";
 
