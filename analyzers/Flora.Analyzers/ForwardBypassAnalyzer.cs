@@ -32,7 +32,7 @@ namespace Flora.Analyzers
             var invocation = (IInvocationOperation)context.Operation;
             if (invocation.TargetMethod.Name != "forward") return;
             var call = ForwardCalls.Classify(invocation, context.CancellationToken);
-            if (call is null) return;
+            if (call is null || !call.IsForward) return; // call(x) reaches the adapter, intercepted or not
             var state = ForwardCalls.State(property, invocation.Syntax.SyntaxTree.Options);
             if (ForwardCalls.IsIntercepted(call, state)) return;
             // `head?.forward(x)`: mark the whole conditional access, not only its `.forward(x)` part.

@@ -16,8 +16,8 @@ namespace Flora.Generators
     public sealed partial class FloraGenerator
     {
         /// <summary>
-        /// Call sites → interceptor specs. Each <c>target.forward(x)</c> that <see cref="ForwardCalls"/> (the rule FLORA010
-        /// shares) finds interceptable becomes an <see cref="InterceptionSite"/> on its own; the sites are grouped into one
+        /// Call sites → interceptor specs. Each <c>target.forward(x)</c> or <c>target.call(x)</c> that <see cref="ForwardCalls"/>
+        /// (the rule FLORA010 shares) finds interceptable becomes an <see cref="InterceptionSite"/> on its own; the sites are grouped into one
         /// <see cref="InterceptorsSpec"/> per model after collection, and only when the compilation enables interception.
         /// </summary>
         internal static class InterceptionParser
@@ -29,7 +29,7 @@ namespace Flora.Generators
                 return ForwardCalls.State(value, parseOptions) == InterceptionState.On;
             }
 
-            /// <summary>The site of one <c>forward(x)</c> invocation, or null when it is not an interceptable call on a hook-bound target.</summary>
+            /// <summary>The site of one <c>forward(x)</c> or <c>call(x)</c> invocation, or null when it is not an interceptable call on a hook-bound target.</summary>
             public static InterceptionSite? ParseSite(GeneratorSyntaxContext context, CancellationToken cancellationToken)
             {
                 if (context.Node is not InvocationExpressionSyntax syntax
@@ -45,6 +45,7 @@ namespace Flora.Generators
                     TypeKey = TypeKey(call.Member.ContainingType),
                     DisplayName = call.Member.ContainingType.Name,
                     MemberName = call.Member.Name,
+                    Method = call.IsForward ? "forward" : "call",
                     ReceiverType = call.ReceiverType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                     ReceiverName = call.ReceiverType.Name,
                     Version = location.Version,

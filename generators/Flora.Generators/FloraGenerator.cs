@@ -59,7 +59,7 @@ namespace Flora.Generators
                 .WithTrackingName(FloraStepNames.InterceptionEnabled);
 
             var sites = context.SyntaxProvider
-                .CreateSyntaxProvider(static (node, _) => ForwardCalls.IsForwardSyntax(node), static (ctx, ct) => InterceptionParser.ParseSite(ctx, ct))
+                .CreateSyntaxProvider(static (node, _) => ForwardCalls.IsLayerCallSyntax(node), static (ctx, ct) => InterceptionParser.ParseSite(ctx, ct))
                 .Where(static site => site is not null)
                 .Select(static (site, _) => site!)
                 .WithTrackingName(FloraStepNames.InterceptionSites);

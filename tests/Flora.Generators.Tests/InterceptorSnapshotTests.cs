@@ -36,7 +36,8 @@ public sealed class InterceptorSnapshotTests
                 var pool = (Tensor t) => t.mean(new long[] { 2 });
                 h = Fixed.forward(pool(h));                                   // a get-only Module<Tensor, Tensor> keeps its base layer
                 h = Stored.forward(h);                                        // holds the wrapper: forward runs the adapter, not intercepted
-                return Head(h) + Volume(x);
+                h = Fixed.call(h) + Stored.call(h);                           // call(x): straight to the adapter (Stored holds it: not intercepted)
+                return Head(h) + Volume(x) + this.stem.call(x).sum();
 
                 Tensor Head(Tensor t) => head.forward(t);                     // a local function
             }

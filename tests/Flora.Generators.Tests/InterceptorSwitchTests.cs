@@ -35,9 +35,10 @@ public sealed class InterceptorSwitchTests
     }
 
     [Fact]
-    public void A_model_without_forward_calls_on_targets_gets_no_interceptors_file()
+    public void A_model_without_direct_calls_on_targets_gets_no_interceptors_file()
     {
-        var run = InterceptionCompiler.Run(Source.Replace("fc.forward(x)", "fc.call(x)"));
+        // Through a cast the call does not reach the member itself: call(x) runs the adapter through the hooks.
+        var run = InterceptionCompiler.Run(Source.Replace("fc.forward(x)", "((Module<Tensor, Tensor>)fc).call(x)"));
         run.AssertCompilesCleanly();
         Assert.Equal("Net.Flora.g.cs", Assert.Single(run.Sources).HintName);
     }

@@ -6,7 +6,8 @@
 # It renames the library to libLibTorchSharp.real.so and puts in its place a library that exports the same functions:
 # each adds one to its own counter and jumps to the real function (registers and stack untouched, so every call
 # behaves exactly as before). The counts are read in-process through two more exports, flora_native_calls_total()
-# and flora_native_calls_dump(path) (Flora.Bench resnet --count-native-calls uses them). Run it on a published or
+# and flora_native_calls_dump(path) (Flora.Bench resnet reports the total per step when it finds them); with
+# FLORA_NATIVE_CALLS_DUMP=path set, the counts per function are written there at exit. Run it on a published or
 # built output folder, never on the NuGet cache. Needs gcc and nm (x86-64 Linux).
 set -euo pipefail
 lib=$(readlink -f "${1:?usage: build.sh path/to/libLibTorchSharp.so}")
@@ -59,6 +60,10 @@ int flora_native_calls_dump(const char *file) {
   if (!f) return -1;
   for (int i = 0; i < N; i++) if (flora_counts[i]) fprintf(f, "%lu\t%s\n", flora_counts[i], names[i]);
   return fclose(f);
+}
+__attribute__((destructor)) static void flora_dump_at_exit(void) {
+  const char *file = getenv("FLORA_NATIVE_CALLS_DUMP");
+  if (file && *file) flora_native_calls_dump(file);
 }
 C
 } > "$work/counts.c"

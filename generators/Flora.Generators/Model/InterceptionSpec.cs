@@ -1,9 +1,9 @@
 namespace Flora.Generators.Model
 {
     /// <summary>
-    /// One <c>target.forward(x)</c> call the generator routes to <c>target.call(x)</c>: the model it belongs to, the
-    /// interceptor's receiver type, and the compiler's opaque location (<c>Version</c>, <c>Data</c>) with a readable one for
-    /// the generated comment. Names and numbers only.
+    /// One <c>target.forward(x)</c> or <c>target.call(x)</c> call the generator routes straight to the target's adapter: the
+    /// model it belongs to, the method, the interceptor's receiver type, and the compiler's opaque location (<c>Version</c>,
+    /// <c>Data</c>) with a readable one for the generated comment. Names and numbers only.
     /// </summary>
     internal sealed record InterceptionSite
     {
@@ -12,6 +12,8 @@ namespace Flora.Generators.Model
         /// <summary>That type's name for comments, e.g. SmallCnn.</summary>
         public string DisplayName { get; init; } = "";
         public string MemberName { get; init; } = "";
+        /// <summary>The intercepted method: <c>forward</c> or <c>call</c>.</summary>
+        public string Method { get; init; } = "";
         /// <summary>The member's declared type as C# source (<c>global::TorchSharp.Modules.Conv2d</c>): the interceptor's <c>this</c>.</summary>
         public string ReceiverType { get; init; } = "";
         /// <summary>A C# identifier fragment for the interceptor's name (<c>Conv2d</c>, <c>Module</c>).</summary>

@@ -1,6 +1,6 @@
-// Shared by the generator and the analyzers (linked source): which `target.forward(x)` calls skip an adapter, and which of
-// them the generator routes to `call(x)` with an interceptor. One decision, so FLORA010 warns exactly where no
-// interceptor is emitted.
+// Shared by the generator and the analyzers (linked source): which `target.forward(x)` calls skip an adapter, and which
+// `target.forward(x)` and `target.call(x)` calls the generator routes straight to the adapter with an interceptor. One
+// decision, so FLORA010 warns exactly where a forward call is not intercepted.
 using System;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -32,21 +32,28 @@ namespace Flora.Generators
         NamespaceNotEnabled,
     }
 
-    /// <summary>A <c>forward(x)</c> call on a <c>[FloraTarget]</c> member that keeps its base layer (the adapter runs in a hook).</summary>
+    /// <summary>
+    /// A <c>forward(x)</c> or <c>call(x)</c> call on a <c>[FloraTarget]</c> member that keeps its base layer (the adapter
+    /// runs in hooks, which <c>forward</c> skips and <c>call</c> reaches at a cost).
+    /// </summary>
     internal sealed class ForwardCall
     {
-        public ForwardCall(ISymbol member, ITypeSymbol receiverType, ForwardCallBlocker blocker, string? local)
+        public ForwardCall(ISymbol member, ITypeSymbol receiverType, ForwardCallBlocker blocker, string? local, bool isForward)
         {
             Member = member;
             ReceiverType = receiverType;
             Blocker = blocker;
             Local = local;
+            IsForward = isForward;
         }
+
+        /// <summary>Whether the call is <c>forward(x)</c> (which skips the adapter unless intercepted) rather than <c>call(x)</c>.</summary>
+        public bool IsForward { get; }
 
         /// <summary>The target member the call reaches.</summary>
         public ISymbol Member { get; }
 
-        /// <summary>The member's declared type: the interceptor's <c>this</c> parameter.</summary>
+        /// <summary>The interceptor's <c>this</c> parameter: the member's declared type for <c>forward</c>, the method's type for <c>call</c>.</summary>
         public ITypeSymbol ReceiverType { get; }
 
         public ForwardCallBlocker Blocker { get; }
@@ -65,15 +72,17 @@ namespace Flora.Generators
 
         public const string OptOutBuildProperty = "build_property." + OptOutProperty;
 
-        /// <summary>Cheap syntax test for the generator's predicate: <c>a.forward(x)</c> or <c>a?.forward(x)</c>, one argument.</summary>
-        public static bool IsForwardSyntax(SyntaxNode node) =>
+        /// <summary>Cheap syntax test for the generator's predicate: <c>a.forward(x)</c>, <c>a.call(x)</c> (or with <c>?.</c>), one argument.</summary>
+        public static bool IsLayerCallSyntax(SyntaxNode node) =>
             node is InvocationExpressionSyntax { ArgumentList.Arguments.Count: 1 } invocation
             && invocation.Expression switch
             {
-                MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText == "forward",
-                MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText == "forward",
+                MemberAccessExpressionSyntax access => IsLayerCallName(access.Name.Identifier.ValueText),
+                MemberBindingExpressionSyntax binding => IsLayerCallName(binding.Name.Identifier.ValueText),
                 _ => false,
             };
+
+        private static bool IsLayerCallName(string name) => name == "forward" || name == "call";
 
         /// <summary>
         /// <paramref name="propertyValue"/> is <c>build_property.FloraInterceptForward</c> (null when absent): only
@@ -98,14 +107,14 @@ namespace Flora.Generators
         }
 
         /// <summary>
-        /// The call, when it is <c>forward(x)</c> (TorchSharp's one-tensor forward) on a hook-bound <c>[FloraTarget]</c> member,
-        /// reached directly, through <c>?.</c>, or through a local initialised from the member; else null (a target that holds its
-        /// adapter's wrapper runs the adapter in <c>forward</c> already).
+        /// The call, when it is <c>forward(x)</c> or <c>call(x)</c> (TorchSharp's one-tensor forward and hook-running call) on a
+        /// hook-bound <c>[FloraTarget]</c> member, reached directly, through <c>?.</c>, or through a local initialised from the
+        /// member; else null (a target that holds its adapter's wrapper runs the adapter in <c>forward</c> already).
         /// </summary>
         public static ForwardCall? Classify(IInvocationOperation invocation, CancellationToken cancellationToken)
         {
             var method = invocation.TargetMethod;
-            if (method.Name != "forward" || method.IsStatic || method.IsExtensionMethod || method.Parameters.Length != 1 || invocation.Arguments.Length != 1) return null;
+            if (!IsLayerCallName(method.Name) || method.IsStatic || method.IsExtensionMethod || method.Parameters.Length != 1 || invocation.Arguments.Length != 1) return null;
             if (invocation.Syntax is not InvocationExpressionSyntax syntax) return null;
 
             var blocker = ForwardCallBlocker.None;
@@ -132,7 +141,10 @@ namespace Flora.Generators
             var receiverType = LayerShapeReader.MemberType(member);
             if (receiverType is null || invocation.SemanticModel is not { } semanticModel || !IsHookBound(member, receiverType, semanticModel.Compilation, cancellationToken)) return null;
             if (blocker == ForwardCallBlocker.None && !IsInside(semanticModel, syntax, member.ContainingType, cancellationToken)) blocker = ForwardCallBlocker.OutsideType;
-            return new ForwardCall(member, receiverType, blocker, local);
+            // The interceptor's `this` matches the intercepted method's type: the member's type for its forward override,
+            // TorchSharp's Module<Tensor, Tensor> for call.
+            bool isForward = method.Name == "forward";
+            return new ForwardCall(member, isForward ? receiverType : method.ContainingType, blocker, local, isForward);
         }
 
         /// <summary>

@@ -16,10 +16,14 @@ namespace Flora;
 /// keep its effect on the output. TorchSharp 0.107 offers no hook count (<see cref="ModuleHooks"/> reads its private
 /// dictionaries); when that count cannot be read the base layer runs (fails closed).
 /// </para>
-/// Members that can hold the adapter (and annotated models' intercepted calls) reach it without any of this.
+/// Members that can hold the adapter reach it without any of this, and so do the calls the generator intercepts inside
+/// an annotated model (<see cref="Route"/>): they go straight to the adapter while the base layer has no hooks of a user's.
 /// </summary>
 internal sealed class HookTransport : IDisposable
 {
+    // The transport of each hook-bound base layer, for the calls the generator routes (Internal.FloraCalls).
+    private static readonly ConditionalWeakTable<nn.Module, HookTransport> Transports = new();
+
     /// <summary>The forward hooks a transport adds to its base layer: one pre-hook, one post-hook.</summary>
     private const int HooksPerTransport = 2;
 
@@ -37,10 +41,22 @@ internal sealed class HookTransport : IDisposable
         var after = layer.register_forward_hook((_, input, output) => After(input, output));
         _remove = () =>
         {
+            Transports.Remove(layer);
             after.remove();
             before.remove();
         };
+        Transports.AddOrUpdate(layer, this);
     }
+
+    /// <summary>
+    /// <paramref name="layer"/>'s output for <paramref name="input"/> as its <c>call(input)</c> gives it, without the hooks'
+    /// detour when an adapter reaches it through them: the adapter's own forward (the fused path skips the base layer's
+    /// work, no stand-in batch), unless the layer holds hooks of a user's, which must see the call.
+    /// </summary>
+    public static Tensor Route(nn.Module<Tensor, Tensor> layer, Tensor input) =>
+        Transports.TryGetValue(layer, out var transport) && ModuleHooks.Count(layer) == HooksPerTransport
+            ? transport._adapter.forward(input)
+            : layer.call(input);
 
     private Tensor? Before(Tensor input)
     {
