@@ -18,41 +18,40 @@ internal sealed class CudaEvents : IDisposable
         _end = end;
     }
 
-    /// <summary>A pair of events, or null when no CUDA runtime library can be found.</summary>
+    /// <summary>A pair of events, or null when no CUDA runtime library (13, 12 or unversioned) can be found.</summary>
     public static CudaEvents? Create()
     {
-        try
+        foreach (string name in new[] { "libcudart.so.13", "libcudart.so.12", "libcudart.so" })
         {
-            Check(Native.cudaEventCreate(out IntPtr start), "cudaEventCreate");
-            Check(Native.cudaEventCreate(out IntPtr end), "cudaEventCreate");
-            return new CudaEvents(start, end);
+            if (!NativeLibrary.TryLoad(name, out IntPtr library)) continue;
+            var runtime = new Runtime(library);
+            Check(runtime.Create(out IntPtr start), "cudaEventCreate");
+            Check(runtime.Create(out IntPtr end), "cudaEventCreate");
+            return new CudaEvents(runtime, start, end);
         }
-        catch (DllNotFoundException)
-        {
-            return null;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return null;
-        }
+        return null;
     }
 
+    private CudaEvents(Runtime runtime, IntPtr start, IntPtr end) : this(start, end) => _runtime = runtime;
+
+    private readonly Runtime _runtime = null!;
+
     /// <summary>Records the start on the default stream.</summary>
-    public void Start() => Check(Native.cudaEventRecord(_start, IntPtr.Zero), "cudaEventRecord");
+    public void Start() => Check(_runtime.Record(_start, IntPtr.Zero), "cudaEventRecord");
 
     /// <summary>Records the end, waits for it and returns the milliseconds between start and end.</summary>
     public double Stop()
     {
-        Check(Native.cudaEventRecord(_end, IntPtr.Zero), "cudaEventRecord");
-        Check(Native.cudaEventSynchronize(_end), "cudaEventSynchronize");
-        Check(Native.cudaEventElapsedTime(out float ms, _start, _end), "cudaEventElapsedTime");
+        Check(_runtime.Record(_end, IntPtr.Zero), "cudaEventRecord");
+        Check(_runtime.Synchronize(_end), "cudaEventSynchronize");
+        Check(_runtime.ElapsedTime(out float ms, _start, _end), "cudaEventElapsedTime");
         return ms;
     }
 
     public void Dispose()
     {
-        Native.cudaEventDestroy(_start);
-        Native.cudaEventDestroy(_end);
+        _runtime.Destroy(_start);
+        _runtime.Destroy(_end);
     }
 
     private static void Check(int status, string call)
@@ -60,23 +59,37 @@ internal sealed class CudaEvents : IDisposable
         if (status != 0) throw new InvalidOperationException($"{call} failed with CUDA error {status}");
     }
 
-    private static class Native
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int EventCreate(out IntPtr ev);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int EventRecord(IntPtr ev, IntPtr stream);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int EventOne(IntPtr ev);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int EventElapsed(out float ms, IntPtr start, IntPtr end);
+
+    /// <summary>The five event functions of one CUDA runtime library.</summary>
+    private sealed class Runtime
     {
-        private const string Library = "libcudart.so.12";
+        public Runtime(IntPtr library)
+        {
+            Create = Export<EventCreate>(library, "cudaEventCreate");
+            Record = Export<EventRecord>(library, "cudaEventRecord");
+            Synchronize = Export<EventOne>(library, "cudaEventSynchronize");
+            ElapsedTime = Export<EventElapsed>(library, "cudaEventElapsedTime");
+            Destroy = Export<EventOne>(library, "cudaEventDestroy");
+        }
 
-        [DllImport(Library)]
-        public static extern int cudaEventCreate(out IntPtr ev);
+        public EventCreate Create { get; }
+        public EventRecord Record { get; }
+        public EventOne Synchronize { get; }
+        public EventElapsed ElapsedTime { get; }
+        public EventOne Destroy { get; }
 
-        [DllImport(Library)]
-        public static extern int cudaEventRecord(IntPtr ev, IntPtr stream);
-
-        [DllImport(Library)]
-        public static extern int cudaEventSynchronize(IntPtr ev);
-
-        [DllImport(Library)]
-        public static extern int cudaEventElapsedTime(out float ms, IntPtr start, IntPtr end);
-
-        [DllImport(Library)]
-        public static extern int cudaEventDestroy(IntPtr ev);
+        private static T Export<T>(IntPtr library, string name) where T : Delegate =>
+            Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(library, name));
     }
 }

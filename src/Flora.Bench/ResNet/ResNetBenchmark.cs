@@ -29,7 +29,8 @@ internal static class ResNetBenchmark
     /// <summary>The 16 convolutions of layer1–layer4's basic blocks (not the downsample projections).</summary>
     public const string TargetPattern = @"layer[1-4]\.[0-9]+\.conv[12]";
 
-    public const int AdapterCount = 16;
+    /// <summary>The main job's targets: every convolution (the stem, the blocks' and the downsample projections).</summary>
+    public const string MainJobPattern = @"conv1|layer[1-4]\.[0-9]+\.conv[12]|layer[2-4]\.0\.downsample\.0";
 
     /// <summary>Times every method at every batch size of <paramref name="options"/> and prints (and writes) the table.</summary>
     public static int Run(ResNetOptions options)
@@ -152,7 +153,7 @@ internal static class ResNetBenchmark
             double? lora = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "lora")?.MedianMs;
             string Ratio(double? d) => d is double v ? (r.MedianMs / v).ToString("0.00", CultureInfo.InvariantCulture) : "";
             string perAdapter = floor is double f && r.Method is "flora" or "lora" or "dora"
-                ? ((r.MedianMs - f) * 1000 / AdapterCount).ToString("0", CultureInfo.InvariantCulture) : "";
+                ? ((r.MedianMs - f) * 1000 / (options.MainJob ? 20 : 16)).ToString("0", CultureInfo.InvariantCulture) : "";
             string Ms(double? v) => v is double x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "";
             string calls = r.NativeCalls is double n ? n.ToString("0", CultureInfo.InvariantCulture) : "";
             text.AppendLine($"| {r.Batch} | {r.Method} | {r.Trainable:N0} | {Ms(r.MedianMs)} | {Ratio(floor)} | {Ratio(lora)} | {perAdapter} | {Ms(r.EnqueueMs)} | {Ms(r.GpuMs)} | {calls} |");
@@ -168,6 +169,7 @@ internal static class ResNetBenchmark
         private readonly Parameter[] _trainable;
         private readonly bool _inputRequiresGrad;
         private readonly bool _noGroups;
+        private readonly FloraAdamW? _optimizer;
         private readonly FloraAttachment? _attachment;
 
         public ResNetCase(string method, ResNetOptions options, Device device)
@@ -183,6 +185,7 @@ internal static class ResNetBenchmark
             {
                 case "full":
                     _trainable = _model.parameters().ToArray();
+                    if (options.MainJob) _optimizer = new FloraAdamW(_trainable, 1e-4, weightDecay: 0.05);
                     break;
                 case "floor":
                     foreach (var p in _model.parameters()) p.requires_grad = false;
@@ -193,16 +196,19 @@ internal static class ResNetBenchmark
                 default:
                     var config = new FloraConfig
                     {
-                        TargetModules = new[] { TargetPattern },
-                        Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path },
+                        TargetModules = new[] { options.MainJob ? MainJobPattern : TargetPattern },
+                        ModulesToSave = options.MainJob ? new[] { "fc" } : Array.Empty<string>(),
+                        Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path, SaveNormLayers = options.MainJob },
                     };
                     var kind = method switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
                     FloraInjector.StoreInFields = !options.HookBound;
                     FloraAttachment attachment = _attachment = FloraInjector.Attach(_model, config, kind);
                     FloraInjector.StoreInFields = true;
-                    if (attachment.Adapters.Count != AdapterCount)
-                        throw new InvalidOperationException($"expected {AdapterCount} adapters, attached {attachment.Adapters.Count}");
+                    int expected = options.MainJob ? 20 : 16;
+                    if (attachment.Adapters.Count != expected)
+                        throw new InvalidOperationException($"expected {expected} adapters, attached {attachment.Adapters.Count}");
                     _trainable = attachment.Parameters().ToArray();
+                    if (options.MainJob) _optimizer = new FloraAdamW(_trainable, 1e-3, weightDecay: 0.05);
                     break;
             }
             Trainable = _trainable.Sum(p => p.numel());
@@ -218,6 +224,14 @@ internal static class ResNetBenchmark
             Tensor input = _inputRequiresGrad ? images.detach().requires_grad_(true) : images;
             Tensor loss = nn.functional.cross_entropy(_noGroups ? _model.forward(input) : _model.call(input), labels);
             loss.backward();
+            if (_optimizer is not null)
+            {
+                // The main job's step (Flora.Cli's Trainer): clipping, AdamW, and the loss read back (a synchronisation).
+                nn.utils.clip_grad_norm_(_trainable, 1.0);
+                _optimizer.Step();
+                _ = loss.item<float>();
+                return;
+            }
             using (no_grad())
                 foreach (Parameter p in _trainable)
                     p.add_(p.grad!, MinusLearningRate);
@@ -232,6 +246,10 @@ internal static class ResNetBenchmark
             foreach (Parameter p in _trainable) p.grad = null;
         }
 
-        public void Dispose() => _model.Dispose();
+        public void Dispose()
+        {
+            _optimizer?.Dispose();
+            _model.Dispose();
+        }
     }
 }

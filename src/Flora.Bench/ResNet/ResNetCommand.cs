@@ -28,12 +28,17 @@ internal static class ResNetCommand
         {
             Description = "Keep every target hook-bound (its base layer in the parent's field, reached through forward hooks) instead of storing the adapter in the field",
         };
+        var mainJob = new Option<bool>("--main-job")
+        {
+            Description = "The main job's training step (flora compare --model resnet18): adapters on every convolution, the head and BatchNorm " +
+                          "layers trained and saved, FloraAdamW (weight decay 0.05), gradients clipped at norm 1, the loss read back; input 64×64 unless --size",
+        };
         var markdown = BenchOption.Markdown("Also write the table as markdown to PATH");
         var command = new Command("resnet",
             "One SGD training step of TorchVision's ResNet-18 (adapters on the 16 convolutions of layer1–layer4, FLoRA rank 8, R3 2; " +
             "LoRA and DoRA at the rank matched to FLoRA's budget) per method and batch size.")
         {
-            device.Option, dtype.Option, batch, size, methods, path.Option, iterations, warmup, threads, proxy, noGroups, hookBound, markdown,
+            device.Option, dtype.Option, batch, size, methods, path.Option, iterations, warmup, threads, proxy, noGroups, hookBound, mainJob, markdown,
         };
         command.SetAction(result =>
         {
@@ -45,7 +50,7 @@ internal static class ResNetCommand
                 Device = chosen,
                 DType = dtype.Get(result),
                 Batches = result.GetValue(batch) ?? (isProxy ? new[] { 1 } : new[] { 32, 128, 512 }),
-                Size = result.GetValue(size) ?? (isProxy ? 8 : 112),
+                Size = result.GetValue(size) ?? (isProxy ? 8 : result.GetValue(mainJob) ? 64 : 112),
                 Methods = result.GetValue(methods) ?? ResNetOptions.AllMethods,
                 Path = path.Get(result),
                 Iterations = result.GetValue(iterations) ?? (cuda ? 30 : 200),
@@ -54,6 +59,7 @@ internal static class ResNetCommand
                 Proxy = isProxy,
                 NoGroups = result.GetValue(noGroups),
                 HookBound = result.GetValue(hookBound),
+                MainJob = result.GetValue(mainJob),
                 Markdown = result.GetValue(markdown),
                 CommandLine = string.Join(" ", BenchCommandLine.Arguments(result)),
             };

@@ -18,6 +18,7 @@ internal sealed record ResNetOptions
     public bool Proxy { get; init; }
     public bool NoGroups { get; init; }
     public bool HookBound { get; init; }
+    public bool MainJob { get; init; }
     public string? Markdown { get; init; }
     public string CommandLine { get; init; } = "";
 

@@ -51,10 +51,13 @@ internal sealed class AdapterGroup : IDisposable
             .ToArray();
     }
 
-    /// <summary>This forward's <c>W0 + s·ΔW</c> of member <paramref name="index"/> (a new handle the caller disposes), or null to build it alone.</summary>
+    /// <summary>
+    /// This forward's <c>W0 + s·ΔW</c> of member <paramref name="index"/>, or null to build it alone. The group owns it
+    /// (released when the forward ends): the caller uses it and never disposes it.
+    /// </summary>
     public Tensor? Fused(int index) => Take(_fused, index, includeBase: true);
 
-    /// <summary>This forward's <c>s·ΔW</c> of member <paramref name="index"/> (a new handle the caller disposes), or null to build it alone.</summary>
+    /// <summary>This forward's <c>s·ΔW</c> of member <paramref name="index"/>, or null to build it alone; owned by the group as <see cref="Fused"/> is.</summary>
     public Tensor? Delta(int index) => Take(_deltas, index, includeBase: false);
 
     private Tensor? Take(Built built, int index, bool includeBase)
@@ -67,7 +70,7 @@ internal sealed class AdapterGroup : IDisposable
             built.Generation = generation;
             built.Slices = Alike() ? Build(includeBase) : null;
         }
-        return built.Slices?[index].alias();
+        return built.Slices?[index];
     }
 
     /// <summary>Whether every member still computes alike: the same device and dtype, none merged or switched off.</summary>

@@ -170,8 +170,10 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     private protected Tensor Update(Tensor x, FloraForwardPath path)
     {
         if (path != FloraForwardPath.Materialised) return FactorisedUpdate(x);
-        using var delta = _group?.Delta(_groupIndex) ?? BuildDelta();
-        return Geometry.Apply(x, delta, null);
+        // The group's slice is borrowed for this forward; a delta built here is ours to dispose.
+        Tensor? grouped = _group?.Delta(_groupIndex);
+        using Tensor? built = grouped is null ? BuildDelta() : null;
+        return Geometry.Apply(x, grouped ?? built!, null);
     }
 
     /// <summary>The weight of the fused call: <c>W0 + s·ΔW</c> (DoRA rescales it), in the wider of the two dtypes.</summary>
@@ -188,8 +190,11 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// </summary>
     private Tensor FusedOutput(Tensor input)
     {
-        using var weight = _group?.Fused(_groupIndex) ?? FusedWeight();
-        if (weight.dtype == input.dtype) return Geometry.Apply(input, weight, Geometry.Bias);
+        Tensor? grouped = _group?.Fused(_groupIndex);
+        using Tensor? built = grouped is null ? FusedWeight() : null;
+        Tensor weight = grouped ?? built!;
+        // The fused weight has the adapter tensors' dtype (W0 + ΔW in the wider of the two).
+        if (_placement.Adapter == input.dtype) return Geometry.Apply(input, weight, Geometry.Bias);
         using var rounded = weight.to(input.dtype);
         return Geometry.Apply(input, rounded, Geometry.Bias);
     }
@@ -201,7 +206,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// </summary>
     private Tensor Unfused(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
-        ScalarType adapterDtype = _tensors[0].Tensor.dtype;
+        ScalarType adapterDtype = _placement.Adapter;
         if (input.dtype == adapterDtype) return UnfusedOutput(input, baseOutput, path);
         using var adapterInput = input.to(adapterDtype);
         Tensor output = UnfusedOutput(adapterInput, baseOutput, path);
