@@ -1,4 +1,5 @@
 using Flora.Tests.Injection;
+using TorchSharp.Modules;
 
 namespace Flora.Tests;
 
@@ -49,5 +50,32 @@ public sealed class NewUserErrorTests
         Assert.Contains("took longer than", error.Message);
         Assert.Contains("'a_layer_with_a_rather_long_name'", error.Message);
         Assert.DoesNotContain(model.modules(), m => m is IFloraAdapter);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    public void A_LoraRank_below_one_is_refused_even_where_the_method_ignores_it(int rank)
+    {
+        var model = Assert.Throws<ArgumentException>(() => new FloraModelOptions { LoraRank = rank });
+        Assert.Contains($"FloraModelOptions.LoraRank {rank} is less than 1", model.Message);
+        Assert.Contains("leave it unset", model.Message);
+        var target = Assert.Throws<ArgumentException>(() => new FloraTargetOptions { LoraRank = rank });
+        Assert.Contains($"FloraTargetOptions.LoraRank {rank} is less than 1", target.Message);
+        Assert.Contains("[FloraTarget(LoraRank", target.Message);
+        Assert.Null(new FloraModelOptions { LoraRank = null }.LoraRank);
+        Assert.Equal(1, new FloraTargetOptions { LoraRank = 1 }.LoraRank);
+    }
+
+    [Fact]
+    public void Registering_a_transposed_convolution_is_refused_at_Register()
+    {
+        var names = FloraLayerTypes.Names;
+        var two = Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose2d>(l => LayerGeometry.Convolution(l)));
+        Assert.Contains("ConvTranspose2d is a transposed convolution", two.Message);
+        Assert.Contains("[in, out/groups, k…]", two.Message);
+        Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose1d>(l => LayerGeometry.Convolution(l)));
+        Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose3d>(l => LayerGeometry.Convolution(l)));
+        Assert.Equal(names, FloraLayerTypes.Names);
     }
 }
