@@ -149,7 +149,7 @@ internal sealed record PeftAdapterConfig
             string key = at is null ? property.Name : $"{at}[\"{property.Name}\"]";
             if (!seen.Add(property.Name))
                 throw new AdapterFileException(path, key,
-                    $"'{key}' appears twice. Python's json (PEFT's reader) would silently keep the last value; keep one entry, the value the adapter was trained with.");
+                    "the key appears twice. Python's json (PEFT's reader) would silently keep the last value; keep one entry, the value the adapter was trained with.");
             RefuseDuplicateKeys(path, property.Value, key);
         }
     }
