@@ -48,10 +48,17 @@ public sealed record FloraModelOptions
     /// </summary>
     public bool UseRsLora { get; init; }
     /// <summary>
-    /// The rank r of every LoRA and DoRA adapter (PEFT's <c>r</c>). Null (the default) picks, per target, the rank whose
-    /// trainable count is closest to that target's FLoRA count. The FLoRA method ignores it.
+    /// The rank r of every LoRA and DoRA adapter (PEFT's <c>r</c>), at least 1. Null (the default) picks, per target, the
+    /// rank whose trainable count is closest to that target's FLoRA count. The FLoRA method ignores it, but a value below
+    /// 1 is refused here, whatever the method (<see cref="ArgumentException"/> naming the option).
     /// </summary>
-    public int? LoraRank { get; init; }
+    public int? LoraRank
+    {
+        get => _loraRank;
+        init => _loraRank = LoraRankRule.Check(value, nameof(FloraModelOptions), "FloraModel");
+    }
+
+    private readonly int? _loraRank;
     /// <summary>
     /// Also train and save every normalisation layer of the model (BatchNorm1d/2d/3d, LayerNorm, GroupNorm,
     /// InstanceNorm1d/2d/3d) as a module to save, without naming each one (the value of
@@ -84,11 +91,30 @@ public sealed record FloraTargetOptions
     public double? Dropout { get; init; }
     /// <summary>Forward path of this adapter.</summary>
     public FloraForwardPath? ForwardPath { get; init; }
-    /// <summary>The rank of this target's LoRA or DoRA adapter (PEFT's <c>rank_pattern</c> entry).</summary>
-    public int? LoraRank { get; init; }
+    /// <summary>
+    /// The rank of this target's LoRA or DoRA adapter (PEFT's <c>rank_pattern</c> entry), at least 1; null inherits the
+    /// model's. A value below 1 is refused here, whatever the method (<see cref="ArgumentException"/> naming the option).
+    /// </summary>
+    public int? LoraRank
+    {
+        get => _loraRank;
+        init => _loraRank = LoraRankRule.Check(value, nameof(FloraTargetOptions), "FloraTarget");
+    }
+
+    private readonly int? _loraRank;
     /// <summary>This target's LoRA/DoRA α (PEFT's <c>alpha_pattern</c> entry).</summary>
     public double? LoraAlpha { get; init; }
 
     /// <summary>A target that inherits everything.</summary>
     public static FloraTargetOptions Inherit { get; } = new();
+}
+
+/// <summary>The rule every <c>LoraRank</c> option follows: unset (null), or a rank of at least 1.</summary>
+internal static class LoraRankRule
+{
+    /// <summary>Returns <paramref name="value"/>, or throws naming <paramref name="owner"/>'s LoraRank and the attribute that sets it.</summary>
+    public static int? Check(int? value, string owner, string attribute) => value is < 1
+        ? throw new ArgumentException($"{owner}.LoraRank {value} is less than 1: a LoRA rank must be at least 1. Use a rank of at least 1, or leave it unset " +
+                                      $"(null; 0 or nothing on [{attribute}(LoraRank = …)]) to match FLoRA's budget.", nameof(FloraModelOptions.LoraRank))
+        : value;
 }

@@ -134,11 +134,26 @@ public static class AdapterFile
                                                              "Attach with the same modules to save (ModulesToSave or [FloraModuleToSave]), or load it with AttachFromFile.");
     }
 
-    private static SafetensorsContent Read(string path)
+    private static SafetensorsContent Read(string path) => LoadSafetensors(path, "Check the path, or save adapters first with SaveFlora.");
+
+    /// <summary>
+    /// Reads the safetensors file of an adapter at <paramref name="path"/>; a missing file (the message ends with
+    /// <paramref name="missingFix"/>) and a file that is not valid safetensors are refused as an
+    /// <see cref="AdapterFileException"/> with the original error as its inner exception.
+    /// </summary>
+    internal static SafetensorsContent LoadSafetensors(string path, string missingFix)
     {
+        ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Adapter file '{path}' does not exist. Check the path, or save adapters first with SaveFlora.", path);
-        return Safetensors.Load(path);
+            throw AdapterFileException.Missing(path, missingFix);
+        try
+        {
+            return Safetensors.Load(path);
+        }
+        catch (SafetensorsFormatException e)
+        {
+            throw AdapterFileException.NotSafetensors(e);
+        }
     }
 
     private static AdapterFileConfig ParseConfig(string path, SafetensorsContent content)

@@ -26,6 +26,7 @@ public static class Safetensors
     /// <exception cref="ArgumentException">A name is <c>__metadata__</c>, a tensor is null, disposed or sparse,
     /// or has a dtype safetensors cannot store here (e.g. complex).</exception>
     /// <exception cref="InvalidOperationException">A tensor's data could not be copied to the CPU (e.g. a meta tensor).</exception>
+    /// <exception cref="System.IO.DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (the message names the path and the missing folder).</exception>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         SafetensorsWriter.Save(path, tensors, metadata);
 
@@ -50,7 +51,7 @@ public static class Safetensors
     /// </summary>
     /// <param name="path">The file to read.</param>
     /// <returns>The CPU tensors (owning their memory) and metadata.</returns>
-    /// <exception cref="SafetensorsFormatException">The file is not valid safetensors.</exception>
+    /// <exception cref="SafetensorsFormatException">The file is not valid safetensors (a file TorchSharp's <c>Module.save</c> wrote is named as such).</exception>
     public static SafetensorsContent Load(string path) => SafetensorsReader.Load(path);
 
     /// <summary>

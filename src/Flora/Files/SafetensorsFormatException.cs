@@ -21,6 +21,7 @@ public sealed class SafetensorsFormatException : IOException
     {
         Path = path;
         Key = key;
+        Problem = problem;
     }
 
     /// <summary>The file path or source name of the invalid data.</summary>
@@ -28,6 +29,9 @@ public sealed class SafetensorsFormatException : IOException
 
     /// <summary>The header key (tensor name or <c>__metadata__</c>) the problem concerns, or null when it concerns the whole file.</summary>
     public string? Key { get; }
+
+    /// <summary>What is wrong, without the file and key the message starts with.</summary>
+    internal string Problem { get; }
 
     private static string Compose(string path, string? key, string problem)
     {

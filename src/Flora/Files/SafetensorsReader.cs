@@ -27,9 +27,11 @@ internal static class SafetensorsReader
         long fileLength = stream.Length;
         if (fileLength < 8)
             throw TooShort(path, fileLength);
-        Span<byte> prefix = stackalloc byte[8];
-        stream.ReadExactly(prefix);
-        int headerLength = CheckHeaderLength(prefix, fileLength, path);
+        // The first bytes: the header length, and enough to say what a file that is not safetensors is.
+        var start = new byte[(int)Math.Min(TorchSharpSaveFormat.PrefixLength, fileLength)];
+        stream.ReadExactly(start);
+        stream.Position = 8;
+        int headerLength = CheckHeaderLength(start, fileLength, path);
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
         var header = SafetensorsHeaderParser.Parse(headerBytes, fileLength - 8 - headerLength, path);
@@ -75,7 +77,7 @@ internal static class SafetensorsReader
 
         if (bytes.Length < 8)
             throw TooShort(sourceName, bytes.Length);
-        int headerLength = CheckHeaderLength(bytes[..8], bytes.Length, sourceName);
+        int headerLength = CheckHeaderLength(bytes[..(int)Math.Min(TorchSharpSaveFormat.PrefixLength, bytes.Length)], bytes.Length, sourceName);
         var header = SafetensorsHeaderParser.Parse(bytes.Slice(8, headerLength), bytes.Length - 8L - headerLength, sourceName);
         var data = bytes[(8 + headerLength)..];
 
@@ -112,10 +114,17 @@ internal static class SafetensorsReader
     private static SafetensorsFormatException TooShort(string source, long length) =>
         new(source, null, $"it is {length} bytes long, shorter than the 8-byte header length that starts every safetensors file." + Damaged);
 
-    /// <summary>Checks the 8-byte prefix against the file's length; returns the header length.</summary>
-    private static int CheckHeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string source)
+    /// <summary>
+    /// Checks the 8-byte header length at the start of <paramref name="start"/> (the file's first bytes) against the
+    /// file's length; returns the header length. A file in TorchSharp's own format is named as such.
+    /// </summary>
+    private static int CheckHeaderLength(ReadOnlySpan<byte> start, long fileLength, string source)
     {
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        if ((n == 0 || n > (ulong)(fileLength - 8)) && TorchSharpSaveFormat.TryRecognise(start, out long entries, out string firstName))
+            throw new SafetensorsFormatException(source, null,
+                $"it is in TorchSharp's own format (Module.save), not safetensors: {entries} tensor{(entries == 1 ? "" : "s")}, the first '{firstName}'. " +
+                "Load it into the model that wrote it with model.load(path); an adapter file is the safetensors file SaveFlora / FloraAttachment.Save write.");
         if (n == 0)
             throw new SafetensorsFormatException(source, null, "the header length is 0; a safetensors header holds at least the JSON object '{}'." + Damaged);
         // The same order as the reference reader: the size limit first, then the file's length.

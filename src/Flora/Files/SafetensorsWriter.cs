@@ -28,6 +28,9 @@ internal static class SafetensorsWriter
         var plan = Plan(tensors, metadata);
 
         string fullPath = System.IO.Path.GetFullPath(path);
+        string? folder = System.IO.Path.GetDirectoryName(fullPath);
+        if (folder is not null && !Directory.Exists(folder))
+            throw MissingFolder(path, folder, null);
         string temporary = fullPath + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
@@ -37,6 +40,11 @@ internal static class SafetensorsWriter
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch (DirectoryNotFoundException e) when (folder is not null)
+        {
+            TryDelete(temporary);
+            throw MissingFolder(path, folder, e); // the folder went away while saving
         }
         catch
         {
@@ -131,6 +139,15 @@ internal static class SafetensorsWriter
                 throw new InvalidOperationException($"Tensor '{entry.Name}' changed while it was being saved.");
             TensorBytes.ForEachChunk(cpu, expected, chunk => stream.Write(chunk));
         }
+    }
+
+    /// <summary>The error for saving to <paramref name="path"/> in a folder that does not exist: the user's path and the missing folder, not the temporary file's name.</summary>
+    private static DirectoryNotFoundException MissingFolder(string path, string folder, Exception? inner)
+    {
+        string missing = folder;
+        for (string? parent = System.IO.Path.GetDirectoryName(missing); parent is not null && !Directory.Exists(parent); parent = System.IO.Path.GetDirectoryName(parent))
+            missing = parent;
+        return new DirectoryNotFoundException($"Cannot save '{path}': the folder '{missing}' does not exist. Create it first (Directory.CreateDirectory(\"{folder}\")) or save into an existing folder.", inner);
     }
 
     private static void TryDelete(string file)

@@ -122,19 +122,14 @@ public static class FloraInjector
         return targets;
     }
 
-    /// <summary>PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes.</summary>
-    internal static bool Matches(string pattern, string name)
-    {
-        if (name == pattern || name.EndsWith("." + pattern, StringComparison.Ordinal)) return true;
-        try
-        {
-            return Regex.IsMatch(name, "^(?:" + pattern + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-        }
-        catch (ArgumentException)
-        {
-            return false; // not a valid regular expression: plain name matching only
-        }
-    }
+    /// <summary>
+    /// PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes. A pattern
+    /// that is not a valid regular expression, or that backtracks past the time limit, throws an
+    /// <see cref="ArgumentException"/> naming it, the problem and the fix (<see cref="ModuleNamePatterns"/>, the rule
+    /// PEFT's patterns follow too), rather than matching nothing.
+    /// </summary>
+    internal static bool Matches(string pattern, string name) =>
+        ModuleNamePatterns.FullMatch(name, pattern) || name == pattern || name.EndsWith("." + pattern, StringComparison.Ordinal);
 
     /// <summary>The slot of the layer a walk of the model found at <paramref name="node"/>.</summary>
     internal static ModuleSlot SlotOf(ModuleTree.Node node, nn.Module<Tensor, Tensor> layer) =>

@@ -13,7 +13,16 @@ namespace Flora;
 /// function: rank and α (with <c>rank_pattern</c> / <c>alpha_pattern</c>), rsLoRA, DoRA, which modules are targets and
 /// which are saved whole. <see cref="Read"/> validates every field and refuses what Flora cannot compute exactly as PEFT
 /// does (another peft_type, trainable biases, <c>lora_bias</c>, <c>layers_to_transform</c>, <c>target_parameters</c>,
-/// <c>fan_in_fan_out</c>, …) with an <see cref="AdapterFileException"/> that names the field, its value and the fix.
+/// <c>fan_in_fan_out</c>, an <c>init_lora_weights</c> PEFT re-runs on the base weights at load, …) with an
+/// <see cref="AdapterFileException"/> that names the field, its value and the fix.
+/// <para>
+/// The rule for fields (PEFT's <c>LoraConfig</c> and <c>PeftConfig</c> as of PEFT 0.20, huggingface/peft 5d602fd): a
+/// field PEFT knows is read and checked when it defines the function (<see cref="Known"/>), ignored when it only shapes
+/// training, initialisation, the Hub or device placement (<see cref="Irrelevant"/>), and refused when set when it changes
+/// what the adapted model computes in a way Flora does not implement (<see cref="Unsupported"/>). A field PEFT does not
+/// know is ignored with a warning, as PEFT's <c>PeftConfig.from_peft_type</c> drops unknown keys with a warning
+/// (typically a field of a newer PEFT): the warning goes to <see cref="PeftImportOptions.OnWarning"/>.
+/// </para>
 /// <see cref="ToJson"/> writes what PEFT's <c>LoraConfig.from_pretrained</c> reads.
 /// </summary>
 internal sealed record PeftAdapterConfig
@@ -54,56 +63,116 @@ internal sealed record PeftAdapterConfig
     /// <summary><c>alpha_pattern</c> in the file's order (PEFT takes the first key that matches).</summary>
     public IReadOnlyList<KeyValuePair<string, double>> AlphaPattern { get; init; } = Array.Empty<KeyValuePair<string, double>>();
 
-    /// <summary>Fields that only shape training, initialisation, the Hub or device placement: once the weights are loaded they do not change the function.</summary>
+    /// <summary>
+    /// PEFT fields that only shape training, the Hub or device placement: once the weights are loaded they do not change
+    /// the function. (<c>init_lora_weights</c> is checked in <see cref="CheckInitialisation"/>: some values make PEFT
+    /// rewrite the base weights at load; the sub-configurations of those initialisations only matter with them.)
+    /// </summary>
     private static readonly HashSet<string> Irrelevant = new(StringComparer.Ordinal)
     {
         "task_type", "peft_version", "auto_mapping", "base_model_name_or_path", "revision", "inference_mode", "lora_dropout",
-        "init_lora_weights", "loftq_config", "eva_config", "corda_config", "lora_ga_config", "runtime_config", "megatron_core",
+        "loftq_config", "eva_config", "corda_config", "lora_ga_config", "runtime_config", "megatron_core",
         "qalora_group_size", "ensure_weight_tying",
     };
 
-    /// <summary>Fields read into this record, validated one by one in <see cref="Read"/>.</summary>
+    /// <summary>PEFT fields read into this record (or checked), validated one by one in <see cref="Parse"/>.</summary>
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {
         "peft_type", "r", "lora_alpha", "use_rslora", "use_dora", "target_modules", "exclude_modules", "modules_to_save",
         "rank_pattern", "alpha_pattern", "bias", "lora_bias", "fan_in_fan_out", "layers_to_transform", "layers_pattern", "target_parameters",
+        "init_lora_weights",
     };
 
     /// <summary>
-    /// Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>. Throws <see cref="AdapterFileException"/>
-    /// naming the field for anything PEFT would compute differently from a LoRA/DoRA adapter on Linear and Conv layers.
+    /// PEFT fields that, when set, change what the adapted model computes in ways Flora does not implement (other LoRA
+    /// variants, layer replication, trainable tokens, Megatron layers): refused unless unset (null, false or empty).
     /// </summary>
-    public static PeftAdapterConfig Read(string directory)
+    private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
+    {
+        "use_qalora", "trainable_token_indices", "layer_replication", "megatron_config", "alora_invocation_tokens",
+        "arrow_config", "kasa_config", "monteclora_config", "velora_config", "use_bdlora",
+    };
+
+    /// <summary>What a PEFT adapter directory holds, for messages.</summary>
+    private const string DirectoryFix = "A PEFT adapter directory holds " + FileName + " and adapter_model.safetensors, as PeftModel.save_pretrained writes them.";
+
+    /// <summary>
+    /// Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>. Throws <see cref="AdapterFileException"/>
+    /// naming the field for anything PEFT would compute differently from a LoRA/DoRA adapter on Linear and Conv layers
+    /// (and for a missing directory or file); fields PEFT does not know are reported to <paramref name="warn"/>.
+    /// </summary>
+    public static PeftAdapterConfig Read(string directory, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        if (!Directory.Exists(directory))
+        {
+            if (File.Exists(directory))
+                throw new AdapterFileException(directory, null, $"it is a file, but AttachFromPeft reads a directory. Pass the directory that holds it. {DirectoryFix}");
+            string problem = $"the directory does not exist. {DirectoryFix}";
+            throw new AdapterFileException(directory, null, problem, new DirectoryNotFoundException($"'{directory}' does not exist."));
+        }
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"'{path}' does not exist: a PEFT adapter directory holds {FileName} and adapter_model.safetensors, as PeftModel.save_pretrained writes them.", path);
+            throw AdapterFileException.Missing(path, DirectoryFix);
+        string text = File.ReadAllText(path);
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            using (var document = JsonDocument.Parse(text))
+                RefuseDuplicateKeys(path, document.RootElement, null);
+            root = JsonNode.Parse(text) as JsonObject
                    ?? throw new AdapterFileException(path, null, "it is not a JSON object. Write it with PEFT's save_pretrained.");
         }
         catch (JsonException e)
         {
-            throw new AdapterFileException(path, null, $"it is not valid JSON ({e.Message}). Write it with PEFT's save_pretrained.");
+            throw new AdapterFileException(path, null, $"it is not valid JSON ({e.Message}). Write it with PEFT's save_pretrained.", e);
         }
-        return Parse(path, root);
+        return Parse(path, root, warn);
+    }
+
+    /// <summary>
+    /// Refuses an object key that appears twice (at any depth): Python's <c>json</c>, which PEFT reads the file with,
+    /// keeps the last value without a word, so the file says two things and Flora will not guess which was meant.
+    /// </summary>
+    private static void RefuseDuplicateKeys(string path, JsonElement element, string? at)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (var item in element.EnumerateArray()) RefuseDuplicateKeys(path, item, $"{at}[{index++}]");
+            return;
+        }
+        if (element.ValueKind != JsonValueKind.Object) return;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            string key = at is null ? property.Name : $"{at}[\"{property.Name}\"]";
+            if (!seen.Add(property.Name))
+                throw new AdapterFileException(path, key,
+                    "the key appears twice. Python's json (PEFT's reader) would silently keep the last value; keep one entry, the value the adapter was trained with.");
+            RefuseDuplicateKeys(path, property.Value, key);
+        }
     }
 
     /// <summary>Validates the parsed <paramref name="root"/> of the file at <paramref name="path"/> (see <see cref="Read"/>).</summary>
-    internal static PeftAdapterConfig Parse(string path, JsonObject root)
+    internal static PeftAdapterConfig Parse(string path, JsonObject root, Action<string>? warn = null)
     {
         string peftType = String(path, root, "peft_type") ?? throw Refuse(path, "peft_type", "is missing", "Flora reads LoRA adapters: peft_type must be \"LORA\".");
         if (peftType != "LORA")
             throw Refuse(path, "peft_type", $"is \"{peftType}\"", "Flora reads PEFT's LoRA (and DoRA) adapters only: peft_type must be \"LORA\".");
         foreach (var (name, value) in root)
         {
-            if (Known.Contains(name) || Irrelevant.Contains(name) || IsUnset(value)) continue;
-            throw Refuse(path, name, $"is {Show(value)}",
-                "this PEFT option changes what the adapted model computes and Flora does not implement it. Train without it (leave it unset), or use PEFT itself.");
+            if (Known.Contains(name) || Irrelevant.Contains(name)) continue;
+            if (Unsupported.Contains(name))
+            {
+                if (IsUnset(value)) continue;
+                throw Refuse(path, name, $"is {Show(value)}",
+                    "this PEFT option changes what the adapted model computes and Flora does not implement it. Train without it (leave it unset), or use PEFT itself.");
+            }
+            warn?.Invoke($"Adapter file '{path}', key '{name}': PEFT's LoraConfig has no field '{name}' (value {Show(value)}), so it is ignored, as PEFT ignores " +
+                         "unknown fields with a warning. It may come from a newer PEFT; if it changes what the adapter computes, neither PEFT here nor Flora reproduces that.");
         }
+        CheckInitialisation(path, root, warn);
         string bias = String(path, root, "bias") ?? "none";
         if (bias != "none")
             throw Refuse(path, "bias", $"is \"{bias}\"", "Flora's LoRA leaves the base biases frozen: only bias \"none\" can be loaded (BitFit-style trained biases are not part of a PEFT LoRA Flora can express).");
@@ -121,6 +190,10 @@ internal sealed record PeftAdapterConfig
                         : "Flora does not select layers by index: list the modules themselves in target_modules (a regular expression can pick the layers).");
         }
 
+        // Absent: PEFT's defaults (8). Null: PEFT fails on it (update_layer compares r with 0; the scale divides α by r).
+        foreach (var field in new[] { "r", "lora_alpha" })
+            if (root.TryGetPropertyValue(field, out var node) && node is null)
+                throw Refuse(path, field, "is null", "PEFT refuses it too (LoraConfig needs a number). Write the value the adapter was trained with, or leave the field out for PEFT's default 8.");
         int r = Int(path, root, "r") ?? 8;
         if (r < 1) throw Refuse(path, "r", $"is {r}", "a LoRA rank must be at least 1.");
         double alpha = Number(path, root, "lora_alpha") ?? 8;
@@ -146,8 +219,9 @@ internal sealed record PeftAdapterConfig
             double value = NumberOf(path, $"alpha_pattern[\"{key}\"]", node);
             return double.IsFinite(value) && value > 0 ? value : throw Refuse(path, $"alpha_pattern[\"{key}\"]", $"is {value}", "α must be a finite number greater than 0.");
         });
-        var patterns = rankPattern.Select(p => ("rank_pattern", (string?)p.Key)).Concat(alphaPattern.Select(p => ("alpha_pattern", (string?)p.Key)))
-            .Append(("target_modules", targetRegex)).Append(("exclude_modules", excludeRegex));
+        var patterns = rankPattern.Select(p => ($"rank_pattern[\"{p.Key}\"]", (string?)p.Key)).Concat(alphaPattern.Select(p => ($"alpha_pattern[\"{p.Key}\"]", (string?)p.Key)))
+            .Append(("target_modules", targetRegex)).Append(("exclude_modules", excludeRegex))
+            .Concat(modulesToSave.Select(m => ("modules_to_save", (string?)m))); // PEFT matches them as re.match(rf"(^|.*\.){m}($|\..*)", key)
         foreach (var (field, pattern) in patterns)
             if (pattern is not null) PeftMatching.CheckRegex(path, field, pattern);
 
@@ -165,6 +239,50 @@ internal sealed record PeftAdapterConfig
             RankPattern = rankPattern,
             AlphaPattern = alphaPattern,
         };
+    }
+
+    /// <summary>
+    /// Checks <c>init_lora_weights</c> the way PEFT's <c>LoraLayer.update_layer</c> uses it when it loads the adapter.
+    /// True, false, null and "gaussian" only draw lora_A/lora_B, which the file then overwrites; "eva", "orthogonal" and
+    /// "mica" likewise leave the base weights alone. PiSSA ("pissa", "pissa_niter_…"), CorDA ("corda…"), OLoRA and LoftQ
+    /// are re-run at load and rewrite the base layer's weight (W − s·B₀A₀, or LoftQ's quantised W), so PEFT computes a
+    /// model Flora's adapter on the unchanged base does not: refused, with the fix PEFT documents. "lora_ga" falls back
+    /// to the default draw at load (no gradients), so PEFT computes what Flora does, but not the trained model, whose base
+    /// LoRA-GA had rewritten: a warning. Any other value PEFT refuses ("Unknown initialization").
+    /// </summary>
+    private static void CheckInitialisation(string path, JsonObject root, Action<string>? warn)
+    {
+        const string field = "init_lora_weights";
+        if (!root.TryGetPropertyValue(field, out var node) || node is null) return;
+        if (node is JsonValue b && b.TryGetValue(out bool _)) return;
+        if (node is not JsonValue v || !v.TryGetValue(out string? value))
+            throw Refuse(path, field, $"is {Show(node)}", "it must be true, false or the name of one of PEFT's initialisations (\"gaussian\", \"eva\", …); PEFT fails on other values.");
+        string lower = value.ToLowerInvariant();
+        const string convert =
+            "Convert it in PEFT first: save it with save_pretrained(dir, path_initial_model_for_weight_conversion=...) (a plain LoRA of rank 2r for the original " +
+            "base weights, init_lora_weights true), or merge it into the base with merge_and_unload() and use the merged weights as the base model.";
+        string? rewrite = value.StartsWith("pissa", StringComparison.Ordinal) ? "PiSSA"
+            : value.StartsWith("corda", StringComparison.Ordinal) ? "CorDA"
+            : lower == "olora" ? "OLoRA"
+            : null;
+        if (rewrite is not null)
+            throw Refuse(path, field, $"is {Show(node)}",
+                $"PEFT re-runs {rewrite}'s initialisation when it loads this adapter and rewrites the base weights (W − scale·B₀A₀), so the adapter computes the trained " +
+                $"model only on those rewritten weights, which Flora does not produce. {convert}");
+        if (value == "loftq")
+            throw Refuse(path, field, $"is {Show(node)}",
+                "PEFT re-runs LoftQ when it loads this adapter and rewrites the base weights with their quantised approximation, which Flora does not produce. " +
+                "Merge it in PEFT first (merge_and_unload() on the LoftQ model) and use the merged weights as the base model.");
+        if (value == "lora_ga")
+        {
+            warn?.Invoke($"Adapter file '{path}', key '{field}': \"lora_ga\": LoRA-GA rewrote the base weights when training started, and PEFT's from_pretrained " +
+                         "does not redo that (it computes what Flora computes here: the original base plus this LoRA), so neither reproduces the trained model. " +
+                         "Save it in PEFT with save_pretrained(dir, path_initial_model_for_weight_conversion=...) to get a LoRA for the original base.");
+            return;
+        }
+        if (lower is "gaussian" or "mica" || value is "eva" or "orthogonal") return;
+        throw Refuse(path, field, $"is {Show(node)}",
+            "PEFT itself refuses it when it loads the adapter (\"Unknown initialization\"). Use true (PEFT's default) or the name of one of PEFT's initialisations.");
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ namespace Flora;
 /// adapters that compute PEFT's function (rank and α per target by PEFT's own rules, <see cref="PeftMatching"/>), the
 /// modules to save, and their tensors. Everything — the configuration, every key, shape, dtype and value, every target
 /// layer's type and geometry — is checked before the model is touched; a refusal throws
-/// <see cref="AdapterFileException"/> naming the file, the field or key and the fix, and leaves the model bit-identical.
+/// <see cref="AdapterFileException"/> naming the file, the field or key and the fix, and leaves the model bit-identical
+/// (also for a missing directory or file, a damaged safetensors file, a pattern that is not a valid regular expression or
+/// that backtracks catastrophically, and a <see cref="PeftImportOptions.MapPath"/> that is not one to one).
 /// <para>
 /// Refused because PEFT computes something Flora's adapters do not: grouped convolutions (PEFT's lora_A is not grouped
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
@@ -36,26 +38,42 @@ internal static class PeftImporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(directory);
-        PeftAdapterConfig config = PeftAdapterConfig.Read(directory);
+        PeftAdapterConfig config = PeftAdapterConfig.Read(directory, options?.OnWarning);
         string configPath = Path.Combine(directory, PeftAdapterConfig.FileName);
-        string weightsPath = Path.Combine(directory, PeftKeys.WeightsFileName);
-        if (!File.Exists(weightsPath))
+        try
         {
-            string hint = File.Exists(Path.Combine(directory, "adapter_model.bin"))
-                ? "The directory holds adapter_model.bin (a pickle, which Flora never reads): save with safe_serialization=True (PEFT's default)."
-                : "Save the adapter with PEFT's save_pretrained (safetensors, the default).";
-            throw new FileNotFoundException($"'{weightsPath}' does not exist. {hint}", weightsPath);
+            return Attach(model, directory, config, configPath, options);
         }
-        Func<string, string> map = options?.MapPath ?? (p => p);
-        using var content = Safetensors.Load(weightsPath);
+        catch (ModulePatternException e) when (e.Field is not null)
+        {
+            // A pattern of the file that backtracks catastrophically shows only when it is matched against the model's names.
+            throw PeftMatching.Refusal(configPath, e);
+        }
+    }
+
+    private static FloraAttachment Attach(nn.Module model, string directory, PeftAdapterConfig config, string configPath, PeftImportOptions? options)
+    {
+        string weightsPath = Path.Combine(directory, PeftKeys.WeightsFileName);
+        string missingFix = File.Exists(Path.Combine(directory, "adapter_model.bin"))
+            ? "The directory holds adapter_model.bin (a pickle, which Flora never reads): save with safe_serialization=True (PEFT's default)."
+            : "Save the adapter with PEFT's save_pretrained (safetensors, the default).";
+        using var content = AdapterFile.LoadSafetensors(weightsPath, missingFix);
         var (targetTensors, savedTensors) = Classify(config, weightsPath, content);
 
         var nodes = ModuleTree.Walk(model).ToList();
         var byPath = new Dictionary<string, ModuleTree.Node>(StringComparer.Ordinal);
         foreach (var node in nodes) byPath.TryAdd(node.Path, node);
+        var mappedFrom = new Dictionary<string, string>(StringComparer.Ordinal); // model path → the PEFT path mapped onto it
         ModuleTree.Node NodeFor(string peftPath, string key, string what)
         {
-            string modelPath = map(peftPath);
+            string modelPath = options?.MapPath is { } map
+                ? map(peftPath) ?? throw new AdapterFileException(weightsPath, key,
+                    $"PeftImportOptions.MapPath returned null for '{peftPath}'. It must return the model's path of every module the file holds (the name unchanged where the model uses PEFT's).")
+                : peftPath;
+            if (mappedFrom.TryGetValue(modelPath, out var other))
+                throw new AdapterFileException(weightsPath, key,
+                    $"PeftImportOptions.MapPath maps both '{other}' and '{peftPath}' onto the model's '{modelPath}'. Map PEFT's module names onto the model's one to one (one module each).");
+            mappedFrom[modelPath] = peftPath;
             if (byPath.TryGetValue(modelPath, out var node)) return node;
             throw new AdapterFileException(weightsPath, key, $"the file holds {what} '{peftPath}', but the model has no module '{modelPath}'. " +
                                                              "Load it onto the model it was trained on, or give PeftImportOptions.MapPath to map PEFT's module names onto the model's.");
@@ -192,13 +210,18 @@ internal static class PeftImporter
         long[] weight = AdapterDispatch.WeightOf(node.Path, (nn.Module<Tensor, Tensor>)module).shape;
         int kernelAxes = weight.Length - 2;
         Tensor a = tensors.A!, b = tensors.B!;
-        int rank = a.dim() > 0 ? (int)a.shape[0] : 0;
-        var (expectedRank, rankField) = PeftMatching.RankSource(config, peftPath);
-        if (rank != expectedRank)
+        string keyB = PeftKeys.Of(peftPath, PeftKeys.LoraB);
+        var (rank, rankField) = PeftMatching.RankSource(config, peftPath);
+        long[] ShapeA(long r) => new[] { r }.Concat(weight.Skip(1)).ToArray();
+        long[] ShapeB(long r) => new[] { weight[0], r }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray();
+        // Both tensors fit the layer at another rank: the configuration, not a tensor, disagrees.
+        long rows = a.dim() > 0 ? a.shape[0] : 0;
+        if (rows != rank && rows > 0 && a.shape.SequenceEqual(ShapeA(rows)) && b.shape.SequenceEqual(ShapeB(rows)))
             throw new AdapterFileException(configPath, rankField,
-                $"'{peftPath}' has rank {expectedRank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r), but its lora_A in {PeftKeys.WeightsFileName} has {rank} rows. The directory is inconsistent; save it again with PEFT.");
-        CheckTensor(weightsPath, keyA, a, new long[] { rank }.Concat(weight.Skip(1)).ToArray());
-        CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraB), b, new[] { weight[0], rank }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
+                $"'{peftPath}' has rank {rank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r), but its lora_A in {PeftKeys.WeightsFileName} has {rows} rows (and lora_B {rows} columns). The directory is inconsistent; save it again with PEFT.");
+        string layout = $" (lora_A is [r, in{(kernelAxes > 0 ? ", k…" : "")}], lora_B [out, r{(kernelAxes > 0 ? ", 1…" : "")}], with r = {rank} by {rankField})";
+        CheckTensor(weightsPath, keyA, a, ShapeA(rank), layout);
+        CheckTensor(weightsPath, keyB, b, ShapeB(rank), layout);
         if (tensors.Magnitude is Tensor m)
             CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.Magnitude), m,
                 kernelAxes == 0 ? new[] { weight[0] } : new[] { 1L, weight[0] }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
@@ -234,11 +257,11 @@ internal static class PeftImporter
         }
     }
 
-    /// <summary>Shape, floating dtype and finite values.</summary>
-    private static void CheckTensor(string weightsPath, string key, Tensor tensor, long[] shape)
+    /// <summary>Shape (<paramref name="layout"/> says where it comes from), floating dtype and finite values.</summary>
+    private static void CheckTensor(string weightsPath, string key, Tensor tensor, long[] shape, string layout = "")
     {
         if (!tensor.shape.SequenceEqual(shape))
-            throw new AdapterFileException(weightsPath, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the model needs [{string.Join(", ", shape)}]. Load the adapter onto the model it was trained on.");
+            throw new AdapterFileException(weightsPath, key, $"its shape is [{string.Join(", ", tensor.shape)}] but the model needs [{string.Join(", ", shape)}]{layout}. Load the adapter onto the model it was trained on.");
         AdapterFileException.ThrowUnlessFiniteFloatingPoint(weightsPath, key, tensor, "Save the adapter again.");
     }
 

@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Flora;
 
@@ -19,25 +18,25 @@ namespace Flora;
 /// matches, i.e. the pattern matches at the end of the name after a dot or the start.</item>
 /// <item><c>_set_trainable</c> (utils/other.py) for <c>modules_to_save</c>: a plain string suffix, <c>key.endswith(m)</c>.</item>
 /// </list>
-/// Patterns are Python regular expressions; the simple syntax module patterns use means the same in .NET.
+/// Patterns are Python regular expressions; the simple syntax module patterns use means the same in .NET. They follow
+/// <see cref="ModuleNamePatterns"/>' rule: an invalid or catastrophically backtracking pattern throws
+/// <see cref="ModulePatternException"/> naming the field that holds it.
 /// </summary>
 internal static class PeftMatching
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
-
     /// <summary>Whether PEFT adapts the module named <paramref name="name"/> (type aside).</summary>
     public static bool IsTarget(PeftAdapterConfig config, string name)
     {
-        if (config.ExcludeModuleRegex is string exclude ? FullMatch(exclude, name) : config.ExcludeModuleList?.Any(e => IsNameOrSuffix(e, name)) == true)
+        if (config.ExcludeModuleRegex is string exclude ? ModuleNamePatterns.FullMatch(name, exclude, "exclude_modules") : config.ExcludeModuleList?.Any(e => IsNameOrSuffix(e, name)) == true)
             return false;
         if (config.ModulesToSave.Any(m => IsInsideModuleToSave(m, name)))
             return false;
-        return config.TargetModuleRegex is string regex ? FullMatch(regex, name) : config.TargetModuleList!.Any(t => IsNameOrSuffix(t, name));
+        return config.TargetModuleRegex is string regex ? ModuleNamePatterns.FullMatch(name, regex, "target_modules") : config.TargetModuleList!.Any(t => IsNameOrSuffix(t, name));
     }
 
     /// <summary>PEFT's exclusion of targets at or inside a module to save: <c>re.match(rf"(^|.*\.){m}($|\..*)", name)</c>.</summary>
     public static bool IsInsideModuleToSave(string moduleToSave, string name) =>
-        Regex.IsMatch(name, @"^(?:^|.*\.)" + moduleToSave + @"(?:$|\..*)", RegexOptions.CultureInvariant, Timeout);
+        ModuleNamePatterns.IsMatch(name, moduleToSave, @"^(?:^|.*\.)" + moduleToSave + @"(?:$|\..*)", "modules_to_save");
 
     /// <summary>Whether <c>modules_to_save</c> entry <paramref name="entry"/> selects <paramref name="name"/>: <c>name.endswith(entry)</c>.</summary>
     public static bool SavesModule(string entry, string name) => name.EndsWith(entry, StringComparison.Ordinal);
@@ -46,7 +45,7 @@ internal static class PeftMatching
     public static (int Rank, string Field) RankSource(PeftAdapterConfig config, string name)
     {
         foreach (var (key, rank) in config.RankPattern)
-            if (PatternKeyMatches(key, name)) return (rank, $"rank_pattern[\"{key}\"]");
+            if (PatternKeyMatches(key, name, $"rank_pattern[\"{key}\"]")) return (rank, $"rank_pattern[\"{key}\"]");
         return (config.R, "r");
     }
 
@@ -54,13 +53,13 @@ internal static class PeftMatching
     public static double AlphaFor(PeftAdapterConfig config, string name)
     {
         foreach (var (key, alpha) in config.AlphaPattern)
-            if (PatternKeyMatches(key, name)) return alpha;
+            if (PatternKeyMatches(key, name, $"alpha_pattern[\"{key}\"]")) return alpha;
         return config.LoraAlpha;
     }
 
     /// <summary><c>get_pattern_key</c>'s test: <c>re.match(rf"(.*\.)?({key})$", name)</c>.</summary>
-    public static bool PatternKeyMatches(string key, string name) =>
-        Regex.IsMatch(name, @"^(?:.*\.)?(?:" + key + ")$", RegexOptions.CultureInvariant, Timeout);
+    public static bool PatternKeyMatches(string key, string name, string? field = null) =>
+        ModuleNamePatterns.IsMatch(name, key, @"^(?:.*\.)?(?:" + key + ")$", field);
 
     /// <summary>A pattern key that selects exactly <paramref name="name"/> under <see cref="PatternKeyMatches"/>.</summary>
     public static string ExactPatternKey(string name) => "^" + Escape(name);
@@ -86,16 +85,17 @@ internal static class PeftMatching
     {
         try
         {
-            _ = new Regex(pattern, RegexOptions.CultureInvariant, Timeout);
+            ModuleNamePatterns.Check(pattern, field);
         }
-        catch (ArgumentException e)
+        catch (ModulePatternException e)
         {
-            throw new AdapterFileException(path, field, $"field '{field}' holds the pattern \"{pattern}\", which is not a regular expression Flora can read ({e.Message}). Use plain module names or simple patterns.");
+            throw Refusal(path, e);
         }
     }
 
-    private static bool FullMatch(string pattern, string name) =>
-        Regex.IsMatch(name, "^(?:" + pattern + @")\z", RegexOptions.CultureInvariant, Timeout);
+    /// <summary>The refusal of the configuration file at <paramref name="path"/> for a pattern of one of its fields.</summary>
+    public static AdapterFileException Refusal(string path, ModulePatternException e) =>
+        new(path, e.Field, $"field '{e.Field}' holds the pattern \"{e.Pattern}\", which {e.Problem}. {e.Fix}", e);
 
     private static bool IsNameOrSuffix(string entry, string name) =>
         name == entry || name.EndsWith("." + entry, StringComparison.Ordinal);

@@ -12,6 +12,15 @@ public sealed record PeftImportOptions
     /// also checks that every module PEFT's <c>target_modules</c> / <c>modules_to_save</c> select in the model is in the file.
     /// </summary>
     public Func<string, string>? MapPath { get; init; }
+
+    /// <summary>
+    /// Receives each warning of the import, as a message that names the file, the key and what it means: a field PEFT's
+    /// <c>LoraConfig</c> does not know (ignored, as PEFT ignores unknown fields with a warning; typically one of a newer
+    /// PEFT), or an <c>init_lora_weights</c> of <c>"lora_ga"</c> (loaded as PEFT loads it, but LoRA-GA had rewritten the
+    /// base weights the adapter was trained on). Null (the default): warnings are dropped; Flora never writes to the
+    /// console. For example <c>OnWarning = Console.Error.WriteLine</c>, or a logger's method.
+    /// </summary>
+    public Action<string>? OnWarning { get; init; }
 }
 
 /// <summary>How <see cref="FloraAttachment.SavePeft(string, PeftExportOptions)"/> writes a PEFT directory.</summary>

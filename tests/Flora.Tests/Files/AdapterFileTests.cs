@@ -148,7 +148,7 @@ public sealed class AdapterFileTests : IDisposable
 
         var (model, attachment) = Trained(seed: 60);
         var before = StateOf(model);
-        var error = Assert.ThrowsAny<IOException>(() => attachment.Load(path));
+        var error = Assert.Throws<AdapterFileException>(() => attachment.Load(path));
         Assert.Contains(path, error.Message);
         Assert.Contains(bad.ExpectedInMessage, error.Message);
         foreach (var (key, value) in StateOf(model)) TestTensors.AssertBitEqual(before[key], value, key);
@@ -161,8 +161,9 @@ public sealed class AdapterFileTests : IDisposable
     {
         var (model, attachment) = Trained(seed: 4);
         string missing = Path.Combine(_dir, "missing.safetensors");
-        var notFound = Assert.Throws<FileNotFoundException>(() => attachment.Load(missing));
+        var notFound = Assert.Throws<AdapterFileException>(() => attachment.Load(missing));
         Assert.Contains(missing, notFound.Message);
+        Assert.IsType<FileNotFoundException>(notFound.InnerException);
         string path = Path.Combine(_dir, "ok.safetensors");
         attachment.Save(path);
         attachment.Merge();
@@ -184,6 +185,54 @@ public sealed class AdapterFileTests : IDisposable
         Assert.Contains("ranks (4, 3, 2, 2)", error.Message);
         model.Dispose();
         other.Dispose();
+    }
+
+    [Fact]
+    public void A_damaged_file_is_an_AdapterFileException_that_keeps_the_format_error()
+    {
+        var (model, attachment) = Trained(seed: 7);
+        string path = Path.Combine(_dir, "damaged.safetensors");
+        File.WriteAllBytes(path, Encoding.ASCII.GetBytes("this is not a safetensors file at all, just text"));
+        var before = StateOf(model);
+        var error = Assert.Throws<AdapterFileException>(() => attachment.Load(path));
+        Assert.IsType<SafetensorsFormatException>(error.InnerException);
+        Assert.IsType<SafetensorsFormatException>(Assert.Throws<AdapterFileException>(() => AdapterFile.ReadConfig(path)).InnerException);
+        using var fresh = new TinyNet();
+        Assert.IsType<SafetensorsFormatException>(Assert.Throws<AdapterFileException>(() => FloraInjector.AttachFromFile(fresh, path)).InnerException);
+        foreach (var (key, value) in StateOf(model)) TestTensors.AssertBitEqual(before[key], value, key);
+        model.Dispose();
+    }
+
+    [Fact]
+    public void A_TorchSharp_model_save_file_is_recognised_and_the_fix_named()
+    {
+        var (model, attachment) = Trained(seed: 8);
+        string path = Path.Combine(_dir, "model.bin");
+        using (var plain = new TinyNet()) plain.save(path);
+        var before = StateOf(model);
+        var error = Assert.Throws<AdapterFileException>(() => attachment.Load(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("TorchSharp's own format (Module.save)", error.Message);
+        Assert.Contains("model.load(", error.Message);
+        Assert.DoesNotContain("header length", error.Message);
+        foreach (var (key, value) in StateOf(model)) TestTensors.AssertBitEqual(before[key], value, key);
+        Assert.Contains("TorchSharp's own format", Assert.Throws<SafetensorsFormatException>(() => Safetensors.Load(path)).Message);
+        model.Dispose();
+    }
+
+    [Fact]
+    public void Saving_into_a_folder_that_does_not_exist_names_the_path_and_the_folder()
+    {
+        var (model, attachment) = Trained(seed: 9);
+        string folder = Path.Combine(_dir, "runs", "today");
+        string path = Path.Combine(folder, "a.safetensors");
+        var error = Assert.Throws<DirectoryNotFoundException>(() => attachment.Save(path));
+        Assert.Contains($"'{path}'", error.Message);
+        Assert.Contains($"'{Path.Combine(_dir, "runs")}' does not exist", error.Message);
+        Assert.Contains($"Directory.CreateDirectory(\"{folder}\")", error.Message);
+        Assert.DoesNotContain(".tmp-", error.Message);
+        Assert.False(Directory.Exists(folder));
+        model.Dispose();
     }
 
     /// <summary>Rewrites a valid file through the safetensors codec with its tensors or metadata changed.</summary>

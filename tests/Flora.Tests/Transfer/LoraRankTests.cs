@@ -68,7 +68,7 @@ public class LoraRankTests
         Assert.Equal(8, ((LoraLayer)attachment["dw"]).Config.Rank);   // dw [8, 1, 7, 7]: min(8, 49)
         attachment.Detach();
         var error = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, TinyNet.Config(new FloraModelOptions { LoraRank = 0 }), FloraMethod.Lora));
-        Assert.Contains("LoraRank 0 of 'conv1' is less than 1", error.Message);
+        Assert.Contains("FloraModelOptions.LoraRank 0 is less than 1", error.Message);
         var alpha = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, TinyNet.Config(new FloraModelOptions { LoraRank = 2, LoraAlpha = -1 }), FloraMethod.Dora));
         Assert.Contains("alpha -1 of 'conv1'", alpha.Message);
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
