@@ -1,3 +1,4 @@
+using System;
 using System.CommandLine;
 using System.IO;
 using Flora.Cli.Experiments;
@@ -68,10 +69,13 @@ internal static class PeftCommands
         return attachment;
     }
 
-    /// <summary>Attaches the PEFT directory to <paramref name="model"/> and saves it as a Flora adapter file.</summary>
+    /// <summary>
+    /// Attaches the PEFT directory to <paramref name="model"/> and saves it as a Flora adapter file; what the importer warns
+    /// about (fields PEFT itself does not know, initialisations PEFT does not re-run) goes to standard error.
+    /// </summary>
     public static FloraAttachment ImportPeft(nn.Module model, string directory, string output)
     {
-        var attachment = FloraInjector.AttachFromPeft(model, directory);
+        var attachment = FloraInjector.AttachFromPeft(model, directory, new PeftImportOptions { OnWarning = message => Console.Error.WriteLine($"warning: {message}") });
         attachment.Save(output);
         return attachment;
     }
