@@ -280,4 +280,53 @@ public class AdapterGroupTests
         Assert.Equal(0, ModuleHooks.Count(model));
         Assert.All(adapters, a => Assert.Null(a.Group));
     }
+
+    private sealed class Outer : nn.Module<Tensor, Tensor>
+    {
+        private readonly Chain inner;
+        private readonly bool _callsInner;
+
+        public Outer(Chain inner, bool callsInner) : base(nameof(Outer))
+        {
+            this.inner = inner;
+            _callsInner = callsInner;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => (_callsInner ? inner.call(x) : inner.forward(x)) * 2;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_model_called_from_inside_another_groups_through_its_call_and_computes_alone_through_its_forward(bool callsInner)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (inner, attachment) = Build("conv2d", FloraForwardPath.Fused);
+        var outer = new Outer(inner, callsInner);
+        var group = ((DeltaAdapterLayer)attachment["a"]).Group!;
+        var x = TestTensors.Randn(Chain.InputShape("conv2d"), seed: 53);
+        using var expected = inner.forward(x) * 2;
+        using var actual = outer.call(x);
+        Assert.Equal(callsInner ? 1 : 0, group.Builds);
+        TestTensors.AssertClose(expected, actual, 1e-4, 1e-5, "outer model");
+    }
+
+    [Fact]
+    public void A_merged_or_disabled_member_computes_as_it_should_while_the_rest_of_its_group_builds_together()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, attachment) = Build("conv2d", FloraForwardPath.Fused);
+        var x = TestTensors.Randn(Chain.InputShape("conv2d"), seed: 54);
+        using var expected = model.forward(x);
+        attachment["b"].Merge();
+        TestTensors.AssertClose(expected, model.call(x), 1e-4, 1e-5, "one member merged");
+        attachment["b"].Unmerge();
+        using (attachment.Disable())
+        {
+            using var baseOutput = model.forward(x);
+            TestTensors.AssertClose(baseOutput, model.call(x), 1e-5, 1e-6, "disabled");
+        }
+        TestTensors.AssertClose(expected, model.call(x), 1e-4, 1e-5, "enabled again");
+    }
 }
