@@ -16,6 +16,7 @@ namespace Flora.Analyzers
         public const string NotAModule = "FLORA009";
         public const string ForwardBypassesAdapter = "FLORA010";
         public const string InvalidModuleToSave = "FLORA011";
+        public const string ConstantCountLeftOut = "FLORA013";
     }
 
     /// <summary>
@@ -120,6 +121,15 @@ namespace Flora.Analyzers
             "'{0}' {1}",
             Usage, DiagnosticSeverity.Error,
             "[FloraModuleToSave] goes on an instance field, or a property with a getter, that holds a TorchSharp module and is not also a [FloraTarget]. Fix: remove the attribute, or move it to such a member.");
+
+        public static readonly DiagnosticDescriptor ConstantCountLeftOut = Create(FloraDiagnosticIds.ConstantCountLeftOut,
+            "FloraTrainableParameters is left out: SaveNormLayers needs every module of the model known at compile time",
+            "'{0}' gets no FloraTrainableParameters: {1}. SaveNormLayers trains every norm layer of the module tree, so the constant needs every member known at compile time; read TrainableParameters after AttachFlora() instead.",
+            Budget, DiagnosticSeverity.Info,
+            "With [FloraModel(SaveNormLayers = true)] the generator emits the constant FloraTrainableParameters only when it can count every trainable parameter: "
+            + "the targets and modules to save from their literal shapes, and every norm layer of the module tree. A member it cannot see into (a Sequential, a module "
+            + "of your own, a nested Flora model, a base class) or a norm layer or target of run-time size leaves the constant out. Fix: create those layers from "
+            + "constant arguments as members of the model itself, or read TrainableParameters after AttachFlora().");
 
         /// <summary>
         /// A descriptor whose description ends with where the rule is documented. The help link stays empty: a link that may

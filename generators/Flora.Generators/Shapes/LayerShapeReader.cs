@@ -281,6 +281,13 @@ namespace Flora.Generators
             return sizes;
         }
 
+        /// <summary>
+        /// The type of the module the <c>torch.nn.*(...)</c> factory call in the member's initializer (or single constructor
+        /// assignment) creates, e.g. <c>BatchNorm2d</c> for a <c>Module&lt;Tensor, Tensor&gt;</c> member; null when there is none.
+        /// </summary>
+        public static ITypeSymbol? CreatedType(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            FindFactoryCall(member, compilation, cancellationToken)?.Type;
+
         /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
         private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
             FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"
