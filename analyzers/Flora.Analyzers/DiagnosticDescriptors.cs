@@ -16,6 +16,7 @@ namespace Flora.Analyzers
         public const string NotAModule = "FLORA009";
         public const string ForwardBypassesAdapter = "FLORA010";
         public const string InvalidModuleToSave = "FLORA011";
+        public const string UnsavedNormLayer = "FLORA012";
         public const string ConstantCountLeftOut = "FLORA013";
     }
 
@@ -121,6 +122,15 @@ namespace Flora.Analyzers
             "'{0}' {1}",
             Usage, DiagnosticSeverity.Error,
             "[FloraModuleToSave] goes on an instance field, or a property with a getter, that holds a TorchSharp module and is not also a [FloraTarget]. Fix: remove the attribute, or move it to such a member.");
+
+        public static readonly DiagnosticDescriptor UnsavedNormLayer = Create(FloraDiagnosticIds.UnsavedNormLayer,
+            "A norm layer with running statistics needs SaveNormLayers set on [FloraModel]",
+            "'{0}' ({1}) keeps running statistics: while adapters are attached it runs in eval mode, its base (e.g. ImageNet) statistics frozen. Set SaveNormLayers = true on [FloraModel] to train and save it, or SaveNormLayers = false to keep it frozen and silence this.",
+            Usage, DiagnosticSeverity.Warning,
+            "While adapters are attached, Flora keeps the norm layers it does not save in eval mode, so their running statistics stay frozen like the rest of "
+            + "the base model and save, load, merge and detach reproduce the model exactly. [FloraModel(SaveNormLayers = true)] trains them instead (affine "
+            + "parameters and running statistics) and saves them with the adapter. A model with a BatchNorm (or an InstanceNorm with track_running_stats: true) "
+            + "should say which it wants. Fix: add SaveNormLayers = true or SaveNormLayers = false to [FloraModel].");
 
         public static readonly DiagnosticDescriptor ConstantCountLeftOut = Create(FloraDiagnosticIds.ConstantCountLeftOut,
             "FloraTrainableParameters is left out: SaveNormLayers needs every module of the model known at compile time",

@@ -113,7 +113,7 @@ namespace Flora.Generators
                 if (!TorchSymbols.IsTorchModule(field.Type)) continue; // not a module: RegisterComponents adds no child
                 var location = member.Locations.Length > 0 ? member.Locations[0] : modelLocation;
 
-                var type = ModuleType(member, field.Type, compilation, cancellationToken);
+                var type = LayerTypeOf(member, field.Type, compilation, cancellationToken);
                 if (type is null)
                 {
                     blockers.Add(new CountBlocker(CountBlockerKind.HiddenModules, HiddenReason(member, field.Type), location));
@@ -139,7 +139,7 @@ namespace Flora.Generators
         /// The TorchSharp layer type the member holds: its declared type when that is one of TorchSharp's sealed layer
         /// types, else the type of the <c>torch.nn</c> factory call that creates it; null when neither says.
         /// </summary>
-        private static INamedTypeSymbol? ModuleType(ISymbol member, ITypeSymbol declared, Compilation compilation, CancellationToken cancellationToken)
+        public static INamedTypeSymbol? LayerTypeOf(ISymbol member, ITypeSymbol declared, Compilation compilation, CancellationToken cancellationToken)
         {
             if (declared is INamedTypeSymbol { IsSealed: true } sealedType && IsTorchSharpLayer(sealedType)) return sealedType;
             return LayerShapeReader.CreatedType(member, compilation, cancellationToken) is INamedTypeSymbol { IsSealed: true } created && IsTorchSharpLayer(created)
