@@ -82,22 +82,7 @@ namespace Flora.Analyzers.CodeFixes
         {
             var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
             if (root is null) return document;
-            // The old arguments and separators as they are, then ", " and the new ones.
-            var items = attribute.ArgumentList?.Arguments.GetWithSeparators() ?? default(SyntaxNodeOrTokenList);
-            foreach (var argument in added.Arguments)
-            {
-                if (items.Count > 0) items = items.Add(SyntaxFactory.Token(SyntaxKind.CommaToken).WithTrailingTrivia(SyntaxFactory.Space));
-                items = items.Add(argument.WithoutTrivia());
-            }
-            var arguments = SyntaxFactory.SeparatedList<AttributeArgumentSyntax>(items);
-            AttributeArgumentListSyntax list = attribute.ArgumentList is { } existing
-                ? existing.WithArguments(arguments)
-                : SyntaxFactory.AttributeArgumentList(arguments);
-            // Without parentheses, the name's trailing trivia moves behind the new argument list.
-            var newAttribute = attribute.ArgumentList is null
-                ? attribute.WithName(attribute.Name.WithoutTrailingTrivia()).WithArgumentList(list.WithTrailingTrivia(attribute.Name.GetTrailingTrivia()))
-                : attribute.WithArgumentList(list);
-            return document.WithSyntaxRoot(root.ReplaceNode(attribute, newAttribute));
+            return document.WithSyntaxRoot(root.ReplaceNode(attribute, AttributeEdits.WithAddedArguments(attribute, added)));
         }
 
         private static async Task<Document> ReplaceAsync(Document document, AttributeArgumentSyntax argument, AttributeArgumentListSyntax? replacement, CancellationToken cancellationToken)

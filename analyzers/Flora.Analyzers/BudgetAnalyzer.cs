@@ -11,8 +11,9 @@ namespace Flora.Analyzers
     /// <summary>
     /// FLORA008: the compile-time trainable count (the generator's <c>FloraTrainableParameters</c>, the same shared count)
     /// exceeds <c>[FloraModel(MaxTrainableParameters = …)]</c>: every target's adapter plus every module to save
-    /// (<c>[FloraModuleToSave]</c> members, and with <c>SaveNormLayers</c> the model's norm-layer members), each counted by
-    /// <see cref="LayerShapeReader.SavedModuleParameters"/>. Only reported when every one of them is known at compile time.
+    /// (<c>[FloraModuleToSave]</c> members, and with <c>SaveNormLayers</c> the norm layers <see cref="NormLayerScan"/> finds),
+    /// each counted by <see cref="LayerShapeReader.SavedModuleParameters"/>. Only reported when every one of them is known
+    /// at compile time; norm layers inside modules the model's source does not show are not counted (a lower bound).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class BudgetAnalyzer : FloraAnalyzer
@@ -44,33 +45,26 @@ namespace Flora.Analyzers
                 if (count is null) return; // invalid ranks are reported elsewhere (FLORA002/FLORA004)
                 counts.Add((member.Name, count.Value));
             }
-            foreach (var member in ModulesToSave(type, symbols, model))
+            foreach (var (member, _) in symbols.ModulesToSaveOf(type))
             {
+                if (member.IsStatic || symbols.TargetOf(member) is not null) continue; // FLORA011
                 if (LayerShapeReader.SavedModuleParameters(member, context.Compilation, context.CancellationToken) is not long count)
                     return; // not known at compile time: no constant count
                 counts.Add((member.Name, count));
+            }
+            if (TorchSymbols.NamedBool(model, "SaveNormLayers") == true)
+            {
+                // The norm layers as the generator reads them. One of run-time size leaves no count; modules the model's
+                // source does not show (a Sequential's) are left out, so the count is a lower bound there.
+                var norms = NormLayerScan.Count(type, context.Compilation, context.CancellationToken);
+                if (norms.Blockers.Any(b => b.Kind == CountBlockerKind.NormLayerSize)) return;
+                counts.AddRange(norms.Layers);
             }
             long total = counts.Aggregate(0L, (sum, c) => FloraRankRules.SaturatingAdd(sum, c.Count));
             if (total <= budget) return;
             string largest = string.Join(", ", counts.OrderByDescending(c => c.Count).Take(3).Select(c => $"{c.Name} {Number(c.Count)}"));
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.OverBudget,
                 AttributeArguments.Of(model, "MaxTrainableParameters", context.CancellationToken), type.Name, Number(total), Number(budget), largest));
-        }
-
-        /// <summary>
-        /// The members that train fully: <c>[FloraModuleToSave]</c> ones, and under <c>SaveNormLayers</c> the members typed as
-        /// a norm layer; not targets or static members (FLORA011), each once.
-        /// </summary>
-        private static IEnumerable<ISymbol> ModulesToSave(INamedTypeSymbol type, FloraSymbols symbols, AttributeData model)
-        {
-            bool norms = TorchSymbols.NamedBool(model, "SaveNormLayers") == true;
-            foreach (var member in type.GetMembers())
-            {
-                if (member.IsImplicitlyDeclared || member.IsStatic || member.Kind is not (SymbolKind.Field or SymbolKind.Property) || symbols.TargetOf(member) is not null)
-                    continue;
-                if (symbols.ModuleToSaveOf(member) is not null || norms && LayerShapeReader.IsNormLayer(LayerShapeReader.MemberType(member)))
-                    yield return member;
-            }
         }
 
         private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

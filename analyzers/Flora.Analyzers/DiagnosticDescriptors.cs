@@ -16,14 +16,19 @@ namespace Flora.Analyzers
         public const string NotAModule = "FLORA009";
         public const string ForwardBypassesAdapter = "FLORA010";
         public const string InvalidModuleToSave = "FLORA011";
+        public const string UnsavedNormLayer = "FLORA012";
+        public const string ConstantCountLeftOut = "FLORA013";
     }
 
-    /// <summary>The one table of Flora's diagnostics: ids, titles, messages, categories, severities and help links.</summary>
+    /// <summary>
+    /// The one table of Flora's diagnostics: ids, titles, messages, categories, severities and descriptions. No help link:
+    /// every message names its fix, and docs/DIAGNOSTICS.md (in the repository, and in the Flora package under docs/) is
+    /// the reference each description points to.
+    /// </summary>
     internal static class DiagnosticDescriptors
     {
         private const string Usage = "Flora.Usage";
         private const string Budget = "Flora.Budget";
-        private const string HelpBase = "https://github.com/flora-generated/Flora.Generated/blob/main/docs/DIAGNOSTICS.md#";
 
         /// <summary>The diagnostic property that names the attribute argument concerned (Rank, InRank, OutRank, R3, Scale).</summary>
         public const string ArgumentName = "ArgumentName";
@@ -55,59 +60,93 @@ namespace Flora.Analyzers
         public static readonly DiagnosticDescriptor NotPartial = Create(FloraDiagnosticIds.NotPartial,
             "A Flora model and its containing types must be partial",
             "'{0}' must be partial: {1}",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "The generator adds AttachFlora() and the other adapter members to a Flora model, so the model and every type that contains it must be declared partial. Fix: add partial.");
 
         public static readonly DiagnosticDescriptor RankBelowOne = Create(FloraDiagnosticIds.RankBelowOne,
             "A FLoRA or LoRA rank must be at least 1",
             "{0} {1} of '{2}' is less than 1. {3}",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "Rank, InRank, OutRank and R3 are sizes of the FLoRA core tensor and must be at least 1; LoraRank must not be negative (0 means unset). Fix: a rank of at least 1, or leave the argument out to inherit it.");
 
         public static readonly DiagnosticDescriptor RankExceedsMode = Create(FloraDiagnosticIds.RankExceedsMode,
             "A rank exceeds the dimension it factorises and is clamped",
             "{0} {1} of '{2}' exceeds {3}; it is clamped to {4}. {5}",
-            Usage, DiagnosticSeverity.Warning);
+            Usage, DiagnosticSeverity.Warning,
+            "A rank set on a target that exceeds the dimension it factorises is clamped to it, at run time and in the counts; so is a LoraRank above the weight's full rank. Fix: set the rank the layer can take, or state the clamp with OutRank/InRank.");
 
         public static readonly DiagnosticDescriptor R3ExceedsKernel = Create(FloraDiagnosticIds.R3ExceedsKernel,
             "R3 exceeds a kernel axis",
             "R3 {0} of '{1}' exceeds kernel axis {2} of size {3}. Use R3 ≤ {4}, or leave R3 unset to inherit it.",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "R3 set on a convolution target must not exceed its smallest kernel axis. Fix: set R3 to the smallest kernel axis, or leave it unset to inherit the model's, which clamps silently.");
 
         public static readonly DiagnosticDescriptor R3OnLinear = Create(FloraDiagnosticIds.R3OnLinear,
             "R3 has no effect on a Linear layer",
             "R3 is set on '{0}', a Linear layer without kernel axes; it has no effect. Remove it.",
-            Usage, DiagnosticSeverity.Warning);
+            Usage, DiagnosticSeverity.Warning,
+            "A Linear weight has no kernel axes, so R3 on a Linear target changes nothing. Fix: remove R3.");
 
         public static readonly DiagnosticDescriptor UnsupportedTarget = Create(FloraDiagnosticIds.UnsupportedTarget,
             "[FloraTarget] is on a member FLoRA cannot adapt",
             "'{0}' {1}. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d or Conv3d.",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "[FloraTarget] goes on instance fields and properties holding a Linear, Conv1d, Conv2d or Conv3d whose layer type is visible at compile time. Fix: put it on those layers, declare the member with its layer type, or remove it.");
 
         public static readonly DiagnosticDescriptor InvalidScale = Create(FloraDiagnosticIds.InvalidScale,
             "Scale and LoraAlpha must be finite numbers greater than 0",
             "{0} {1} of '{2}' is not a finite number greater than 0. {3}",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "Scale is the constant s of the update and must be finite and greater than 0; so must LoraAlpha when it is set (0 means unset). Fix: a positive value such as Scale = 0.4, or remove LoraAlpha.");
 
         public static readonly DiagnosticDescriptor OverBudget = Create(FloraDiagnosticIds.OverBudget,
             "The trainable parameters exceed MaxTrainableParameters",
             "'{0}' trains {1} parameters, over its budget of {2} (MaxTrainableParameters). Largest: {3}. Lower their ranks or raise the budget.",
-            Budget, DiagnosticSeverity.Error);
+            Budget, DiagnosticSeverity.Error,
+            "The compile-time count of trainable parameters (FloraTrainableParameters) exceeds [FloraModel(MaxTrainableParameters = ...)]. Fix: lower the ranks of the largest targets, adapt or save fewer modules, or raise the budget.");
 
         public static readonly DiagnosticDescriptor NotAModule = Create(FloraDiagnosticIds.NotAModule,
             "A Flora model must be a TorchSharp module",
             "'{0}' has Flora attributes but is not a TorchSharp Module; derive it from Module<Tensor, Tensor> (or another torch.nn.Module).",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "The generated members inject adapters into TorchSharp modules, so a type with Flora attributes must derive from torch.nn.Module. Fix: derive it from Module<Tensor, Tensor>, or move the attributes to the module that holds the layers.");
 
         public static readonly DiagnosticDescriptor ForwardBypassesAdapter = Create(FloraDiagnosticIds.ForwardBypassesAdapter,
             "forward() on a FLoRA target skips its adapter",
             "'{0}.forward(x)' skips the adapter attached to '{0}' (TorchSharp runs its hook only in call(x)) and is not intercepted: {1}. Use '{0}.call(x)'.",
-            Usage, DiagnosticSeverity.Warning);
+            Usage, DiagnosticSeverity.Warning,
+            "TorchSharp runs forward hooks only in call(x), so forward(x) on a hook-bound target that the generator cannot intercept returns the base layer's output without the adapter. Fix: call(x).");
 
         public static readonly DiagnosticDescriptor InvalidModuleToSave = Create(FloraDiagnosticIds.InvalidModuleToSave,
             "[FloraModuleToSave] is on a member Flora cannot save",
             "'{0}' {1}",
-            Usage, DiagnosticSeverity.Error);
+            Usage, DiagnosticSeverity.Error,
+            "[FloraModuleToSave] goes on an instance field, or a property with a getter, that holds a TorchSharp module and is not also a [FloraTarget]. Fix: remove the attribute, or move it to such a member.");
 
-        private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity) =>
-            new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+        public static readonly DiagnosticDescriptor UnsavedNormLayer = Create(FloraDiagnosticIds.UnsavedNormLayer,
+            "A norm layer with running statistics needs SaveNormLayers set on [FloraModel]",
+            "'{0}' ({1}) keeps running statistics: while adapters are attached it runs in eval mode, its base (e.g. ImageNet) statistics frozen. Set SaveNormLayers = true on [FloraModel] to train and save it, or SaveNormLayers = false to keep it frozen and silence this.",
+            Usage, DiagnosticSeverity.Warning,
+            "While adapters are attached, Flora keeps the norm layers it does not save in eval mode, so their running statistics stay frozen like the rest of "
+            + "the base model and save, load, merge and detach reproduce the model exactly. [FloraModel(SaveNormLayers = true)] trains them instead (affine "
+            + "parameters and running statistics) and saves them with the adapter. A model with a BatchNorm (or an InstanceNorm with track_running_stats: true) "
+            + "should say which it wants. Fix: add SaveNormLayers = true or SaveNormLayers = false to [FloraModel].");
+
+        public static readonly DiagnosticDescriptor ConstantCountLeftOut = Create(FloraDiagnosticIds.ConstantCountLeftOut,
+            "FloraTrainableParameters is left out: SaveNormLayers needs every module of the model known at compile time",
+            "'{0}' gets no FloraTrainableParameters: {1}. SaveNormLayers trains every norm layer of the module tree, so the constant needs every member known at compile time; read TrainableParameters after AttachFlora() instead.",
+            Budget, DiagnosticSeverity.Info,
+            "With [FloraModel(SaveNormLayers = true)] the generator emits the constant FloraTrainableParameters only when it can count every trainable parameter: "
+            + "the targets and modules to save from their literal shapes, and every norm layer of the module tree. A member it cannot see into (a Sequential, a module "
+            + "of your own, a nested Flora model, a base class) or a norm layer or target of run-time size leaves the constant out. Fix: create those layers from "
+            + "constant arguments as members of the model itself, or read TrainableParameters after AttachFlora().");
+
+        /// <summary>
+        /// A descriptor whose description ends with where the rule is documented. The help link stays empty: a link that may
+        /// not resolve is worse than none, and the message itself names the fix.
+        /// </summary>
+        private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
+            new(id, title, message, category, severity, isEnabledByDefault: true,
+                description: description + " See " + id + " in docs/DIAGNOSTICS.md (in the Flora package and the repository).", helpLinkUri: "");
     }
 }

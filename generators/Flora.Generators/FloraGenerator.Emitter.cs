@@ -51,7 +51,9 @@ namespace Flora.Generators
                 {
                     w.Line("/// <summary>");
                     w.Line("/// The trainable parameters <see cref=\"AttachFlora()\"/> adds, computed at compile time from the targets' constant");
-                    w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes" + (spec.ModulesToSave.Count > 0 ? ", and every parameter of the modules to save)." : ")."));
+                    w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes" + (spec.Header.SaveNormLayers
+                        ? ", every parameter of the modules to save, and the affine parameters of every norm layer SaveNormLayers trains)."
+                        : spec.ModulesToSave.Count > 0 ? ", and every parameter of the modules to save)." : ")."));
                     w.Line("/// </summary>");
                     w.Line("public " + (spec.HidesBaseConst ? "new " : "") + "const long FloraTrainableParameters = " + count.ToString(CultureInfo.InvariantCulture) + "L;");
                     w.Line();

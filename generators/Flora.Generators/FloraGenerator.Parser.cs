@@ -80,12 +80,18 @@ namespace Flora.Generators
                 });
             }
 
-            /// <summary>The entry announcing a [FloraModel] type (its parts may all be nested models), or null when it gets no code.</summary>
-            public static MemberEntry? ParseModelType(ISymbol symbol, CancellationToken cancellationToken)
+            /// <summary>
+            /// The entry announcing a [FloraModel] type (its parts may all be nested models), or null when it gets no code.
+            /// With <c>SaveNormLayers</c> it also carries the norm layers of the model's tree (<see cref="NormLayerScan"/>),
+            /// which the constant count then includes.
+            /// </summary>
+            public static MemberEntry? ParseModelType(ISymbol symbol, Compilation compilation, CancellationToken cancellationToken)
             {
                 if (symbol is not INamedTypeSymbol type || !CanGenerateFor(type, cancellationToken)) return null;
                 var header = Header(type, cancellationToken);
-                return header is null ? null : new MemberEntry(header, -1, null);
+                if (header is null) return null;
+                var norms = header.SaveNormLayers ? new NormLayersSpec { Parameters = NormLayerScan.Count(type, compilation, cancellationToken).Parameters } : null;
+                return new MemberEntry(header, -1, null, NormLayers: norms);
             }
 
             /// <summary>Groups the entries into one spec per model, in a deterministic order, with unique file names.</summary>
@@ -108,7 +114,8 @@ namespace Flora.Generators
                     targets = AssignPropertyNames(targets);
                     string hint = header.Hierarchy.PlainName + ".Flora.g.cs";
                     for (int i = 2; !hintNames.Add(hint); i++) hint = header.Hierarchy.PlainName + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.g.cs";
-                    long? count = ConstCount(targets, saved, header);
+                    var norms = group.Select(e => e.NormLayers).FirstOrDefault(n => n is not null);
+                    long? count = ConstCount(targets, saved, header, norms);
                     consts[header.TypeKey] = count is not null;
                     models.Add(new ModelSpec
                     {
@@ -281,12 +288,19 @@ namespace Flora.Generators
 
             /// <summary>
             /// The compile-time count, when every target's shape is known and its ranks resolve, every module to save has a
-            /// known size, and the sum fits a long. Nested models and <c>SaveNormLayers</c> (whose layers can sit anywhere
-            /// in the module tree) leave the count to run time.
+            /// known size, with <c>SaveNormLayers</c> every norm layer of the tree is known (<paramref name="norms"/>), and the
+            /// sum fits a long. Nested models leave the count to run time. The analyzers say why under <c>SaveNormLayers</c>
+            /// (FLORA013), reading the same <see cref="NormLayerScan"/>.
             /// </summary>
-            private static long? ConstCount(IReadOnlyList<TargetSpec> targets, IReadOnlyList<SavedModuleSpec> saved, ModelHeader header)
+            private static long? ConstCount(IReadOnlyList<TargetSpec> targets, IReadOnlyList<SavedModuleSpec> saved, ModelHeader header, NormLayersSpec? norms)
             {
-                if (header.NestedMembers.Count > 0 || header.SaveNormLayers) return null;
+                if (header.NestedMembers.Count > 0) return null;
+                long normParameters = 0;
+                if (header.SaveNormLayers)
+                {
+                    if (norms?.Parameters is not long known) return null;
+                    normParameters = known;
+                }
                 if (targets.Count + saved.Count == 0 || targets.Any(t => !t.ShapeKnown) || saved.Any(m => m.Parameters is null)) return null;
                 long total = 0;
                 foreach (var t in targets)
@@ -296,6 +310,7 @@ namespace Flora.Generators
                     total = FloraRankRules.SaturatingAdd(total, count.Value);
                 }
                 foreach (var m in saved) total = FloraRankRules.SaturatingAdd(total, m.Parameters!.Value);
+                total = FloraRankRules.SaturatingAdd(total, normParameters);
                 return total == long.MaxValue ? null : total; // saturated: no meaningful constant
             }
             /// <summary><c>conv1</c> → <c>Conv1</c>, <c>_head</c> → <c>Head</c>, <c>m_x</c> → <c>M_x</c>.</summary>

@@ -39,7 +39,7 @@ namespace Flora.Generators
                 .ForAttributeWithMetadataName(
                     ModelAttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
-                    static (ctx, ct) => Parser.ParseModelType(ctx.TargetSymbol, ct))
+                    static (ctx, ct) => Parser.ParseModelType(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
                 .Where(static entry => entry is not null)
                 .Select(static (entry, _) => entry!)
                 .WithTrackingName(FloraStepNames.ModelTypes);

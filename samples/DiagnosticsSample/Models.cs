@@ -93,3 +93,23 @@ public partial class TargetAndSavedModel : Module<Tensor, Tensor>
     public TargetAndSavedModel() : base(nameof(TargetAndSavedModel)) => RegisterComponents();
     public override Tensor forward(Tensor x) => head.call(x);
 }
+
+/// <summary>FLORA012: a BatchNorm keeps running statistics, and [FloraModel] does not say whether SaveNormLayers trains it.</summary>
+[FloraModel(Rank = 4)]
+public partial class UndecidedNormModel : Module<Tensor, Tensor>
+{
+    [FloraTarget] private readonly Conv2d conv = Conv2d(3, 8, 3, padding: 1);
+    private readonly BatchNorm2d bn = BatchNorm2d(8);
+    public UndecidedNormModel() : base(nameof(UndecidedNormModel)) => RegisterComponents();
+    public override Tensor forward(Tensor x) => bn.call(conv.call(x));
+}
+
+/// <summary>FLORA013 (info): under SaveNormLayers a Sequential hides its norm layers, so FloraTrainableParameters is left out.</summary>
+[FloraModel(Rank = 4, SaveNormLayers = true)]
+public partial class HiddenNormModel : Module<Tensor, Tensor>
+{
+    [FloraTarget] private readonly Linear fc = Linear(16, 16);
+    private readonly Sequential body = Sequential(Linear(16, 16), BatchNorm1d(16));
+    public HiddenNormModel() : base(nameof(HiddenNormModel)) => RegisterComponents();
+    public override Tensor forward(Tensor x) => body.call(fc.call(x));
+}

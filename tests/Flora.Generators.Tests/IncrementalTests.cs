@@ -193,6 +193,56 @@ public sealed class IncrementalTests
         Assert.NotEqual(a, a with { Targets = new EquatableArray<TargetSpec>(a.Targets.Take(2)) });
     }
 
+    private const string NormModelFile = Usings + """
+        namespace Demo;
+
+        [FloraModel(Rank = 4, SaveNormLayers = true)]
+        public partial class Normed : Module<Tensor, Tensor>
+        {
+            [FloraTarget] private readonly Linear fc = Linear(16, 16);
+            public Normed() : base(nameof(Normed)) => RegisterComponents();
+            public override Tensor forward(Tensor x) => norm.call(fc.call(x));
+        }
+        """;
+
+    private const string NormPartFile = Usings + """
+        namespace Demo;
+
+        public partial class Normed
+        {
+            private readonly LayerNorm norm = LayerNorm(16);
+        }
+        """;
+
+    [Fact]
+    public void Under_SaveNormLayers_an_unrelated_edit_caches_the_model_type_and_every_step()
+    {
+        var compilation = Compile(NormModelFile, NormPartFile);
+        var edited = compilation.AddSyntaxTrees(Parse("namespace Demo; public sealed class Unrelated { public int Value => 42; }", "Unrelated.cs"));
+        var (first, second) = RunTwice(compilation, edited);
+        Assert.Equal("176", ConstCount(Assert.Single(first.GeneratedSources).SourceText.ToString())); // 144 + LayerNorm(16) 32
+        AssertAllCachedOrUnchanged(second);
+        var reasons = Reasons(second, FloraStepNames.ModelTypes).ToList();
+        Assert.NotEmpty(reasons);
+        Assert.True(reasons.All(CachedOrUnchanged.Contains), string.Join(", ", reasons));
+    }
+
+    [Fact]
+    public void Under_SaveNormLayers_resizing_a_norm_layer_in_another_part_updates_the_count()
+    {
+        var compilation = Compile(NormModelFile, NormPartFile);
+        var part = compilation.SyntaxTrees.Last();
+        var edited = compilation.ReplaceSyntaxTree(part, Parse(NormPartFile.Replace("LayerNorm(16)", "LayerNorm(new long[] { 16 }, bias: false)"), part.FilePath));
+        var (_, second) = RunTwice(compilation, edited);
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(second, FloraStepNames.Models));
+        Assert.Equal("160", ConstCount(Assert.Single(second.GeneratedSources).SourceText.ToString()));
+
+        // A Sequential in that part hides its modules: the constant goes.
+        var hidden = compilation.ReplaceSyntaxTree(part, Parse(NormPartFile.Replace("LayerNorm norm = LayerNorm(16)", "Sequential norm = Sequential(LayerNorm(16))"), part.FilePath));
+        var (_, third) = RunTwice(compilation, hidden);
+        Assert.Null(ConstCount(Assert.Single(third.GeneratedSources).SourceText.ToString()));
+    }
+
     private static ModelSpec ParseSpec(CSharpCompilation compilation)
     {
         var type = compilation.GetTypeByMetadataName("Demo.SmallCnn")!;

@@ -30,7 +30,8 @@ namespace Flora.Generators.Model
 
     /// <summary>
     /// One annotated member (or the [FloraModel] type itself, with neither spec) as its own transform sees it: a target,
-    /// or a module to save; both null when the member cannot be served or the entry only announces the model.
+    /// or a module to save; both null when the member cannot be served or the entry only announces the model. The
+    /// [FloraModel] type's entry carries, under <c>SaveNormLayers</c>, the norm layers of the model's tree.
     /// </summary>
-    internal sealed record MemberEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null);
+    internal sealed record MemberEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null, NormLayersSpec? NormLayers = null);
 }

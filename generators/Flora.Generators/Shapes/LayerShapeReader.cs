@@ -281,6 +281,24 @@ namespace Flora.Generators
             return sizes;
         }
 
+        /// <summary>
+        /// The type of the module the <c>torch.nn.*(...)</c> factory call in the member's initializer (or single constructor
+        /// assignment) creates, e.g. <c>BatchNorm2d</c> for a <c>Module&lt;Tensor, Tensor&gt;</c> member; null when there is none.
+        /// </summary>
+        public static ITypeSymbol? CreatedType(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            FindFactoryCall(member, compilation, cancellationToken)?.Type;
+
+        /// <summary>
+        /// The <c>track_running_stats</c> of the norm layer the <c>torch.nn</c> factory call in the member's initializer (or
+        /// single constructor assignment) creates, given or defaulted (BatchNorm: true, InstanceNorm: false), when constant;
+        /// null when there is no such call or the value is not a constant.
+        /// </summary>
+        public static bool? TracksRunningStats(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            FindFactoryCall(member, compilation, cancellationToken) is { } creation && Argument(creation, "track_running_stats") is { } argument
+            && TryBool(argument.Value, out bool value)
+                ? value
+                : null;
+
         /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
         private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
             FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"

@@ -36,7 +36,8 @@ namespace Flora.Generators
             return type is INamedTypeSymbol named && (IsTorchModuleClass(named) || DerivesFromTorchModule(named));
         }
 
-        private static bool IsTorchModuleClass(INamedTypeSymbol type) =>
+        /// <summary>TorchSharp's <c>torch.nn.Module</c> itself, any of its generic forms (not a type derived from it).</summary>
+        public static bool IsTorchModuleClass(INamedTypeSymbol type) =>
             type.Name == "Module" && type.ContainingType is { Name: "nn", ContainingType: { Name: "torch", ContainingNamespace.Name: "TorchSharp" } };
 
         /// <summary>The attribute of class <paramref name="attributeName"/> on <paramref name="symbol"/>, or null.</summary>

@@ -24,7 +24,9 @@ internal sealed class ValidModelGenerator
         if (nesting is 2 or 3) _text.Append(_random.Next(2) == 0 ? "public static partial class Outer" : "internal partial record Outer").Append(index).Append(" {\n");
         string typeParameters = nesting == 3 ? "<T>" : "";
 
-        if (_random.Next(4) != 0) _text.Append(ModelAttribute()).Append('\n');
+        int attributeAt = _text.Length;
+        string? attribute = _random.Next(4) != 0 ? ModelAttribute() : null;
+        if (attribute is not null) _text.Append(attribute).Append('\n');
         _text.Append(_random.Next(3) == 0 ? "public sealed partial class " : "public partial class ")
             .Append(name).Append(typeParameters).Append(" : Module<Tensor, Tensor>\n{\n");
 
@@ -33,7 +35,14 @@ internal sealed class ValidModelGenerator
         int targets = 1 + _random.Next(5);
         for (int t = 0; t < targets; t++)
             AppendTarget("t" + t.ToString(CultureInfo.InvariantCulture), constructorBody, ref runtime);
-        if (_random.Next(2) == 0) _text.Append("    private readonly BatchNorm2d bn = BatchNorm2d(4);\n");
+        if (_random.Next(2) == 0)
+        {
+            _text.Append("    private readonly BatchNorm2d bn = BatchNorm2d(4);\n");
+            // A model with running statistics states its choice (FLORA012), either way.
+            string choice = "SaveNormLayers = " + (index % 2 == 0 ? "true" : "false");
+            string stated = attribute is null or "[FloraModel]" ? "[FloraModel(" + choice + ")]" : attribute.Substring(0, attribute.Length - 2) + ", " + choice + ")]";
+            _text.Remove(attributeAt, attribute is null ? 0 : attribute.Length + 1).Insert(attributeAt, stated + "\n");
+        }
         if (_random.Next(3) == 0) _text.Append("    public int Width { get; set; } = 3;\n");
 
         string parameters = runtime ? "int width" : "";

@@ -130,7 +130,7 @@ internal static class VerifyFix<TAnalyzer, TFix>
 internal static class VerifyAll
 {
     public static ImmutableArray<DiagnosticAnalyzer> Analyzers { get; } = ImmutableArray.Create<DiagnosticAnalyzer>(
-        new PartialTypeAnalyzer(), new TargetTypeAnalyzer(), new RankAnalyzer(), new BudgetAnalyzer(), new ModuleToSaveAnalyzer());
+        new PartialTypeAnalyzer(), new TargetTypeAnalyzer(), new RankAnalyzer(), new BudgetAnalyzer(), new ModuleToSaveAnalyzer(), new NormLayerAnalyzer(), new ConstantCountAnalyzer());
 
     public static Task AnalyzerAsync(string source, params DiagnosticResult[] expected) => AnalyzerAsync(source, TestBehaviors.None, expected);
 
