@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace Flora.EndToEnd.Tests;
 
 /// <summary>README's SmallCnn, as a user writes it.</summary>
-[FloraModel(Rank = 8, R3 = 2, Scale = 0.4, MaxTrainableParameters = 200_000)]
+[FloraModel(Rank = 8, R3 = 2, Scale = 0.4, MaxTrainableParameters = 200_000, SaveNormLayers = false)]
 public partial class SmallCnn : Module<Tensor, Tensor>
 {
 #pragma warning disable FLORA003 // README's example as written: Rank 16 exceeds conv1's single input channel, so r_in is clamped to 1.

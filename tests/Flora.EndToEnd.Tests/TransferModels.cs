@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace Flora.EndToEnd.Tests;
 
 /// <summary>A strided projection as torchvision names it: <c>downsample.0</c> (the convolution) and <c>downsample.1</c> (its BatchNorm).</summary>
-[FloraModel]
+[FloraModel(SaveNormLayers = false)]
 public sealed partial class Projection : Module<Tensor, Tensor>
 {
     [ComponentName(Name = "0")] [FloraTarget] private readonly Conv2d conv;
@@ -23,7 +23,7 @@ public sealed partial class Projection : Module<Tensor, Tensor>
 }
 
 /// <summary>A residual block with two adapted 3×3 convolutions and an optional projection.</summary>
-[FloraModel]
+[FloraModel(SaveNormLayers = false)]
 public sealed partial class ResidualBlock : Module<Tensor, Tensor>
 {
     [FloraTarget] private readonly Conv2d conv1;

@@ -11,7 +11,7 @@ namespace Flora.Pretrained;
 /// ResNet's basic block, as torchvision names it: <c>relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))</c>, the shortcut
 /// being <c>x</c> or, where the block changes the stride or the width, <see cref="Downsample"/> (<c>downsample.0</c>, <c>downsample.1</c>).
 /// </summary>
-[FloraModel]
+[FloraModel(SaveNormLayers = false)]
 public sealed partial class BasicBlock : Module<Tensor, Tensor>
 {
     [FloraTarget] private readonly Conv2d conv1;

@@ -12,7 +12,7 @@ namespace Flora.Pretrained;
 /// The projection shortcut of a <see cref="BasicBlock"/>: a 1×1 convolution with the block's stride and a BatchNorm,
 /// registered as <c>0</c> and <c>1</c> so their paths are torchvision's <c>downsample.0</c> and <c>downsample.1</c>.
 /// </summary>
-[FloraModel]
+[FloraModel(SaveNormLayers = false)]
 public sealed partial class Downsample : Module<Tensor, Tensor>
 {
     [ComponentName(Name = "0")] [FloraTarget] private readonly Conv2d conv;

@@ -22,7 +22,7 @@ namespace Flora.Pretrained;
 /// that are multiples of 32 (224 included). For other sizes the original graph has no defined output (its residual
 /// additions would not broadcast), and this network computes what torchvision's would.
 /// </remarks>
-[FloraModel(Rank = 8, R3 = 2, Scale = 0.4)]
+[FloraModel(Rank = 8, R3 = 2, Scale = 0.4, SaveNormLayers = false)]
 public sealed partial class ResNet18 : Module<Tensor, Tensor>
 {
     /// <summary>Basic blocks per stage, as the ONNX graph has them (torchvision's resnet18 has 2, 2, 2, 2).</summary>
