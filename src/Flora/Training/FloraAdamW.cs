@@ -75,7 +75,7 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
     public override IEnumerable<optim.ILearningRateController> ParamGroups => new[] { _group };
 
     /// <summary>The parameters this optimiser updates.</summary>
-    public override IEnumerable<Parameter> parameters() => _parameters;
+    public override IEnumerable<Parameter> parameters() => Array.AsReadOnly(_parameters);
 
     /// <summary>Drops every parameter's gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
     public override void zero_grad()
