@@ -5,7 +5,10 @@ using System.Xml.Linq;
 
 namespace Flora.EndToEnd.Tests;
 
-/// <summary>`dotnet pack src/Flora/Flora.csproj` gives one package with the runtime, the generator and the build step.</summary>
+/// <summary>
+/// `dotnet pack src/Flora/Flora.csproj` gives one package with the runtime, the generator and the build step, its readme,
+/// licence and docs.
+/// </summary>
 public sealed class PackageLayoutTests : IDisposable
 {
 #if DEBUG
@@ -17,17 +20,10 @@ public sealed class PackageLayoutTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Flora.Generated.sln"))) return dir.FullName;
-        throw new InvalidOperationException("the repository root (Flora.Generated.sln) is not above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
-    public void The_package_holds_runtime_generator_and_build_step_and_depends_only_on_TorchSharp()
+    public void The_package_holds_runtime_generator_build_step_readme_licence_and_docs_and_depends_only_on_TorchSharp()
     {
-        string root = RepositoryRoot();
+        string root = Repository.Root();
         // --no-build packs what the test run already built, so it never races the build of other test projects.
         var start = new ProcessStartInfo("dotnet", $"pack src/Flora/Flora.csproj --no-build -c {Configuration} -o \"{_dir}\" -p:NoWarn=NU5104")
         {
@@ -50,10 +46,30 @@ public sealed class PackageLayoutTests : IDisposable
         Assert.Contains("buildTransitive/FloraElfVersionPatcher.cs", entries);
         Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Generators"));
 
+        // What a user reads: the readme, the licence, and the docs the analyzers' help links and the readme point at,
+        // each the repository's own file.
+        foreach (var (entry, file) in new[]
+                 {
+                     ("README.md", "README.md"), ("LICENSE", "LICENSE"),
+                     ("docs/DIAGNOSTICS.md", "docs/DIAGNOSTICS.md"), ("docs/API.md", "docs/API.md"),
+                 })
+        {
+            Assert.Contains(entry, entries);
+            using var reader = new StreamReader(zip.GetEntry(entry)!.Open());
+            Assert.True(reader.ReadToEnd() == File.ReadAllText(Path.Combine(root, file)), $"{entry} in the package is not the repository's {file}");
+        }
+
         using var nuspecStream = zip.Entries.Single(e => e.FullName == "Flora.nuspec").Open();
         var nuspec = XDocument.Load(nuspecStream);
         var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string)e.Attribute("id")!).ToList();
         Assert.Equal(new[] { "TorchSharp" }, dependencies);
         Assert.Equal("Flora", nuspec.Descendants().Single(e => e.Name.LocalName == "id").Value);
+        Assert.Equal("README.md", nuspec.Descendants().Single(e => e.Name.LocalName == "readme").Value);
+        var license = nuspec.Descendants().Single(e => e.Name.LocalName == "license");
+        Assert.Equal(("expression", "MIT"), ((string?)license.Attribute("type"), license.Value));
+        Assert.StartsWith("MIT License", File.ReadAllText(Path.Combine(root, "LICENSE")), StringComparison.Ordinal);
+        // No invented project or repository address: the repository has no public URL.
+        Assert.DoesNotContain(nuspec.Descendants(), e => e.Name.LocalName == "projectUrl");
+        Assert.Null(nuspec.Descendants().SingleOrDefault(e => e.Name.LocalName == "repository")?.Attribute("url"));
     }
 }

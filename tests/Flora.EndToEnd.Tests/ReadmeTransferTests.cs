@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 
 namespace Flora.EndToEnd.Tests;
 
-/// <summary>README's transfer-learning model, as written there.</summary>
+/// <summary>README's transfer-learning model, as written there (<see cref="ReadmeTransferTests.The_model_is_READMEs_text"/> checks it).</summary>
 [FloraModel(Rank = 8, R3 = 2, SaveNormLayers = true, LoraRank = 16, LoraAlpha = 32)]
 public partial class Classifier : Module<Tensor, Tensor>
 {
@@ -15,13 +15,32 @@ public partial class Classifier : Module<Tensor, Tensor>
     private readonly BatchNorm2d bn2 = BatchNorm2d(128);
     [FloraModuleToSave] private readonly Linear head = Linear(128, 10);  // the new head: trains fully, is saved
     public Classifier() : base(nameof(Classifier)) => RegisterComponents();
-    public override Tensor forward(Tensor x) =>
-        head.call(functional.relu(bn2.call(conv2.call(functional.relu(bn1.call(conv1.call(x)))))).mean(new long[] { 2, 3 }));
+    public override Tensor forward(Tensor x)
+    {
+        var h = functional.relu(FloraBatchNorm.Forward(bn1, conv1.call(x)));   // BatchNorm without TorchSharp's scalar race
+        h = functional.relu(FloraBatchNorm.Forward(bn2, conv2.call(h)));
+        return head.call(h.mean(new long[] { 2, 3 }));
+    }
 }
 
-/// <summary>README's transfer-learning sequence, in the order it shows it.</summary>
+/// <summary>
+/// README's transfer-learning sequence, in the order it shows it. Its C# block compiles as pasted
+/// (Documentation/DocumentationSnippetTests); this runs it, on a copy of its model class that must be README's text.
+/// </summary>
 public sealed class ReadmeTransferTests
 {
+    [Fact]
+    public void The_model_is_READMEs_text()
+    {
+        string root = Repository.Root();
+        string source = File.ReadAllText(Path.Combine(root, "tests", "Flora.EndToEnd.Tests", "ReadmeTransferTests.cs")).Replace("\r\n", "\n");
+        int start = source.IndexOf("[FloraModel(", StringComparison.Ordinal);
+        int end = source.IndexOf("\n}\n", start, StringComparison.Ordinal) + 3;
+        string model = source[start..end];
+        string readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n");
+        Assert.True(readme.Contains(model, StringComparison.Ordinal), "README's Classifier differs from this test's copy:\n" + model);
+    }
+
     [Fact]
     public void The_readme_recipe_runs_as_written()
     {

@@ -67,7 +67,7 @@ public sealed partial class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = BatchNormForward.Run(bn2, conv2.call(relu.call(BatchNormForward.Run(bn1, conv1.call(x)))));
+        var h = FloraBatchNorm.Forward(bn2, conv2.call(relu.call(FloraBatchNorm.Forward(bn1, conv1.call(x)))));
         var shortcut = downsample is null ? x : downsample.call(x);
         // Flora.Scalars: TorchSharp's + makes a temporary alpha scalar the GC may free mid-call.
         return relu.call(h.Plus(shortcut)).MoveToOuterDisposeScope();

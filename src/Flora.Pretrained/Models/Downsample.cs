@@ -36,5 +36,5 @@ public sealed partial class Downsample : Module<Tensor, Tensor>
     public BatchNorm2d Bn => bn;
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => BatchNormForward.Run(bn, conv.call(x));
+    public override Tensor forward(Tensor x) => FloraBatchNorm.Forward(bn, conv.call(x));
 }

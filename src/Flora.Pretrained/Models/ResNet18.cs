@@ -82,7 +82,7 @@ public sealed partial class ResNet18 : Module<Tensor, Tensor>
     public Tensor Features(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = maxpool.call(relu.call(BatchNormForward.Run(bn1, conv1.call(images))));
+        var x = maxpool.call(relu.call(FloraBatchNorm.Forward(bn1, conv1.call(images))));
         x = RunStage(layer1, x);
         x = RunStage(layer2, x);
         x = RunStage(layer3, x);
