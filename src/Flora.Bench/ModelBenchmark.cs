@@ -261,14 +261,19 @@ internal sealed class ModelBenchmark
             using var scope = NewDisposeScope();
             Tensor value = nn.functional.cross_entropy(_model.call(batch.Images), batch.Labels);
             value.backward();
-            nn.utils.clip_grad_norm_(_trainable, _clipNorm);
+            using (_optimizer.ClipGradientNorm(_clipNorm)) { }
             _optimizer.Step();
             loss = value.detach().MoveToOuterDisposeScope();
         }
 
-        /// <summary>zero_grad(set_to_none) of the trained parameters.</summary>
+        /// <summary>Zeroes the trained parameters' gradients (the optimizer's buffers; set to none without one).</summary>
         public void ClearGradients()
         {
+            if (_optimizer is not null)
+            {
+                _optimizer.ZeroGrad();
+                return;
+            }
             foreach (Parameter parameter in _trainable)
                 parameter.grad = null;
         }

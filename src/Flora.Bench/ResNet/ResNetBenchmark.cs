@@ -227,7 +227,7 @@ internal static class ResNetBenchmark
             if (_optimizer is not null)
             {
                 // The main job's step (Flora.Cli's Trainer): clipping, AdamW, and the loss read back (a synchronisation).
-                nn.utils.clip_grad_norm_(_trainable, 1.0);
+                using (_optimizer.ClipGradientNorm(1.0)) { }
                 _optimizer.Step();
                 _ = loss.item<float>();
                 return;
@@ -243,6 +243,11 @@ internal static class ResNetBenchmark
 
         public void ClearGradients()
         {
+            if (_optimizer is not null)
+            {
+                _optimizer.ZeroGrad();
+                return;
+            }
             foreach (Parameter p in _trainable) p.grad = null;
         }
 

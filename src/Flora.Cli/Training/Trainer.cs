@@ -73,7 +73,7 @@ internal static class Trainer
                 optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(Float32Logits(model, images, settings.Dtype), labels);
                 loss.backward();
-                nn.utils.clip_grad_norm_(parameters, settings.ClipNorm);
+                using (optimizer.ClipGradientNorm(settings.ClipNorm)) { }
                 optimizer.Step();
                 double value = loss.item<float>();
                 if (!double.IsFinite(value)) throw new InvalidOperationException($"the training loss became {value} at epoch {epoch}, step {batch + 1}: lower the learning rate");

@@ -22,12 +22,25 @@ namespace Flora;
 /// <see cref="ZeroGrad"/> and <see cref="LearningRate"/> are the same operations under .NET names.
 /// Unlike <c>optim.AdamW</c> it has one parameter group (<c>add_param_group</c> is not supported), no AMSGrad and no
 /// state dictionary.
+/// <para>
+/// The parameters' values and gradients live in one flat buffer each per dtype and device (<see cref="FlatParameters"/>:
+/// every parameter stays the same object, its storage a view of the buffer), so a step is a few operations on whole
+/// buffers however many tensors there are, and <see cref="ClipGradientNorm"/> clips all gradients with one norm. A
+/// gradient that other code replaced (a module's or another optimizer's <c>zero_grad</c>) is copied back before use; a
+/// parameter that received no gradient in a step is stepped with a zero gradient (its moments decay and its weight decays),
+/// as <c>torch.optim.AdamW</c> does after <c>zero_grad(set_to_none: false)</c>. Give each parameter to one FloraAdamW at a
+/// time: a newer one takes it over, and the older one then refuses to step. Create the optimizer after moving the model
+/// to its device and dtype (<c>to()</c> replaces the parameter objects), as for any optimizer.
+/// </para>
 /// </remarks>
 public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
 {
     private readonly Parameter[] _parameters;
+    private readonly FlatParameters _flat;
+    private IReadOnlyList<Parameter> _frozen = Array.Empty<Parameter>();
     private readonly Tensor?[] _exponentialAverage, _exponentialSquareAverage;
     private readonly Group _group;
+    private bool _relinked;
     private long _step;
 
     /// <summary>Optimises <paramref name="parameters"/>.</summary>
@@ -35,14 +48,18 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
         : base(IntPtr.Zero)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        _parameters = parameters.ToArray();
+        _parameters = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().ToArray();
         if (_parameters.Length == 0) throw new ArgumentException("AdamW needs at least one parameter to optimise.", nameof(parameters));
+        if (_parameters.All(p => !p.requires_grad))
+            throw new ArgumentException("None of the parameters requires a gradient, so AdamW has nothing to train: pass the trainable ones " +
+                                        "(FloraParameters(), attachment.Parameters()).", nameof(parameters));
         if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be at least 0");
         _group = new Group(learningRate, CheckBetas((beta1, beta2)));
         Epsilon = epsilon;
         WeightDecay = weightDecay;
-        _exponentialAverage = new Tensor?[_parameters.Length];
-        _exponentialSquareAverage = new Tensor?[_parameters.Length];
+        _flat = new FlatParameters(_parameters.Where(p => p.requires_grad).ToArray());
+        _exponentialAverage = new Tensor?[_flat.Buckets.Count];
+        _exponentialSquareAverage = new Tensor?[_flat.Buckets.Count];
     }
 
     /// <summary>The learning rate of the next step: the one parameter group's, which a TorchSharp scheduler or your own schedule sets.</summary>
@@ -80,8 +97,9 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
     /// <summary>Drops every parameter's gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
     public override void zero_grad()
     {
-        foreach (var parameter in _parameters)
-            parameter.grad = null;
+        _flat.EnsureOwned();
+        _flat.ZeroGradients();
+        _relinked = false;
     }
 
     /// <summary>Drops every parameter's gradient: <see cref="zero_grad"/>.</summary>
@@ -110,8 +128,60 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
     public override void add_param_group(ParamGroup param_group) =>
         throw new NotSupportedException("FloraAdamW has one parameter group; create one FloraAdamW per group of settings.");
 
+    /// <summary>
+    /// Scales every gradient so that their joint L2 norm is at most <paramref name="maxNorm"/> (<c>clip_grad_norm_</c>'s
+    /// rule: the factor <c>maxNorm / (norm + 1e-6)</c>, at most 1) in one pass over the gradient buffers, and returns that
+    /// norm before clipping as a tensor: reading it waits for the device, so nothing here does.
+    /// </summary>
+    public Tensor ClipGradientNorm(double maxNorm)
+    {
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "the norm to clip at must be positive");
+        EnsureGradients();
+        using var noGrad = no_grad();
+        Device device = _flat.Buckets[0].Gradients.device;
+        Tensor total;
+        if (_flat.Buckets.Count == 1)
+        {
+            total = _flat.Buckets[0].Gradients.norm();
+        }
+        else
+        {
+            var norms = _flat.Buckets.Select(b =>
+            {
+                using var norm = b.Gradients.norm();
+                return norm.to(ScalarType.Float32, device);
+            }).ToArray();
+            using var stacked = stack(norms);
+            total = stacked.norm();
+            foreach (var norm in norms) norm.Dispose();
+        }
+        using var epsilon = 1e-6.ToScalar();
+        using var limit = maxNorm.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var denominator = total.add(epsilon);
+        using var ratio = denominator.reciprocal().mul_(limit);
+        using var factor = ratio.clamp_max(one);
+        foreach (var bucket in _flat.Buckets)
+        {
+            using var local = factor.to(bucket.Gradients.dtype, bucket.Gradients.device);
+            bucket.Gradients.mul_(local);
+        }
+        return total;
+    }
+
+    /// <summary>Makes sure every gradient is in the buffers (once per backward: zero_grad or a step starts the next).</summary>
+    private void EnsureGradients()
+    {
+        _flat.EnsureOwned();
+        if (_relinked) return;
+        _frozen = _flat.Relink();
+        _relinked = true;
+    }
+
     private void Update()
     {
+        EnsureGradients();
+        _relinked = false;
         _step++;
         double learningRate = LearningRate, beta1Value = Beta1, beta2Value = Beta2;
         double correction1 = 1 - Math.Pow(beta1Value, _step), correction2 = 1 - Math.Pow(beta2Value, _step);
@@ -124,23 +194,31 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
         using var epsilon = Epsilon.ToScalar();
         using var stepSize = (-learningRate / correction1).ToScalar();
         using var noGrad = no_grad();
-        for (int i = 0; i < _parameters.Length; i++)
+        // Parameters frozen after the optimizer was made keep their values (and their moments, which they no longer use).
+        var held = _frozen.Select(p => (Parameter: p, Value: p.detach().clone())).ToArray();
+        for (int i = 0; i < _flat.Buckets.Count; i++)
         {
-            using var scope = NewDisposeScope();
-            var parameter = _parameters[i];
-            var grad = parameter.grad;
-            if (grad is null) continue;
-            var average = _exponentialAverage[i] ??= zeros_like(parameter).DetachFromDisposeScope();
-            var squareAverage = _exponentialSquareAverage[i] ??= zeros_like(parameter).DetachFromDisposeScope();
-            parameter.mul_(decay);
-            average.mul_(beta1).add_(grad, oneMinusBeta1);
-            squareAverage.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-            var denominator = squareAverage.sqrt().div_(rootCorrection2).add_(epsilon);
-            parameter.addcdiv_(average, denominator, stepSize);
+            var bucket = _flat.Buckets[i];
+            Tensor values = bucket.Values, gradients = bucket.Gradients;
+            var average = _exponentialAverage[i] ??= zeros_like(values).DetachFromDisposeScope();
+            var squareAverage = _exponentialSquareAverage[i] ??= zeros_like(values).DetachFromDisposeScope();
+            // The same operations, in the same order for every element, as one parameter at a time.
+            using var scope = NewDisposeScope(); // the handles the in-place operations return
+            values.mul_(decay);
+            average.mul_(beta1).add_(gradients, oneMinusBeta1);
+            squareAverage.mul_(beta2).addcmul_(gradients, gradients, oneMinusBeta2);
+            var root = squareAverage.sqrt();
+            root.div_(rootCorrection2).add_(epsilon);
+            values.addcdiv_(average, root, stepSize);
+        }
+        foreach (var (parameter, value) in held)
+        {
+            parameter.copy_(value);
+            value.Dispose();
         }
     }
 
-    /// <summary>Frees the moment estimates (when disposing; the parameters stay the caller's).</summary>
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -148,6 +226,7 @@ public sealed class FloraAdamW : optim.Optimizer, optim.IBetas
             foreach (var tensor in _exponentialAverage.Concat(_exponentialSquareAverage)) tensor?.Dispose();
             Array.Clear(_exponentialAverage);
             Array.Clear(_exponentialSquareAverage);
+            _flat.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -34,15 +34,24 @@ public class FloraAdamWTests
     }
 
     [Fact]
-    public void Parameters_without_gradients_stay_put_and_bad_settings_are_refused()
+    public void Frozen_parameters_stay_put_and_bad_settings_are_refused()
     {
-        var frozen = new Parameter(torch.ones(3));
-        using var optimizer = new FloraAdamW(new[] { frozen }, 0.1, weightDecay: 0.5);
+        // A frozen parameter (requires_grad false) in the list, and one frozen after the optimizer was made, keep their
+        // values; a trainable one that got no gradient is stepped with a zero gradient (weight decay 0.1·0.5 applies), as
+        // torch's AdamW does after zero_grad(set_to_none: false).
+        var frozen = new Parameter(torch.ones(3), requires_grad: false);
+        var frozenLater = new Parameter(torch.ones(3));
+        var unused = new Parameter(torch.ones(3));
+        using var optimizer = new FloraAdamW(new[] { frozen, frozenLater, unused }, 0.1, weightDecay: 0.5);
+        frozenLater.requires_grad = false;
         optimizer.Step();
         Assert.Equal(new[] { 1f, 1f, 1f }, frozen.data<float>().ToArray());
+        Assert.Equal(new[] { 1f, 1f, 1f }, frozenLater.data<float>().ToArray());
+        Assert.Equal(new[] { 0.95f, 0.95f, 0.95f }, unused.data<float>().ToArray());
+        Assert.Throws<ArgumentException>(() => new FloraAdamW(new[] { frozen }));
         Assert.Throws<ArgumentException>(() => new FloraAdamW(Array.Empty<Parameter>()));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new FloraAdamW(new[] { frozen }, learningRate: double.NaN));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new FloraAdamW(new[] { frozen }, beta2: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FloraAdamW(new[] { new Parameter(torch.ones(3)) }, learningRate: double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FloraAdamW(new[] { new Parameter(torch.ones(3)) }, beta2: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.Betas = (0.9, -0.1));
         Assert.Throws<NotSupportedException>(() => optimizer.add_param_group(new ParamGroup()));
     }
@@ -173,5 +182,43 @@ public class FloraAdamWTests
         }
         Assert.True(rates.Max() > 0.09 && rates[0] < 0.01 && rates[^1] < rates.Max(), string.Join(", ", rates));
         Assert.True(betas.Min() < betas[0], string.Join(", ", betas));
+    }
+
+    [Fact]
+    public void Gradients_replaced_by_other_code_are_taken_back_and_clipping_scales_them_all_as_clip_grad_norm_does()
+    {
+        using var scope = torch.NewDisposeScope();
+        var ours = Start();
+        var theirs = ours.Select(p => new Parameter(p.detach().clone())).ToArray();
+        using var floraAdamW = new FloraAdamW(ours, 1e-2, weightDecay: 0.05);
+        using var torchAdamW = torch.optim.AdamW(theirs, lr: 1e-2, weight_decay: 0.05);
+        for (int step = 0; step < 6; step++)
+        {
+            using var stepScope = torch.NewDisposeScope();
+            if (step % 2 == 0) floraAdamW.ZeroGrad();
+            else foreach (var p in ours) p.grad = null; // what a module's or another optimizer's zero_grad does
+            torchAdamW.zero_grad();
+            Loss(ours, step).backward();
+            Loss(theirs, step).backward();
+            var ourNorm = floraAdamW.ClipGradientNorm(0.5);
+            double theirNorm = torch.nn.utils.clip_grad_norm_(theirs, 0.5);
+            Assert.Equal(theirNorm, ourNorm.item<float>(), 4);
+            floraAdamW.Step();
+            torchAdamW.step();
+        }
+        for (int i = 0; i < ours.Length; i++)
+            TestTensors.AssertClose(theirs[i], ours[i], 1e-5, 1e-6, $"parameter {i} after 6 clipped steps");
+    }
+
+    [Fact]
+    public void A_newer_optimizer_takes_the_parameters_over_and_the_older_one_refuses_to_step()
+    {
+        using var scope = torch.NewDisposeScope();
+        var parameters = Start();
+        using var first = new FloraAdamW(parameters);
+        using var second = new FloraAdamW(parameters);
+        Loss(parameters, 0).backward();
+        second.Step();
+        Assert.Contains("Another FloraAdamW", Assert.Throws<InvalidOperationException>(() => first.Step()).Message);
     }
 }
