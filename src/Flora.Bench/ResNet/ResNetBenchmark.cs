@@ -152,7 +152,7 @@ internal static class ResNetBenchmark
             double? floor = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "floor")?.MedianMs;
             double? lora = results.FirstOrDefault(x => x.Batch == r.Batch && x.Method == "lora")?.MedianMs;
             string Ratio(double? d) => d is double v ? (r.MedianMs / v).ToString("0.00", CultureInfo.InvariantCulture) : "";
-            string perAdapter = floor is double f && r.Method is "flora" or "lora" or "dora"
+            string perAdapter = floor is double f && r.Method is not ("floor" or "full")
                 ? ((r.MedianMs - f) * 1000 / (options.MainJob ? 20 : 16)).ToString("0", CultureInfo.InvariantCulture) : "";
             string Ms(double? v) => v is double x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "";
             string calls = r.NativeCalls is double n ? n.ToString("0", CultureInfo.InvariantCulture) : "";
@@ -175,7 +175,9 @@ internal static class ResNetBenchmark
         public ResNetCase(string method, ResNetOptions options, Device device)
         {
             Method = method;
-            _noGroups = options.NoGroups;
+            _noGroups = options.NoGroups || method.EndsWith("-alone", StringComparison.Ordinal);
+            bool hookBound = options.HookBound || method.EndsWith("-hooks", StringComparison.Ordinal);
+            string kindName = method.Split('-')[0];
             manual_seed(1234);
             _model = torchvision.models.resnet18(num_classes: 1000);
             _model.to(device);
@@ -200,8 +202,8 @@ internal static class ResNetBenchmark
                         ModulesToSave = options.MainJob ? new[] { "fc" } : Array.Empty<string>(),
                         Defaults = new FloraModelOptions { Rank = 8, R3 = 2, ForwardPath = options.Path, SaveNormLayers = options.MainJob },
                     };
-                    var kind = method switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
-                    FloraInjector.StoreInFields = !options.HookBound;
+                    var kind = kindName switch { "flora" => FloraMethod.Flora, "lora" => FloraMethod.Lora, _ => FloraMethod.Dora };
+                    FloraInjector.StoreInFields = !hookBound;
                     FloraAttachment attachment = _attachment = FloraInjector.Attach(_model, config, kind);
                     FloraInjector.StoreInFields = true;
                     int expected = options.MainJob ? 20 : 16;

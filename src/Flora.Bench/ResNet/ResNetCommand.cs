@@ -13,8 +13,9 @@ internal static class ResNetCommand
         var batch = BenchOption.PositiveList("--batch", "Batch sizes, comma-separated (default 32,128,512; the proxy 1)");
         var size = BenchOption.OptionalPositive("--size", "Input height and width (default 112; the proxy 8)");
         var methods = BenchOption.Names("--methods",
-            "Methods, comma-separated (default all): floor (base frozen, the input requires grad), full (full fine-tuning), flora, lora, dora",
-            ResNetOptions.AllMethods);
+            "Methods, comma-separated (default all): floor (base frozen, the input requires grad), full (full fine-tuning), flora, lora, dora; " +
+            "variants in the same process: flora-alone (no forward scope: adapters build alone), flora-hooks (hook-bound targets), likewise lora-… and dora-…",
+            ResNetOptions.KnownMethods);
         var path = BenchOption.ForwardPath("--path", "Forward path of the adapters");
         var iterations = BenchOption.OptionalPositive("--iterations", "Timed steps per method (default 30 on CUDA, 200 on CPU)");
         var warmup = BenchOption.OptionalPositive("--warmup", "Untimed steps per method (default 10 on CUDA, 30 on CPU)");

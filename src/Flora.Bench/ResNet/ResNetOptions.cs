@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 
 namespace Flora.Bench.ResNet;
@@ -23,6 +24,14 @@ internal sealed record ResNetOptions
     public string CommandLine { get; init; } = "";
 
     public static readonly string[] AllMethods = { "floor", "full", "flora", "lora", "dora" };
+
+    /// <summary>
+    /// Every method name the command takes: <see cref="AllMethods"/>, and variants of the adapter methods measured in the
+    /// same process: <c>-alone</c> (the model's <c>forward(x)</c>: no forward scope, every adapter builds alone) and
+    /// <c>-hooks</c> (every target hook-bound, as <c>--hook-bound</c>).
+    /// </summary>
+    public static readonly string[] KnownMethods = AllMethods
+        .Concat(new[] { "flora", "lora", "dora" }.SelectMany(m => new[] { m + "-alone", m + "-hooks" })).ToArray();
 
     public string DTypeName => DType == torch.ScalarType.BFloat16 ? "bfloat16" : "float32";
 }
