@@ -84,8 +84,8 @@ namespace Flora.Generators
                 w.Line("public " + hide + "FloraAdapters AttachFlora(global::Flora.FloraMethod method, global::Flora.FloraModelOptions defaults)");
                 w.Open();
                 w.Line("global::System.ArgumentNullException.ThrowIfNull(defaults);");
-                w.Line("if (__floraAttachment is { IsDetached: false })");
-                w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached. Call DetachFlora() before attaching again.\");");
+                w.Line("if (" + Internal + "FloraParts.AttachedTo(this) is not null)");
+                w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached (by AttachFlora() or FloraInjector). Call DetachFlora() before attaching again.\");");
                 w.Line("__floraAttachment = " + Internal + "FloraParts.Of(this).Attach(this, defaults, method);");
                 w.Line("return new FloraAdapters(__floraAttachment);");
                 w.Close();
@@ -117,7 +117,8 @@ namespace Flora.Generators
                 EmitParts(w, spec);
                 w.Line("private " + Attachment + " __FloraAttached() =>");
                 w.Line("    __floraAttachment is { IsDetached: false } attachment ? attachment");
-                w.Line("    : throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
+                w.Line("    : " + Internal + "FloraParts.AttachedTo(this)");
+                w.Line("      ?? throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
                 w.Line();
                 EmitAdaptersClass(w, spec, hide);
             }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Text;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,6 +16,8 @@ namespace Flora;
 /// </summary>
 public sealed class FloraAttachment
 {
+    // The attachment on each model, whichever entry point made it (the generated AttachFlora() or FloraInjector).
+    private static readonly ConditionalWeakTable<nn.Module, FloraAttachment> OnModel = new();
     private readonly List<Injection> _injections;
     private readonly List<SavedModule> _savedModules;
     private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
@@ -38,7 +41,12 @@ public sealed class FloraAttachment
         _frozenNorms = new FrozenNormLayers(model, savedModules);
         _forwards = new ForwardScope(model, began: _frozenNorms.KeepInEval, ended: OnForwardEnded);
         _groups = AdapterGroup.Form(injections.Select(i => i.Wrapper), _forwards);
+        OnModel.AddOrUpdate(model, this);
     }
+
+    /// <summary>The attachment on <paramref name="model"/> (attached to that model itself, by any entry point), or null.</summary>
+    internal static FloraAttachment? Of(nn.Module model) =>
+        OnModel.TryGetValue(model, out var attachment) && !attachment.IsDetached ? attachment : null;
 
     /// <summary>The adapted model.</summary>
     public nn.Module Model { get; }
@@ -315,6 +323,7 @@ public sealed class FloraAttachment
 
     private void RemoveAdapters(bool keepUpdate)
     {
+        if (OnModel.TryGetValue(Model, out var registered) && ReferenceEquals(registered, this)) OnModel.Remove(Model);
         foreach (var group in _groups) group.Dispose();
         _forwards.Dispose();
         _frozenNorms.Restore(Model);

@@ -24,6 +24,16 @@ public sealed class FloraParts
     {
     }
 
+    /// <summary>
+    /// The adapters attached to <paramref name="model"/> itself, whichever entry point attached them (the generated
+    /// <c>AttachFlora()</c> or <see cref="FloraInjector"/>), or null: the generated members work on either.
+    /// </summary>
+    public static FloraAttachment? AttachedTo(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return FloraAttachment.Of(model);
+    }
+
     /// <summary>The parts of <paramref name="model"/>, from its root.</summary>
     public static FloraParts Of(IFloraComposable model)
     {

@@ -38,8 +38,8 @@ namespace Demo
         public FloraAdapters AttachFlora(global::Flora.FloraMethod method, global::Flora.FloraModelOptions defaults)
         {
             global::System.ArgumentNullException.ThrowIfNull(defaults);
-            if (__floraAttachment is { IsDetached: false })
-                throw new global::System.InvalidOperationException("Classifier already has adapters attached. Call DetachFlora() before attaching again.");
+            if (global::Flora.Internal.FloraParts.AttachedTo(this) is not null)
+                throw new global::System.InvalidOperationException("Classifier already has adapters attached (by AttachFlora() or FloraInjector). Call DetachFlora() before attaching again.");
             __floraAttachment = global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method);
             return new FloraAdapters(__floraAttachment);
         }
@@ -98,7 +98,8 @@ namespace Demo
 
         private global::Flora.FloraAttachment __FloraAttached() =>
             __floraAttachment is { IsDetached: false } attachment ? attachment
-            : throw new global::System.InvalidOperationException("Classifier has no adapters attached. Call AttachFlora() first.");
+            : global::Flora.Internal.FloraParts.AttachedTo(this)
+              ?? throw new global::System.InvalidOperationException("Classifier has no adapters attached. Call AttachFlora() first.");
 
         /// <summary>The adapters attached to this <c>Classifier</c>: one strongly typed property per target.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
