@@ -132,8 +132,36 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     internal virtual Tensor BuildStacked(IReadOnlyList<DeltaAdapterLayer> members, bool includeBase) =>
         throw new InvalidOperationException($"{GetType().Name} adapters build their weights alone (no group key).");
 
-    /// <summary>The base weights of <paramref name="members"/> stacked, in this adapter's tensors' dtype.</summary>
-    private protected static Tensor StackBaseWeights(IReadOnlyList<DeltaAdapterLayer> members)
+    /// <summary>
+    /// The last step of every method's stacked build: <c>left @ right</c> (<c>[n, out, r] @ [n, r, rest]</c>, the scale
+    /// already in one of them), plus the members' stacked base weights with <paramref name="includeBase"/> (one
+    /// <c>baddbmm</c>, so the full-size result is written once), shaped <c>[n, out, in/groups, k…]</c>.
+    /// </summary>
+    private protected Tensor StackedWeights(IReadOnlyList<DeltaAdapterLayer> members, Tensor left, Tensor right, bool includeBase)
+    {
+        int n = members.Count;
+        Tensor full;
+        if (includeBase)
+        {
+            using var bases = StackBaseWeights(members);
+            using var flat = bases.reshape(n, Geometry.WeightShape[0], -1);
+            full = BatchedProduct.PlusProduct(flat, left, right);
+        }
+        else
+        {
+            full = left.bmm(right);
+        }
+        using (full)
+        {
+            var shape = new long[Geometry.WeightShape.Length + 1];
+            shape[0] = n;
+            Geometry.WeightShape.CopyTo(shape, 1);
+            return full.reshape(shape);
+        }
+    }
+
+    /// <summary>The base weights of <paramref name="members"/> stacked, in the adapter tensors' dtype.</summary>
+    private static Tensor StackBaseWeights(IReadOnlyList<DeltaAdapterLayer> members)
     {
         var weights = new Tensor[members.Count];
         for (int i = 0; i < weights.Length; i++) weights[i] = members[i].Geometry.Weight;

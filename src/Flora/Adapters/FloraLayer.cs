@@ -196,11 +196,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
             }
             using var outFactor = Stack(layers, 0);                                                  // [n, out, r_out]
             using var rest = current.reshape(n, sizes[0], -1);
-            using var full = includeBase ? BatchedPlusBase(members, outFactor, rest) : outFactor.bmm(rest);
-            var shape = new long[modes + 1];
-            shape[0] = n;
-            Config.WeightShape.CopyTo(shape, 1);
-            return full.reshape(shape);
+            return StackedWeights(members, outFactor, rest, includeBase);
         }
         finally
         {
@@ -214,14 +210,6 @@ public abstract class FloraLayer : DeltaAdapterLayer
         var tensors = new Tensor[layers.Length];
         for (int i = 0; i < tensors.Length; i++) tensors[i] = mode < 0 ? layers[i]._core : layers[i]._factors[mode];
         return stack(tensors);
-    }
-
-    /// <summary><c>W0 + U_out·rest</c> for every member at once.</summary>
-    private static Tensor BatchedPlusBase(IReadOnlyList<DeltaAdapterLayer> members, Tensor outFactor, Tensor rest)
-    {
-        using var bases = StackBaseWeights(members);
-        using var flat = bases.reshape(members.Count, outFactor.shape[1], -1);
-        return BatchedProduct.PlusProduct(flat, outFactor, rest);
     }
 
     /// <inheritdoc />

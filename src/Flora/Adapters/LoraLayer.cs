@@ -136,24 +136,7 @@ public abstract class LoraLayer : DeltaAdapterLayer
         using var rows = stackedA.reshape(n, Config.Rank, -1);
         using var stackedB = stack(b);
         using var scaledB = stackedB.mul(_scale);
-        Tensor full;
-        if (includeBase)
-        {
-            using var bases = StackBaseWeights(members);
-            using var flat = bases.reshape(n, Geometry.WeightShape[0], -1);
-            full = BatchedProduct.PlusProduct(flat, scaledB, rows);
-        }
-        else
-        {
-            full = scaledB.bmm(rows);
-        }
-        using (full)
-        {
-            var shape = new long[Geometry.WeightShape.Length + 1];
-            shape[0] = n;
-            Geometry.WeightShape.CopyTo(shape, 1);
-            return full.reshape(shape);
-        }
+        return StackedWeights(members, scaledB, rows, includeBase);
     }
 
     /// <inheritdoc />
