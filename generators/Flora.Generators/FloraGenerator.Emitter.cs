@@ -58,8 +58,6 @@ namespace Flora.Generators
                     w.Line("public " + (spec.HidesBaseConst ? "new " : "") + "const long FloraTrainableParameters = " + count.ToString(CultureInfo.InvariantCulture) + "L;");
                     w.Line();
                 }
-                w.Line("private " + Attachment + "? __floraAttachment;");
-                w.Line();
                 w.Line("/// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>");
                 w.Line("private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { " + ModelOptions(spec.Header) + " };");
                 w.Line();
@@ -86,12 +84,11 @@ namespace Flora.Generators
                 w.Line("global::System.ArgumentNullException.ThrowIfNull(defaults);");
                 w.Line("if (" + Internal + "FloraParts.AttachedTo(this) is not null)");
                 w.Line("    throw new global::System.InvalidOperationException(\"" + model + " already has adapters attached (by AttachFlora() or FloraInjector). Call DetachFlora() before attaching again.\");");
-                w.Line("__floraAttachment = " + Internal + "FloraParts.Of(this).Attach(this, defaults, method);");
-                w.Line("return new FloraAdapters(__floraAttachment);");
+                w.Line("return new FloraAdapters(" + Internal + "FloraParts.Of(this).Attach(this, defaults, method));");
                 w.Close();
                 w.Line();
                 Simple(w, "Takes every adapter out and gives back the exact base model (its layers, weights and trainability).", "public " + hide + "void DetachFlora()",
-                       "__FloraAttached().Detach();", "__floraAttachment = null;");
+                       "__FloraAttached().Detach();");
                 Simple(w, "Adds every adapter's update into its base weight; the forward then costs exactly the base model's.", "public " + hide + "void MergeFlora()", "__FloraAttached().Merge();");
                 Simple(w, "Subtracts the merged updates from the base weights again.", "public " + hide + "void UnmergeFlora()", "__FloraAttached().Unmerge();");
                 w.Line("/// <summary>Switches the adapters and modules to save off until the returned scope is disposed: inside it the model computes as the base model.</summary>");
@@ -116,9 +113,8 @@ namespace Flora.Generators
                 w.Line();
                 EmitParts(w, spec);
                 w.Line("private " + Attachment + " __FloraAttached() =>");
-                w.Line("    __floraAttachment is { IsDetached: false } attachment ? attachment");
-                w.Line("    : " + Internal + "FloraParts.AttachedTo(this)");
-                w.Line("      ?? throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
+                w.Line("    " + Internal + "FloraParts.AttachedTo(this)");
+                w.Line("    ?? throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
                 w.Line();
                 EmitAdaptersClass(w, spec, hide);
             }

@@ -12,8 +12,6 @@ namespace Demo
         /// </summary>
         public const long FloraTrainableParameters = 1937L;
 
-        private global::Flora.FloraAttachment? __floraAttachment;
-
         /// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>
         private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = 8, R3 = 2, Scale = 0.4d };
 
@@ -40,8 +38,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (global::Flora.Internal.FloraParts.AttachedTo(this) is not null)
                 throw new global::System.InvalidOperationException("SmallCnn already has adapters attached (by AttachFlora() or FloraInjector). Call DetachFlora() before attaching again.");
-            __floraAttachment = global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method);
-            return new FloraAdapters(__floraAttachment);
+            return new FloraAdapters(global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method));
         }
 
         /// <summary>Takes every adapter out and gives back the exact base model (its layers, weights and trainability).</summary>
@@ -49,7 +46,6 @@ namespace Demo
         public void DetachFlora()
         {
             __FloraAttached().Detach();
-            __floraAttachment = null;
         }
 
         /// <summary>Adds every adapter's update into its base weight; the forward then costs exactly the base model's.</summary>
@@ -96,9 +92,8 @@ namespace Demo
         }
 
         private global::Flora.FloraAttachment __FloraAttached() =>
-            __floraAttachment is { IsDetached: false } attachment ? attachment
-            : global::Flora.Internal.FloraParts.AttachedTo(this)
-              ?? throw new global::System.InvalidOperationException("SmallCnn has no adapters attached. Call AttachFlora() first.");
+            global::Flora.Internal.FloraParts.AttachedTo(this)
+            ?? throw new global::System.InvalidOperationException("SmallCnn has no adapters attached. Call AttachFlora() first.");
 
         /// <summary>The adapters attached to this <c>SmallCnn</c>: one strongly typed property per target.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]

@@ -6,8 +6,6 @@ namespace Demo
 {
     partial class Net : global::Flora.Internal.IFloraComposable
     {
-        private global::Flora.FloraAttachment? __floraAttachment;
-
         /// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>
         private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = 4, R3 = 2, Scale = 0.4d, SaveNormLayers = true };
 
@@ -34,8 +32,7 @@ namespace Demo
             global::System.ArgumentNullException.ThrowIfNull(defaults);
             if (global::Flora.Internal.FloraParts.AttachedTo(this) is not null)
                 throw new global::System.InvalidOperationException("Net already has adapters attached (by AttachFlora() or FloraInjector). Call DetachFlora() before attaching again.");
-            __floraAttachment = global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method);
-            return new FloraAdapters(__floraAttachment);
+            return new FloraAdapters(global::Flora.Internal.FloraParts.Of(this).Attach(this, defaults, method));
         }
 
         /// <summary>Takes every adapter out and gives back the exact base model (its layers, weights and trainability).</summary>
@@ -43,7 +40,6 @@ namespace Demo
         public void DetachFlora()
         {
             __FloraAttached().Detach();
-            __floraAttachment = null;
         }
 
         /// <summary>Adds every adapter's update into its base weight; the forward then costs exactly the base model's.</summary>
@@ -90,9 +86,8 @@ namespace Demo
         }
 
         private global::Flora.FloraAttachment __FloraAttached() =>
-            __floraAttachment is { IsDetached: false } attachment ? attachment
-            : global::Flora.Internal.FloraParts.AttachedTo(this)
-              ?? throw new global::System.InvalidOperationException("Net has no adapters attached. Call AttachFlora() first.");
+            global::Flora.Internal.FloraParts.AttachedTo(this)
+            ?? throw new global::System.InvalidOperationException("Net has no adapters attached. Call AttachFlora() first.");
 
         /// <summary>The adapters attached to this <c>Net</c>: one strongly typed property per target.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
