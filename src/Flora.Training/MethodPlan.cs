@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 
@@ -15,27 +16,47 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// <summary>Patterns of modules that train fully beside the adapters and are saved in the adapter file (PEFT's modules_to_save).</summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = System.Array.Empty<string>();
 
-    /// <summary>Budget A: rank 4 on out/in, R3 1 on kernel axes.</summary>
-    public static FloraModelOptions BudgetA { get; } = new() { Rank = 4, R3 = 1, Scale = 4 };
+    /// <summary>Budget A: rank 4 on out/in, R3 1 on kernel axes (<see cref="FloraBudget.A"/>).</summary>
+    public static FloraModelOptions BudgetA { get; } = FloraBudget.A.Options;
 
-    /// <summary>Budget B: rank 8 on out/in, R3 2 on kernel axes.</summary>
-    public static FloraModelOptions BudgetB { get; } = new() { Rank = 8, R3 = 2, Scale = 4 };
+    /// <summary>Budget B: rank 8 on out/in, R3 2 on kernel axes (<see cref="FloraBudget.B"/>).</summary>
+    public static FloraModelOptions BudgetB { get; } = FloraBudget.B.Options;
+
+    /// <summary>The default comparison's budgets: A and B.</summary>
+    public static IReadOnlyList<FloraBudget> DefaultBudgets { get; } = new[] { FloraBudget.A, FloraBudget.B };
 
     /// <summary>
     /// The paper's comparison at small scale: full fine-tuning, BitFit, and FLoRA, LoRA and DoRA at two matched budgets.
     /// Learning rates were chosen per method family on a held-out run (docs/results/README.md says how).
     /// </summary>
-    public static IReadOnlyList<MethodPlan> Default() => new MethodPlan[]
+    public static IReadOnlyList<MethodPlan> Default() => Comparison(DefaultBudgets);
+
+    /// <summary>
+    /// Full fine-tuning, BitFit, then per budget name LoRA and DoRA (matched to the first budget of that name) and FLoRA
+    /// at each budget of that name (a scale other than <see cref="FloraBudget.DefaultScale"/> is named in its label):
+    /// a budget sweep when <paramref name="budgets"/> are many. The rates are the default comparison's starting points.
+    /// </summary>
+    /// <exception cref="ArgumentException">No budget, or two budgets with the same name and scale.</exception>
+    public static IReadOnlyList<MethodPlan> Comparison(IReadOnlyList<FloraBudget> budgets)
     {
-        new("Full fine-tuning", MethodKind.FullFineTuning, null, null, BudgetA, 1e-3),
-        new("BitFit", MethodKind.BitFit, null, FloraMethod.BitFit, BudgetA, 1e-2),
-        new("LoRA (budget A)", MethodKind.Lora, "A", FloraMethod.Lora, BudgetA, 5e-3),
-        new("DoRA (budget A)", MethodKind.Dora, "A", FloraMethod.Dora, BudgetA, 5e-3),
-        new("FLoRA (budget A)", MethodKind.Flora, "A", FloraMethod.Flora, BudgetA, 5e-3),
-        new("LoRA (budget B)", MethodKind.Lora, "B", FloraMethod.Lora, BudgetB, 5e-3),
-        new("DoRA (budget B)", MethodKind.Dora, "B", FloraMethod.Dora, BudgetB, 5e-3),
-        new("FLoRA (budget B)", MethodKind.Flora, "B", FloraMethod.Flora, BudgetB, 5e-3),
-    };
+        ArgumentNullException.ThrowIfNull(budgets);
+        if (budgets.Count == 0) throw new ArgumentException("a comparison needs at least one budget", nameof(budgets));
+        var repeated = budgets.GroupBy(b => b.FloraLabel).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null) throw new ArgumentException($"the budget '{repeated.Key}' is given twice", nameof(budgets));
+        var plans = new List<MethodPlan>
+        {
+            new("Full fine-tuning", MethodKind.FullFineTuning, null, null, budgets[0].Options, 1e-3),
+            new("BitFit", MethodKind.BitFit, null, FloraMethod.BitFit, budgets[0].Options, 1e-2),
+        };
+        foreach (var named in budgets.GroupBy(b => b.Name))
+        {
+            var first = named.First();
+            plans.Add(new($"LoRA (budget {first.Name})", MethodKind.Lora, first.Name, FloraMethod.Lora, first.Options, 5e-3));
+            plans.Add(new($"DoRA (budget {first.Name})", MethodKind.Dora, first.Name, FloraMethod.Dora, first.Options, 5e-3));
+            plans.AddRange(named.Select(b => new MethodPlan(b.FloraLabel, MethodKind.Flora, b.Name, FloraMethod.Flora, b.Options, 5e-3)));
+        }
+        return plans;
+    }
 
     /// <summary>
     /// The same methods for the ImageNet ResNet-18: every adapter method (BitFit included: the ResNet's convolutions have
@@ -44,6 +65,9 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// method (the model's generated <c>[FloraModuleToSave]</c>). The rates are starting points only: the comparison
     /// chooses them per method on a validation split.
     /// </summary>
-    public static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers = true) =>
-        Default().Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = saveNormLayers } }).ToArray();
+    public static IReadOnlyList<MethodPlan> ForResNet18(bool saveNormLayers = true) => ForResNet18(DefaultBudgets, saveNormLayers);
+
+    /// <summary><see cref="ForResNet18(bool)"/> at <paramref name="budgets"/> (<see cref="Comparison"/>).</summary>
+    public static IReadOnlyList<MethodPlan> ForResNet18(IReadOnlyList<FloraBudget> budgets, bool saveNormLayers = true) =>
+        Comparison(budgets).Select(p => p.Method is null ? p : p with { Defaults = p.Defaults with { SaveNormLayers = saveNormLayers } }).ToArray();
 }

@@ -16,7 +16,7 @@ public sealed class MethodPlanTests
         {
             var atBudget = plans.Where(p => p.Budget == budget).ToList();
             Assert.Equal(new[] { MethodKind.Lora, MethodKind.Dora, MethodKind.Flora }, atBudget.Select(p => p.Kind));
-            Assert.All(atBudget, p => Assert.Same(options, p.Defaults));
+            Assert.All(atBudget, p => Assert.Equal(options, p.Defaults));
         }
     }
 
