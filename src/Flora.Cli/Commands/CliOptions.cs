@@ -104,4 +104,25 @@ internal static class CliOptions
         }));
         return option;
     }
+
+    public static Option<string[]> Budgets()
+    {
+        var option = new Option<string[]>("--budgets")
+        {
+            Description = "A budget sweep: FLoRA configurations RANK:R3[:SCALE] (e.g. --budgets 4:1 8:2 16:2 32:2 32:2:0.4), each with LoRA and DoRA matched to its trainable count, beside full fine-tuning and BitFit (default: budgets A = 4:1 and B = 8:2, scale 4)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        option.Validators.Add(result => WhenConverted<string[]>(result, values =>
+        {
+            try
+            {
+                if (values is { Length: > 0 }) _ = Flora.Training.MethodPlan.Comparison(values.Select(Flora.Training.FloraBudget.Parse).ToArray());
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                result.AddError($"--budgets: {e.Message}");
+            }
+        }));
+        return option;
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Linq;
 using Flora.Cli.Experiments;
@@ -30,14 +31,18 @@ internal static class CompareCommand
         var searchPerClass = CliOptions.OptionalPositive("--search-per-class", "Training images per class the learning-rate search draws from (default: all)");
         var searchEpochs = CliOptions.OptionalPositive("--search-epochs", "Epochs of each learning-rate search run (default: --epochs)");
         var learningRates = new Option<string?>("--learning-rates") { Description = "Use the rates an earlier run chose (its learning_rates.csv) instead of searching: to split the seeds of one comparison over several runs" };
+        var budgets = CliOptions.Budgets();
+        var resume = new Option<bool>("--resume") { Description = "Continue the comparison in --out (interrupted, or to add seeds, budgets or methods): keep its learning-rate choices and finished runs, run only the rest" };
         var compute = new ComputeOptions();
-        var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora", AllowMultipleArgumentsPerToken = true };
+        var optimizer = new OptimizerOptions();
+        var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora; a whole label picks that method alone, e.g. --methods \"LoRA (budget A)\"", AllowMultipleArgumentsPerToken = true };
 
-        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST (or with --dataset mnist the ResNet-18 on MNIST digits) with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets, over several seeds; write results.md, results.csv, plots and adapters.")
+        var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST (or with --dataset mnist the ResNet-18 on MNIST digits) with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets (or a sweep of them: --budgets), over several seeds; write results.md, results.csv, plots and adapters.")
         {
-            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, dataset, resolution, lrGrid, searchPerClass, searchEpochs, learningRates,
+            dataDir, output, seeds, firstSeed, device, full, epochs, trainPerClass, testPerClass, width, batch, methods, model, dataset, resolution, lrGrid, searchPerClass, searchEpochs, learningRates, budgets, resume,
         };
         foreach (var option in compute.All) command.Options.Add(option);
+        foreach (var option in optimizer.All) command.Options.Add(option);
         command.SetAction(result =>
         {
             var settings = new CompareSettings
@@ -54,12 +59,15 @@ internal static class CompareCommand
             if (result.GetValue(searchPerClass) is int sp) settings = settings with { SearchPerClass = Math.Min(sp, 6000) };
             if (result.GetValue(searchEpochs) is int se) settings = settings with { SearchEpochs = se };
             if (result.GetValue(learningRates) is string ratesFile) settings = settings with { LearningRatesFile = ratesFile };
+            if (result.GetValue(budgets) is { Length: > 0 } sweep) settings = settings with { Budgets = sweep.Select(FloraBudget.Parse).ToArray() };
+            if (result.GetValue(resume)) settings = settings with { Resume = true };
             if (result.GetValue(width) is int w) settings = settings with { Pretrain = settings.Pretrain with { Width = w } };
             settings = compute.Apply(result, settings);
+            settings = settings with { FineTune = optimizer.Apply(result, settings.FineTune) };
             var filter = result.GetValue(methods) ?? Array.Empty<string>();
-            var plans = MethodPlan.For(settings).Where(p => filter.Length == 0 || filter.Any(f => p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+            var plans = Select(MethodPlan.For(settings), filter);
             if (plans.Count == 0)
-                throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", MethodPlan.Default().Select(p => p.Label))}.");
+                throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", MethodPlan.For(settings).Select(p => p.Label))}.");
 
             var console = AnsiConsole.Console;
             console.Write(new Rule("[bold]flora compare[/]").LeftJustified());
@@ -69,4 +77,14 @@ internal static class CompareCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The plans <paramref name="filter"/> selects: all when empty; a filter that is a whole label (any case) selects that
+    /// plan alone ("LoRA (budget A)" is part of "FLoRA (budget A)"'s label, but picks only LoRA); any other selects every
+    /// plan whose label contains it.
+    /// </summary>
+    internal static List<MethodPlan> Select(IReadOnlyList<MethodPlan> plans, IReadOnlyList<string> filter) =>
+        plans.Where(p => filter.Count == 0 || filter.Any(f => plans.Any(q => q.Label.Equals(f, StringComparison.OrdinalIgnoreCase))
+            ? p.Label.Equals(f, StringComparison.OrdinalIgnoreCase)
+            : p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
 }

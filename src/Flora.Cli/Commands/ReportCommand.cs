@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
+using Flora.Training;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;
@@ -24,14 +25,58 @@ internal static class ReportCommand
         };
         command.SetAction(result =>
         {
-            var runs = result.GetValue(files)!.SelectMany(path =>
-                File.Exists(path) ? CsvResultsReader.Read(path) : throw new FileNotFoundException($"results file '{path}' does not exist.", path)).ToList();
+            var runs = ComparisonOrder(result.GetValue(files)!.SelectMany(path =>
+                File.Exists(path) ? CsvResultsReader.Read(path) : throw new FileNotFoundException($"results file '{path}' does not exist.", path)).ToList());
             var settings = (result.GetValue(notes) ?? System.Array.Empty<string>())
                 .Select(note => note.Split('=', 2)).Select(kv => new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : "")).ToList();
             var titles = new CompareSettings { Model = result.GetValue(model)!, Dataset = FineTuneDataset.Named(result.GetValue(dataset)!) };
-            CompareRunner.WriteReport(runs, result.GetValue(output)!, settings, AnsiConsole.Console, titles.TableTitle, titles.ReportTitle);
+            string outDir = result.GetValue(output)!;
+            CompareRunner.WriteReport(runs, outDir, settings, AnsiConsole.Console, titles.TableTitle, titles.ReportTitle);
+            MergeLearningRates(result.GetValue(files)!, outDir, runs);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The learning_rates.csv beside each results file, merged (one choice per method, the first file's where two
+    /// disagree, with a warning) into the output's learning_rates.csv and results.md; nothing when there is none.
+    /// </summary>
+    private static void MergeLearningRates(IEnumerable<string> resultFiles, string outDir, IReadOnlyList<RunResult> runs)
+    {
+        var methods = runs.Select(r => r.Method).ToHashSet();
+        var choices = new List<LearningRateChoice>();
+        foreach (string rates in resultFiles.Select(f => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(f))!, "learning_rates.csv")).Distinct().Where(File.Exists))
+        {
+            foreach (var choice in LearningRateSearch.FromCsv(rates).Where(c => methods.Contains(c.Method)))
+            {
+                var earlier = choices.FirstOrDefault(c => c.Method == choice.Method);
+                if (earlier is null) choices.Add(choice);
+                else if (earlier.LearningRate != choice.LearningRate)
+                    AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(choice.Method)}: {Markup.Escape(rates)} chose {LearningRateSearch.Format(choice.LearningRate)}, an earlier file {LearningRateSearch.Format(earlier.LearningRate)}; the report keeps the earlier one.");
+            }
+        }
+        if (choices.Count == 0) return;
+        AtomicFile.WriteAllText(Path.Combine(outDir, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
+        string markdown = Path.Combine(outDir, "results.md");
+        AtomicFile.WriteAllText(markdown, File.ReadAllText(markdown) + LearningRateSearch.ToMarkdown(choices, "the validation split of each merged run (the learning_rates.csv beside its results.csv)"));
+    }
+
+    /// <summary>
+    /// Runs merged from several files in the order a comparison lists its methods: full fine-tuning and BitFit, then each
+    /// budget (ascending in FLoRA's trainable count) with LoRA, DoRA and FLoRA; within a method, by seed. Files written by
+    /// one process per method would otherwise order the table by file name.
+    /// </summary>
+    internal static List<RunResult> ComparisonOrder(IReadOnlyList<RunResult> runs)
+    {
+        var budgetSize = runs.Where(r => r.Budget is not null).GroupBy(r => r.Budget!)
+            .ToDictionary(g => g.Key, g => (g.Where(r => r.Kind == MethodKind.Flora).DefaultIfEmpty(g.First()).Min(r => r.TrainableParameters)));
+        var firstSeen = runs.Select((r, i) => (r.Method, i)).GroupBy(x => x.Method).ToDictionary(g => g.Key, g => g.Min(x => x.i));
+        return runs.OrderBy(r => r.Budget is null ? 0 : 1)
+            .ThenBy(r => r.Budget is null ? 0 : budgetSize[r.Budget])
+            .ThenBy(r => r.Kind switch { MethodKind.FullFineTuning => 0, MethodKind.BitFit => 1, MethodKind.Lora => 2, MethodKind.Dora => 3, MethodKind.Flora => 4, _ => 5 })
+            .ThenBy(r => firstSeen[r.Method])
+            .ThenBy(r => r.Seed)
+            .ToList();
     }
 }

@@ -36,12 +36,14 @@ internal static class TrainCommand
         var resolution = CliOptions.Resolution();
         var output = new Option<string>("--out") { Description = "Adapter file to write", DefaultValueFactory = _ => "adapter.flora.safetensors" };
         var compute = new ComputeOptions();
+        var optimizer = new OptimizerOptions();
 
         var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST (or MNIST digits) with one method and configuration, print the accuracy and save the adapter file.")
         {
             dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, dataset, resolution,
         };
         foreach (var option in compute.All) command.Options.Add(option);
+        foreach (var option in optimizer.All) command.Options.Add(option);
         command.SetAction(result =>
         {
             var settings = new CompareSettings
@@ -49,7 +51,7 @@ internal static class TrainCommand
                 CacheDirectory = result.GetValue(dataDir)!, Device = result.GetValue(device)!, Model = result.GetValue(model)!,
                 Dataset = FineTuneDataset.Named(result.GetValue(dataset)!), Resolution = result.GetValue(resolution),
             };
-            settings = compute.Apply(result, settings with { FineTune = settings.FineTune with { Epochs = result.GetValue(epochs) } });
+            settings = compute.Apply(result, settings with { FineTune = optimizer.Apply(result, settings.FineTune with { Epochs = result.GetValue(epochs) }) });
             var defaults = settings.AdapterSettings(new FloraModelOptions
             {
                 Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4,

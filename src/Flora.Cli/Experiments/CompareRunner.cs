@@ -54,6 +54,9 @@ internal static class CompareRunner
         var progress = new RunProgress(console);
         Say($"Fine-tuning {model.Description} on {train.Count:N0} {settings.Dataset.DisplayName} images, testing on {test.Count:N0}; {plans.Count} methods × {settings.Seeds} seeds.");
         Directory.CreateDirectory(settings.OutputDirectory);
+        var checkpoint = CompareCheckpoint.Open(settings);
+        if (settings.Resume)
+            Say($"Resuming the comparison in {settings.OutputDirectory}: {checkpoint.Runs.Count} finished runs and {checkpoint.Choices.Count} learning-rate choices kept.");
         WriteBudgets(Path.Combine(settings.OutputDirectory, "budgets.txt"), plans, model, console);
 
         IReadOnlyList<LearningRateChoice> choices = Array.Empty<LearningRateChoice>();
@@ -73,21 +76,21 @@ internal static class CompareRunner
         }
         else if (settings.EffectiveLearningRateGrid.Count > 0)
         {
-            (choices, validation) = ChooseLearningRates(settings, plans, console, train, model, device, progress);
+            (choices, validation) = ChooseLearningRates(settings, plans, console, train, model, device, progress, checkpoint.Choices);
             var byMethod = choices.ToDictionary(c => c.Method);
             plans = plans.Select(p => p with { LearningRate = byMethod[p.Label].LearningRate }).ToList();
         }
 
-        var runs = new List<RunResult>();
+        var runs = checkpoint.Runs.ToList();
         string adapters = Path.Combine(settings.OutputDirectory, "adapters");
         for (int seed = settings.FirstSeed; seed < settings.FirstSeed + settings.Seeds; seed++)
         {
-            foreach (var plan in plans)
+            foreach (var plan in plans.Where(p => !checkpoint.Finished(p.Label, seed)))
             {
                 var result = progress.Track($"{plan.Label}, seed {seed}", settings.FineTune.Epochs,
                     report => FineTuneRun.Run(plan, seed, model, train, test, settings.FineTune, device, adapters, report));
                 runs.Add(result);
-                CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs); // after every run: an interrupted comparison keeps what it measured
+                CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs); // after every run: an interrupted comparison keeps what it measured (--resume)
                 console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/] seed {seed}: {result.FinalTestAccuracy:P2} test accuracy, {result.TrainableParameters:N0} trainable, {result.SecondsPerEpoch:F1} s/epoch");
             }
         }
@@ -105,9 +108,11 @@ internal static class CompareRunner
     /// <summary>
     /// Trains every plan once (the first seed) at every rate of the grid on the training part of a validation split of
     /// <paramref name="train"/>; prints and writes (learning_rates.csv) the best rate per method, warning at the grid's edges.
+    /// A plan with a choice in <paramref name="kept"/> (an earlier, resumed run's) keeps it and is not searched again;
+    /// the choices returned are the kept ones and this run's.
     /// </summary>
     private static (IReadOnlyList<LearningRateChoice> Choices, string Validation) ChooseLearningRates(CompareSettings settings, IReadOnlyList<MethodPlan> plans,
-        IAnsiConsole console, ImageDataset train, FineTuneModel model, Device device, RunProgress progress)
+        IAnsiConsole console, ImageDataset train, FineTuneModel model, Device device, RunProgress progress, IReadOnlyList<LearningRateChoice> kept)
     {
         var grid = settings.EffectiveLearningRateGrid;
         var pool = settings.SearchPerClass > 0 ? train.StratifiedSample(settings.SearchPerClass, DataSets.FashionMnistSplitSeed + 2) : train;
@@ -115,9 +120,11 @@ internal static class CompareRunner
         var schedule = settings.SearchEpochs is int epochs ? settings.FineTune with { Epochs = epochs } : settings.FineTune;
         string described = $"a validation split of {validation.Count:N0} training images (training on {fit.Count:N0} others for {schedule.Epochs} epochs)";
         console.MarkupLine($"[grey]Choosing each method's learning rate from {Markup.Escape(string.Join(", ", grid.Select(LearningRateSearch.Format)))} on {Markup.Escape(described)}, seed {settings.FirstSeed}.[/]");
-        var choices = new List<LearningRateChoice>();
+        var keptByMethod = kept.ToDictionary(c => c.Method);
+        var choices = kept.ToList(); // every choice the folder holds stays in learning_rates.csv, this run's plans or not
         foreach (var plan in plans)
         {
+            if (keptByMethod.ContainsKey(plan.Label)) continue;
             var accuracies = new List<double>();
             foreach (double rate in grid)
             {
@@ -139,8 +146,9 @@ internal static class CompareRunner
             if (choice.EdgeWarning is string warning) console.MarkupLine($"  [yellow]warning:[/] {Markup.Escape(warning)}");
             AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
         }
+        var planned = plans.Select(p => p.Label).ToHashSet();
         var table = new Table().AddColumns("Method", "Learning rate", "Validation accuracy", "At grid edge");
-        foreach (var choice in choices)
+        foreach (var choice in choices.Where(c => planned.Contains(c.Method)))
             table.AddRow(Markup.Escape(choice.Method), LearningRateSearch.Format(choice.LearningRate), choice.ValidationAccuracy.ToString("P1", System.Globalization.CultureInfo.InvariantCulture), choice.AtGridEdge ? "[yellow]yes[/]" : "no");
         console.Write(table);
         return (choices, described);
@@ -158,6 +166,22 @@ internal static class CompareRunner
         var plots = Plots.WriteAll(summary, directory);
         MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle, settings, summary, comparisons, plots);
         console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");
+        WriteCloseBudgets(Path.Combine(directory, CloseBudgetsFileName), BudgetTable.Rows(summary, comparisons), console);
+    }
+
+    /// <summary>The file listing the budgets whose FLoRA − LoRA/DoRA difference needs more seeds (<see cref="BudgetRow.NeedsMoreSeeds"/>), one name a line; absent when none does.</summary>
+    public const string CloseBudgetsFileName = "needs_more_seeds.txt";
+
+    private static void WriteCloseBudgets(string path, IReadOnlyList<BudgetRow> rows, IAnsiConsole console)
+    {
+        var close = rows.Where(r => r.NeedsMoreSeeds).Select(r => r.Flora.Budget!).Distinct().ToList();
+        if (close.Count == 0)
+        {
+            File.Delete(path);
+            return;
+        }
+        AtomicFile.WriteAllText(path, string.Concat(close.Select(b => b + "\n")));
+        console.MarkupLine($"[yellow]Within two standard deviations of a baseline on fewer than {BudgetRow.SeedsWhenClose} seeds:[/] {Markup.Escape(string.Join(", ", close))} (listed in {CloseBudgetsFileName}; continue with --resume --seeds {BudgetRow.SeedsWhenClose}).");
     }
 
     /// <summary>The torch device for a name, with a clear error when CUDA is asked for and missing.</summary>

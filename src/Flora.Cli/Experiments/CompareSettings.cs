@@ -50,6 +50,10 @@ internal sealed record CompareSettings
     public FloraForwardPath ForwardPath { get; init; } = FloraForwardPath.Auto;
     /// <summary>Adapter tensors in float32 beside a 16-bit network (<see cref="FloraModelOptions.AutocastAdapterDtype"/>).</summary>
     public bool AutocastAdapterDtype { get; init; } = true;
+    /// <summary>The FLoRA budgets compared (LoRA and DoRA matched to each): A and B by default, a sweep's with <c>--budgets</c>.</summary>
+    public IReadOnlyList<FloraBudget> Budgets { get; init; } = MethodPlan.DefaultBudgets;
+    /// <summary>Continue the comparison in <see cref="OutputDirectory"/>: keep its learning-rate choices and finished runs, run the rest.</summary>
+    public bool Resume { get; init; }
     /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
     public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
 
@@ -102,12 +106,15 @@ internal sealed record CompareSettings
         yield return new("precision", FineTune.Dtype == TorchSharp.torch.ScalarType.Float32 ? "float32"
             : $"{FineTune.Dtype.ToString().ToLowerInvariant()} network, adapter tensors in {(AutocastAdapterDtype ? "float32" : "the network's dtype")}");
         if (ForwardPath != FloraForwardPath.Auto) yield return new("forward path", $"{ForwardPath} for every adapter");
-        yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, gradients clipped at {FineTune.ClipNorm}");
+        yield return new("schedule", $"{FineTune.Epochs} epochs, batch {FineTune.BatchSize}, AdamW (weight decay {FineTune.WeightDecay}), {FineTune.WarmupFraction:P0} linear warm-up then cosine, {(double.IsFinite(FineTune.ClipNorm) ? $"gradients clipped at {FineTune.ClipNorm}" : "no gradient clipping")}");
+        yield return new("peak memory", string.Equals(Device, "cpu", StringComparison.OrdinalIgnoreCase)
+            ? "the growth of the process's resident set during each run"
+            : "the process's GPU memory after each run as the driver reports it (NVML: the CUDA context and libtorch's caching allocator's reserve, which only grows in a process: one method's peak when a process runs one method)");
         yield return new("seeds", Seeds == 1 ? FirstSeed.ToString(CultureInfo.InvariantCulture) : $"{FirstSeed}–{FirstSeed + Seeds - 1}");
         if (LearningRatesFile is string reused)
             yield return new("learning rates", $"chosen per method by an earlier run's search on a validation split of the training images ({Path.GetFileName(reused)}; every rate it tried is listed below)");
         else if (EffectiveLearningRateGrid.Count > 0)
             yield return new("learning rates", $"chosen per method on a validation split of {(SearchPerClass > 0 ? $"{SearchPerClass * 10:N0}" : "the")} training images (first seed{(SearchEpochs is int e ? $", {e} epochs" : "")}) from {string.Join(", ", EffectiveLearningRateGrid.Select(LearningRateSearch.Format))}");
-        yield return new("budgets", $"A: FLoRA rank 4, R3 1; B: rank 8, R3 2 (scale 4); LoRA/DoRA matched per layer to FLoRA's count");
+        yield return new("budgets", string.Join("; ", Budgets.Select(b => $"{b.Name}: FLoRA rank {b.Rank}, R3 {b.R3}, scale {b.Scale.ToString("R", CultureInfo.InvariantCulture)}")) + "; LoRA/DoRA matched per layer to FLoRA's count");
     }
 }

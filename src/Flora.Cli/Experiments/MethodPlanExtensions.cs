@@ -20,7 +20,7 @@ internal static class MethodPlanExtensions
         public static IReadOnlyList<MethodPlan> For(CompareSettings settings)
         {
             System.ArgumentNullException.ThrowIfNull(settings);
-            var plans = settings.IsResNet18 ? MethodPlan.ForResNet18(saveNormLayers: !settings.FineTune.FrozenBatchNorm) : MethodPlan.Default();
+            var plans = settings.IsResNet18 ? MethodPlan.ForResNet18(settings.Budgets, saveNormLayers: !settings.FineTune.FrozenBatchNorm) : MethodPlan.Comparison(settings.Budgets);
             return plans.Select(p => p.Method is null ? p : p with { Defaults = settings.AdapterSettings(p.Defaults) }).ToArray();
         }
     }

@@ -79,6 +79,7 @@ internal static class MarkdownReport
                 }
             }
             md.Append('\n');
+            md.Append(BudgetTable.ToMarkdown(summary, comparisonList));
         }
 
         List<PlotLink> plotList = plots.ToList();
@@ -97,7 +98,8 @@ internal static class MarkdownReport
           .Append("% of model is trainable / total parameters. ")
           .Append("A paired comparison takes the per-seed difference A − B over the seeds both methods ran and gives a Student-t 95% ")
           .Append("confidence interval for its mean: an interval containing 0 means these seeds show no clear difference, ")
-          .Append("and even an interval excluding 0 only speaks for seed-to-seed variation on this model and data.\n");
+          .Append("and even an interval excluding 0 only speaks for seed-to-seed variation on this model and data.")
+          .Append(comparisonList.Count > 0 ? " In the budget table, * marks an interval that excludes 0.\n" : "\n");
         return md.ToString();
     }
 

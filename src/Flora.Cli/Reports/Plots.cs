@@ -78,6 +78,10 @@ internal static class Plots
         }
 
         List<string?> budgets = BudgetOrder(summary);
+        if (budgets.Count >= SweepBudgets)
+        {
+            return RenderSweep(plot, methods, width, height);
+        }
         var points = new List<(MethodSummary Method, double X, double Y, double Error, Color Color)>();
         foreach (MethodSummary m in methods)
         {
@@ -152,6 +156,57 @@ internal static class Plots
             text.LabelPadding = 1;
         }
         return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
+    /// <summary>From this many budgets on, the accuracy-vs-parameters plot draws one line per method across the budgets.</summary>
+    public const int SweepBudgets = 3;
+
+    /// <summary>
+    /// A budget sweep's accuracy against trainable parameters: one line per method series across its budgets (the label
+    /// without its "(budget …)" part: FLoRA, LoRA, DoRA, a FLoRA scale variant), mean ± std error bars, and the methods
+    /// without a budget (full fine-tuning, BitFit) as single points; a legend instead of per-point labels.
+    /// </summary>
+    private static byte[] RenderSweep(Plot plot, List<MethodSummary> methods, int width, int height)
+    {
+        var all = new List<(double X, double Y, double Error)>();
+        int index = 0;
+        foreach (var series in methods.GroupBy(Series, StringComparer.Ordinal))
+        {
+            var points = series.OrderBy(m => m.TrainableParameters)
+                .Select(m => (X: Math.Log10(Math.Max(1, m.TrainableParameters)), Y: 100.0 * m.MeanAccuracy, Error: double.IsFinite(m.StdAccuracy) ? 100.0 * m.StdAccuracy : 0.0))
+                .ToArray();
+            all.AddRange(points);
+            MethodSummary first = series.First();
+            Color color = KindColor(first.Kind, index);
+            bool variant = first.Kind == MethodKind.Flora && !string.Equals(series.Key, "FLoRA", StringComparison.Ordinal);
+            if (variant) color = new ScottPlot.Palettes.Category10().GetColor(index + 4);
+            var bars = plot.Add.ErrorBar(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), points.Select(p => p.Error).ToArray());
+            bars.Color = color;
+            bars.LineWidth = 1.5f;
+            bars.CapSize = 6;
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), color);
+            line.LegendText = series.Key;
+            line.LineWidth = points.Length > 1 ? 2 : 0;
+            line.LinePattern = variant ? LinePattern.Dashed : LinePattern.Solid;
+            line.MarkerShape = first.Budget is null ? MarkerShape.FilledSquare : MarkerShape.FilledCircle;
+            line.MarkerSize = 8;
+            index++;
+        }
+        double xLow = all.Min(p => p.X), xHigh = all.Max(p => p.X), xSpan = Math.Max(xHigh - xLow, 0.6);
+        double yLow = all.Min(p => p.Y - p.Error), yHigh = all.Max(p => p.Y + p.Error), ySpan = Math.Max(yHigh - yLow, 0.5);
+        plot.Axes.SetLimits(xLow - 0.08 * xSpan, xHigh + 0.08 * xSpan, yLow - 0.08 * ySpan, yHigh + 0.08 * ySpan);
+        plot.Axes.Bottom.TickGenerator = LogTicks(xLow - 0.08 * xSpan, xHigh + 0.08 * xSpan);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.Legend.FontSize = LabelFontSize;
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
+    /// <summary>A method's series in a sweep: its label without the " (budget …)" part, e.g. "FLoRA s=0.4".</summary>
+    internal static string Series(MethodSummary method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        string suffix = $" (budget {method.Budget})";
+        return method.Budget is not null && method.Method.EndsWith(suffix, StringComparison.Ordinal) ? method.Method[..^suffix.Length] : method.Method;
     }
 
     /// <summary>The accuracy-per-epoch plot as PNG bytes.</summary>

@@ -14,7 +14,7 @@ namespace Flora.Cli.Training;
 /// <param name="TestAccuracyPerEpoch">Test accuracy (0..1) after each epoch.</param>
 /// <param name="TrainLossPerEpoch">Mean training loss of each epoch.</param>
 /// <param name="SecondsPerEpoch">Mean wall-clock seconds of an epoch's training steps (evaluation excluded).</param>
-/// <param name="PeakMemoryBytes">Peak memory growth during the run, or null when not measurable.</param>
+/// <param name="PeakMemoryBytes">On the CPU the resident set's peak growth during the run (<see cref="MemoryProbe"/>); on a GPU the process's GPU memory after it (<see cref="GpuProcessMemory"/>); null when not measurable.</param>
 internal sealed record TrainOutcome(IReadOnlyList<double> TestAccuracyPerEpoch, IReadOnlyList<double> TrainLossPerEpoch, double SecondsPerEpoch, long? PeakMemoryBytes)
 {
     /// <summary>The accuracy after the last epoch.</summary>
@@ -73,7 +73,7 @@ internal static class Trainer
                 optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(Float32Logits(model, images, settings.Dtype), labels);
                 loss.backward();
-                using (optimizer.ClipGradientNorm(settings.ClipNorm)) { }
+                if (double.IsFinite(settings.ClipNorm)) optimizer.ClipGradientNorm(settings.ClipNorm).Dispose();
                 optimizer.Step();
                 double value = loss.item<float>();
                 if (!double.IsFinite(value)) throw new InvalidOperationException($"the training loss became {value} at epoch {epoch}, step {batch + 1}: lower the learning rate");
@@ -86,7 +86,7 @@ internal static class Trainer
             losses.Add(lossSum / stepsPerEpoch);
             accuracies.Add(Evaluate(model, test, input, settings.BatchSize * 2, device, settings.Dtype));
         }
-        return new TrainOutcome(accuracies, losses, trainingSeconds / settings.Epochs, device.type == DeviceType.CPU ? memory.PeakGrowthBytes : null);
+        return new TrainOutcome(accuracies, losses, trainingSeconds / settings.Epochs, device.type == DeviceType.CPU ? memory.PeakGrowthBytes : GpuProcessMemory.Bytes());
     }
 
     /// <summary>Top-1 accuracy (0..1) of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode without gradients.</summary>
