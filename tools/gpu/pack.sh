@@ -26,6 +26,16 @@ if command -v gcc >/dev/null && [ -f "$pub/app/libLibTorchSharp.so" ]; then
   bash "$root/tools/native-calls/build.sh" "$pub/native-calls/libLibTorchSharp.so" >/dev/null
   mv "$pub/native-calls" "$pub/app/native-calls"
 fi
+# The pretrained network's ONNX files (64 MB, Flora.Pretrained) travel apart: with the app and the data they exceed what
+# one call to our GPU machine takes (64 MiB). They go into .devonnx/ as a tar split into 32 MiB parts, carried one per
+# call; on the device `bash tools/gpu/unpack-onnx.sh` joins the parts carried so far into /tmp/flora-onnx, and run.sh
+# points FLORA_PRETRAINED_DIR there when the app has no ONNX files of its own.
+rm -rf "$root/.devonnx"
+if [ -d "$pub/app/FloraPretrained" ]; then
+  mkdir -p "$root/.devonnx"
+  tar -C "$pub/app" -cf - FloraPretrained | split -b 32M -d - "$root/.devonnx/onnx.tar.part-"
+  rm -rf "$pub/app/FloraPretrained"
+fi
 # The .NET runtime this machine's dotnet runs on, carried next to the program (the GPU machine has none).
 dn=$(dirname "$(readlink -f "$(command -v dotnet)")")
 rtver=$(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/{v=$2} END{print v}')
@@ -38,11 +48,18 @@ cat > "$out/run.sh" <<RUN
 set -e
 here=\$(cd "\$(dirname "\$0")" && pwd)
 mkdir -p /tmp/flora-rt /tmp/flora-app
+# Unpack once per packed app: several runs may start at once (a sweep's processes), so under a lock and keyed by checksum.
+exec 9>/tmp/flora-unpack.lock; flock 9
 [ -x /tmp/flora-rt/dotnet ] || tar -C /tmp/flora-rt -xJf "\$here/dotnet-rt.tar.xz"
-rm -rf /tmp/flora-app/app && tar -C /tmp/flora-app -xJf "\$here/app.tar.xz"
+stamp=\$(md5sum "\$here/app.tar.xz" | cut -d' ' -f1)
+if [ "\$(cat /tmp/flora-app/.stamp 2>/dev/null)" != "\$stamp" ]; then
+  rm -rf /tmp/flora-app/app && tar -C /tmp/flora-app -xJf "\$here/app.tar.xz" && echo "\$stamp" > /tmp/flora-app/.stamp
+fi
+flock -u 9; exec 9>&-
 if [ "\${FLORA_NATIVE_CALLS:-0}" = 1 ] && [ -d /tmp/flora-app/app/native-calls ]; then cp /tmp/flora-app/app/native-calls/* /tmp/flora-app/app/; fi
 torchlib=\$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
 export LD_LIBRARY_PATH="\$torchlib:\${LD_LIBRARY_PATH:-}" DOTNET_ROOT=/tmp/flora-rt DOTNET_CLI_TELEMETRY_OPTOUT=1
+if [ -z "\${FLORA_PRETRAINED_DIR:-}" ] && [ ! -d /tmp/flora-app/app/FloraPretrained ] && [ -d /tmp/flora-onnx/FloraPretrained ]; then export FLORA_PRETRAINED_DIR=/tmp/flora-onnx/FloraPretrained; fi
 exec /tmp/flora-rt/dotnet /tmp/flora-app/app/$entry "\$@"
 RUN
 chmod +x "$out/run.sh"
