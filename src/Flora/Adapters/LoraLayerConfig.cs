@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 
 namespace Flora;
 
@@ -56,28 +58,44 @@ public sealed record LoraLayerConfig
         ArgumentNullException.ThrowIfNull(flora);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
-        int? chosen = target.LoraRank ?? model.LoraRank;
-        LoraBudget? budget = null;
-        int rank;
-        if (chosen is int requested)
-        {
-            if (requested < 1)
-                throw new ArgumentException($"LoraRank {requested} of '{layer}' is less than 1. Every LoRA rank must be at least 1 (leave LoraRank unset to match FLoRA's budget).");
-            rank = FloraRankRules.ClampLoraRank(flora.WeightShape, requested);
-        }
-        else
-        {
-            budget = BudgetMatching.LoraRank(flora, dora);
-            rank = budget.Value.Rank;
-        }
+        if ((target.LoraRank ?? model.LoraRank) is int requested)
+            return Create(layer, ChosenRank(layer, flora.WeightShape, requested), null, model, target, flora.Dropout, flora.ForwardPath, flora.AutocastAdapterDtype);
+        LoraBudget budget = BudgetMatching.LoraRank(flora, dora);
+        return Create(layer, budget.Rank, budget, model, target, flora.Dropout, flora.ForwardPath, flora.AutocastAdapterDtype);
+    }
+
+    /// <summary>
+    /// The configuration of one LoRA (or DoRA) target of weight <paramref name="weightShape"/>, resolved on its own: at a
+    /// chosen <c>LoraRank</c> no FLoRA setting is read (a FLoRA rank or R3 that FLoRA would refuse does not matter to
+    /// LoRA); only the rank matched to FLoRA's budget resolves FLoRA's configuration (<see cref="For"/>). Dropout and the
+    /// forward path come from the target, else the model.
+    /// </summary>
+    internal static LoraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool dora)
+    {
+        ArgumentNullException.ThrowIfNull(weightShape);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(target);
+        if ((target.LoraRank ?? model.LoraRank) is not int requested)
+            return For(layer, FloraLayerConfig.Resolve(layer, weightShape, model, target), model, target, dora);
+        return Create(layer, ChosenRank(layer, weightShape, requested), null, model, target,
+            target.Dropout ?? model.Dropout, target.ForwardPath ?? model.ForwardPath, model.AutocastAdapterDtype);
+    }
+
+    private static int ChosenRank(string layer, IReadOnlyList<long> weightShape, int requested) => requested >= 1
+        ? FloraRankRules.ClampLoraRank(weightShape, requested)
+        : throw new ArgumentException($"LoraRank {requested} of '{layer}' is less than 1. Every LoRA rank must be at least 1 (leave LoraRank unset to match FLoRA's budget).");
+
+    private static LoraLayerConfig Create(string layer, int rank, LoraBudget? budget, FloraModelOptions model, FloraTargetOptions target,
+        double dropout, FloraForwardPath forwardPath, bool autocastAdapterDtype)
+    {
         var config = new LoraLayerConfig
         {
             Rank = rank,
             Alpha = target.LoraAlpha ?? model.LoraAlpha,
             UseRsLora = model.UseRsLora,
-            Dropout = flora.Dropout,
-            ForwardPath = flora.ForwardPath,
-            AutocastAdapterDtype = flora.AutocastAdapterDtype,
+            Dropout = dropout,
+            ForwardPath = forwardPath,
+            AutocastAdapterDtype = autocastAdapterDtype,
             MatchedBudget = budget,
         };
         config.Validate(layer);

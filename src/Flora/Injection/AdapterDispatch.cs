@@ -45,8 +45,7 @@ internal static class AdapterDispatch
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         LayerTypeEntry entry = Find(name, layer);
-        FloraLayerConfig flora = FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target);
-        LoraLayerConfig config = LoraLayerConfig.For(name, flora, model, target, dora);
+        LoraLayerConfig config = LoraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target, dora);
         return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
     }
 

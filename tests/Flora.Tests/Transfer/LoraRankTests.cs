@@ -35,6 +35,30 @@ public class LoraRankTests
         attachment.Detach();
     }
 
+    /// <summary>
+    /// LoRA at a chosen rank has no FLoRA configuration to resolve: FLoRA's settings (here an explicit R3 larger than
+    /// conv1's 3×3 kernel, and a Rank below 1) must not refuse it, as they did while LoRA was resolved through FLoRA's
+    /// configuration (issue 27). Unset, the rank is matched to FLoRA's budget, and then FLoRA's settings do count.
+    /// </summary>
+    [Theory]
+    [InlineData(FloraMethod.Lora)]
+    [InlineData(FloraMethod.Dora)]
+    public void A_chosen_LoRA_rank_ignores_FLoRA_settings_that_FLoRA_itself_would_refuse(FloraMethod method)
+    {
+        using var model = new TinyNet();
+        var config = TinyNet.Config() with
+        {
+            Defaults = new FloraModelOptions { Rank = 0, LoraRank = 2, Dropout = 0.1 },
+            Overrides = new[] { ("conv1", new FloraTargetOptions { R3 = 9 }) },
+        };
+        var attachment = FloraInjector.Attach(model, config, method);
+        Assert.All(attachment.Adapters.Cast<LoraLayer>(), a => Assert.Equal((2, 0.1), (a.Config.Rank, a.Config.Dropout)));
+        attachment.Detach();
+
+        var matched = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, config with { Defaults = config.Defaults with { LoraRank = null } }, method));
+        Assert.Contains("Rank 0 of", matched.Message, StringComparison.Ordinal); // matching needs FLoRA's budget, so FLoRA's rules apply
+    }
+
     [Fact]
     public void Per_pattern_ranks_and_alphas_override_the_model_and_unset_ones_stay_matched()
     {
