@@ -20,12 +20,19 @@ internal static class Program
         {
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is DataException or ArgumentException or InvalidOperationException or IOException)
+        catch (Exception e) when (IsUserError(e))
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;
         }
     }
+
+    /// <summary>
+    /// Errors whose message tells the user what to fix (bad data, arguments or files, a missing or damaged pretrained
+    /// network): printed as one line with exit code 1. Anything else is a bug and keeps its stack trace.
+    /// </summary>
+    internal static bool IsUserError(Exception e) =>
+        e is DataException or ArgumentException or InvalidOperationException or IOException or Flora.Pretrained.PretrainedModelException;
 
     /// <summary>The root command with every subcommand (tests parse against it).</summary>
     public static RootCommand BuildRoot()

@@ -134,7 +134,7 @@ internal static class CompareRunner
                     accuracy = progress.Track($"{plan.Label}, learning rate {LearningRateSearch.Format(rate)}", schedule.Epochs,
                         report => FineTuneRun.Run(plan with { LearningRate = rate }, settings.FirstSeed, model, fit, validation, schedule, device, null, report)).FinalTestAccuracy;
                 }
-                catch (InvalidOperationException e) when (e.Message.Contains("training loss became", StringComparison.Ordinal))
+                catch (Training.TrainingDivergedException)
                 {
                     accuracy = double.NaN; // diverged at this rate
                 }

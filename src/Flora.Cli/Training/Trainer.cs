@@ -76,7 +76,7 @@ internal static class Trainer
                 if (double.IsFinite(settings.ClipNorm)) optimizer.ClipGradientNorm(settings.ClipNorm).Dispose();
                 optimizer.Step();
                 double value = loss.item<float>();
-                if (!double.IsFinite(value)) throw new InvalidOperationException($"the training loss became {value} at epoch {epoch}, step {batch + 1}: lower the learning rate");
+                if (!double.IsFinite(value)) throw new TrainingDivergedException(value, epoch, batch + 1);
                 lossSum += value;
                 memory.Sample();
                 progress?.Invoke(new TrainProgress(epoch, batch + 1, stepsPerEpoch, value));

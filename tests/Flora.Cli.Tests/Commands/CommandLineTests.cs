@@ -9,26 +9,28 @@ public sealed class CommandLineTests
 {
     private static ParseResult Parse(params string[] args) => Program.BuildRoot().Parse(args);
 
+    /// <summary>Each bad argument is a parse error whose message names the option or argument and what it takes.</summary>
     [Theory]
-    [InlineData("compare", "--seeds", "0")]
-    [InlineData("compare", "--device", "tpu")]
-    [InlineData("compare", "--epochs", "-1")]
-    [InlineData("compare", "--width", "x")]
-    [InlineData("train", "--method", "adam")]
-    [InlineData("train", "--rank", "0")]
-    [InlineData("train", "--lr", "-0.1")]
-    [InlineData("compare", "--model", "vgg16")]
-    [InlineData("compare", "--model", "resnet18", "--resolution", "48")]
-    [InlineData("compare", "--model", "resnet18", "--lr-grid", "1e-3", "-1e-2")]
-    [InlineData("train", "--model", "resnet18", "--resolution", "0")]
-    [InlineData("compare", "--model", "resnet18", "--dataset", "cifar10")]
-    [InlineData("eval")]
-    [InlineData("inspect")]
-    [InlineData("report")]
-    [InlineData("export-peft", "a.safetensors")]
-    [InlineData("import-peft", "dir")]
-    [InlineData("bogus")]
-    public void Bad_arguments_are_parse_errors(params string[] args) => Assert.NotEmpty(Parse(args).Errors);
+    [InlineData("--seeds must be at least 1.", "compare", "--seeds", "0")]
+    [InlineData("Argument 'tpu' not recognized. Must be one of", "compare", "--device", "tpu")]
+    [InlineData("--epochs must be at least 1.", "compare", "--epochs", "-1")]
+    [InlineData("Cannot parse argument 'x' for option '--width'", "compare", "--width", "x")]
+    [InlineData("Argument 'adam' not recognized. Must be one of", "train", "--method", "adam")]
+    [InlineData("--rank must be at least 1.", "train", "--rank", "0")]
+    [InlineData("--lr must be a positive number.", "train", "--lr", "-0.1")]
+    [InlineData("Argument 'vgg16' not recognized. Must be one of", "compare", "--model", "vgg16")]
+    [InlineData("--resolution must be a positive multiple of 32 (got 48).", "compare", "--model", "resnet18", "--resolution", "48")]
+    [InlineData("--lr-grid takes positive numbers.", "compare", "--model", "resnet18", "--lr-grid", "1e-3", "-1e-2")]
+    [InlineData("--resolution must be a positive multiple of 32 (got 0).", "train", "--model", "resnet18", "--resolution", "0")]
+    [InlineData("Argument 'cifar10' not recognized. Must be one of", "compare", "--model", "resnet18", "--dataset", "cifar10")]
+    [InlineData("Required argument 'adapter' missing for command: 'eval'", "eval")]
+    [InlineData("Required argument 'adapter' missing for command: 'inspect'", "inspect")]
+    [InlineData("Required argument 'results' missing for command: 'report'", "report")]
+    [InlineData("Required argument 'dir' missing for command: 'export-peft'", "export-peft", "a.safetensors")]
+    [InlineData("Option '--out' is required.", "import-peft", "dir")]
+    [InlineData("Unrecognized command or argument 'bogus'.", "bogus")]
+    public void Bad_arguments_are_parse_errors(string expected, params string[] args) =>
+        Assert.Contains(Parse(args).Errors, e => e.Message.StartsWith(expected, StringComparison.Ordinal));
 
     [Theory]
     [InlineData("compare", "--seeds", "5", "--device", "cuda", "--full", "--methods", "flora", "lora")]
@@ -86,5 +88,13 @@ public sealed class CommandLineTests
         Assert.Equal(1, exitCode);
         Assert.Contains("does not exist", output);
         Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public void A_missing_pretrained_network_is_a_user_error_not_a_stack_trace()
+    {
+        Assert.True(Program.IsUserError(new Flora.Pretrained.PretrainedModelException("ResNet18.onnx", null, "the file does not exist")));
+        Assert.True(Program.IsUserError(new Training.TrainingDivergedException(double.NaN, 1, 3)));
+        Assert.False(Program.IsUserError(new NullReferenceException()));
     }
 }

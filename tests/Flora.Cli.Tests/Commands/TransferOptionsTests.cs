@@ -18,9 +18,10 @@ public sealed class TransferOptionsTests : IDisposable
     public void The_transfer_options_parse(params string[] args) => Assert.Empty(Program.BuildRoot().Parse(args).Errors);
 
     [Theory]
-    [InlineData("train", "--lora-rank", "0")]
-    [InlineData("train", "--lora-alpha", "-1")]
-    public void Bad_transfer_options_are_parse_errors(params string[] args) => Assert.NotEmpty(Program.BuildRoot().Parse(args).Errors);
+    [InlineData("--lora-rank must be at least 1.", "train", "--lora-rank", "0")]
+    [InlineData("--lora-alpha must be a positive number.", "train", "--lora-alpha", "-1")]
+    public void Bad_transfer_options_are_parse_errors(string expected, params string[] args) =>
+        Assert.Contains(Program.BuildRoot().Parse(args).Errors, e => e.Message == expected);
 
     [Fact]
     public void A_chosen_rank_and_saved_norms_train_save_and_show_in_inspect()
