@@ -37,8 +37,7 @@ namespace Flora.Generators
         /// saves: <c>TorchSharp.Modules.BatchNorm1d/2d/3d</c>, <c>InstanceNorm1d/2d/3d</c>, <c>LayerNorm</c>, <c>GroupNorm</c>.
         /// </summary>
         public static bool IsNormLayer(ITypeSymbol? type) =>
-            type is INamedTypeSymbol named && named.ContainingNamespace?.ToDisplayString() == "TorchSharp.Modules"
-            && named.Name is "BatchNorm1d" or "BatchNorm2d" or "BatchNorm3d" or "InstanceNorm1d" or "InstanceNorm2d" or "InstanceNorm3d" or "LayerNorm" or "GroupNorm";
+            type is INamedTypeSymbol named && NormLayerNames.Contains(named.ContainingNamespace?.ToDisplayString(), named.Name);
 
         /// <summary>The type of a field or property member, or null for anything else.</summary>
         public static ITypeSymbol? MemberType(ISymbol member) => member switch

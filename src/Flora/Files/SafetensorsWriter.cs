@@ -31,25 +31,13 @@ internal static class SafetensorsWriter
         string? folder = System.IO.Path.GetDirectoryName(fullPath);
         if (folder is not null && !Directory.Exists(folder))
             throw MissingFolder(path, folder, null);
-        string temporary = fullPath + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                WriteAll(stream, plan);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, fullPath, overwrite: true);
+            AtomicFile.Write(fullPath, stream => WriteAll(stream, plan), bufferSize: 1 << 20);
         }
         catch (DirectoryNotFoundException e) when (folder is not null)
         {
-            TryDelete(temporary);
             throw MissingFolder(path, folder, e); // the folder went away while saving
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
         }
     }
 
@@ -148,19 +136,5 @@ internal static class SafetensorsWriter
         for (string? parent = System.IO.Path.GetDirectoryName(missing); parent is not null && !Directory.Exists(parent); parent = System.IO.Path.GetDirectoryName(parent))
             missing = parent;
         return new DirectoryNotFoundException($"Cannot save '{path}': the folder '{missing}' does not exist. Create it first (Directory.CreateDirectory(\"{folder}\")) or save into an existing folder.", inner);
-    }
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

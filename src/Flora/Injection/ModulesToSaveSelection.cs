@@ -13,12 +13,9 @@ namespace Flora;
 /// </summary>
 internal static class ModulesToSaveSelection
 {
-    /// <summary>The normalisation layer types <see cref="FloraModelOptions.SaveNormLayers"/> adds.</summary>
-    private static readonly Type[] NormLayerTypes =
-    {
-        typeof(BatchNorm1d), typeof(BatchNorm2d), typeof(BatchNorm3d), typeof(LayerNorm), typeof(GroupNorm),
-        typeof(InstanceNorm1d), typeof(InstanceNorm2d), typeof(InstanceNorm3d),
-    };
+    /// <summary>The normalisation layer types <see cref="FloraModelOptions.SaveNormLayers"/> adds: <see cref="NormLayerNames"/>, the list the generator counts too.</summary>
+    private static readonly Type[] NormLayerTypes = NormLayerNames.TypeNames
+        .Select(name => typeof(BatchNorm1d).Assembly.GetType($"{NormLayerNames.TorchNamespace}.{name}", throwOnError: true)!).ToArray();
 
     /// <summary>Whether <paramref name="module"/> is a normalisation layer <see cref="FloraModelOptions.SaveNormLayers"/> saves.</summary>
     public static bool IsNormLayer(nn.Module module) => NormLayerTypes.Any(t => t.IsInstanceOfType(module));

@@ -1,14 +1,13 @@
 using System.IO;
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Tests.Files;
 
 public sealed class AtomicFileTests
 {
     [Fact]
     public void WritesReplaceTheFileAndLeaveNoTemporaryFiles()
     {
-        string directory = FakeRuns.TempDirectory();
+        string directory = Directory.CreateTempSubdirectory("flora-atomic-").FullName;
         string path = Path.Combine(directory, "nested", "results.md");
 
         AtomicFile.WriteAllText(path, "first");
@@ -24,7 +23,7 @@ public sealed class AtomicFileTests
     [Fact]
     public void TextIsUtf8WithoutByteOrderMark()
     {
-        string directory = FakeRuns.TempDirectory();
+        string directory = Directory.CreateTempSubdirectory("flora-atomic-").FullName;
         string path = Path.Combine(directory, "a.md");
         AtomicFile.WriteAllText(path, "± −");
         Assert.Equal(new byte[] { 0xC2, 0xB1, 0x20, 0xE2, 0x88, 0x92 }, File.ReadAllBytes(path));
@@ -34,7 +33,7 @@ public sealed class AtomicFileTests
     [Fact]
     public void AFailedWriteLeavesNoTemporaryFileBehind()
     {
-        string directory = FakeRuns.TempDirectory();
+        string directory = Directory.CreateTempSubdirectory("flora-atomic-").FullName;
         string blocker = Path.Combine(directory, "results.md");
         Directory.CreateDirectory(blocker); // a folder where the file should go: the final rename fails
 
