@@ -141,6 +141,32 @@ public sealed class BudgetSweepTests : IDisposable
     }
 
     [Fact]
+    public void Report_lists_the_budgets_whose_difference_needs_more_seeds_for_a_resumed_sweep()
+    {
+        var runs = new List<RunResult>();
+        foreach (var (budget, gap) in new[] { ("r4 R3=1", -0.02), ("r8 R3=2", 0.0005) }) // r4: far apart; r8: within two standard deviations
+        {
+            for (int seed = 1; seed <= 3; seed++)
+            {
+                runs.Add(Reports.FakeRuns.Run($"LoRA (budget {budget})", seed, 0.93 + 0.002 * seed, MethodKind.Lora, budget));
+                runs.Add(Reports.FakeRuns.Run($"FLoRA (budget {budget})", seed, 0.93 + 0.002 * seed + gap, MethodKind.Flora, budget));
+            }
+        }
+        string csv = Path.Combine(_dir, "close", "results.csv");
+        CsvResultsWriter.Write(csv, runs);
+        string report = Path.Combine(_dir, "close-report");
+
+        var (exitCode, output) = ConsoleOutputCollection.RunMain("report", csv, "--out", report);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(new[] { "r8 R3=2" }, File.ReadAllLines(Path.Combine(report, CompareRunner.CloseBudgetsFileName)));
+        Assert.Contains("Within two standard deviations", output, StringComparison.Ordinal);
+        CsvResultsWriter.Write(csv, runs.Where(r => r.Budget == "r4 R3=1").ToList()); // nothing close any more: the list goes
+        Assert.Equal(0, ConsoleOutputCollection.RunMain("report", csv, "--out", report).ExitCode);
+        Assert.False(File.Exists(Path.Combine(report, CompareRunner.CloseBudgetsFileName)));
+    }
+
+    [Fact]
     public void Merged_runs_are_ordered_as_a_comparison_lists_its_methods()
     {
         RunResult Run(string method, MethodKind kind, string? budget, long trainable, int seed = 1) =>
