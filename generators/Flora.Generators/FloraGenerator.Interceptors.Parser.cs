@@ -42,7 +42,7 @@ namespace Flora.Generators
                 var position = name.GetLocation().GetLineSpan().StartLinePosition;
                 return new InterceptionSite
                 {
-                    TypeKey = TypeKey(call.Member.ContainingType),
+                    TypeKey = GeneratedFileNames.TypeKey(call.Member.ContainingType),
                     DisplayName = call.Member.ContainingType.Name,
                     MemberName = call.Member.Name,
                     Method = call.IsForward ? "forward" : "call",
@@ -60,12 +60,11 @@ namespace Flora.Generators
             public static ImmutableArray<InterceptorsSpec> BuildInterceptors(ImmutableArray<InterceptionSite> sites, CancellationToken cancellationToken)
             {
                 var specs = ImmutableArray.CreateBuilder<InterceptorsSpec>();
-                var hintNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                var hintNames = GeneratedFileNames.NewHintNameSet();
                 foreach (var group in sites.GroupBy(s => s.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    string hint = group.Key + ".Flora.Interceptors.g.cs";
-                    for (int i = 2; !hintNames.Add(hint); i++) hint = group.Key + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.Interceptors.g.cs";
+                    string hint = GeneratedFileNames.UniqueHintName(hintNames, group.Key, ".Flora.Interceptors.g.cs");
                     var ordered = group
                         .GroupBy(s => (s.Version, s.Data)).Select(g => g.First()) // a site is seen once even if reported twice
                         .OrderBy(s => s.FilePath, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Column);
@@ -80,15 +79,6 @@ namespace Flora.Generators
                 return specs.ToImmutable();
             }
 
-            /// <summary><c>N.Outer`1.Model</c>: namespace and containing types with arities, as the model file's name uses them.</summary>
-            private static string TypeKey(INamedTypeSymbol type)
-            {
-                var parts = new List<string>();
-                for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
-                    parts.Insert(0, t.Name + (t.Arity == 0 ? "" : "`" + t.Arity.ToString(CultureInfo.InvariantCulture)));
-                for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) parts.Insert(0, ns.Name);
-                return string.Join(".", parts);
-            }
         }
     }
 }

@@ -99,7 +99,7 @@ namespace Flora.Generators
             {
                 var models = new List<ModelSpec>();
                 var consts = new Dictionary<string, bool>(StringComparer.Ordinal);
-                var hintNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase); // Roslyn compares hint names ignoring case
+                var hintNames = GeneratedFileNames.NewHintNameSet();
                 foreach (var group in entries.GroupBy(e => e.Header.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -112,8 +112,7 @@ namespace Flora.Generators
                     // annotated members gets its members even when none can be served (the analyzers say why).
                     if (group.All(e => e.Order < 0) && header.NestedMembers.Count == 0) continue;
                     targets = AssignPropertyNames(targets);
-                    string hint = header.Hierarchy.PlainName + ".Flora.g.cs";
-                    for (int i = 2; !hintNames.Add(hint); i++) hint = header.Hierarchy.PlainName + "_" + i.ToString(CultureInfo.InvariantCulture) + ".Flora.g.cs";
+                    string hint = GeneratedFileNames.UniqueHintName(hintNames, header.Hierarchy.PlainName, ".Flora.g.cs");
                     var norms = group.Select(e => e.NormLayers).FirstOrDefault(n => n is not null);
                     long? count = ConstCount(targets, saved, header, norms);
                     consts[header.TypeKey] = count is not null;
@@ -234,7 +233,6 @@ namespace Flora.Generators
             private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
                 var chain = new List<TypeDeclarationInfo>();
-                var plain = new List<string>();
                 for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
                 {
                     var declaration = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().FirstOrDefault();
@@ -248,12 +246,10 @@ namespace Flora.Generators
                     };
                     string name = Escape(t.Name) + (t.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", t.TypeParameters.Select(p => Escape(p.Name))) + ">");
                     chain.Insert(0, new TypeDeclarationInfo(keyword, name));
-                    plain.Insert(0, t.Name + (t.Arity == 0 ? "" : "`" + t.Arity.ToString(CultureInfo.InvariantCulture)));
                 }
                 var segments = new List<string>();
                 for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) segments.Insert(0, ns.Name);
-                plain.InsertRange(0, segments);
-                return new HierarchyInfo(string.Join(".", segments.Select(Escape)), string.Join(".", plain), new EquatableArray<TypeDeclarationInfo>(chain));
+                return new HierarchyInfo(string.Join(".", segments.Select(Escape)), GeneratedFileNames.TypeKey(type), new EquatableArray<TypeDeclarationInfo>(chain));
             }
 
             /// <summary>
