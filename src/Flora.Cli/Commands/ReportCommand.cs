@@ -29,20 +29,22 @@ internal static class ReportCommand
                 File.Exists(path) ? CsvResultsReader.Read(path) : throw new FileNotFoundException($"results file '{path}' does not exist.", path)).ToList());
             var settings = (result.GetValue(notes) ?? System.Array.Empty<string>())
                 .Select(note => note.Split('=', 2)).Select(kv => new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : "")).ToList();
-            var titles = new CompareSettings { Model = result.GetValue(model)!, Dataset = FineTuneDataset.Named(result.GetValue(dataset)!) };
+            var (tableTitle, reportTitle) = CompareSettings.Titles(result.GetValue(model)!, FineTuneDataset.Named(result.GetValue(dataset)!));
             string outDir = result.GetValue(output)!;
-            CompareRunner.WriteReport(runs, outDir, settings, AnsiConsole.Console, titles.TableTitle, titles.ReportTitle);
-            MergeLearningRates(result.GetValue(files)!, outDir, runs);
+            var rates = MergeLearningRates(result.GetValue(files)!, runs);
+            CompareRunner.WriteReport(runs, outDir, settings, AnsiConsole.Console, tableTitle, reportTitle,
+                rates.Count > 0 ? LearningRateSearch.ToMarkdown(rates, "the validation split of each merged run (the learning_rates.csv beside its results.csv)") : null);
+            if (rates.Count > 0) AtomicFile.WriteAllText(Path.Combine(outDir, "learning_rates.csv"), LearningRateSearch.ToCsv(rates));
             return 0;
         });
         return command;
     }
 
     /// <summary>
-    /// The learning_rates.csv beside each results file, merged (one choice per method, the first file's where two
-    /// disagree, with a warning) into the output's learning_rates.csv and results.md; nothing when there is none.
+    /// The learning_rates.csv beside each results file, merged: one choice per method of <paramref name="runs"/>, the
+    /// first file's where two disagree (with a warning); empty when there is none.
     /// </summary>
-    private static void MergeLearningRates(IEnumerable<string> resultFiles, string outDir, IReadOnlyList<RunResult> runs)
+    private static IReadOnlyList<LearningRateChoice> MergeLearningRates(IEnumerable<string> resultFiles, IReadOnlyList<RunResult> runs)
     {
         var methods = runs.Select(r => r.Method).ToHashSet();
         var choices = new List<LearningRateChoice>();
@@ -56,10 +58,7 @@ internal static class ReportCommand
                     AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(choice.Method)}: {Markup.Escape(rates)} chose {LearningRateSearch.Format(choice.LearningRate)}, an earlier file {LearningRateSearch.Format(earlier.LearningRate)}; the report keeps the earlier one.");
             }
         }
-        if (choices.Count == 0) return;
-        AtomicFile.WriteAllText(Path.Combine(outDir, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
-        string markdown = Path.Combine(outDir, "results.md");
-        AtomicFile.WriteAllText(markdown, File.ReadAllText(markdown) + LearningRateSearch.ToMarkdown(choices, "the validation split of each merged run (the learning_rates.csv beside its results.csv)"));
+        return choices;
     }
 
     /// <summary>

@@ -95,12 +95,8 @@ internal static class CompareRunner
             }
         }
 
-        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console, settings.TableTitle, settings.ReportTitle);
-        if (choices.Count > 0)
-        {
-            string markdown = Path.Combine(settings.OutputDirectory, "results.md");
-            AtomicFile.WriteAllText(markdown, File.ReadAllText(markdown) + LearningRateSearch.ToMarkdown(choices, validation!));
-        }
+        WriteReport(runs, settings.OutputDirectory, settings.Describe(), console, settings.TableTitle, settings.ReportTitle,
+            choices.Count > 0 ? LearningRateSearch.ToMarkdown(choices, validation!) : null);
         console.MarkupLine($"Also in [bold]{Markup.Escape(settings.OutputDirectory)}[/]: budgets.txt{(choices.Count > 0 ? ", learning_rates.csv" : "")} and adapters/.");
         return runs;
     }
@@ -155,8 +151,9 @@ internal static class CompareRunner
     }
 
     /// <summary>Prints the results table and paired comparisons, and writes results.md, results.csv and the plots.</summary>
+    /// <param name="appendix">Markdown sections that end results.md (the learning rates chosen), or null.</param>
     public static void WriteReport(IReadOnlyList<RunResult> runs, string directory, IEnumerable<KeyValuePair<string, string>> settings, IAnsiConsole console,
-        string tableTitle, string reportTitle)
+        string tableTitle, string reportTitle, string? appendix = null)
     {
         var summary = Summary.Compute(runs);
         var comparisons = PairedComparison.FloraAgainstBaselines(runs);
@@ -164,7 +161,7 @@ internal static class CompareRunner
         Directory.CreateDirectory(directory);
         CsvResultsWriter.Write(Path.Combine(directory, "results.csv"), runs);
         var plots = Plots.WriteAll(summary, directory);
-        MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle, settings, summary, comparisons, plots);
+        MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle, settings, summary, comparisons, plots, appendix);
         console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");
         WriteCloseBudgets(Path.Combine(directory, CloseBudgetsFileName), BudgetTable.Rows(summary, comparisons), console);
     }

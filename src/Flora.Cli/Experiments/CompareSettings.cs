@@ -71,10 +71,19 @@ internal sealed record CompareSettings
         defaults with { ForwardPath = ForwardPath, AutocastAdapterDtype = AutocastAdapterDtype };
 
     /// <summary>The results table's title, e.g. "Fashion-MNIST fine-tuning of an ImageNet-pretrained ResNet-18".</summary>
-    public string TableTitle => $"{Dataset.DisplayName} fine-tuning of {(IsResNet18 ? FineTuneModel.ResNet18Description : FineTuneModel.TinyConvNeXtDescription)}";
+    public string TableTitle => Titles(Model, Dataset).Table;
 
     /// <summary>The report's title, e.g. "FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: ImageNet ResNet-18 → Fashion-MNIST".</summary>
-    public string ReportTitle => $"FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: {(IsResNet18 ? "ImageNet ResNet-18" : "MNIST")} → {Dataset.DisplayName}";
+    public string ReportTitle => Titles(Model, Dataset).Report;
+
+    /// <summary>The results table's and the report's titles for the network <paramref name="model"/> (a <c>--model</c> name) fine-tuned on <paramref name="dataset"/>.</summary>
+    public static (string Table, string Report) Titles(string model, FineTuneDataset dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        bool resnet = string.Equals(model, FineTuneModel.ResNet18Name, StringComparison.OrdinalIgnoreCase);
+        return ($"{dataset.DisplayName} fine-tuning of {(resnet ? FineTuneModel.ResNet18Description : FineTuneModel.TinyConvNeXtDescription)}",
+            $"FLoRA vs LoRA, DoRA, BitFit and full fine-tuning: {(resnet ? "ImageNet ResNet-18" : "MNIST")} → {dataset.DisplayName}");
+    }
 
     /// <summary>
     /// Throws when <see cref="Dataset"/> cannot be fine-tuned with <see cref="Model"/>: the TinyConvNeXt is pretrained on

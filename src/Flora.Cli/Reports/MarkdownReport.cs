@@ -20,12 +20,14 @@ internal static class MarkdownReport
     /// <param name="summary">The per-method summary.</param>
     /// <param name="comparisons">Paired comparisons to list (e.g. <see cref="PairedComparison.FloraAgainstBaselines"/>).</param>
     /// <param name="plots">Images to link.</param>
+    /// <param name="appendix">Markdown sections to end the report with (e.g. the learning rates chosen), or null.</param>
     public static string Build(
         string title,
         IEnumerable<KeyValuePair<string, string>> settings,
         Summary summary,
         IEnumerable<PairedComparison> comparisons,
-        IEnumerable<PlotLink> plots)
+        IEnumerable<PlotLink> plots,
+        string? appendix = null)
     {
         ArgumentNullException.ThrowIfNull(title);
         ArgumentNullException.ThrowIfNull(settings);
@@ -100,6 +102,7 @@ internal static class MarkdownReport
           .Append("confidence interval for its mean: an interval containing 0 means these seeds show no clear difference, ")
           .Append("and even an interval excluding 0 only speaks for seed-to-seed variation on this model and data.")
           .Append(comparisonList.Count > 0 ? " In the budget table, * marks an interval that excludes 0.\n" : "\n");
+        md.Append(appendix);
         return md.ToString();
     }
 
@@ -110,8 +113,9 @@ internal static class MarkdownReport
         IEnumerable<KeyValuePair<string, string>> settings,
         Summary summary,
         IEnumerable<PairedComparison> comparisons,
-        IEnumerable<PlotLink> plots)
-        => AtomicFile.WriteAllText(path, Build(title, settings, summary, comparisons, plots));
+        IEnumerable<PlotLink> plots,
+        string? appendix = null)
+        => AtomicFile.WriteAllText(path, Build(title, settings, summary, comparisons, plots, appendix));
 
     private static string OneLine(string text) => text.Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ');
 }
