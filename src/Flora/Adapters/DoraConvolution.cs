@@ -8,8 +8,8 @@ namespace Flora;
 /// </summary>
 public abstract class DoraConvolution : DoraLayer
 {
-    /// <summary>Wraps <paramref name="baseLayer"/> with a DoRA adapter configured by <paramref name="config"/>.</summary>
-    private protected DoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    /// <summary>Wraps <paramref name="baseLayer"/>, read through <paramref name="geometry"/>, with a DoRA adapter configured by <paramref name="config"/>.</summary>
+    private protected DoraConvolution(string name, Convolution baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 }
@@ -18,7 +18,12 @@ public abstract class DoraConvolution : DoraLayer
 public sealed class DoraConv1d : DoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public DoraConv1d(string name, Conv1d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public DoraConv1d(string name, Conv1d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal DoraConv1d(string name, Conv1d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 
@@ -30,7 +35,12 @@ public sealed class DoraConv1d : DoraConvolution
 public sealed class DoraConv2d : DoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public DoraConv2d(string name, Conv2d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public DoraConv2d(string name, Conv2d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal DoraConv2d(string name, Conv2d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 
@@ -42,7 +52,12 @@ public sealed class DoraConv2d : DoraConvolution
 public sealed class DoraConv3d : DoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public DoraConv3d(string name, Conv3d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public DoraConv3d(string name, Conv3d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal DoraConv3d(string name, Conv3d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 

@@ -6,7 +6,12 @@ namespace Flora;
 public sealed class DoraLinear : DoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a DoRA adapter configured by <paramref name="config"/>.</summary>
-    public DoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+    public DoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal DoraLinear(string name, Linear baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 

@@ -11,12 +11,7 @@ namespace Flora;
 /// </summary>
 public abstract class FloraConvolution : FloraLayer
 {
-    /// <summary>Wraps <paramref name="baseLayer"/> with a FLoRA adapter configured by <paramref name="config"/>.</summary>
-    private protected FloraConvolution(string name, Convolution baseLayer, FloraLayerConfig config)
-        : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
-    {
-    }
-
+    /// <summary>Wraps <paramref name="baseLayer"/>, read through <paramref name="geometry"/>, with a FLoRA adapter configured by <paramref name="config"/>.</summary>
     private protected FloraConvolution(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, FloraLayerConfig config)
         : base(name, baseLayer, geometry, config)
     {
@@ -27,7 +22,12 @@ public abstract class FloraConvolution : FloraLayer
 public sealed class FloraConv1d : FloraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public FloraConv1d(string name, Conv1d baseLayer, FloraLayerConfig config) : base(name, baseLayer, config) => Base = baseLayer;
+    public FloraConv1d(string name, Conv1d baseLayer, FloraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal FloraConv1d(string name, Conv1d baseLayer, LayerGeometry geometry, FloraLayerConfig config) : base(name, baseLayer, geometry, config) => Base = baseLayer;
 
     /// <summary>The wrapped base layer.</summary>
     public Conv1d Base { get; }
@@ -37,7 +37,12 @@ public sealed class FloraConv1d : FloraConvolution
 public sealed class FloraConv2d : FloraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public FloraConv2d(string name, Conv2d baseLayer, FloraLayerConfig config) : base(name, baseLayer, config) => Base = baseLayer;
+    public FloraConv2d(string name, Conv2d baseLayer, FloraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal FloraConv2d(string name, Conv2d baseLayer, LayerGeometry geometry, FloraLayerConfig config) : base(name, baseLayer, geometry, config) => Base = baseLayer;
 
     /// <summary>The wrapped base layer.</summary>
     public Conv2d Base { get; }
@@ -47,7 +52,12 @@ public sealed class FloraConv2d : FloraConvolution
 public sealed class FloraConv3d : FloraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public FloraConv3d(string name, Conv3d baseLayer, FloraLayerConfig config) : base(name, baseLayer, config) => Base = baseLayer;
+    public FloraConv3d(string name, Conv3d baseLayer, FloraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal FloraConv3d(string name, Conv3d baseLayer, LayerGeometry geometry, FloraLayerConfig config) : base(name, baseLayer, geometry, config) => Base = baseLayer;
 
     /// <summary>The wrapped base layer.</summary>
     public Conv3d Base { get; }

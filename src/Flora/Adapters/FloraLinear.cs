@@ -10,7 +10,12 @@ public sealed class FloraLinear : FloraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a FLoRA adapter configured by <paramref name="config"/>.</summary>
     public FloraLinear(string name, Linear baseLayer, FloraLayerConfig config)
-        : base(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+        : this(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal FloraLinear(string name, Linear baseLayer, LayerGeometry geometry, FloraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
         Base = baseLayer;
     }

@@ -13,8 +13,8 @@ namespace Flora;
 /// </summary>
 public abstract class LoraConvolution : LoraLayer
 {
-    /// <summary>Wraps <paramref name="baseLayer"/> with a LoRA adapter configured by <paramref name="config"/>.</summary>
-    private protected LoraConvolution(string name, Convolution baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    /// <summary>Wraps <paramref name="baseLayer"/>, read through <paramref name="geometry"/>, with a LoRA adapter configured by <paramref name="config"/>.</summary>
+    private protected LoraConvolution(string name, Convolution baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 }
@@ -23,7 +23,12 @@ public abstract class LoraConvolution : LoraLayer
 public sealed class LoraConv1d : LoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public LoraConv1d(string name, Conv1d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public LoraConv1d(string name, Conv1d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal LoraConv1d(string name, Conv1d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 
@@ -35,7 +40,12 @@ public sealed class LoraConv1d : LoraConvolution
 public sealed class LoraConv2d : LoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public LoraConv2d(string name, Conv2d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public LoraConv2d(string name, Conv2d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal LoraConv2d(string name, Conv2d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 
@@ -47,7 +57,12 @@ public sealed class LoraConv2d : LoraConvolution
 public sealed class LoraConv3d : LoraConvolution
 {
     /// <summary>Wraps <paramref name="baseLayer"/>.</summary>
-    public LoraConv3d(string name, Conv3d baseLayer, LoraLayerConfig config) : base(name, baseLayer, config)
+    public LoraConv3d(string name, Conv3d baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Convolution(baseLayer), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal LoraConv3d(string name, Conv3d baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 

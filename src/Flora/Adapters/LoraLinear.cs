@@ -10,7 +10,12 @@ namespace Flora;
 public sealed class LoraLinear : LoraLayer
 {
     /// <summary>Wraps <paramref name="baseLayer"/> with a LoRA adapter configured by <paramref name="config"/>.</summary>
-    public LoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : base(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+    public LoraLinear(string name, Linear baseLayer, LoraLayerConfig config) : this(name, baseLayer, LayerGeometry.Linear(() => baseLayer.weight!, () => baseLayer.bias), config)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/> read through <paramref name="geometry"/>, the one the dispatch built (<see cref="LayerTypeEntry"/>).</summary>
+    internal LoraLinear(string name, Linear baseLayer, LayerGeometry geometry, LoraLayerConfig config) : base(name, baseLayer, geometry, config)
     {
     }
 

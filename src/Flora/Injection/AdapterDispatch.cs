@@ -34,8 +34,8 @@ internal static class AdapterDispatch
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
     public static FloraLayer CreateFlora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
-        LayerTypeEntry entry = Find(name, layer);
-        return entry.Flora(name, layer, FloraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target));
+        var (entry, geometry) = Read(name, layer);
+        return entry.Flora(name, layer, geometry, FloraLayerConfig.Resolve(name, geometry.Weight.shape, model, target));
     }
 
     /// <summary>
@@ -44,9 +44,9 @@ internal static class AdapterDispatch
     /// </summary>
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
-        LayerTypeEntry entry = Find(name, layer);
-        LoraLayerConfig config = LoraLayerConfig.Resolve(name, WeightOf(name, layer).shape, model, target, dora);
-        return dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
+        var (entry, geometry) = Read(name, layer);
+        LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora);
+        return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
     }
 
     /// <summary>
@@ -55,8 +55,8 @@ internal static class AdapterDispatch
     /// </summary>
     public static AdapterLayer CreateFromSpec(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, AdapterSpec spec)
     {
-        LayerTypeEntry entry = Find(name, layer);
-        long[] shape = WeightOf(name, layer).shape;
+        var (entry, geometry) = Read(name, layer);
+        long[] shape = geometry.Weight.shape;
         if (layer.GetType().Name != spec.LayerType || !shape.SequenceEqual(spec.WeightShape))
             throw new ArgumentException($"'{name}' is a {layer.GetType().Name} with weight [{string.Join(", ", shape)}], but the adapter was saved for a " +
                                         $"{spec.LayerType} with weight [{string.Join(", ", spec.WeightShape)}]. Load it into the model it was trained on.");
@@ -65,12 +65,12 @@ internal static class AdapterDispatch
             case FloraMethod.Flora:
                 if (spec.Ranks.Length != shape.Length || spec.Ranks.Where((r, i) => r < 1 || r > shape[i]).Any())
                     throw new ArgumentException($"the FLoRA ranks ({string.Join(", ", spec.Ranks)}) saved for '{name}' do not fit its weight [{string.Join(", ", shape)}].");
-                return entry.Flora(name, layer, new FloraLayerConfig { WeightShape = shape, Ranks = spec.Ranks, Scale = spec.Scale });
+                return entry.Flora(name, layer, geometry, new FloraLayerConfig { WeightShape = shape, Ranks = spec.Ranks, Scale = spec.Scale });
             case FloraMethod.Lora or FloraMethod.Dora:
                 if (spec.Ranks.Length != 1 || spec.Ranks[0] < 1)
                     throw new ArgumentException($"the {method} rank ({string.Join(", ", spec.Ranks)}) saved for '{name}' is not one rank of at least 1.");
                 var config = LoraLayerConfig.FromSpec(spec);
-                return method == FloraMethod.Dora ? entry.Dora(name, layer, config) : entry.Lora(name, layer, config);
+                return method == FloraMethod.Dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
             default:
                 return CreateBitFit(name, layer);
         }
@@ -84,6 +84,13 @@ internal static class AdapterDispatch
     }
 
     private static LayerTypeEntry Find(string name, nn.Module layer) => FloraLayerTypes.Find(layer) ?? throw Unsupported(name, layer);
+
+    /// <summary>The row of <paramref name="layer"/>'s type and its geometry, read once: the adapter is built on the same one (a registered type's factory runs once).</summary>
+    private static (LayerTypeEntry Entry, LayerGeometry Geometry) Read(string name, nn.Module<Tensor, Tensor> layer)
+    {
+        LayerTypeEntry entry = Find(name, layer);
+        return (entry, entry.Geometry(layer));
+    }
 
     private static ArgumentException Unsupported(string name, nn.Module layer) =>
         new($"'{name}' is a {layer.GetType().Name}, which FLoRA cannot adapt. Supported layer types: {SupportedTypes}. " +

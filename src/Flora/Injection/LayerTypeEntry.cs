@@ -6,43 +6,43 @@ namespace Flora;
 
 /// <summary>
 /// One row of the dispatch table: a base layer type, how its <see cref="LayerGeometry"/> (and so its weight) is read, and
-/// its adapter under each delta method. Built-in rows come from <see cref="FloraLayerKinds.Rows"/> (the table the
+/// its adapter under each delta method, given the geometry the dispatch read once (<see cref="AdapterDispatch"/>). Built-in rows come from <see cref="FloraLayerKinds.Rows"/> (the table the
 /// generator and the analyzers read too); <see cref="FloraLayerTypes.Register{TLayer}"/> adds rows for layer types of one's own.
 /// </summary>
 internal sealed record LayerTypeEntry(
     Type BaseType,
     Func<nn.Module<Tensor, Tensor>, LayerGeometry> Geometry,
-    Func<string, nn.Module<Tensor, Tensor>, FloraLayerConfig, FloraLayer> Flora,
-    Func<string, nn.Module<Tensor, Tensor>, LoraLayerConfig, LoraLayer> Lora,
-    Func<string, nn.Module<Tensor, Tensor>, LoraLayerConfig, LoraLayer> Dora)
+    Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, FloraLayerConfig, FloraLayer> Flora,
+    Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, LoraLayerConfig, LoraLayer> Lora,
+    Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, LoraLayerConfig, LoraLayer> Dora)
 {
     /// <summary>The built-in row of <paramref name="row"/>'s kind: TorchSharp's type and the typed adapters.</summary>
     public static LayerTypeEntry BuiltIn(LayerKindRow row) => row.Kind switch
     {
         LayerKind.Linear => new(typeof(Linear),
             layer => LayerGeometry.Linear(() => ((Linear)layer).weight!, () => ((Linear)layer).bias),
-            (name, layer, config) => new FloraLinear(name, (Linear)layer, config),
-            (name, layer, config) => new LoraLinear(name, (Linear)layer, config),
-            (name, layer, config) => new DoraLinear(name, (Linear)layer, config)),
+            (name, layer, geometry, config) => new FloraLinear(name, (Linear)layer, geometry, config),
+            (name, layer, geometry, config) => new LoraLinear(name, (Linear)layer, geometry, config),
+            (name, layer, geometry, config) => new DoraLinear(name, (Linear)layer, geometry, config)),
         LayerKind.Conv1d => new(typeof(Conv1d), layer => LayerGeometry.Convolution((Convolution)layer),
-            (name, layer, config) => new FloraConv1d(name, (Conv1d)layer, config),
-            (name, layer, config) => new LoraConv1d(name, (Conv1d)layer, config),
-            (name, layer, config) => new DoraConv1d(name, (Conv1d)layer, config)),
+            (name, layer, geometry, config) => new FloraConv1d(name, (Conv1d)layer, geometry, config),
+            (name, layer, geometry, config) => new LoraConv1d(name, (Conv1d)layer, geometry, config),
+            (name, layer, geometry, config) => new DoraConv1d(name, (Conv1d)layer, geometry, config)),
         LayerKind.Conv2d => new(typeof(Conv2d), layer => LayerGeometry.Convolution((Convolution)layer),
-            (name, layer, config) => new FloraConv2d(name, (Conv2d)layer, config),
-            (name, layer, config) => new LoraConv2d(name, (Conv2d)layer, config),
-            (name, layer, config) => new DoraConv2d(name, (Conv2d)layer, config)),
+            (name, layer, geometry, config) => new FloraConv2d(name, (Conv2d)layer, geometry, config),
+            (name, layer, geometry, config) => new LoraConv2d(name, (Conv2d)layer, geometry, config),
+            (name, layer, geometry, config) => new DoraConv2d(name, (Conv2d)layer, geometry, config)),
         LayerKind.Conv3d => new(typeof(Conv3d), layer => LayerGeometry.Convolution((Convolution)layer),
-            (name, layer, config) => new FloraConv3d(name, (Conv3d)layer, config),
-            (name, layer, config) => new LoraConv3d(name, (Conv3d)layer, config),
-            (name, layer, config) => new DoraConv3d(name, (Conv3d)layer, config)),
+            (name, layer, geometry, config) => new FloraConv3d(name, (Conv3d)layer, geometry, config),
+            (name, layer, geometry, config) => new LoraConv3d(name, (Conv3d)layer, geometry, config),
+            (name, layer, geometry, config) => new DoraConv3d(name, (Conv3d)layer, geometry, config)),
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
 
-    /// <summary>A registered layer type: its geometry, and the generic adapters over it.</summary>
+    /// <summary>A registered layer type: its geometry (the user's factory, run once per adapter by the dispatch), and the generic adapters over it.</summary>
     public static LayerTypeEntry Custom<TLayer>(Func<TLayer, LayerGeometry> geometry) where TLayer : nn.Module<Tensor, Tensor> =>
         new(typeof(TLayer), layer => geometry((TLayer)layer),
-            (name, layer, config) => new RegisteredFloraLayer(name, layer, geometry((TLayer)layer), config),
-            (name, layer, config) => new RegisteredLoraLayer(name, layer, geometry((TLayer)layer), config),
-            (name, layer, config) => new RegisteredDoraLayer(name, layer, geometry((TLayer)layer), config));
+            (name, layer, built, config) => new RegisteredFloraLayer(name, layer, built, config),
+            (name, layer, built, config) => new RegisteredLoraLayer(name, layer, built, config),
+            (name, layer, built, config) => new RegisteredDoraLayer(name, layer, built, config));
 }

@@ -36,7 +36,12 @@ public class CustomLayerTypeTests
     [Fact]
     public void A_registered_layer_type_takes_every_method_and_computes_its_update()
     {
-        FloraLayerTypes.Register<MyDense>(layer => LayerGeometry.Linear(() => layer.weight, () => layer.bias));
+        int geometries = 0;
+        FloraLayerTypes.Register<MyDense>(layer =>
+        {
+            System.Threading.Interlocked.Increment(ref geometries);
+            return LayerGeometry.Linear(() => layer.weight, () => layer.bias);
+        });
         try
         {
             Assert.Contains(nameof(MyDense), FloraLayerTypes.Names);
@@ -45,7 +50,9 @@ public class CustomLayerTypeTests
             {
                 using var model = new Net();
                 using var before = model.call(x);
+                int geometriesBefore = geometries;
                 var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "dense" }, Defaults = new FloraModelOptions { Rank = 2 } }, method);
+                Assert.Equal(geometriesBefore + 1, geometries); // the user's factory runs once per adapter: the dispatch reads the weight through the geometry it builds on
                 var adapter = (DeltaAdapterLayer)attachment.Adapters.Single();
                 TestTensors.AssertBitEqual(before, model.call(x), $"{method} at attach");
                 using (no_grad())
