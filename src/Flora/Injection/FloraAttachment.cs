@@ -456,7 +456,7 @@ public sealed class FloraAttachment
 
     /// <summary>Whether the slot's parent already holds an adapter around the slot's layer.</summary>
     private static bool IsWrapped(ModuleSlot slot) =>
-        slot.Parent.named_children().Any(c => c.module is IFloraAdapter adapter && ReferenceEquals(adapter.BaseLayer, slot.Layer));
+        ModuleTree.FindChild(slot.Parent, module => ModuleTree.Wraps(module, slot.Layer)).Index >= 0;
 
     private static void Dispose(AdapterLayer adapter)
     {

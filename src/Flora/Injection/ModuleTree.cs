@@ -21,6 +21,25 @@ internal static class ModuleTree
         }
     }
 
+    /// <summary>
+    /// The position and registered name of the first of <paramref name="parent"/>'s children that
+    /// <paramref name="matches"/> (children are found by identity: TorchSharp registers members under their field name,
+    /// <c>[ComponentName]</c> or an auto-property's backing field, so names cannot be guessed); (−1, null) when none does.
+    /// </summary>
+    public static (int Index, string? Name) FindChild(nn.Module parent, System.Func<nn.Module, bool> matches)
+    {
+        int index = 0;
+        foreach (var (name, module) in parent.named_children())
+        {
+            if (matches(module)) return (index, name);
+            index++;
+        }
+        return (-1, null);
+    }
+
+    /// <summary>Whether <paramref name="module"/> is an adapter around <paramref name="layer"/>.</summary>
+    public static bool Wraps(nn.Module module, nn.Module layer) => module is IFloraAdapter adapter && ReferenceEquals(adapter.BaseLayer, layer);
+
     /// <summary>Whether <paramref name="path"/> lies inside the module at <paramref name="ancestor"/> (strictly below it).</summary>
     public static bool IsBelow(string path, string ancestor) =>
         path.Length > ancestor.Length && path[ancestor.Length] == '.' && path.StartsWith(ancestor, System.StringComparison.Ordinal);

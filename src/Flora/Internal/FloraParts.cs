@@ -123,13 +123,6 @@ public sealed class FloraParts
     private string PathOf(string name) => _prefix.Count == 0 ? name : string.Join(".", _prefix.Reverse()) + "." + name;
 
     /// <summary>The name <paramref name="child"/> is registered under in <paramref name="parent"/> (found by identity), else the member's name.</summary>
-    private static string RegisteredName(nn.Module parent, nn.Module child, string member)
-    {
-        foreach (var (name, module) in parent.named_children())
-        {
-            if (ReferenceEquals(module, child)) return name;
-            if (module is IFloraAdapter adapter && ReferenceEquals(adapter.BaseLayer, child)) return name;
-        }
-        return member;
-    }
+    private static string RegisteredName(nn.Module parent, nn.Module child, string member) =>
+        ModuleTree.FindChild(parent, module => ReferenceEquals(module, child) || ModuleTree.Wraps(module, child)).Name ?? member;
 }
