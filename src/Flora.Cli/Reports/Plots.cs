@@ -48,7 +48,8 @@ internal static class Plots
     {
         ArgumentNullException.ThrowIfNull(directory);
         WriteAccuracyVsParameters(summary, Path.Combine(directory, AccuracyVsParametersFileName), width, height);
-        WriteAccuracyPerEpoch(summary, Path.Combine(directory, AccuracyPerEpochFileName), width, height);
+        // One legend entry per method beside the plot: a sweep's twenty methods need more height than the default gives.
+        WriteAccuracyPerEpoch(summary, Path.Combine(directory, AccuracyPerEpochFileName), width, Math.Max(height, LegendHeight(summary.Methods.Count)));
         return
         [
             new PlotLink("Test accuracy vs trainable parameters", AccuracyVsParametersFileName),
@@ -157,6 +158,9 @@ internal static class Plots
         }
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
+
+    /// <summary>The height a right-hand legend of <paramref name="entries"/> entries needs, in pixels.</summary>
+    internal static int LegendHeight(int entries) => 90 + 22 * entries;
 
     /// <summary>From this many budgets on, the accuracy-vs-parameters plot draws one line per method across the budgets.</summary>
     public const int SweepBudgets = 3;

@@ -66,4 +66,18 @@ public sealed class BudgetTableTests
         Assert.True(png.Length > 10_000);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png.Take(4));
     }
+
+    [Fact]
+    public void A_sweep_s_per_epoch_plot_grows_tall_enough_for_its_legend()
+    {
+        string directory = FakeRuns.TempDirectory();
+        var runs = Enumerable.Range(1, 7).SelectMany(r => new[] { MethodKind.Lora, MethodKind.Dora, MethodKind.Flora }
+            .Select(kind => FakeRuns.Run($"{kind} (budget r{r})", 1, 0.9, kind, $"r{r}", 1_000 * r, Total))).ToList(); // 21 methods, as the GPU sweep had
+        var summary = Summary.Compute(runs);
+        Plots.WriteAll(summary, directory);
+        byte[] png = System.IO.File.ReadAllBytes(System.IO.Path.Combine(directory, Plots.AccuracyPerEpochFileName));
+        Assert.Equal(Plots.LegendHeight(21), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
+        Assert.True(Plots.LegendHeight(21) > Plots.DefaultHeight);
+        System.IO.Directory.Delete(directory, recursive: true);
+    }
 }
