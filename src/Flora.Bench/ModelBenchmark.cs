@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -116,7 +116,7 @@ internal static class CliOptions
         {
             try
             {
-                if (values is { Length: > 0 }) _ = Flora.Training.MethodPlan.Comparison(values.Select(Flora.Training.FloraBudget.Parse).ToArray());
+                if (values is { Length: > 0 }) _ = Flora.Comparison.MethodPlan.Comparison(values.Select(Flora.Comparison.FloraBudget.Parse).ToArray());
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {

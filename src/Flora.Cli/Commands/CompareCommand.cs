@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Linq;
 using Flora.Cli.Experiments;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;
@@ -65,9 +65,9 @@ internal static class CompareCommand
             settings = compute.Apply(result, settings);
             settings = settings with { FineTune = optimizer.Apply(result, settings.FineTune) };
             var filter = result.GetValue(methods) ?? Array.Empty<string>();
-            var plans = Select(MethodPlan.For(settings), filter);
+            var plans = Select(settings.Plans(), filter);
             if (plans.Count == 0)
-                throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", MethodPlan.For(settings).Select(p => p.Label))}.");
+                throw new ArgumentException($"--methods {string.Join(" ", filter)} matches no method; the methods are: {string.Join(", ", settings.Plans().Select(p => p.Label))}.");
 
             var console = AnsiConsole.Console;
             console.Write(new Rule("[bold]flora compare[/]").LeftJustified());

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console;
 using static TorchSharp.torch;
 

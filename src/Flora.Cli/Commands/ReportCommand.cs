@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;

@@ -7,7 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Flora.Cli.Training;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using Flora.Cli.Reports;
 using Spectre.Console;
 using static TorchSharp.torch;

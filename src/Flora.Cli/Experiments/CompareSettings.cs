@@ -4,7 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Training;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Experiments;
 
@@ -56,6 +56,17 @@ internal sealed record CompareSettings
     public bool Resume { get; init; }
     /// <summary>Only the methods whose labels contain one of these (case-insensitive); empty = all.</summary>
     public IReadOnlyList<string> MethodFilter { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// The methods this comparison runs, at <see cref="Budgets"/>, the adapters with its forward path and adapter dtype;
+    /// on the ResNet-18 with frozen BatchNorm (<see cref="TrainSettings.FrozenBatchNorm"/>) the adapter methods neither
+    /// train nor save the BatchNorm layers.
+    /// </summary>
+    public IReadOnlyList<MethodPlan> Plans()
+    {
+        var plans = IsResNet18 ? MethodPlan.ForResNet18(Budgets, saveNormLayers: !FineTune.FrozenBatchNorm) : MethodPlan.Comparison(Budgets);
+        return plans.Select(p => p.Method is null ? p : p with { Defaults = AdapterSettings(p.Defaults) }).ToArray();
+    }
 
     /// <summary>The full-data settings for a GPU: all images, a wider network, more epochs.</summary>
     public CompareSettings Full() => this with

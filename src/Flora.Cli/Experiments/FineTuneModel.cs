@@ -1,7 +1,7 @@
 using System;
 using Flora.Cli.Training;
 using Flora.Internal;
-using Flora.Training;
+using Flora.Comparison;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;

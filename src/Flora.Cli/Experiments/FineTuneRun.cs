@@ -4,7 +4,7 @@ using System.Linq;
 using Flora.Data;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

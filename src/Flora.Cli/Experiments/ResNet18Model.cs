@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using Flora.Cli.Training;
 using Flora.Pretrained;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp;
 using static TorchSharp.torch;
 

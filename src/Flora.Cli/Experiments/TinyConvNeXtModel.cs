@@ -1,6 +1,6 @@
 using Flora.Cli.Training;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using static TorchSharp.torch;
 
 namespace Flora.Cli.Experiments;

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Reports;
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using Flora.Training;
+using Flora.Comparison;
 using ScottPlot;
 
 namespace Flora.Cli.Reports;

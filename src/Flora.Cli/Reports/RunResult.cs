@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Reports;
 

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Reports;
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -3,7 +3,7 @@ using Flora.Cli.Commands;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console.Testing;
 
 namespace Flora.Cli.Tests.Commands;
@@ -38,7 +38,7 @@ public sealed class BudgetSweepTests : IDisposable
     public void A_sweep_matches_each_budget_searches_each_rate_and_reports_per_budget_then_resumes_with_a_seed_more()
     {
         var (settings, data) = Tiny("sweep");
-        var plans = MethodPlan.For(settings);
+        var plans = settings.Plans();
         Assert.Equal(2 + 3 * 2 + 1, plans.Count); // full, BitFit; LoRA, DoRA, FLoRA at r1 and r4; FLoRA s=0.4 at r4
 
         var runs = CompareRunner.Run(settings, plans, new TestConsole(), data, CPU);
@@ -83,7 +83,7 @@ public sealed class BudgetSweepTests : IDisposable
     public void Resuming_with_another_schedule_is_refused_naming_the_setting()
     {
         var (settings, data) = Tiny("schedule");
-        var plans = CompareCommand.Select(MethodPlan.For(settings), new[] { "BitFit" });
+        var plans = CompareCommand.Select(settings.Plans(), new[] { "BitFit" });
         var unclipped = settings with { Seeds = 1, FineTune = settings.FineTune with { ClipNorm = double.PositiveInfinity, WeightDecay = 0 } };
         Assert.Single(CompareRunner.Run(unclipped, plans, new TestConsole(), data, CPU));
         Assert.Contains(unclipped.Describe(), d => d.Key == "schedule" && d.Value.Contains("weight decay 0)", StringComparison.Ordinal) && d.Value.EndsWith("no gradient clipping", StringComparison.Ordinal));
@@ -121,7 +121,7 @@ public sealed class BudgetSweepTests : IDisposable
     public void Report_merges_processes_of_a_sweep_with_their_learning_rates()
     {
         var (settings, data) = Tiny("unused");
-        var plans = MethodPlan.For(settings);
+        var plans = settings.Plans();
         foreach (var label in new[] { "LoRA (budget r4 R3=1)", "FLoRA (budget r4 R3=1)" })
         {
             var one = settings with { OutputDirectory = Path.Combine(_dir, "parts", FineTuneRun.Slug(label)) };

@@ -2,7 +2,7 @@ using System.IO;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Flora.Data;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console;
 using Spectre.Console.Testing;
 

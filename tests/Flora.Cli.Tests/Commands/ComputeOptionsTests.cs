@@ -2,7 +2,7 @@ using System.IO;
 using Flora.Cli.Commands;
 using Flora.Cli.Experiments;
 using Flora.Cli.Training;
-using Flora.Training;
+using Flora.Comparison;
 using TorchSharp.Modules;
 
 namespace Flora.Cli.Tests.Commands;
@@ -43,7 +43,7 @@ public sealed class ComputeOptionsTests : IDisposable
 
         Assert.Equal(ScalarType.BFloat16, settings.FineTune.Dtype);
         Assert.True(settings.FineTune.FrozenBatchNorm);
-        var plans = MethodPlan.For(settings);
+        var plans = settings.Plans();
         Assert.All(plans.Where(p => p.Method is not null), p =>
         {
             Assert.Equal(FloraForwardPath.Materialised, p.Defaults.ForwardPath);
@@ -55,7 +55,7 @@ public sealed class ComputeOptionsTests : IDisposable
 
         var defaults = compute.Apply(command.Parse(Array.Empty<string>()), new CompareSettings { Model = FineTuneModel.ResNet18Name });
         Assert.Equal(ScalarType.Float32, defaults.FineTune.Dtype);
-        Assert.All(MethodPlan.For(defaults).Where(p => p.Method is not null), p => Assert.True(p.Defaults.SaveNormLayers && p.Defaults.AutocastAdapterDtype));
+        Assert.All(defaults.Plans().Where(p => p.Method is not null), p => Assert.True(p.Defaults.SaveNormLayers && p.Defaults.AutocastAdapterDtype));
     }
 
     [Fact]

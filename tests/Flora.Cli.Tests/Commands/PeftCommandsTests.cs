@@ -1,6 +1,6 @@
 using System.IO;
 using Flora.Cli.Commands;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Tests.Commands;
 

@@ -3,7 +3,7 @@ using System.IO;
 using Flora.Cli.Experiments;
 using Flora.Cli.Reports;
 using Flora.Cli.Training;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console.Testing;
 using Xunit.Abstractions;
 

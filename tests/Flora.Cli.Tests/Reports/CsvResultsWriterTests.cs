@@ -3,7 +3,7 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using Flora.Cli.Reports;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Tests.Reports;
 

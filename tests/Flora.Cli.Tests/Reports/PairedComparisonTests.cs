@@ -1,5 +1,5 @@
 using Flora.Cli.Reports;
-using Flora.Training;
+using Flora.Comparison;
 
 namespace Flora.Cli.Tests.Reports;
 

@@ -1,7 +1,7 @@
 using System.IO;
 using System.Text.RegularExpressions;
 using Flora.Cli.Reports;
-using Flora.Training;
+using Flora.Comparison;
 using Spectre.Console;
 
 namespace Flora.Cli.Tests.Reports;

@@ -5,7 +5,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Flora.Training;
+namespace Flora.Comparison;
 
 /// <summary>
 /// A small ConvNeXt-style network for 28×28 images: a 2×2 stride-2 patchify stem, two stages of two blocks

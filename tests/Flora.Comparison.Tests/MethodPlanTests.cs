@@ -1,4 +1,4 @@
-namespace Flora.Training.Tests;
+namespace Flora.Comparison.Tests;
 
 /// <summary>The methods of a comparison: which ones, at which budgets.</summary>
 public sealed class MethodPlanTests

@@ -1,4 +1,4 @@
-namespace Flora.Training.Tests;
+namespace Flora.Comparison.Tests;
 
 /// <summary>The training settings' checks: each bad value is named.</summary>
 public sealed class TrainSettingsTests

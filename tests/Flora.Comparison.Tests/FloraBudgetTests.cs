@@ -1,4 +1,4 @@
-namespace Flora.Training.Tests;
+namespace Flora.Comparison.Tests;
 
 /// <summary>A sweep's budgets: their command-line form and the plans they make.</summary>
 public sealed class FloraBudgetTests

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 
-namespace Flora.Training;
+namespace Flora.Comparison;
 
 /// <summary>
 /// One budget of a comparison: a FLoRA configuration (ranks on the out/in modes, <see cref="R3"/> on every kernel axis,

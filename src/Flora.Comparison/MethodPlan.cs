@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Flora.Training;
+namespace Flora.Comparison;
 
 /// <summary>One fine-tuning method of a comparison: what trains, at which budget, with which learning rate.</summary>
 /// <param name="Label">The label in tables and plots, e.g. "FLoRA (budget A)".</param>

@@ -1,4 +1,4 @@
-namespace Flora.Training;
+namespace Flora.Comparison;
 
 /// <summary>Which fine-tuning method a run used (drives colours and grouping in the plots).</summary>
 public enum MethodKind

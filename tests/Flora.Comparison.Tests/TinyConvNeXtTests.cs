@@ -1,4 +1,4 @@
-namespace Flora.Training.Tests;
+namespace Flora.Comparison.Tests;
 
 /// <summary>The main job's network: its output, and what an attached method changes before any training.</summary>
 public sealed class TinyConvNeXtTests

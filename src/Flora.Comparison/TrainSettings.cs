@@ -1,7 +1,7 @@
 using System;
 using TorchSharp;
 
-namespace Flora.Training;
+namespace Flora.Comparison;
 
 /// <summary>How one fine-tuning (or pretraining) run trains.</summary>
 public sealed record TrainSettings
