@@ -148,9 +148,18 @@ public abstract class DoraLayer : LoraLayer
         base.Dispose(disposing);
     }
 
-    /// <summary><c>‖W‖</c> over every axis but the first (out), shape <c>[out]</c>.</summary>
-    private static Tensor WeightNorm(Tensor weight) =>
-        linalg.vector_norm(weight, 2, Enumerable.Range(1, (int)weight.dim() - 1).Select(d => (long)d).ToArray());
+    /// <summary>
+    /// <c>‖W‖</c> over every axis but the first (out), shape <c>[out]</c>: <c>sqrt(Σ w²)</c>, written without a scalar
+    /// argument. TorchSharp 0.107's <c>linalg.vector_norm(w, 2, dims)</c> converts the order to a temporary native scalar
+    /// that the garbage collector can finalise mid-call (<see cref="Scalars"/>); the main job crashed there once
+    /// ("Unknown scalar type").
+    /// </summary>
+    private static Tensor WeightNorm(Tensor weight)
+    {
+        using var squares = weight.square();
+        using var sum = squares.sum(Enumerable.Range(1, (int)weight.dim() - 1).Select(d => (long)d).ToArray());
+        return sum.sqrt();
+    }
 
     /// <summary>The norm with zero rows replaced by 1, so that an all-zero channel gives a factor of m instead of NaN.</summary>
     private static Tensor SafeNorm(Tensor weight)
