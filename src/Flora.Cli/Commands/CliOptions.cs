@@ -29,7 +29,7 @@ internal static class CliOptions
         File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);
 
     /// <summary>Runs <paramref name="check"/> only when the token converted (a conversion error is reported on its own).</summary>
-    private static void WhenConverted<T>(System.CommandLine.Parsing.OptionResult result, Action<T> check)
+    internal static void WhenConverted<T>(System.CommandLine.Parsing.OptionResult result, Action<T> check)
     {
         T value;
         try
@@ -69,6 +69,16 @@ internal static class CliOptions
         option.Validators.Add(result => WhenConverted<double?>(result, value =>
         {
             if (value is double rate && !(rate > 0 && double.IsFinite(rate))) result.AddError($"{name} must be a positive number.");
+        }));
+        return option;
+    }
+
+    public static Option<double?> OptionalNonNegative(string name, string description)
+    {
+        var option = new Option<double?>(name) { Description = description };
+        option.Validators.Add(result => WhenConverted<double?>(result, value =>
+        {
+            if (value is double number && !(number >= 0 && double.IsFinite(number))) result.AddError($"{name} must be a number of 0 or more.");
         }));
         return option;
     }

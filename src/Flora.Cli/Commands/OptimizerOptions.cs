@@ -11,20 +11,14 @@ namespace Flora.Cli.Commands;
 /// </summary>
 internal sealed class OptimizerOptions
 {
-    private readonly Option<double?> _weightDecay = new("--weight-decay") { Description = "AdamW's decoupled weight decay, 0 or more (default 0.05)" };
+    private readonly Option<double?> _weightDecay = CliOptions.OptionalNonNegative("--weight-decay", "AdamW's decoupled weight decay, 0 or more (default 0.05)");
     private readonly Option<string?> _clipNorm = new("--clip-norm") { Description = "Clip the gradients of all trainable tensors together to this global L2 norm, or none (default 1)" };
 
-    public OptimizerOptions()
-    {
-        _weightDecay.Validators.Add(result =>
+    public OptimizerOptions() =>
+        _clipNorm.Validators.Add(result => CliOptions.WhenConverted<string?>(result, text =>
         {
-            if (result.GetValueOrDefault<double?>() is double decay && !(decay >= 0 && double.IsFinite(decay))) result.AddError("--weight-decay must be a number of 0 or more.");
-        });
-        _clipNorm.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is string text && ParseClip(text) is null) result.AddError($"--clip-norm takes a positive number or none (got '{text}').");
-        });
-    }
+            if (text is not null && ParseClip(text) is null) result.AddError($"--clip-norm takes a positive number or none (got '{text}').");
+        }));
 
     /// <summary>The options, to add to a command.</summary>
     public IEnumerable<Option> All => new Option[] { _weightDecay, _clipNorm };
