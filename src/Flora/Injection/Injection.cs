@@ -60,7 +60,7 @@ internal sealed class Injection
     private static string Reregister(nn.Module parent, nn.Module current, string fallbackName, nn.Module replacement)
     {
         var children = parent.named_children().ToList();
-        int index = ModuleTree.FindChild(parent, module => ReferenceEquals(module, current)).Index;
+        int index = ModuleTree.FindChild(children, module => ReferenceEquals(module, current)).Index;
         if (index < 0)
         {
             parent.register_module(fallbackName, replacement);

@@ -26,10 +26,14 @@ internal static class ModuleTree
     /// <paramref name="matches"/> (children are found by identity: TorchSharp registers members under their field name,
     /// <c>[ComponentName]</c> or an auto-property's backing field, so names cannot be guessed); (−1, null) when none does.
     /// </summary>
-    public static (int Index, string? Name) FindChild(nn.Module parent, System.Func<nn.Module, bool> matches)
+    public static (int Index, string? Name) FindChild(nn.Module parent, System.Func<nn.Module, bool> matches) =>
+        FindChild(parent.named_children(), matches);
+
+    /// <summary><see cref="FindChild(nn.Module, System.Func{nn.Module, bool})"/> over children already listed (<c>named_children()</c>).</summary>
+    public static (int Index, string? Name) FindChild(IEnumerable<(string name, nn.Module module)> children, System.Func<nn.Module, bool> matches)
     {
         int index = 0;
-        foreach (var (name, module) in parent.named_children())
+        foreach (var (name, module) in children)
         {
             if (matches(module)) return (index, name);
             index++;
