@@ -5,10 +5,11 @@
 set -uo pipefail
 seeds=${1:?seeds}; deadline=${2:?deadline in seconds}; runs=${3:?runs dir}
 here=$(cd "$(dirname "$0")/../.." && pwd)
+source "$here/tools/gpu/lr-grids.sh"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 for label in "Full fine-tuning" "BitFit" "LoRA (budget A)" "DoRA (budget A)" "FLoRA (budget A)" "LoRA (budget B)" "DoRA (budget B)" "FLoRA (budget B)"; do
   name=$(echo "$label" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/-$//')
-  case "$label" in "Full fine-tuning") grid="1e-4 3.16e-4 1e-3 3.16e-3 1e-2";; BitFit) grid="3.16e-3 1e-2 3.16e-2 1e-1 3.16e-1 1";; *) grid="3.16e-4 1e-3 3.16e-3 1e-2 3.16e-2 1e-1";; esac
+  case "$label" in "Full fine-tuning") grid=$full_grid;; BitFit) grid=$bitfit_grid;; *) grid=$adapter_grid;; esac
   out="$runs/mnist/$name"; resume=(); [ -f "$out/comparison.txt" ] && resume=(--resume)
   mkdir -p "$out"
   timeout --signal=TERM "$deadline" bash "$here/.devcarry/run.sh" compare --model resnet18 --dataset mnist --device cuda --full --epochs 3 \

@@ -17,7 +17,7 @@ mode=${1:?trained|frozen}; seeds=${2:?seeds}; deadline=${3:?deadline in seconds}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 flora() { bash "$here/.devcarry/run.sh" "$@"; }
 budgets=(4:1 8:2 16:2 32:2 64:2 96:2)
-adapter_grid="3.16e-4 1e-3 3.16e-3 1e-2 3.16e-2 1e-1"
+source "$here/tools/gpu/lr-grids.sh"
 common=(compare --model resnet18 --device cuda --full --epochs 3 --batch-size 256 --batchnorm "$mode"
         --search-per-class 800 --search-epochs 2 --data-dir /tmp/flora-cache)
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -39,8 +39,8 @@ start() { # start NAME BUDGET-NAME BUDGET LABEL GRID...: the seeds this process 
   timeout --signal=TERM "$deadline" bash "$here/.devcarry/run.sh" "${common[@]}" --seeds "$want" --budgets $budget --methods "$label" --lr-grid "$@" \
     --out "$out" "${resume[@]}" >> "$out/log.txt" 2>&1 &
 }
-start full - 8:2 "Full fine-tuning" 1e-4 3.16e-4 1e-3 3.16e-3 1e-2
-start bitfit - 8:2 "BitFit" 3.16e-3 1e-2 3.16e-2 1e-1 3.16e-1 1
+start full - 8:2 "Full fine-tuning" $full_grid
+start bitfit - 8:2 "BitFit" $bitfit_grid
 for b in "${budgets[@]}"; do
   r=${b%%:*}; k=${b##*:}; name="r$r R3=$k"
   for method in LoRA DoRA FLoRA; do start "${method,,}-r$r-k$k" "$name" "$b" "$method (budget $name)" $adapter_grid; done
