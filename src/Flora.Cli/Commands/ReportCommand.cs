@@ -34,7 +34,7 @@ internal static class ReportCommand
             var rates = MergeLearningRates(result.GetValue(files)!, runs);
             CompareRunner.WriteReport(runs, outDir, settings, AnsiConsole.Console, tableTitle, reportTitle,
                 rates.Count > 0 ? LearningRateSearch.ToMarkdown(rates, "the validation split of each merged run (the learning_rates.csv beside its results.csv)") : null);
-            if (rates.Count > 0) AtomicFile.WriteAllText(Path.Combine(outDir, "learning_rates.csv"), LearningRateSearch.ToCsv(rates));
+            if (rates.Count > 0) AtomicFile.WriteAllText(Path.Combine(outDir, LearningRateSearch.FileName), LearningRateSearch.ToCsv(rates));
             return 0;
         });
         return command;
@@ -48,7 +48,7 @@ internal static class ReportCommand
     {
         var methods = runs.Select(r => r.Method).ToHashSet();
         var choices = new List<LearningRateChoice>();
-        foreach (string rates in resultFiles.Select(f => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(f))!, "learning_rates.csv")).Distinct().Where(File.Exists))
+        foreach (string rates in resultFiles.Select(f => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(f))!, LearningRateSearch.FileName)).Distinct().Where(File.Exists))
         {
             foreach (var choice in LearningRateSearch.FromCsv(rates).Where(c => methods.Contains(c.Method)))
             {

@@ -48,7 +48,7 @@ internal sealed class CompareCheckpoint
     {
         ArgumentNullException.ThrowIfNull(settings);
         string directory = settings.OutputDirectory;
-        string results = Path.Combine(directory, "results.csv"), rates = Path.Combine(directory, "learning_rates.csv"), recorded = Path.Combine(directory, SettingsFileName);
+        string results = Path.Combine(directory, CsvResultsWriter.FileName), rates = Path.Combine(directory, LearningRateSearch.FileName), recorded = Path.Combine(directory, SettingsFileName);
         var current = settings.Describe().ToList();
         if (!settings.Resume)
         {

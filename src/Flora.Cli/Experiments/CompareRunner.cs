@@ -71,7 +71,7 @@ internal static class CompareRunner
                 throw new ArgumentException($"'{reused}' has no learning rate for '{missing.Label}'; it has: {string.Join(", ", byMethod.Keys)}.");
             choices = plans.Select(p => byMethod[p.Label]).ToList();
             plans = plans.Select(p => p with { LearningRate = byMethod[p.Label].LearningRate }).ToList();
-            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
+            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, LearningRateSearch.FileName), LearningRateSearch.ToCsv(choices));
             Say($"Learning rates from {reused}: {string.Join(", ", choices.Select(c => $"{c.Method} {LearningRateSearch.Format(c.LearningRate)}"))}.");
         }
         else if (settings.EffectiveLearningRateGrid.Count > 0)
@@ -90,7 +90,7 @@ internal static class CompareRunner
                 var result = progress.Track($"{plan.Label}, seed {seed}", settings.FineTune.Epochs,
                     report => FineTuneRun.Run(plan, seed, model, train, test, settings.FineTune, device, adapters, report));
                 runs.Add(result);
-                CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, "results.csv"), runs); // after every run: an interrupted comparison keeps what it measured (--resume)
+                CsvResultsWriter.Write(Path.Combine(settings.OutputDirectory, CsvResultsWriter.FileName), runs); // after every run: an interrupted comparison keeps what it measured (--resume)
                 console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/] seed {seed}: {result.FinalTestAccuracy:P2} test accuracy, {result.TrainableParameters:N0} trainable, {result.SecondsPerEpoch:F1} s/epoch");
             }
         }
@@ -140,7 +140,7 @@ internal static class CompareRunner
             choices.Add(choice);
             console.MarkupLine($"  [green]{Markup.Escape(plan.Label)}[/]: learning rate {LearningRateSearch.Format(choice.LearningRate)} ({choice.ValidationAccuracy:P1} validation accuracy)");
             if (choice.EdgeWarning is string warning) console.MarkupLine($"  [yellow]warning:[/] {Markup.Escape(warning)}");
-            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, "learning_rates.csv"), LearningRateSearch.ToCsv(choices));
+            AtomicFile.WriteAllText(Path.Combine(settings.OutputDirectory, LearningRateSearch.FileName), LearningRateSearch.ToCsv(choices));
         }
         var planned = plans.Select(p => p.Label).ToHashSet();
         var table = new Table().AddColumns("Method", "Learning rate", "Validation accuracy", "At grid edge");
@@ -159,7 +159,7 @@ internal static class CompareRunner
         var comparisons = PairedComparison.FloraAgainstBaselines(runs);
         ResultsTableWriter.Write(console, summary, comparisons, tableTitle);
         Directory.CreateDirectory(directory);
-        CsvResultsWriter.Write(Path.Combine(directory, "results.csv"), runs);
+        CsvResultsWriter.Write(Path.Combine(directory, CsvResultsWriter.FileName), runs);
         var plots = Plots.WriteAll(summary, directory);
         MarkdownReport.Write(Path.Combine(directory, "results.md"), reportTitle, settings, summary, comparisons, plots, appendix);
         console.MarkupLine($"Wrote [bold]{Markup.Escape(directory)}[/]: results.md, results.csv, {string.Join(", ", plots.Select(p => Path.GetFileName(p.RelativePath)))}.");

@@ -35,6 +35,9 @@ internal sealed record LearningRateChoice(string Method, IReadOnlyList<double> G
 /// </summary>
 internal static class LearningRateSearch
 {
+    /// <summary>The file a comparison writes its choices to, beside results.csv (<see cref="ToCsv"/>).</summary>
+    public const string FileName = "learning_rates.csv";
+
     /// <summary>The default grid: 5 rates log-spaced from 1e-4 to 1e-2.</summary>
     public static IReadOnlyList<double> DefaultGrid { get; } = LogSpaced(1e-4, 1e-1, 7);
 

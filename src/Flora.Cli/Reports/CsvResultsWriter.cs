@@ -15,6 +15,9 @@ namespace Flora.Cli.Reports;
 /// </summary>
 internal static class CsvResultsWriter
 {
+    /// <summary>The file a comparison writes its runs to.</summary>
+    public const string FileName = "results.csv";
+
     /// <summary>The header for runs of at most <paramref name="epochs"/> epochs.</summary>
     public static IReadOnlyList<string> Header(int epochs)
     {
