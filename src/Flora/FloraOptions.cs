@@ -72,6 +72,26 @@ public sealed record FloraModelOptions
     /// (half the adapter memory; an update below the dtype's resolution is then lost).
     /// </summary>
     public bool AutocastAdapterDtype { get; init; } = true;
+
+    /// <summary>
+    /// The bottleneck width of every Houlsby and Pfeiffer adapter, at least 1. Null (the default) picks, per adapter, the
+    /// width whose trainable count is closest to the FLoRA budget it replaces (a Pfeiffer adapter replaces its block's
+    /// targets). Other methods ignore it, but a value below 1 is refused here.
+    /// </summary>
+    public int? AdapterSize
+    {
+        get => _adapterSize;
+        init => _adapterSize = AdapterSizeRule.Check(value, nameof(FloraModelOptions), "FloraModel");
+    }
+
+    private readonly int? _adapterSize;
+
+    /// <summary>
+    /// AdaLoRA's settings (<see cref="FloraMethod.AdaLora"/>): target and initial rank, the budget schedule and the
+    /// orthogonality weight. Null uses <see cref="AdaLoraOptions"/>' defaults; <see cref="FloraAttachment.UpdateAndAllocate"/>
+    /// needs <see cref="AdaLoraOptions.TotalSteps"/>.
+    /// </summary>
+    public AdaLoraOptions? AdaLora { get; init; }
 }
 
 /// <summary>What one target sets itself (null: inherit from <see cref="FloraModelOptions"/>); the values of <see cref="FloraTargetAttribute"/>.</summary>
@@ -105,6 +125,15 @@ public sealed record FloraTargetOptions
     /// <summary>This target's LoRA/DoRA α (PEFT's <c>alpha_pattern</c> entry).</summary>
     public double? LoraAlpha { get; init; }
 
+    /// <summary>The bottleneck width of this target's Houlsby or Pfeiffer adapter, at least 1; null inherits the model's.</summary>
+    public int? AdapterSize
+    {
+        get => _adapterSize;
+        init => _adapterSize = AdapterSizeRule.Check(value, nameof(FloraTargetOptions), "FloraTarget");
+    }
+
+    private readonly int? _adapterSize;
+
     /// <summary>A target that inherits everything.</summary>
     public static FloraTargetOptions Inherit { get; } = new();
 }
@@ -116,5 +145,15 @@ internal static class LoraRankRule
     public static int? Check(int? value, string owner, string attribute) => value is < 1
         ? throw new ArgumentException($"{owner}.LoraRank {value} is less than 1: a LoRA rank must be at least 1. Use a rank of at least 1, or leave it unset " +
                                       $"(null; 0 or nothing on [{attribute}(LoraRank = …)]) to match FLoRA's budget.", nameof(FloraModelOptions.LoraRank))
+        : value;
+}
+
+/// <summary>The rule every <c>AdapterSize</c> option follows: unset (null), or a width of at least 1.</summary>
+internal static class AdapterSizeRule
+{
+    /// <summary>Returns <paramref name="value"/>, or throws naming <paramref name="owner"/>'s AdapterSize and the attribute that sets it.</summary>
+    public static int? Check(int? value, string owner, string attribute) => value is < 1
+        ? throw new ArgumentException($"{owner}.AdapterSize {value} is less than 1: a bottleneck adapter is at least 1 wide. Use a width of at least 1, or leave it " +
+                                      $"unset (null; 0 or nothing on [{attribute}(AdapterSize = …)]) to match FLoRA's budget.", nameof(FloraModelOptions.AdapterSize))
         : value;
 }

@@ -41,4 +41,22 @@ public sealed class FloraModelAttribute : Attribute
     /// network with BatchNorm needs (its running statistics move while it trains).
     /// </summary>
     public bool SaveNormLayers { get; set; }
+
+    /// <summary>
+    /// The bottleneck width of every Houlsby and Pfeiffer adapter (<c>AttachFlora(FloraMethod.Houlsby)</c>/<c>.Pfeiffer</c>).
+    /// 0 (the default) picks, per adapter, the width whose trainable count is closest to the FLoRA budget it replaces.
+    /// </summary>
+    public int AdapterSize { get; set; }
+
+    /// <summary>
+    /// AdaLoRA's target rank (PEFT's <c>target_r</c>): the average rank per target once the budget has been allocated.
+    /// 0 (the default) picks, per target, the rank matched to that target's FLoRA budget.
+    /// </summary>
+    public int AdaLoraTargetRank { get; set; }
+
+    /// <summary>
+    /// AdaLoRA's initial rank (PEFT's <c>init_r</c>), at least the target rank. 0 (the default) starts at 1.5× the target
+    /// rank (PEFT's 12 for 8).
+    /// </summary>
+    public int AdaLoraInitRank { get; set; }
 }

@@ -30,4 +30,10 @@ public sealed class FloraTargetAttribute : Attribute
 
     /// <summary>This target's LoRA/DoRA α (scale <c>α/r</c>); 0 inherits the model's.</summary>
     public double LoraAlpha { get; set; }
+
+    /// <summary>
+    /// The bottleneck width of this target's Houlsby or Pfeiffer adapter; 0 (the default) inherits the model's (and,
+    /// unset there too, the width matched to FLoRA's budget).
+    /// </summary>
+    public int AdapterSize { get; set; }
 }

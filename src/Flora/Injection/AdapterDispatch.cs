@@ -28,7 +28,7 @@ internal static class AdapterDispatch
         FloraMethod.Lora => CreateLora(name, layer, model, target, dora: false),
         FloraMethod.Dora => CreateLora(name, layer, model, target, dora: true),
         FloraMethod.BitFit => CreateBitFit(name, layer),
-        _ => throw new ArgumentException($"Unknown method {method}. Use FloraMethod.Flora, Lora, Dora or BitFit.", nameof(method)),
+        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora or BitFit.", nameof(method)),
     };
 
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
@@ -71,8 +71,10 @@ internal static class AdapterDispatch
                     throw new ArgumentException($"the {method} rank ({string.Join(", ", spec.Ranks)}) saved for '{name}' is not one rank of at least 1.");
                 var config = LoraLayerConfig.FromSpec(spec);
                 return method == FloraMethod.Dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
-            default:
+            case FloraMethod.BitFit:
                 return CreateBitFit(name, layer);
+            default:
+                throw new ArgumentException($"'{name}': adapter files of method {method} cannot be loaded yet.", nameof(method));
         }
     }
 

@@ -157,6 +157,35 @@ public sealed class FloraAttachment
         Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor)).Concat(_savedModules.SelectMany(m => m.Parameters()));
 
     /// <summary>
+    /// One step of AdaLoRA's rank allocation (PEFT's <c>update_and_allocate</c>), called after each optimizer step and
+    /// before the gradients are cleared, with the step's number: it updates the importance scores from the gradients and,
+    /// when the budget schedule (<see cref="AdaLoraOptions"/>) says so, masks the least important triplets. Other methods
+    /// have nothing to allocate, and it returns at once.
+    /// </summary>
+    public void UpdateAndAllocate(int globalStep)
+    {
+        EnsureAttached();
+        if (Method != FloraMethod.AdaLora) return;
+        throw new NotSupportedException("AdaLoRA's rank allocation is not available yet.");
+    }
+
+    /// <summary>
+    /// AdaLoRA's orthogonality regulariser, the term to add to the loss (PEFT adds it in its forward):
+    /// <c>OrthRegWeight · mean over P and Q of ‖PᵀP − I‖_F</c> (‖QQᵀ − I‖_F for Q). Other methods: a zero scalar
+    /// (float32, on the device of the first adapter tensor), so that the same training loop serves every method.
+    /// </summary>
+    public Tensor OrthogonalRegularization()
+    {
+        EnsureAttached();
+        if (Method != FloraMethod.AdaLora)
+        {
+            var first = Parameters().FirstOrDefault();
+            return first is null ? zeros(Array.Empty<long>()) : zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: first.device);
+        }
+        throw new NotSupportedException("AdaLoRA's orthogonality regulariser is not available yet.");
+    }
+
+    /// <summary>
     /// Freezes every parameter of <paramref name="model"/> and puts an adapter of <paramref name="method"/> in each
     /// target's slot (LoRA and DoRA at the rank the options choose, else the rank whose trainable count is closest to the
     /// target's FLoRA count), and makes each of <paramref name="modulesToSave"/> (plus every normalisation layer with
