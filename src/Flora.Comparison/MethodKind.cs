@@ -15,4 +15,10 @@ public enum MethodKind
     Flora,
     /// <summary>Anything else.</summary>
     Other,
+    /// <summary>Houlsby bottleneck adapters after every target (the paper's HAdapter).</summary>
+    Houlsby,
+    /// <summary>Pfeiffer bottleneck adapters, one per block (the paper's PAdapter).</summary>
+    Pfeiffer,
+    /// <summary>AdaLoRA: SVD-form LoRA whose ranks are reallocated by importance while training.</summary>
+    AdaLora,
 }

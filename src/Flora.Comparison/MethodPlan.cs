@@ -13,6 +13,12 @@ namespace Flora.Comparison;
 /// <param name="LearningRate">Peak learning rate.</param>
 public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, FloraMethod? Method, FloraModelOptions Defaults, double LearningRate)
 {
+    /// <summary>
+    /// Whether the method runs only when asked for by name (<c>--methods</c>): the paper's other baselines (HAdapter,
+    /// PAdapter, AdaLoRA) are not in the default comparison.
+    /// </summary>
+    public bool IsOptIn => Kind is MethodKind.Houlsby or MethodKind.Pfeiffer or MethodKind.AdaLora;
+
     /// <summary>Patterns of modules that train fully beside the adapters and are saved in the adapter file (PEFT's modules_to_save).</summary>
     public IReadOnlyList<string> ModulesToSave { get; init; } = System.Array.Empty<string>();
 
@@ -34,7 +40,8 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
     /// <summary>
     /// Full fine-tuning, BitFit, then per budget name LoRA and DoRA (matched to the first budget of that name) and FLoRA
     /// at each budget of that name (a scale other than <see cref="FloraBudget.DefaultScale"/> is named in its label):
-    /// a budget sweep when <paramref name="budgets"/> are many. The rates are the default comparison's starting points.
+    /// a budget sweep when <paramref name="budgets"/> are many; then the opt-in <see cref="PaperBaselines"/> per budget
+    /// name. The rates are the default comparison's starting points.
     /// </summary>
     /// <exception cref="ArgumentException">No budget, or two budgets with the same name and scale.</exception>
     public static IReadOnlyList<MethodPlan> Comparison(IReadOnlyList<FloraBudget> budgets)
@@ -55,7 +62,22 @@ public sealed record MethodPlan(string Label, MethodKind Kind, string? Budget, F
             plans.Add(new($"DoRA (budget {first.Name})", MethodKind.Dora, first.Name, FloraMethod.Dora, first.Options, 5e-3));
             plans.AddRange(named.Select(b => new MethodPlan(b.FloraLabel, MethodKind.Flora, b.Name, FloraMethod.Flora, b.Options, 5e-3)));
         }
+        foreach (var named in budgets.GroupBy(b => b.Name))
+            plans.AddRange(PaperBaselines(named.First()));
         return plans;
+    }
+
+    /// <summary>
+    /// The paper's other baselines at <paramref name="budget"/> (each sized to its FLoRA budget): HAdapter (Houlsby),
+    /// PAdapter (Pfeiffer) and AdaLoRA, opt-in (<see cref="IsOptIn"/>). Bottleneck adapters start where AdapterHub's
+    /// examples do (1e-3); AdaLoRA where LoRA does.
+    /// </summary>
+    public static IEnumerable<MethodPlan> PaperBaselines(FloraBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        yield return new($"HAdapter (budget {budget.Name})", MethodKind.Houlsby, budget.Name, FloraMethod.Houlsby, budget.Options, 1e-3);
+        yield return new($"PAdapter (budget {budget.Name})", MethodKind.Pfeiffer, budget.Name, FloraMethod.Pfeiffer, budget.Options, 1e-3);
+        yield return new($"AdaLoRA (budget {budget.Name})", MethodKind.AdaLora, budget.Name, FloraMethod.AdaLora, budget.Options, 5e-3);
     }
 
     /// <summary>

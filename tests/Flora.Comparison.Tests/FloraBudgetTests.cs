@@ -31,7 +31,7 @@ public sealed class FloraBudgetTests
     }
 
     [Fact]
-    public void A_sweep_has_LoRA_DoRA_and_FLoRA_per_budget_and_a_scale_variant_shares_the_matched_baselines()
+    public void A_sweep_has_LoRA_DoRA_and_FLoRA_per_budget_then_the_paper_baselines_and_a_scale_variant_shares_the_matched_baselines()
     {
         var budgets = new[] { "4:1", "16:2", "16:2:0.4" }.Select(FloraBudget.Parse).ToArray();
         var plans = MethodPlan.Comparison(budgets);
@@ -40,6 +40,8 @@ public sealed class FloraBudgetTests
             "Full fine-tuning", "BitFit",
             "LoRA (budget r4 R3=1)", "DoRA (budget r4 R3=1)", "FLoRA (budget r4 R3=1)",
             "LoRA (budget r16 R3=2)", "DoRA (budget r16 R3=2)", "FLoRA (budget r16 R3=2)", "FLoRA s=0.4 (budget r16 R3=2)",
+            "HAdapter (budget r4 R3=1)", "PAdapter (budget r4 R3=1)", "AdaLoRA (budget r4 R3=1)",
+            "HAdapter (budget r16 R3=2)", "PAdapter (budget r16 R3=2)", "AdaLoRA (budget r16 R3=2)",
         }, plans.Select(p => p.Label));
         var variant = plans.Single(p => p.Label == "FLoRA s=0.4 (budget r16 R3=2)");
         Assert.Equal(("r16 R3=2", 0.4, 16, 2), (variant.Budget, variant.Defaults.Scale, variant.Defaults.Rank, variant.Defaults.R3));

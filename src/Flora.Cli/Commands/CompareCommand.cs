@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Linq;
+using System.Text.RegularExpressions;
 using Flora.Cli.Experiments;
 using Flora.Comparison;
 using Spectre.Console;
@@ -35,7 +36,7 @@ internal static class CompareCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the comparison in --out (interrupted, or to add seeds, budgets or methods): keep its learning-rate choices and finished runs, run only the rest" };
         var compute = new ComputeOptions();
         var optimizer = new OptimizerOptions();
-        var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora; a whole label picks that method alone, e.g. --methods \"LoRA (budget A)\"", AllowMultipleArgumentsPerToken = true };
+        var methods = new Option<string[]>("--methods") { Description = "Only methods whose label contains one of these words, e.g. --methods flora lora; a whole label picks that method alone, e.g. --methods \"LoRA (budget A)\"; the paper's other baselines run only when named (hadapter, padapter, adalora) or with --methods all", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("compare", "Pretrain a small ConvNeXt on MNIST digits (or take the ImageNet ResNet-18 with --model resnet18), then fine-tune it on Fashion-MNIST (or with --dataset mnist the ResNet-18 on MNIST digits) with full fine-tuning, BitFit, and LoRA, DoRA and FLoRA at two matched budgets (or a sweep of them: --budgets), over several seeds; write results.md, results.csv, plots and adapters.")
         {
@@ -84,7 +85,20 @@ internal static class CompareCommand
     /// plan whose label contains it.
     /// </summary>
     internal static List<MethodPlan> Select(IReadOnlyList<MethodPlan> plans, IReadOnlyList<string> filter) =>
-        plans.Where(p => filter.Count == 0 || filter.Any(f => plans.Any(q => q.Label.Equals(f, StringComparison.OrdinalIgnoreCase))
-            ? p.Label.Equals(f, StringComparison.OrdinalIgnoreCase)
-            : p.Label.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+        plans.Where(p => filter.Count == 0 ? !p.IsOptIn : filter.Any(f => Selects(f, p, plans))).ToList();
+
+    /// <summary>
+    /// Whether the filter word <paramref name="word"/> selects <paramref name="plan"/>: <c>all</c> selects every method, a
+    /// whole label that one method has selects that method alone, else the label must contain the word as a word
+    /// (case-insensitive; "lora" selects "LoRA (budget A)", not "AdaLoRA (budget A)").
+    /// </summary>
+    private static bool Selects(string word, MethodPlan plan, IReadOnlyList<MethodPlan> plans)
+    {
+        if (word.Equals(AllMethods, StringComparison.OrdinalIgnoreCase)) return true;
+        if (plans.Any(q => q.Label.Equals(word, StringComparison.OrdinalIgnoreCase))) return plan.Label.Equals(word, StringComparison.OrdinalIgnoreCase);
+        return Regex.IsMatch(plan.Label, $@"(?<!\w){Regex.Escape(word)}(?!\w)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    }
+
+    /// <summary>The <c>--methods</c> word that selects every method, the opt-in paper baselines included.</summary>
+    internal const string AllMethods = "all";
 }

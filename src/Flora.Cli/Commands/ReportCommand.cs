@@ -73,7 +73,7 @@ internal static class ReportCommand
         var firstSeen = runs.Select((r, i) => (r.Method, i)).GroupBy(x => x.Method).ToDictionary(g => g.Key, g => g.Min(x => x.i));
         return runs.OrderBy(r => r.Budget is null ? 0 : 1)
             .ThenBy(r => r.Budget is null ? 0 : budgetSize[r.Budget])
-            .ThenBy(r => r.Kind switch { MethodKind.FullFineTuning => 0, MethodKind.BitFit => 1, MethodKind.Lora => 2, MethodKind.Dora => 3, MethodKind.Flora => 4, _ => 5 })
+            .ThenBy(r => r.Kind switch { MethodKind.FullFineTuning => 0, MethodKind.BitFit => 1, MethodKind.Lora => 2, MethodKind.Dora => 3, MethodKind.Flora => 4, MethodKind.Houlsby => 5, MethodKind.Pfeiffer => 6, MethodKind.AdaLora => 7, _ => 8 })
             .ThenBy(r => firstSeen[r.Method])
             .ThenBy(r => r.Seed)
             .ToList();

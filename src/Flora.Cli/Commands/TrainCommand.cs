@@ -16,10 +16,13 @@ internal static class TrainCommand
     {
         var dataDir = CliOptions.CacheDirectory();
         var device = CliOptions.Device();
-        var method = CliOptions.Choice("--method", "flora, lora, dora, bitfit or full", "flora", "lora", "dora", "bitfit", "full");
+        var method = CliOptions.Choice("--method", "flora, lora, dora, bitfit, hadapter (Houlsby), padapter (Pfeiffer), adalora or full",
+            "flora", "lora", "dora", "bitfit", "hadapter", "padapter", "adalora", "full");
         var rank = CliOptions.Positive("--rank", "FLoRA rank of the out and in modes (LoRA/DoRA are matched to its budget unless --lora-rank is given)", 4);
         var loraRank = CliOptions.OptionalPositive("--lora-rank", "LoRA/DoRA rank r of every target (default: matched to FLoRA's budget)");
         var loraAlpha = CliOptions.OptionalRate("--lora-alpha", "LoRA/DoRA alpha; the update is scaled by alpha/r (default: alpha = r)");
+        var adapterSize = CliOptions.OptionalPositive("--adapter-size", "Bottleneck width of every HAdapter/PAdapter (default: matched to FLoRA's budget)");
+        var adaLoraRank = CliOptions.OptionalPositive("--adalora-rank", "AdaLoRA's target rank (default: matched to FLoRA's budget; it starts at 1.5x)");
         var saveModules = new Option<string[]>("--save-modules")
         {
             Description = "Modules that train fully and are saved in the adapter file (PEFT's modules_to_save), by name or regex, e.g. head",
@@ -40,7 +43,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Fine-tune the base (or with --model resnet18 the ImageNet ResNet-18) on Fashion-MNIST (or MNIST digits) with one method and configuration, print the accuracy and save the adapter file.")
         {
-            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, saveModules, lr, seed, epochs, output, model, dataset, resolution,
+            dataDir, device, method, rank, r3, scale, loraRank, loraAlpha, adapterSize, adaLoraRank, saveModules, lr, seed, epochs, output, model, dataset, resolution,
         };
         foreach (var option in compute.All) command.Options.Add(option);
         foreach (var option in optimizer.All) command.Options.Add(option);
@@ -55,7 +58,8 @@ internal static class TrainCommand
             var defaults = settings.AdapterSettings(new FloraModelOptions
             {
                 Rank = result.GetValue(rank), R3 = result.GetValue(r3), Scale = result.GetValue(scale) ?? 4,
-                LoraRank = result.GetValue(loraRank), LoraAlpha = result.GetValue(loraAlpha),
+                LoraRank = result.GetValue(loraRank), LoraAlpha = result.GetValue(loraAlpha), AdapterSize = result.GetValue(adapterSize),
+                AdaLora = result.GetValue(adaLoraRank) is int target ? new AdaLoraOptions { TargetRank = target } : null,
                 // the ResNet-18's BatchNorm layers train and are saved with the adapters, unless they stay frozen
                 SaveNormLayers = settings.IsResNet18 && !settings.FineTune.FrozenBatchNorm,
             });
@@ -90,6 +94,9 @@ internal static class TrainCommand
         "lora" => new MethodPlan("LoRA", MethodKind.Lora, "custom", FloraMethod.Lora, defaults, 5e-3),
         "dora" => new MethodPlan("DoRA", MethodKind.Dora, "custom", FloraMethod.Dora, defaults, 5e-3),
         "flora" => new MethodPlan("FLoRA", MethodKind.Flora, "custom", FloraMethod.Flora, defaults, 5e-3),
-        _ => throw new ArgumentException($"unknown method '{method}': use flora, lora, dora, bitfit or full"),
+        "hadapter" or "houlsby" => new MethodPlan("HAdapter", MethodKind.Houlsby, "custom", FloraMethod.Houlsby, defaults, 1e-3),
+        "padapter" or "pfeiffer" => new MethodPlan("PAdapter", MethodKind.Pfeiffer, "custom", FloraMethod.Pfeiffer, defaults, 1e-3),
+        "adalora" => new MethodPlan("AdaLoRA", MethodKind.AdaLora, "custom", FloraMethod.AdaLora, defaults, 5e-3),
+        _ => throw new ArgumentException($"unknown method '{method}': use flora, lora, dora, bitfit, hadapter, padapter, adalora or full"),
     };
 }

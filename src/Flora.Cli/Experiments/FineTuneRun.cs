@@ -35,6 +35,8 @@ internal static class FineTuneRun
         FloraAttachment? attachment = null;
         if (plan.Method is FloraMethod method)
         {
+            if (method == FloraMethod.AdaLora)
+                plan = plan with { Defaults = plan.Defaults with { AdaLora = AdaLoraSchedule(plan.Defaults.AdaLora, (long)Trainer.StepsPerEpoch(train.Count, settings) * settings.Epochs) } };
             attachment = baseModel.Attach(model, plan, method);
             trainable = attachment.Parameters().ToArray();
         }
@@ -44,7 +46,7 @@ internal static class FineTuneRun
         }
         long total = model.parameters().Sum(p => p.numel()); // the adapted model, as PEFT's "trainable %" counts it
         var outcome = Trainer.Train(model, trainable, train, test, baseModel.Input,
-            settings with { LearningRate = plan.LearningRate, Seed = seed }, device, progress);
+            settings with { LearningRate = plan.LearningRate, Seed = seed }, device, progress, attachment);
 
         if (attachment is not null && adapterDirectory is not null)
         {
@@ -53,6 +55,18 @@ internal static class FineTuneRun
         }
         return new RunResult(plan.Label, plan.Kind, plan.Budget, seed, trainable.Sum(p => p.numel()), total,
             outcome.TestAccuracyPerEpoch, outcome.FinalAccuracy, outcome.TrainLossPerEpoch, outcome.SecondsPerEpoch, outcome.PeakMemoryBytes);
+    }
+
+    /// <summary>
+    /// AdaLoRA's budget schedule for a run of <paramref name="totalSteps"/> optimizer steps, the proportions of PEFT's
+    /// example (200 warm-up and 1,000 final steps of a few thousand): every rank kept for the first 10 % of the steps, the
+    /// budget falling until 70 %, the final allocation fixed for the last 30 %; a reallocation every 1 % of the steps.
+    /// What <paramref name="options"/> sets (the ranks) is kept.
+    /// </summary>
+    internal static AdaLoraOptions AdaLoraSchedule(AdaLoraOptions? options, long totalSteps)
+    {
+        int total = checked((int)totalSteps);
+        return (options ?? new AdaLoraOptions()) with { TotalSteps = total, TInit = total / 10, TFinal = 3 * total / 10, DeltaT = Math.Max(1, total / 100) };
     }
 
     /// <summary>A file-name form of a label: "FLoRA (budget A)" → "flora-budget-a".</summary>

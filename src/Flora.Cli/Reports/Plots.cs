@@ -315,6 +315,9 @@ internal static class Plots
         MethodKind.Lora => Color.FromHex("#1f77b4"),
         MethodKind.Dora => Color.FromHex("#ff7f0e"),
         MethodKind.Flora => Color.FromHex("#d62728"),
+        MethodKind.Houlsby => Color.FromHex("#2ca02c"),
+        MethodKind.Pfeiffer => Color.FromHex("#9467bd"),
+        MethodKind.AdaLora => Color.FromHex("#17becf"),
         _ => new ScottPlot.Palettes.Category10().GetColor(index + 4),
     };
 

@@ -40,13 +40,14 @@ internal static class Trainer
     /// <paramref name="test"/>, each batch turned into the model's input by <paramref name="input"/>.
     /// </summary>
     public static TrainOutcome Train(nn.Module<Tensor, Tensor> model, IReadOnlyList<Parameter> parameters, ImageDataset train, ImageDataset test,
-        InputTransform input, TrainSettings settings, Device device, Action<TrainProgress>? progress = null)
+        InputTransform input, TrainSettings settings, Device device, Action<TrainProgress>? progress = null, FloraAttachment? attachment = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         settings.Validate();
         if (parameters.Count == 0) throw new ArgumentException("there is nothing to train: the parameter list is empty");
-        int stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
+        int stepsPerEpoch = StepsPerEpoch(train.Count, settings);
         long totalSteps = (long)stepsPerEpoch * settings.Epochs;
+        bool allocatesRanks = attachment?.Method == FloraMethod.AdaLora;
         var schedule = new CosineSchedule(settings.LearningRate, (long)(settings.WarmupFraction * totalSteps), totalSteps);
         using var optimizer = new FloraAdamW(parameters, settings.LearningRate, weightDecay: settings.WeightDecay);
         using var generator = new Generator((ulong)settings.Seed);
@@ -72,9 +73,11 @@ internal static class Trainer
                 optimizer.LearningRate = schedule.At(step);
                 optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(Float32Logits(model, images, settings.Dtype), labels);
-                loss.backward();
+                // AdaLoRA trains on the task loss plus its orthogonality term, and reallocates its ranks after each step
+                (allocatesRanks ? loss + attachment!.OrthogonalRegularization() : loss).backward();
                 if (double.IsFinite(settings.ClipNorm)) optimizer.ClipGradientNorm(settings.ClipNorm).Dispose();
                 optimizer.Step();
+                if (allocatesRanks) attachment!.UpdateAndAllocate(checked((int)step));
                 double value = loss.item<float>();
                 if (!double.IsFinite(value)) throw new TrainingDivergedException(value, epoch, batch + 1);
                 lossSum += value;
@@ -114,6 +117,9 @@ internal static class Trainer
         }
         return (double)correct / data.Count;
     }
+
+    /// <summary>The optimizer steps of one epoch over <paramref name="trainCount"/> images (the last batch may be smaller).</summary>
+    public static int StepsPerEpoch(int trainCount, TrainSettings settings) => (trainCount + settings.BatchSize - 1) / settings.BatchSize;
 
     /// <summary>The model's logits for <paramref name="images"/> given in <paramref name="dtype"/>, as float32 (the loss is computed in float32).</summary>
     private static Tensor Float32Logits(nn.Module<Tensor, Tensor> model, Tensor images, ScalarType dtype)

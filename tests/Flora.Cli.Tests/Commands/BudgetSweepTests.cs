@@ -108,13 +108,26 @@ public sealed class BudgetSweepTests : IDisposable
     public void Optimizer_settings_parse(params string[] args) => Assert.Empty(Program.BuildRoot().Parse(args).Errors);
 
     [Fact]
-    public void A_whole_label_selects_that_method_alone_and_a_word_every_method_containing_it()
+    public void A_whole_label_selects_that_method_alone_and_a_word_every_method_containing_it_as_a_word()
     {
         var plans = MethodPlan.Comparison(new[] { FloraBudget.Parse("8:2"), FloraBudget.Parse("8:2:0.4") });
         Assert.Equal(new[] { "LoRA (budget r8 R3=2)" }, CompareCommand.Select(plans, new[] { "lora (budget r8 R3=2)" }).Select(p => p.Label));
-        Assert.Equal(new[] { "LoRA (budget r8 R3=2)", "FLoRA (budget r8 R3=2)", "FLoRA s=0.4 (budget r8 R3=2)" },
-            CompareCommand.Select(plans, new[] { "lora" }).Select(p => p.Label));
-        Assert.Equal(plans.Count, CompareCommand.Select(plans, Array.Empty<string>()).Count);
+        Assert.Equal(new[] { "LoRA (budget r8 R3=2)" }, CompareCommand.Select(plans, new[] { "lora" }).Select(p => p.Label));
+        Assert.Equal(new[] { "FLoRA (budget r8 R3=2)", "FLoRA s=0.4 (budget r8 R3=2)" }, CompareCommand.Select(plans, new[] { "flora" }).Select(p => p.Label));
+        Assert.Equal(new[] { "AdaLoRA (budget r8 R3=2)" }, CompareCommand.Select(plans, new[] { "AdaLoRA" }).Select(p => p.Label));
+        Assert.Equal(new[] { "HAdapter (budget r8 R3=2)", "PAdapter (budget r8 R3=2)" },
+            CompareCommand.Select(plans, new[] { "padapter", "hadapter" }).Select(p => p.Label));
+    }
+
+    [Fact]
+    public void Without_methods_the_comparison_leaves_out_the_opt_in_paper_baselines_and_all_selects_every_method()
+    {
+        var plans = MethodPlan.Comparison(new[] { FloraBudget.Parse("8:2") });
+        Assert.Equal(new[] { "Full fine-tuning", "BitFit", "LoRA (budget r8 R3=2)", "DoRA (budget r8 R3=2)", "FLoRA (budget r8 R3=2)" },
+            CompareCommand.Select(plans, Array.Empty<string>()).Select(p => p.Label));
+        Assert.Equal(plans.Select(p => p.Label), CompareCommand.Select(plans, new[] { "all" }).Select(p => p.Label));
+        Assert.Equal(new[] { "HAdapter (budget r8 R3=2)", "PAdapter (budget r8 R3=2)", "AdaLoRA (budget r8 R3=2)" },
+            plans.Where(p => p.IsOptIn).Select(p => p.Label));
     }
 
     [Fact]
