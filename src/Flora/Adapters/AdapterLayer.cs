@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// The common shape of every adapter module (FLoRA, LoRA, DoRA, BitFit): it wraps a frozen base layer, registered as
+/// The common shape of every adapter module (FLoRA, LoRA, DoRA, BitFit, Houlsby, Pfeiffer): it wraps a frozen base layer, registered as
 /// <c>base_layer</c>, and its <c>forward(x)</c> is <see cref="Adapt"/> of the input and the base layer's output.
 /// Merge state is kept here so that every method refuses merging twice or unmerging an unmerged layer alike.
 /// </summary>
@@ -116,6 +116,7 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <inheritdoc />
     public void Merge()
     {
+        if (MergeRefusal is string refusal) throw new InvalidOperationException(refusal);
         if (IsMerged)
             throw new InvalidOperationException($"The {Method} adapter of '{Name}' is already merged; merging twice would apply its update twice. Call Unmerge first.");
         using (no_grad()) MergeIntoBase();
@@ -125,11 +126,19 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <inheritdoc />
     public void Unmerge()
     {
+        if (MergeRefusal is string refusal) throw new InvalidOperationException(refusal);
         if (!IsMerged)
             throw new InvalidOperationException($"The {Method} adapter of '{Name}' is not merged, so there is nothing to unmerge. Call Merge first.");
         using (no_grad()) UnmergeFromBase();
         IsMerged = false;
     }
+
+    /// <summary>
+    /// Why this adapter can never be merged (a bottleneck adapter's update is nonlinear in the layer's output), naming
+    /// the method and the fix; null when it can. <see cref="Merge"/> and <see cref="Unmerge"/> throw it, and the attachment
+    /// checks every adapter for it before merging any.
+    /// </summary>
+    internal virtual string? MergeRefusal => null;
 
     /// <summary>Writes the update into the base layer's weights (called without gradient tracking).</summary>
     protected abstract void MergeIntoBase();
@@ -145,6 +154,13 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     internal virtual void OnDetach(bool keepUpdate)
     {
     }
+
+    /// <summary>
+    /// The dtype an adapter's tensors are created in for <paramref name="baseWeight"/>: float32 for a 16-bit base weight
+    /// when <paramref name="autocast"/> (PEFT's <c>autocast_adapter_dtype</c>), else the base weight's dtype.
+    /// </summary>
+    private protected static ScalarType AdapterDtypeFor(Tensor baseWeight, bool autocast) =>
+        autocast && baseWeight.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : baseWeight.dtype;
 
     /// <summary>Unregisters the base layer so that disposing the adapter leaves it alive.</summary>
     internal void ReleaseBaseLayer() => register_module("base_layer", null!);

@@ -89,13 +89,6 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// <summary>The materialised update <c>s·ΔW</c> in the base weight's shape, in the adapter tensors' dtype.</summary>
     private protected abstract Tensor BuildDelta();
 
-    /// <summary>
-    /// The dtype an adapter's tensors are created in for <paramref name="baseWeight"/>: float32 for a 16-bit base weight
-    /// when <paramref name="autocast"/> (PEFT's <c>autocast_adapter_dtype</c>), else the base weight's dtype.
-    /// </summary>
-    private protected static ScalarType AdapterDtypeFor(Tensor baseWeight, bool autocast) =>
-        autocast && baseWeight.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : baseWeight.dtype;
-
     /// <summary>The update <c>s·Δ(x)</c> without building ΔW (<paramref name="x"/> after dropout).</summary>
     private protected abstract Tensor FactorisedUpdate(Tensor x);
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Flora;
 
-/// <summary>What every adapter (FLoRA, LoRA, DoRA, BitFit) offers, whatever its method.</summary>
+/// <summary>What every adapter (FLoRA, LoRA, DoRA, BitFit, Houlsby, Pfeiffer) offers, whatever its method.</summary>
 public interface IFloraAdapter
 {
     /// <summary>The adapted layer's path in the model, e.g. <c>conv1</c> or <c>blocks.0.pw1</c>.</summary>
@@ -34,7 +34,10 @@ public interface IFloraAdapter
     /// <summary>The adapted output given the input and the base layer's output for it.</summary>
     Tensor Adapt(Tensor input, Tensor baseOutput);
 
-    /// <summary>Adds the update into the base weight; the forward then costs exactly the base layer's.</summary>
+    /// <summary>
+    /// Adds the update into the base weight; the forward then costs exactly the base layer's. A Houlsby or Pfeiffer
+    /// adapter cannot be merged and throws <see cref="System.InvalidOperationException"/> naming its method.
+    /// </summary>
     void Merge();
 
     /// <summary>Subtracts a merged update from the base weight again.</summary>

@@ -26,7 +26,7 @@ public sealed record AdapterFileConfig
     /// <summary>The library version that wrote the file.</summary>
     [JsonPropertyName("library_version")] public string LibraryVersion { get; init; } = "";
 
-    /// <summary>The adaptation method, lower case (<c>flora</c>, <c>lora</c>, <c>dora</c>, <c>bitfit</c>).</summary>
+    /// <summary>The adaptation method, lower case (<c>flora</c>, <c>lora</c>, <c>dora</c>, <c>bitfit</c>, <c>houlsby</c>, <c>pfeiffer</c>).</summary>
     [JsonPropertyName("method")] public string Method { get; init; } = "";
 
     /// <summary>One entry per adapted layer, in the model's order.</summary>
@@ -44,7 +44,7 @@ public sealed record AdapterFileConfig
         [JsonPropertyName("layer")] public string Layer { get; init; } = "";
         /// <summary>The base weight's shape.</summary>
         [JsonPropertyName("weight_shape")] public long[] WeightShape { get; init; } = System.Array.Empty<long>();
-        /// <summary>The method's ranks.</summary>
+        /// <summary>The method's ranks (a bottleneck adapter's one: its width).</summary>
         [JsonPropertyName("ranks")] public int[] Ranks { get; init; } = System.Array.Empty<int>();
         /// <summary>The update's scale.</summary>
         [JsonPropertyName("scale")] public double Scale { get; init; }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,8 @@ namespace Flora;
 /// <summary>
 /// Creates adapters from the one dispatch table (<see cref="FloraLayerTypes"/>: base layer type → geometry and adapter
 /// type per method, first match wins). LoRA and DoRA get, per target, the rank whose trainable count is closest to the
-/// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias.
+/// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias; Houlsby and
+/// Pfeiffer put a bottleneck of the width closest to the FLoRA budget after any supported layer (<see cref="BaselineSizeRules"/>).
 /// </summary>
 internal static class AdapterDispatch
 {
@@ -28,7 +30,8 @@ internal static class AdapterDispatch
         FloraMethod.Lora => CreateLora(name, layer, model, target, dora: false),
         FloraMethod.Dora => CreateLora(name, layer, model, target, dora: true),
         FloraMethod.BitFit => CreateBitFit(name, layer),
-        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora or BitFit.", nameof(method)),
+        FloraMethod.Houlsby or FloraMethod.Pfeiffer => CreateBottleneck(method, name, layer, model, target, new[] { (name, layer, target) }),
+        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora, BitFit, Houlsby or Pfeiffer.", nameof(method)),
     };
 
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
@@ -48,6 +51,25 @@ internal static class AdapterDispatch
         LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora);
         return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
     }
+
+    /// <summary>
+    /// Creates the Houlsby or Pfeiffer adapter of <paramref name="layer"/> at the width the target or model sets
+    /// (<c>AdapterSize</c>), else at the width whose count is closest to the FLoRA budget of <paramref name="budgetOf"/>
+    /// (the target itself; for Pfeiffer every target of its block), each resolved with its own settings as FLoRA would.
+    /// </summary>
+    public static BottleneckAdapterLayer CreateBottleneck(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target,
+        IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer, FloraTargetOptions Options)> budgetOf)
+    {
+        var (_, geometry) = Read(name, layer);
+        long channels = geometry.Weight.shape[0];
+        int size = target.AdapterSize ?? model.AdapterSize
+                   ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(t.Name, ReferenceEquals(t.Layer, layer) ? geometry.Weight : WeightOf(t.Name, t.Layer), model, t.Options)));
+        return new BottleneckAdapterLayer(name, layer, geometry, method, size, autocastAdapterDtype: model.AutocastAdapterDtype);
+    }
+
+    /// <summary>The trainable count of the FLoRA adapter that <paramref name="model"/> and <paramref name="target"/> give a layer of <paramref name="weight"/>.</summary>
+    private static long FloraBudget(string name, Tensor weight, FloraModelOptions model, FloraTargetOptions target) =>
+        FloraLayerConfig.Resolve(name, weight.shape, model, target).TrainableParameters;
 
     /// <summary>
     /// Creates the adapter an adapter file describes for <paramref name="layer"/> (its method, ranks and scale), so that a
@@ -73,6 +95,10 @@ internal static class AdapterDispatch
                 return method == FloraMethod.Dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
             case FloraMethod.BitFit:
                 return CreateBitFit(name, layer);
+            case FloraMethod.Houlsby or FloraMethod.Pfeiffer:
+                if (spec.Ranks.Length != 1 || spec.Ranks[0] < 1 || !double.IsFinite(spec.Scale) || spec.Scale <= 0)
+                    throw new ArgumentException($"the {method} adapter size ({string.Join(", ", spec.Ranks)}) and scale {spec.Scale} saved for '{name}' are not one width of at least 1 and a positive scale.");
+                return new BottleneckAdapterLayer(name, layer, geometry, method, spec.Ranks[0], spec.Scale);
             default:
                 throw new ArgumentException($"'{name}': adapter files of method {method} cannot be loaded yet.", nameof(method));
         }

@@ -191,20 +191,27 @@ public sealed class FloraAttachment
     /// target's FLoRA count), and makes each of <paramref name="modulesToSave"/> (plus every normalisation layer with
     /// <see cref="FloraModelOptions.SaveNormLayers"/>) train fully, its original parameters and buffers kept aside for
     /// <see cref="Detach"/>. Everything is validated (layer types, ranks, scale, duplicates, an attachment already there)
-    /// before the model is touched. The generated <c>AttachFlora()</c> (through <see cref="Internal.FloraParts"/>) and
+    /// before the model is touched. Pfeiffer puts one adapter per block, after the last target of each parent module
+    /// (<see cref="PfeifferPlacement"/>). The generated <c>AttachFlora()</c> (through <see cref="Internal.FloraParts"/>) and
     /// <see cref="FloraInjector"/> come here.
     /// </summary>
     internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave,
         FloraModelOptions options, FloraMethod method)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (method == FloraMethod.Pfeiffer)
+            return Attach(model, targets, modulesToSave, options.SaveNormLayers, method, PfeifferPlacement.Creator(targets, options));
         return Attach(model, targets, modulesToSave, options.SaveNormLayers, method,
             target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
     }
 
-    /// <summary>Attaches adapters that <paramref name="create"/> makes, one per target, and the modules to save, with every check first.</summary>
+    /// <summary>
+    /// Attaches adapters that <paramref name="create"/> makes, one per target (null: the target takes none, as Pfeiffer's
+    /// placement decides), and the modules to save, with every check first.
+    /// </summary>
     internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave, bool saveNormLayers,
-        FloraMethod method, Func<FloraTarget, AdapterLayer> create)
+        FloraMethod method, Func<FloraTarget, AdapterLayer?> create)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
@@ -223,15 +230,15 @@ public sealed class FloraAttachment
                                         "or give FloraInjector TargetModules (or ModulesToSave) that match layers.");
 
         // Create every adapter before touching the model, so that a bad target leaves it unchanged.
-        var adapters = new List<AdapterLayer>();
+        var adapters = new List<(FloraTarget Target, AdapterLayer Adapter)>();
         try
         {
             foreach (var target in targets)
-                adapters.Add(create(target));
+                if (create(target) is AdapterLayer adapter) adapters.Add((target, adapter));
         }
         catch
         {
-            foreach (var adapter in adapters) Dispose(adapter);
+            foreach (var (_, adapter) in adapters) Dispose(adapter);
             throw;
         }
 
@@ -239,20 +246,25 @@ public sealed class FloraAttachment
         var savedModules = toSave.Select(m => new SavedModule(m)).ToList();
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         var injections = new List<Injection>();
-        for (int i = 0; i < targets.Count; i++)
-            injections.Add(Injection.Inject(targets[i].Slot, adapters[i]));
-        foreach (var adapter in adapters)
+        foreach (var (target, adapter) in adapters)
+            injections.Add(Injection.Inject(target.Slot, adapter));
+        foreach (var (_, adapter) in adapters)
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
         foreach (var saved in savedModules) saved.MakeTrainable();
         return new FloraAttachment(model, method, injections, savedModules, requiresGrad);
     }
 
-    /// <summary>Adds every adapter's update into its base weight; the model then costs exactly the base model.</summary>
+    /// <summary>
+    /// Adds every adapter's update into its base weight; the model then costs exactly the base model. Houlsby and Pfeiffer
+    /// adapters cannot be merged (their update is nonlinear): an <see cref="InvalidOperationException"/> naming the method,
+    /// before anything changes.
+    /// </summary>
     public void Merge()
     {
         EnsureAttached();
         EnsureEnabled("merge");
+        EnsureMergeable();
         if (Adapters.Count > 0 && Adapters.All(a => a.IsMerged))
             throw new InvalidOperationException("The adapters are already merged; merging twice would add ΔW twice. Call UnmergeFlora() first.");
         EnsureAdaptersRan("merge");
@@ -264,6 +276,7 @@ public sealed class FloraAttachment
     {
         EnsureAttached();
         EnsureEnabled("unmerge");
+        EnsureMergeable();
         if (!IsMerged) throw new InvalidOperationException("The adapters are not merged, so there is nothing to unmerge. Call MergeFlora() first.");
         UnmergeAdapters();
     }
@@ -340,11 +353,13 @@ public sealed class FloraAttachment
     /// <summary>
     /// Merges every update into its base weight and takes the adapters out, leaving a plain model with the fine-tuned
     /// weights and the trained modules to save (PEFT's <c>merge_and_unload</c>): what to save or deploy once training is done.
+    /// Refused, with nothing changed, for Houlsby and Pfeiffer adapters, which cannot be merged.
     /// </summary>
     public void MergeAndDetach()
     {
         EnsureAttached();
         EnsureEnabled("merge and detach");
+        EnsureMergeable();
         EnsureAdaptersRan("merge");
         MergeAdapters(Adapters);
         RemoveAdapters(keepUpdate: true);
@@ -398,7 +413,7 @@ public sealed class FloraAttachment
     /// Writes the adapters and modules to save as a Hugging Face PEFT LoRA directory (<c>adapter_config.json</c> and
     /// <c>adapter_model.safetensors</c>) that <c>PeftModel.from_pretrained</c> loads onto the same PyTorch model with the same
     /// outputs. LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals (rank r_out, α = r_out:
-    /// <c>B = U_out</c>, <c>A = s·G ×… U_in, U_k…</c> in the matrix view). BitFit, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
+    /// <c>B = U_out</c>, <c>A = s·G ×… U_in, U_k…</c> in the matrix view). BitFit, Houlsby and Pfeiffer, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
     /// differently, are refused before anything is written. The files are written to a temporary directory and moved into place.
     /// </summary>
     public void SavePeft(string directory) => SavePeft(directory, null);
@@ -418,7 +433,7 @@ public sealed class FloraAttachment
         var rows = Adapters.Select(a => (a.Name, Method: a.Method.ToString(), Detail: a.Describe(), Count: a.TrainableParameters))
             .Concat(_savedModules.Select(m => (Name: m.Path, Method: "saved", Detail: m.Describe(), Count: m.TrainableParameters)))
             .Select(r => (r.Name, r.Method, r.Detail, Count: r.Count.ToString("N0"))).ToList();
-        int w0 = Math.Max(5, rows.Max(r => r.Name.Length)), w1 = 6, w2 = Math.Max(7, rows.Max(r => r.Detail.Length));
+        int w0 = Math.Max(5, rows.Max(r => r.Name.Length)), w1 = Math.Max(6, rows.Max(r => r.Method.Length)), w2 = Math.Max(7, rows.Max(r => r.Detail.Length));
         var text = new StringBuilder();
         text.AppendLine($"{"layer".PadRight(w0)}  {"method".PadRight(w1)}  {"adapter".PadRight(w2)}  {"trainable",12}");
         foreach (var r in rows) text.AppendLine($"{r.Name.PadRight(w0)}  {r.Method.PadRight(w1)}  {r.Detail.PadRight(w2)}  {r.Count,12}");
@@ -469,6 +484,13 @@ public sealed class FloraAttachment
     {
         EnsureAdaptersRan(action);
         _frozenNorms.EnsureUnchanged(action);
+    }
+
+    /// <summary>Throws, before anything changes, when an adapter can never be merged (Houlsby, Pfeiffer), naming its method.</summary>
+    private void EnsureMergeable()
+    {
+        foreach (var injection in _injections)
+            if (injection.Wrapper.MergeRefusal is string refusal) throw new InvalidOperationException(refusal);
     }
 
     private void EnsureAttached()

@@ -10,7 +10,7 @@ namespace Flora;
 /// The layer types adapters can wrap (PEFT's custom modules): TorchSharp's Linear and Conv1d/2d/3d built in, plus any
 /// type registered here. A registered type describes how it computes through a <see cref="LayerGeometry"/> factory
 /// (<see cref="LayerGeometry.Linear"/>, <see cref="LayerGeometry.Convolution"/>): its forward must equal that geometry's
-/// call with its weight and bias. It then takes FLoRA, LoRA, DoRA and BitFit adapters, by name (<see cref="FloraInjector"/>)
+/// call with its weight and bias. It then takes FLoRA, LoRA, DoRA, BitFit, Houlsby and Pfeiffer adapters, by name (<see cref="FloraInjector"/>)
 /// or loaded from files. Registered types are matched before the built-in ones, most recent first.
 /// </summary>
 public static class FloraLayerTypes
@@ -51,7 +51,8 @@ public static class FloraLayerTypes
     /// <summary>
     /// The adapter of <paramref name="method"/> that this table gives <paramref name="layer"/>, built alone (PEFT's
     /// <c>dispatch_default</c>): FLoRA with <paramref name="model"/>'s and <paramref name="target"/>'s settings, LoRA and
-    /// DoRA at the rank they set or else matched to that FLoRA budget, BitFit on the bias. The caller freezes the base
+    /// DoRA at the rank they set or else matched to that FLoRA budget, BitFit on the bias, Houlsby and Pfeiffer a bottleneck
+    /// after it at the width they set or else matched to that budget. The caller freezes the base
     /// layer's parameters and trains the adapter's tensors; <see cref="FloraInjector"/> does both for a whole model.
     /// Throws, naming <paramref name="name"/> and the supported types, for a layer of no registered type.
     /// </summary>

@@ -14,7 +14,7 @@ namespace Flora;
 /// per target for the rest; <c>modules_to_save</c> the saved modules' paths) and <c>adapter_model.safetensors</c> (keys
 /// as <see cref="PeftKeys"/> describes). LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals
 /// (<see cref="FloraAsLora"/>: rank r_out, α = r_out). Refused, before anything is written: BitFit (PEFT's LoRA has no
-/// bias-only adapter), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
+/// bias-only adapter), Houlsby and Pfeiffer (bottleneck adapters are no LoRA), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
 /// PEFT's suffix rules would not select exactly. The files go to a temporary directory first and are then moved into place.
 /// </summary>
 internal static class PeftExporter
@@ -32,6 +32,10 @@ internal static class PeftExporter
         if (attachment.Method == FloraMethod.BitFit)
             throw new InvalidOperationException("BitFit adapters cannot be exported to PEFT: PEFT's LoRA has no bias-only adapter (its bias=\"all\" also trains every other bias " +
                                                 "and still needs LoRA targets). Keep BitFit in Flora's own adapter file (Save).");
+        if (attachment.Method is FloraMethod.Houlsby or FloraMethod.Pfeiffer)
+            throw new InvalidOperationException($"{attachment.Method} adapters cannot be exported to PEFT: a PEFT LoRA directory holds low-rank weight updates, and a bottleneck adapter " +
+                                                "(up(act(down(h))) after the layer) is none, nor can it be merged into one. PEFT itself has no bottleneck adapters (AdapterHub's are another " +
+                                                $"format). Keep {attachment.Method} in Flora's own adapter file (Save).");
         if (attachment.Adapters.Count == 0)
             throw new InvalidOperationException("Nothing to export: the attachment has no adapters, and a PEFT LoRA directory needs at least one target. Save modules alone with Save().");
 

@@ -3,7 +3,7 @@ using Flora.Tests.Injection;
 
 namespace Flora.Tests.Baselines;
 
-/// <summary>Adapter files of LoRA, DoRA and BitFit: bit-exact round trips, and files of another method refused untouched.</summary>
+/// <summary>Adapter files of LoRA, DoRA and BitFit: bit-exact round trips, and files of another method (bottleneck adapters too) refused untouched.</summary>
 public sealed class BaselineFileTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("flora-baselines-").FullName;
@@ -77,6 +77,10 @@ public sealed class BaselineFileTests : IDisposable
         { FloraMethod.Flora, FloraMethod.Lora },
         { FloraMethod.Dora, FloraMethod.Lora },
         { FloraMethod.BitFit, FloraMethod.Dora },
+        { FloraMethod.Houlsby, FloraMethod.Pfeiffer },
+        { FloraMethod.Pfeiffer, FloraMethod.Houlsby },
+        { FloraMethod.Houlsby, FloraMethod.Lora },
+        { FloraMethod.Lora, FloraMethod.Pfeiffer },
     };
 
     [Theory]

@@ -19,7 +19,7 @@ internal static class BaselineTensors
 
     /// <summary>
     /// Gives an adapter values that make its update non-zero: LoRA's B (which starts at zero), DoRA's B and magnitude,
-    /// BitFit's bias, FLoRA's core.
+    /// BitFit's bias, FLoRA's core, every tensor of a bottleneck adapter.
     /// </summary>
     public static void Randomise(IFloraAdapter adapter, long seed)
     {
@@ -37,6 +37,11 @@ internal static class BaselineTensors
                 break;
             case FloraLayer flora:
                 TestTensors.RandomiseCore(flora, seed);
+                break;
+            case BottleneckAdapterLayer bottleneck:
+                // up starts at zero; every tensor moves so that the update (and each gradient) is non-zero.
+                foreach (var ((_, tensor), i) in bottleneck.AdapterTensors.Select((t, i) => (t, i)))
+                    tensor.copy_(TestTensors.Randn(tensor.shape, seed + 2000 + i) * 0.5);
                 break;
         }
     }

@@ -14,6 +14,8 @@ public class SummaryTests(ITestOutputHelper output)
     /// down [32, 16, 2, 2]: 64 + 128 + 64 + 4 + 4 = 264; LoRA 96r → r=3 288; DoRA 96r + 32 → r=2 224.
     /// head [10, 32]: 16 + 40 + 128 = 184; LoRA 42r → r=4 168; DoRA 42r + 10 → r=4 178.
     /// BitFit: the biases, 16 + 16 + 64 + 16 + 32 + 10.
+    /// Houlsby at the width m whose 2·c·m + m + c (c the output channels) is closest: stem 33m + 16 → m=4 148; dw → m=3 115;
+    /// pw1 129m + 64 → m=2 322; pw2 33m + 16 → m=10 346; down 65m + 32 → m=4 292; head 21m + 10 → m=8 178.
     /// </summary>
     public static TheoryData<FloraMethod, long, string[]> Expected() => new()
     {
@@ -21,6 +23,7 @@ public class SummaryTests(ITestOutputHelper output)
         { FloraMethod.Lora, 128 + 130 + 320 + 320 + 288 + 168, new[] { "r=2 α=2", "r=4 α=4", "r=3 α=3" } },
         { FloraMethod.Dora, 144 + 81 + 304 + 336 + 224 + 178, new[] { "r=1 α=1", "r=2 α=2", "r=3 α=3", "r=4 α=4" } },
         { FloraMethod.BitFit, 16 + 16 + 64 + 16 + 32 + 10, new[] { "bias[16]", "bias[64]", "bias[32]", "bias[10]" } },
+        { FloraMethod.Houlsby, 148 + 115 + 322 + 346 + 292 + 178, new[] { "m=4 swish", "m=3 swish", "m=2 swish", "m=10 swish", "m=8 swish" } },
     };
 
     [Theory]
