@@ -94,8 +94,8 @@ internal static class TrainCommand
         "lora" => new MethodPlan("LoRA", MethodKind.Lora, "custom", FloraMethod.Lora, defaults, 5e-3),
         "dora" => new MethodPlan("DoRA", MethodKind.Dora, "custom", FloraMethod.Dora, defaults, 5e-3),
         "flora" => new MethodPlan("FLoRA", MethodKind.Flora, "custom", FloraMethod.Flora, defaults, 5e-3),
-        "hadapter" or "houlsby" => new MethodPlan("HAdapter", MethodKind.Houlsby, "custom", FloraMethod.Houlsby, defaults, 1e-3),
-        "padapter" or "pfeiffer" => new MethodPlan("PAdapter", MethodKind.Pfeiffer, "custom", FloraMethod.Pfeiffer, defaults, 1e-3),
+        "hadapter" => new MethodPlan("HAdapter", MethodKind.Houlsby, "custom", FloraMethod.Houlsby, defaults, 5e-3),
+        "padapter" => new MethodPlan("PAdapter", MethodKind.Pfeiffer, "custom", FloraMethod.Pfeiffer, defaults, 5e-3),
         "adalora" => new MethodPlan("AdaLoRA", MethodKind.AdaLora, "custom", FloraMethod.AdaLora, defaults, 5e-3),
         _ => throw new ArgumentException($"unknown method '{method}': use flora, lora, dora, bitfit, hadapter, padapter, adalora or full"),
     };
