@@ -12,10 +12,11 @@ namespace Flora.Analyzers
 {
     /// <summary>
     /// The ranks, sizes and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1, or a negative
-    /// LoraRank, AdapterSize, AdaLoraTargetRank or AdaLoraInitRank), FLORA003 (an explicit rank larger than its mode, clamped; a LoraRank, own or inherited, larger than the
-    /// weight's full rank), FLORA004 (an explicit R3 larger than a kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a
-    /// Scale, or a LoraAlpha that is set, that is not finite and positive), FLORA014 (an AdaLoraTargetRank above the
-    /// AdaLoraInitRank). Inherited FLoRA ranks clamp silently, as at run time.
+    /// LoraRank, AdapterSize, AdaLoraTargetRank or AdaLoraInitRank), FLORA003 (an explicit rank larger than its mode,
+    /// clamped; a LoraRank, own or inherited, larger than the weight's full rank), FLORA004 (an explicit R3 larger than a
+    /// kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a Scale, or a LoraAlpha that is set, that is not finite and
+    /// positive), FLORA014 (an AdaLoraTargetRank above the AdaLoraInitRank). Inherited FLoRA ranks clamp silently, as at
+    /// run time.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class RankAnalyzer : FloraAnalyzer
