@@ -12,9 +12,10 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Flora.Analyzers.CodeFixes
 {
     /// <summary>
-    /// FLORA003, FLORA004, FLORA005, FLORA007: replaces the attribute argument the diagnostic marks with the text of its
-    /// <see cref="DiagnosticDescriptors.Replacement"/> property (<c>R3 = 3</c>, <c>OutRank = 16, InRank = 1</c>,
-    /// <c>Scale = 0.4</c>), or removes it when that text is empty (and the parentheses when no argument is left). A
+    /// FLORA002, FLORA003, FLORA004, FLORA005, FLORA007, FLORA014: replaces the attribute argument the diagnostic marks with
+    /// the text of its <see cref="DiagnosticDescriptors.Replacement"/> property (<c>R3 = 3</c>, <c>OutRank = 16, InRank = 1</c>,
+    /// <c>Scale = 0.4</c>, <c>AdaLoraInitRank = 16</c>), or removes it when that text is empty (a negative AdapterSize, and
+    /// the parentheses when no argument is left). FLORA002 on a FLoRA rank carries no replacement and gets no fix. A
     /// diagnostic that marks a whole attribute without the argument (a LoraRank inherited from <c>[FloraModel]</c>) gets
     /// the replacement added as the attribute's last argument.
     /// </summary>
@@ -23,7 +24,8 @@ namespace Flora.Analyzers.CodeFixes
     {
         /// <inheritdoc />
         public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(
-            FloraDiagnosticIds.RankExceedsMode, FloraDiagnosticIds.R3ExceedsKernel, FloraDiagnosticIds.R3OnLinear, FloraDiagnosticIds.InvalidScale);
+            FloraDiagnosticIds.RankBelowOne, FloraDiagnosticIds.RankExceedsMode, FloraDiagnosticIds.R3ExceedsKernel, FloraDiagnosticIds.R3OnLinear,
+            FloraDiagnosticIds.InvalidScale, FloraDiagnosticIds.AdaLoraTargetAboveInit);
 
         /// <inheritdoc />
         public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;

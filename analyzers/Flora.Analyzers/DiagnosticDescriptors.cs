@@ -18,6 +18,7 @@ namespace Flora.Analyzers
         public const string InvalidModuleToSave = "FLORA011";
         public const string UnsavedNormLayer = "FLORA012";
         public const string ConstantCountLeftOut = "FLORA013";
+        public const string AdaLoraTargetAboveInit = "FLORA014";
     }
 
     /// <summary>
@@ -51,6 +52,15 @@ namespace Flora.Analyzers
         /// <summary>What FLORA002's message adds for LoraRank, whose 0 means unset.</summary>
         public const string LoraRankAdvice = "A LoRA rank must be at least 1; leave LoraRank unset (0) to match FLoRA's budget.";
 
+        /// <summary>What FLORA002's message adds for AdapterSize, whose 0 means unset.</summary>
+        public const string AdapterSizeAdvice = "A bottleneck adapter is at least 1 wide; leave AdapterSize unset (0) to match FLoRA's budget.";
+
+        /// <summary>What FLORA002's message adds for AdaLoraTargetRank, whose 0 means unset.</summary>
+        public const string AdaLoraTargetRankAdvice = "An AdaLoRA rank must be at least 1; leave AdaLoraTargetRank unset (0) to match FLoRA's budget.";
+
+        /// <summary>What FLORA002's message adds for AdaLoraInitRank, whose 0 means unset.</summary>
+        public const string AdaLoraInitRankAdvice = "An AdaLoRA rank must be at least 1; leave AdaLoraInitRank unset (0) to start at 1.5× the target rank.";
+
         /// <summary>What FLORA007's message adds for Scale.</summary>
         public const string ScaleAdvice = "Use a positive scale such as the paper's 0.4.";
 
@@ -64,10 +74,12 @@ namespace Flora.Analyzers
             "The generator adds AttachFlora() and the other adapter members to a Flora model, so the model and every type that contains it must be declared partial. Fix: add partial.");
 
         public static readonly DiagnosticDescriptor RankBelowOne = Create(FloraDiagnosticIds.RankBelowOne,
-            "A FLoRA or LoRA rank must be at least 1",
+            "A rank or adapter size must be at least 1",
             "{0} {1} of '{2}' is less than 1. {3}",
             Usage, DiagnosticSeverity.Error,
-            "Rank, InRank, OutRank and R3 are sizes of the FLoRA core tensor and must be at least 1; LoraRank must not be negative (0 means unset). Fix: a rank of at least 1, or leave the argument out to inherit it.");
+            "Rank, InRank, OutRank and R3 are sizes of the FLoRA core tensor and must be at least 1; LoraRank, AdapterSize (the bottleneck width of Houlsby "
+            + "and Pfeiffer adapters), AdaLoraTargetRank and AdaLoraInitRank must not be negative (0 means unset). Fix: a rank of at least 1, or leave the "
+            + "argument out to inherit it (LoraRank, AdapterSize and the AdaLoRA ranks: to match FLoRA's budget).");
 
         public static readonly DiagnosticDescriptor RankExceedsMode = Create(FloraDiagnosticIds.RankExceedsMode,
             "A rank exceeds the dimension it factorises and is clamped",
@@ -140,6 +152,14 @@ namespace Flora.Analyzers
             + "the targets and modules to save from their literal shapes, and every norm layer of the module tree. A member it cannot see into (a Sequential, a module "
             + "of your own, a nested Flora model, a base class) or a norm layer or target of run-time size leaves the constant out. Fix: create those layers from "
             + "constant arguments as members of the model itself, or read TrainableParameters after AttachFlora().");
+
+        public static readonly DiagnosticDescriptor AdaLoraTargetAboveInit = Create(FloraDiagnosticIds.AdaLoraTargetAboveInit,
+            "AdaLoraTargetRank exceeds AdaLoraInitRank",
+            "AdaLoraTargetRank {0} of '{1}' exceeds AdaLoraInitRank {2}: AdaLoRA only removes ranks. Use AdaLoraInitRank ≥ {0}, or a lower AdaLoraTargetRank.",
+            Usage, DiagnosticSeverity.Error,
+            "AdaLoRA starts every target at AdaLoraInitRank and prunes its ranks towards AdaLoraTargetRank on average; it never adds any, so a target rank "
+            + "above the initial one cannot be reached, and AttachFlora(FloraMethod.AdaLora) refuses it. Fix: set AdaLoraInitRank to at least the target "
+            + "rank, or lower AdaLoraTargetRank.");
 
         /// <summary>
         /// A descriptor whose description ends with where the rule is documented. The help link stays empty: a link that may

@@ -11,20 +11,32 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Flora.Analyzers
 {
     /// <summary>
-    /// The ranks and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1, or a negative
-    /// LoraRank), FLORA003 (an explicit rank larger than its mode, clamped; a LoraRank, own or inherited, larger than the
-    /// weight's full rank), FLORA004 (an explicit R3 larger than a kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a
-    /// Scale, or a LoraAlpha that is set, that is not finite and positive). Inherited FLoRA ranks clamp silently, as at run time.
+    /// The ranks, sizes and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1, or a negative
+    /// LoraRank, AdapterSize, AdaLoraTargetRank or AdaLoraInitRank), FLORA003 (an explicit rank larger than its mode,
+    /// clamped; a LoraRank, own or inherited, larger than the weight's full rank), FLORA004 (an explicit R3 larger than a
+    /// kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a Scale, or a LoraAlpha that is set, that is not finite and
+    /// positive), FLORA014 (an AdaLoraTargetRank above the AdaLoraInitRank). Inherited FLoRA ranks clamp silently, as at
+    /// run time.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class RankAnalyzer : FloraAnalyzer
     {
         private static readonly string[] RankArguments = { "Rank", "InRank", "OutRank", "R3" };
 
+        /// <summary>The arguments whose 0 means unset, so that only a negative value is FLORA002, with FLORA002's advice for each.</summary>
+        private static readonly (string Name, string Advice)[] ModelUnsetArguments =
+        {
+            ("AdapterSize", DiagnosticDescriptors.AdapterSizeAdvice),
+            ("AdaLoraTargetRank", DiagnosticDescriptors.AdaLoraTargetRankAdvice),
+            ("AdaLoraInitRank", DiagnosticDescriptors.AdaLoraInitRankAdvice),
+        };
+
+        private static readonly (string Name, string Advice)[] TargetUnsetArguments = { ("AdapterSize", DiagnosticDescriptors.AdapterSizeAdvice) };
+
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(
             DiagnosticDescriptors.RankBelowOne, DiagnosticDescriptors.RankExceedsMode, DiagnosticDescriptors.R3ExceedsKernel,
-            DiagnosticDescriptors.R3OnLinear, DiagnosticDescriptors.InvalidScale);
+            DiagnosticDescriptors.R3OnLinear, DiagnosticDescriptors.InvalidScale, DiagnosticDescriptors.AdaLoraTargetAboveInit);
 
         /// <inheritdoc />
         private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
@@ -39,6 +51,22 @@ namespace Flora.Analyzers
             if (attribute is null) return;
             CheckValues(context, attribute, context.Symbol.Name, new[] { "Rank", "R3" });
             CheckLoraValues(context, attribute, context.Symbol.Name);
+            CheckUnsetValues(context, attribute, context.Symbol.Name, ModelUnsetArguments);
+            CheckAdaLoraRanks(context, attribute, context.Symbol.Name);
+        }
+
+        /// <summary>
+        /// FLORA014: AdaLoraTargetRank and AdaLoraInitRank both set with the target above the initial rank: AdaLoRA only prunes
+        /// ranks. Marked on AdaLoraInitRank, whose fix raises it to the target rank. A rank that is unset (0) or negative
+        /// (FLORA002) is not compared.
+        /// </summary>
+        private static void CheckAdaLoraRanks(SymbolAnalysisContext context, AttributeData attribute, string owner)
+        {
+            if (TorchSymbols.NamedInt(attribute, "AdaLoraTargetRank") is not int target || target < 1
+                || TorchSymbols.NamedInt(attribute, "AdaLoraInitRank") is not int init || init < 1 || target <= init)
+                return;
+            Report(context, DiagnosticDescriptors.AdaLoraTargetAboveInit, attribute, "AdaLoraInitRank", "AdaLoraInitRank = " + Number(target),
+                Number(target), owner, Number(init));
         }
 
         private static void AnalyzeTarget(SymbolAnalysisContext context, FloraSymbols symbols)
@@ -46,6 +74,7 @@ namespace Flora.Analyzers
             var member = context.Symbol;
             var attribute = symbols.TargetOf(member);
             if (attribute is null || member.IsStatic) return;
+            CheckUnsetValues(context, attribute, member.Name, TargetUnsetArguments);
             bool floraValid = CheckValues(context, attribute, member.Name, RankArguments);
             bool loraValid = CheckLoraValues(context, attribute, member.Name);
             if (!floraValid && !loraValid) return;
@@ -159,7 +188,7 @@ namespace Flora.Analyzers
             bool valid = true;
             if (TorchSymbols.NamedInt(attribute, "LoraRank") is int rank && rank < 0)
             {
-                Report(context, DiagnosticDescriptors.RankBelowOne, attribute, "LoraRank", null, "LoraRank", Number(rank), owner, DiagnosticDescriptors.LoraRankAdvice);
+                Report(context, DiagnosticDescriptors.RankBelowOne, attribute, "LoraRank", "", "LoraRank", Number(rank), owner, DiagnosticDescriptors.LoraRankAdvice);
                 valid = false;
             }
             if (TorchSymbols.NamedDouble(attribute, "LoraAlpha") is double alpha && alpha != 0 && !(alpha > 0 && !double.IsInfinity(alpha)))
@@ -168,6 +197,19 @@ namespace Flora.Analyzers
                     "LoraAlpha", alpha.ToString("R", CultureInfo.InvariantCulture), owner, DiagnosticDescriptors.LoraAlphaAdvice);
             }
             return valid;
+        }
+
+        /// <summary>
+        /// FLORA002 for a negative value of an argument whose 0 means unset (AdapterSize, the AdaLoRA ranks); the fix removes
+        /// it. They do not change the FLoRA and LoRA checks.
+        /// </summary>
+        private static void CheckUnsetValues(SymbolAnalysisContext context, AttributeData attribute, string owner, IEnumerable<(string Name, string Advice)> arguments)
+        {
+            foreach (var (name, advice) in arguments)
+            {
+                if (TorchSymbols.NamedInt(attribute, name) is int value && value < 0)
+                    Report(context, DiagnosticDescriptors.RankBelowOne, attribute, name, "", name, Number(value), owner, advice);
+            }
         }
 
         private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, AttributeData attribute, string argument, string? replacement, params object[] args)

@@ -47,17 +47,7 @@ namespace Flora.Generators
             {
                 string model = spec.Header.DisplayName;
                 string hide = spec.Header.HidesBaseModel ? "new " : "";
-                if (spec.ConstTrainableParameters is long count)
-                {
-                    w.Line("/// <summary>");
-                    w.Line("/// The trainable parameters <see cref=\"AttachFlora()\"/> adds, computed at compile time from the targets' constant");
-                    w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes" + (spec.Header.SaveNormLayers
-                        ? ", every parameter of the modules to save, and the affine parameters of every norm layer SaveNormLayers trains)."
-                        : spec.ModulesToSave.Count > 0 ? ", and every parameter of the modules to save)." : ")."));
-                    w.Line("/// </summary>");
-                    w.Line("public " + (spec.HidesBaseConst ? "new " : "") + "const long FloraTrainableParameters = " + count.ToString(CultureInfo.InvariantCulture) + "L;");
-                    w.Line();
-                }
+                foreach (var count in spec.Counts) EmitCount(w, spec, count);
                 w.Line("/// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>");
                 w.Line("private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { " + ModelOptions(spec.Header) + " };");
                 w.Line();
@@ -117,6 +107,37 @@ namespace Flora.Generators
                 w.Line("    ?? throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
                 w.Line();
                 EmitAdaptersClass(w, spec, hide);
+            }
+
+            /// <summary>One <c>public const long</c> count, documented with what it counts.</summary>
+            private static void EmitCount(CodeWriter w, ModelSpec spec, CountConstantSpec count)
+            {
+                string saved = spec.Header.SaveNormLayers
+                    ? ", every parameter of the modules to save, and the affine parameters of every norm layer SaveNormLayers trains"
+                    : spec.ModulesToSave.Count > 0 ? ", and every parameter of the modules to save" : "";
+                w.Line("/// <summary>");
+                switch (count.Kind)
+                {
+                    case CountKind.Houlsby:
+                        w.Line("/// The trainable parameters <c>AttachFlora(FloraMethod.Houlsby)</c> adds, computed at compile time from the targets'");
+                        w.Line("/// constant shapes: one bottleneck adapter per target, 2·c·m + m + c for c output channels and width m (the target's");
+                        w.Line("/// AdapterSize, else the model's, else the width whose count is closest to the target's FLoRA count)" + saved + ".");
+                        w.Line("/// Pfeiffer adapters have no such constant: which layer carries them depends on the order in which the parent module");
+                        w.Line("/// registers its children, which only the runtime sees; read <c>TrainableParameters</c> after attaching instead.");
+                        break;
+                    case CountKind.AdaLora:
+                        w.Line("/// The trainable parameters <c>AttachFlora(FloraMethod.AdaLora)</c> adds before any rank is pruned, computed at compile");
+                        w.Line("/// time from the targets' constant shapes: r·(out + (in/groups)·Πk + 1) per target at the initial rank r (AdaLoraInitRank,");
+                        w.Line("/// else 1.5× the target rank: AdaLoraTargetRank, else the rank whose count is closest to the target's FLoRA count)" + saved + ".");
+                        break;
+                    default:
+                        w.Line("/// The trainable parameters <see cref=\"AttachFlora()\"/> adds, computed at compile time from the targets' constant");
+                        w.Line("/// shapes (core plus factors of every adapter, ranks clamped to their modes" + saved + ").");
+                        break;
+                }
+                w.Line("/// </summary>");
+                w.Line("public " + (count.HidesBase ? "new " : "") + "const long " + CountConstants.Name(count.Kind) + " = " + count.Value.ToString(CultureInfo.InvariantCulture) + "L;");
+                w.Line();
             }
 
             private static void EmitAdaptersClass(CodeWriter w, ModelSpec spec, string hide)
@@ -179,6 +200,13 @@ namespace Flora.Generators
                 if (header.LoraRank is int loraRank) options += ", LoraRank = " + Int(loraRank);
                 if (header.LoraAlpha is double loraAlpha) options += ", LoraAlpha = " + Double(loraAlpha);
                 if (header.SaveNormLayers) options += ", SaveNormLayers = true";
+                if (header.AdapterSize is int adapterSize) options += ", AdapterSize = " + Int(adapterSize);
+                var adaLora = new[]
+                {
+                    header.AdaLoraTargetRank is int targetRank ? "TargetRank = " + Int(targetRank) : null,
+                    header.AdaLoraInitRank is int initRank ? "InitRank = " + Int(initRank) : null,
+                }.Where(p => p is not null).ToArray();
+                if (adaLora.Length > 0) options += ", AdaLora = new global::Flora.AdaLoraOptions { " + string.Join(", ", adaLora) + " }";
                 return options;
             }
 
@@ -204,6 +232,7 @@ namespace Flora.Generators
                     t.Scale is double scale ? "Scale = " + Double(scale) : null,
                     t.LoraRank is int loraRank ? "LoraRank = " + Int(loraRank) : null,
                     t.LoraAlpha is double loraAlpha ? "LoraAlpha = " + Double(loraAlpha) : null,
+                    t.AdapterSize is int adapterSize ? "AdapterSize = " + Int(adapterSize) : null,
                 }.Where(p => p is not null).ToArray();
                 return parts.Length == 0 ? "global::Flora.FloraTargetOptions.Inherit" : "new global::Flora.FloraTargetOptions { " + string.Join(", ", parts) + " }";
             }

@@ -55,6 +55,7 @@ namespace Flora.Generators
                     Scale = TorchSymbols.NamedDouble(attribute, "Scale"),
                     LoraRank = Unset(TorchSymbols.NamedInt(attribute, "LoraRank")),
                     LoraAlpha = Unset(TorchSymbols.NamedDouble(attribute, "LoraAlpha")),
+                    AdapterSize = Unset(TorchSymbols.NamedInt(attribute, "AdapterSize")),
                     WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
                 });
             }
@@ -98,7 +99,7 @@ namespace Flora.Generators
             public static ImmutableArray<ModelSpec> BuildModels(ImmutableArray<MemberEntry> entries, CancellationToken cancellationToken)
             {
                 var models = new List<ModelSpec>();
-                var consts = new Dictionary<string, bool>(StringComparer.Ordinal);
+                var countsByType = new Dictionary<string, List<(CountKind Kind, long Value)>>(StringComparer.Ordinal);
                 var hintNames = GeneratedFileNames.NewHintNameSet();
                 foreach (var group in entries.GroupBy(e => e.Header.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
@@ -114,22 +115,23 @@ namespace Flora.Generators
                     targets = AssignPropertyNames(targets);
                     string hint = GeneratedFileNames.UniqueHintName(hintNames, header.Hierarchy.PlainName, ".Flora.g.cs");
                     var norms = group.Select(e => e.NormLayers).FirstOrDefault(n => n is not null);
-                    long? count = ConstCount(targets, saved, header, norms);
-                    consts[header.TypeKey] = count is not null;
+                    countsByType[header.TypeKey] = CountConstants.For(targets, saved, header, norms);
                     models.Add(new ModelSpec
                     {
                         Header = header,
                         Targets = new EquatableArray<TargetSpec>(targets),
                         ModulesToSave = new EquatableArray<SavedModuleSpec>(saved),
-                        ConstTrainableParameters = count,
                         HintName = hint,
                     });
                 }
-                // A derived model's constant hides its base's only when the base has one too (else `new` would warn CS0109).
+                // A derived model's constant hides its base's only when the base has that one too (else `new` would warn CS0109).
+                bool BaseHas(ModelHeader header, CountKind kind) =>
+                    header.BaseCountsInMetadata.Contains(CountConstants.Name(kind))
+                    || (header.SourceBaseKey.Length > 0 && countsByType.TryGetValue(header.SourceBaseKey, out var baseCounts) && baseCounts.Any(c => c.Kind == kind));
                 return models.Select(m => m with
                 {
-                    HidesBaseConst = m.Header.BaseHasConstInMetadata
-                                     || (m.Header.SourceBaseKey.Length > 0 && consts.TryGetValue(m.Header.SourceBaseKey, out bool has) && has),
+                    Counts = new EquatableArray<CountConstantSpec>(countsByType[m.Header.TypeKey].Select(c =>
+                        new CountConstantSpec { Kind = c.Kind, Value = c.Value, HidesBase = BaseHas(m.Header, c.Kind) })),
                 }).ToImmutableArray();
             }
 
@@ -155,13 +157,13 @@ namespace Flora.Generators
                 HierarchyInfo? hierarchy = Hierarchy(type, cancellationToken);
                 if (hierarchy is null) return null;
                 var model = TorchSymbols.Attribute(type, ModelAttributeName);
-                var (hides, sourceBase, baseConst) = GeneratedBase(type, cancellationToken);
+                var (hides, sourceBase, baseCounts) = GeneratedBase(type, cancellationToken);
                 var defaults = TorchSymbols.ModelDefaults(model);
                 return new ModelHeader
                 {
                     HidesBaseModel = hides,
                     SourceBaseKey = sourceBase,
-                    BaseHasConstInMetadata = baseConst,
+                    BaseCountsInMetadata = baseCounts,
                     TypeKey = hierarchy.PlainName,
                     Hierarchy = hierarchy,
                     DisplayName = type.Name,
@@ -171,6 +173,9 @@ namespace Flora.Generators
                     LoraRank = Unset(TorchSymbols.NamedInt(model, "LoraRank")),
                     LoraAlpha = Unset(TorchSymbols.NamedDouble(model, "LoraAlpha")),
                     SaveNormLayers = TorchSymbols.NamedBool(model, "SaveNormLayers") ?? false,
+                    AdapterSize = Unset(TorchSymbols.NamedInt(model, "AdapterSize")),
+                    AdaLoraTargetRank = Unset(TorchSymbols.NamedInt(model, "AdaLoraTargetRank")),
+                    AdaLoraInitRank = Unset(TorchSymbols.NamedInt(model, "AdaLoraInitRank")),
                     NestedMembers = new EquatableArray<string>(NestedMembers(type, cancellationToken)),
                 };
             }
@@ -217,17 +222,18 @@ namespace Flora.Generators
             /// <summary>
             /// Whether a base type has the generated members: from metadata (another assembly's generated code is there), or
             /// in source when the generator will extend it (the current compilation does not hold our output yet); the
-            /// nearest such source base's key; whether a metadata base has the constant count.
+            /// nearest such source base's key; the count constants a metadata base has.
             /// </summary>
-            private static (bool Hides, string SourceBaseKey, bool BaseConstInMetadata) GeneratedBase(INamedTypeSymbol type, CancellationToken cancellationToken)
+            private static (bool Hides, string SourceBaseKey, EquatableArray<string> BaseCountsInMetadata) GeneratedBase(INamedTypeSymbol type, CancellationToken cancellationToken)
             {
                 for (var t = type.BaseType; t is not null && t.TypeKind != TypeKind.Error; t = t.BaseType)
                 {
-                    if (!t.GetMembers("AttachFlora").IsEmpty) return (true, "", !t.GetMembers("FloraTrainableParameters").IsEmpty);
+                    if (!t.GetMembers("AttachFlora").IsEmpty)
+                        return (true, "", new EquatableArray<string>(CountConstants.Names.Where(name => !t.GetMembers(name).IsEmpty)));
                     if (t.DeclaringSyntaxReferences.Length > 0 && CanGenerateFor(t, cancellationToken) && HasAnnotatedMembers(t))
-                        return (true, Hierarchy(t, cancellationToken)?.PlainName ?? "", false);
+                        return (true, Hierarchy(t, cancellationToken)?.PlainName ?? "", EquatableArray<string>.Empty);
                 }
-                return (false, "", false);
+                return (false, "", EquatableArray<string>.Empty);
             }
 
             private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, CancellationToken cancellationToken)
@@ -282,33 +288,6 @@ namespace Flora.Generators
                 return targets.Select((t, i) => t with { PropertyName = names[i] }).ToList();
             }
 
-            /// <summary>
-            /// The compile-time count, when every target's shape is known and its ranks resolve, every module to save has a
-            /// known size, with <c>SaveNormLayers</c> every norm layer of the tree is known (<paramref name="norms"/>), and the
-            /// sum fits a long. Nested models leave the count to run time. The analyzers say why under <c>SaveNormLayers</c>
-            /// (FLORA013), reading the same <see cref="NormLayerScan"/>.
-            /// </summary>
-            private static long? ConstCount(IReadOnlyList<TargetSpec> targets, IReadOnlyList<SavedModuleSpec> saved, ModelHeader header, NormLayersSpec? norms)
-            {
-                if (header.NestedMembers.Count > 0) return null;
-                long normParameters = 0;
-                if (header.SaveNormLayers)
-                {
-                    if (norms?.Parameters is not long known) return null;
-                    normParameters = known;
-                }
-                if (targets.Count + saved.Count == 0 || targets.Any(t => !t.ShapeKnown) || saved.Any(m => m.Parameters is null)) return null;
-                long total = 0;
-                foreach (var t in targets)
-                {
-                    long? count = FloraRankRules.CountTarget(t.WeightShape.ToArray(), header.Rank, header.R3, t.Rank, t.InRank, t.OutRank, t.R3);
-                    if (count is null) return null;
-                    total = FloraRankRules.SaturatingAdd(total, count.Value);
-                }
-                foreach (var m in saved) total = FloraRankRules.SaturatingAdd(total, m.Parameters!.Value);
-                total = FloraRankRules.SaturatingAdd(total, normParameters);
-                return total == long.MaxValue ? null : total; // saturated: no meaningful constant
-            }
             /// <summary><c>conv1</c> → <c>Conv1</c>, <c>_head</c> → <c>Head</c>, <c>m_x</c> → <c>M_x</c>.</summary>
             internal static string PascalCase(string name)
             {

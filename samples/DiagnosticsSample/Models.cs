@@ -113,3 +113,12 @@ public partial class HiddenNormModel : Module<Tensor, Tensor>
     public HiddenNormModel() : base(nameof(HiddenNormModel)) => RegisterComponents();
     public override Tensor forward(Tensor x) => body.call(fc.call(x));
 }
+
+/// <summary>FLORA014: AdaLoRA only removes ranks, so its target rank cannot exceed its initial rank.</summary>
+[FloraModel(Rank = 4, AdaLoraTargetRank = 16, AdaLoraInitRank = 12)]
+public partial class InvertedAdaLoraModel : Module<Tensor, Tensor>
+{
+    [FloraTarget] private readonly Conv2d conv = Conv2d(32, 64, 3, padding: 1);
+    public InvertedAdaLoraModel() : base(nameof(InvertedAdaLoraModel)) => RegisterComponents();
+    public override Tensor forward(Tensor x) => conv.call(x);
+}

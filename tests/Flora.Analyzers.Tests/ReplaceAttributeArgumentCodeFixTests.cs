@@ -3,8 +3,8 @@ using Flora.Analyzers.CodeFixes;
 namespace Flora.Analyzers.Tests;
 
 /// <summary>
-/// The fix of FLORA003, FLORA004, FLORA005 and FLORA007: the marked attribute argument becomes the diagnostic's
-/// Replacement text, or goes when that is empty.
+/// The fix of FLORA002 (for the arguments whose 0 means unset), FLORA003, FLORA004, FLORA005, FLORA007 and FLORA014: the
+/// marked attribute argument becomes the diagnostic's Replacement text, or goes when that is empty.
 /// </summary>
 [Trait("Fix", "ReplaceAttributeArgumentCodeFix")]
 public sealed class ReplaceAttributeArgumentCodeFixTests
@@ -96,6 +96,58 @@ public sealed class ReplaceAttributeArgumentCodeFixTests
             """), title: "Set Scale = 0.4");
 
     [Fact]
+    [Trait("Diagnostic", "FLORA002")]
+    public Task FLORA002_a_negative_AdapterSize_is_removed_from_targets_and_models() =>
+        VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.FixAsync(Model("""
+                [FloraTarget({|FLORA002:AdapterSize = -8|})] private readonly Linear fc = Linear(8, 4);
+                [FloraTarget(Rank = 2, {|FLORA002:AdapterSize = -1|}, Scale = 4)] private readonly Linear head = Linear(8, 4);
+            """, "[FloraModel(Rank = 4, {|FLORA002:AdapterSize = -2|})]"), Model("""
+                [FloraTarget] private readonly Linear fc = Linear(8, 4);
+                [FloraTarget(Rank = 2, Scale = 4)] private readonly Linear head = Linear(8, 4);
+            """, "[FloraModel(Rank = 4)]"));
+
+    [Fact]
+    [Trait("Diagnostic", "FLORA002")]
+    public Task FLORA002_title_names_the_removed_argument() =>
+        VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.FixAsync(Model("""
+                [FloraTarget] private readonly Linear fc = Linear(8, 4);
+            """, "[FloraModel(Rank = 4, {|FLORA002:AdaLoraTargetRank = -4|})]"), Model("""
+                [FloraTarget] private readonly Linear fc = Linear(8, 4);
+            """, "[FloraModel(Rank = 4)]"), title: "Remove AdaLoraTargetRank");
+
+    [Fact]
+    [Trait("Diagnostic", "FLORA002")]
+    public Task FLORA002_negative_AdaLoRA_ranks_and_LoraRank_are_removed() =>
+        VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.FixAsync(Model("""
+                [FloraTarget({|FLORA002:LoraRank = -4|})] private readonly Linear fc = Linear(8, 4);
+            """, "[FloraModel({|FLORA002:AdaLoraTargetRank = -4|}, {|FLORA002:AdaLoraInitRank = -1|}, {|FLORA002:LoraRank = -2|})]"), Model("""
+                [FloraTarget] private readonly Linear fc = Linear(8, 4);
+            """, "[FloraModel]"),
+            // Removing neighbouring arguments touches the same separators: Fix All takes a second pass for the model's three.
+            test => test.NumberOfFixAllIterations = 2);
+
+    [Fact]
+    [Trait("Diagnostic", "FLORA014")]
+    public Task FLORA014_the_initial_rank_is_raised_to_the_target_rank() =>
+        VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.FixAsync(Model("""
+                [FloraTarget] private readonly Conv2d conv = Conv2d(32, 64, 3);
+            """, "[FloraModel(Rank = 4, AdaLoraTargetRank = 16, {|FLORA014:AdaLoraInitRank = 12|}, Scale = 0.4)]"), Model("""
+                [FloraTarget] private readonly Conv2d conv = Conv2d(32, 64, 3);
+            """, "[FloraModel(Rank = 4, AdaLoraTargetRank = 16, AdaLoraInitRank = 16, Scale = 0.4)]"), title: "Set AdaLoraInitRank = 16");
+
+    [Fact]
+    [Trait("Diagnostic", "FLORA002")]
+    public Task FLORA002_on_a_FLoRA_rank_keeps_its_diagnostic_and_gets_no_fix() =>
+        VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.FixAsync(Model("""
+                [FloraTarget({|FLORA002:Rank = 0|}, {|FLORA002:AdapterSize = -1|})] private readonly Linear fc = Linear(8, 4);
+            """), Model("""
+                [FloraTarget({|FLORA002:Rank = 0|})] private readonly Linear fc = Linear(8, 4);
+            """),
+            // FLORA002 is fixable, so its markup in the fixed code is an expectation only where the fixed state allows markup.
+            test => test.FixedState.MarkupHandling = MarkupMode.Allow);
+
+
+    [Fact]
     public async Task Titles_name_what_each_fix_writes()
     {
         var titles = await VerifyFix<RankAnalyzer, ReplaceAttributeArgumentCodeFix>.TitlesAsync(Model("""
@@ -104,8 +156,9 @@ public sealed class ReplaceAttributeArgumentCodeFixTests
                 [FloraTarget(R3 = 2)] private readonly Linear fc = Linear(8, 4);
                 [FloraTarget(Scale = 0)] private readonly Linear head = Linear(8, 4);
                 [FloraTarget(Rank = 0)] private readonly Linear none = Linear(8, 4);
-            """));
-        Assert.Equal(new[] { "Set R3 = 3", "Use OutRank = 16, InRank = 1", "Remove R3", "Set Scale = 0.4" }, titles);
+                [FloraTarget(AdapterSize = -1)] private readonly Linear bottleneck = Linear(8, 4);
+            """, "[FloraModel(AdaLoraTargetRank = 16, AdaLoraInitRank = 12)]"));
+        Assert.Equal(new[] { "Set AdaLoraInitRank = 16", "Set R3 = 3", "Use OutRank = 16, InRank = 1", "Remove R3", "Set Scale = 0.4", "Remove AdapterSize" }, titles);
     }
 
     [Fact]

@@ -113,6 +113,27 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void Changing_an_AdapterSize_or_an_AdaLoRA_rank_modifies_the_model_and_its_counts()
+    {
+        var compilation = Compile(ModelFile);
+        var sized = Edit(compilation, "[FloraTarget(Rank = 4)] private readonly Linear head", "[FloraTarget(Rank = 4, AdapterSize = 3)] private readonly Linear head");
+        var (first, second) = RunTwice(compilation, sized);
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(second, FloraStepNames.Models));
+        string before = Assert.Single(first.GeneratedSources).SourceText.ToString();
+        string after = Assert.Single(second.GeneratedSources).SourceText.ToString();
+        Assert.Contains("new global::Flora.FloraTargetOptions { Rank = 4, AdapterSize = 3 }", after);
+        Assert.Equal(ConstCount(before), ConstCount(after));
+        Assert.NotEqual(ConstCount(before, "HoulsbyTrainableParameters"), ConstCount(after, "HoulsbyTrainableParameters"));
+
+        var ranked = Edit(compilation, "[FloraModel(Rank = 8, R3 = 2)]", "[FloraModel(Rank = 8, R3 = 2, AdaLoraInitRank = 2)]");
+        var (_, third) = RunTwice(compilation, ranked);
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(third, FloraStepNames.Models));
+        string adaLora = Assert.Single(third.GeneratedSources).SourceText.ToString();
+        Assert.Contains("AdaLora = new global::Flora.AdaLoraOptions { InitRank = 2 }", adaLora);
+        Assert.NotEqual(ConstCount(before, "AdaLoraTrainableParameters"), ConstCount(adaLora, "AdaLoraTrainableParameters"));
+    }
+
+    [Fact]
     public void Changing_a_constant_the_shape_depends_on_modifies_the_model()
     {
         const string source = Usings + """
@@ -289,9 +310,9 @@ public sealed class IncrementalTests
         Assert.True(outputs.All(CachedOrUnchanged.Contains), "SourceOutput: " + string.Join(", ", outputs));
     }
 
-    private static string? ConstCount(string text)
+    private static string? ConstCount(string text, string name = "FloraTrainableParameters")
     {
-        const string marker = "FloraTrainableParameters = ";
+        string marker = name + " = ";
         int at = text.IndexOf(marker, StringComparison.Ordinal);
         return at < 0 ? null : text.Substring(at + marker.Length, text.IndexOf('L', at + marker.Length) - at - marker.Length);
     }

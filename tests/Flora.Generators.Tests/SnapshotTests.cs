@@ -316,10 +316,10 @@ public sealed class SnapshotTests
     public void EveryNamedArgument() => VerifyModel(Usings + """
         namespace Demo;
 
-        [FloraModel(Rank = 4, R3 = 2, Scale = 0.04, MaxTrainableParameters = 1_000_000)]
+        [FloraModel(Rank = 4, R3 = 2, Scale = 0.04, MaxTrainableParameters = 1_000_000, AdapterSize = 6, AdaLoraTargetRank = 3, AdaLoraInitRank = 5)]
         public partial class Tuned : Module<Tensor, Tensor>
         {
-            [FloraTarget(Rank = 6, InRank = 2, OutRank = 3, R3 = 1, Scale = 4)] private readonly Conv2d conv = Conv2d(8, 16, 3);
+            [FloraTarget(Rank = 6, InRank = 2, OutRank = 3, R3 = 1, Scale = 4, AdapterSize = 2)] private readonly Conv2d conv = Conv2d(8, 16, 3);
             [FloraTarget(OutRank = 5)] private readonly Conv1d seq = Conv1d(16, 16, 3);
             [FloraTarget(InRank = 7, Scale = 1e-3)] private readonly Linear head = Linear(16, 10);
 

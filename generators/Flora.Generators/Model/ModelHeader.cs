@@ -15,6 +15,11 @@ namespace Flora.Generators.Model
         public int? LoraRank { get; init; }
         public double? LoraAlpha { get; init; }
         public bool SaveNormLayers { get; init; }
+        /// <summary>[FloraModel]'s bottleneck width of Houlsby/Pfeiffer adapters (null: unset, matched to FLoRA's budget).</summary>
+        public int? AdapterSize { get; init; }
+        /// <summary>[FloraModel]'s AdaLoRA target and initial ranks (null: unset).</summary>
+        public int? AdaLoraTargetRank { get; init; }
+        public int? AdaLoraInitRank { get; init; }
         /// <summary>
         /// Members holding annotated models (or module lists of them) whose parts join this model's attachment, in
         /// declaration order.
@@ -24,8 +29,8 @@ namespace Flora.Generators.Model
         public bool HidesBaseModel { get; init; }
         /// <summary>The type key of the nearest base model generated in this compilation, or empty.</summary>
         public string SourceBaseKey { get; init; } = "";
-        /// <summary>Whether a base type from another assembly already has <c>FloraTrainableParameters</c>.</summary>
-        public bool BaseHasConstInMetadata { get; init; }
+        /// <summary>The names of the count constants (<c>FloraTrainableParameters</c>, …) a base type from another assembly already has.</summary>
+        public EquatableArray<string> BaseCountsInMetadata { get; init; } = EquatableArray<string>.Empty;
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ namespace Flora.Generators.Model
         /// <summary>The LoRA/DoRA rank and α set on the target; null when inherited.</summary>
         public int? LoraRank { get; init; }
         public double? LoraAlpha { get; init; }
+        /// <summary>The Houlsby/Pfeiffer bottleneck width set on the target; null when inherited.</summary>
+        public int? AdapterSize { get; init; }
         /// <summary>The base weight's shape when constant arguments give it; empty when unknown.</summary>
         public EquatableArray<long> WeightShape { get; init; } = EquatableArray<long>.Empty;
 

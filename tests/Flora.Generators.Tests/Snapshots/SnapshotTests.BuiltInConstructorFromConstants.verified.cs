@@ -12,6 +12,22 @@ namespace Demo
         /// </summary>
         public const long FloraTrainableParameters = 279L;
 
+        /// <summary>
+        /// The trainable parameters <c>AttachFlora(FloraMethod.Houlsby)</c> adds, computed at compile time from the targets'
+        /// constant shapes: one bottleneck adapter per target, 2·c·m + m + c for c output channels and width m (the target's
+        /// AdapterSize, else the model's, else the width whose count is closest to the target's FLoRA count).
+        /// Pfeiffer adapters have no such constant: which layer carries them depends on the order in which the parent module
+        /// registers its children, which only the runtime sees; read <c>TrainableParameters</c> after attaching instead.
+        /// </summary>
+        public const long HoulsbyTrainableParameters = 285L;
+
+        /// <summary>
+        /// The trainable parameters <c>AttachFlora(FloraMethod.AdaLora)</c> adds before any rank is pruned, computed at compile
+        /// time from the targets' constant shapes: r·(out + (in/groups)·Πk + 1) per target at the initial rank r (AdaLoraInitRank,
+        /// else 1.5× the target rank: AdaLoraTargetRank, else the rank whose count is closest to the target's FLoRA count).
+        /// </summary>
+        public const long AdaLoraTrainableParameters = 268L;
+
         /// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>
         private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = 8, R3 = 1, Scale = 0.4d };
 

@@ -12,8 +12,24 @@ namespace Demo
         /// </summary>
         public const long FloraTrainableParameters = 446L;
 
+        /// <summary>
+        /// The trainable parameters <c>AttachFlora(FloraMethod.Houlsby)</c> adds, computed at compile time from the targets'
+        /// constant shapes: one bottleneck adapter per target, 2·c·m + m + c for c output channels and width m (the target's
+        /// AdapterSize, else the model's, else the width whose count is closest to the target's FLoRA count).
+        /// Pfeiffer adapters have no such constant: which layer carries them depends on the order in which the parent module
+        /// registers its children, which only the runtime sees; read <c>TrainableParameters</c> after attaching instead.
+        /// </summary>
+        public const long HoulsbyTrainableParameters = 432L;
+
+        /// <summary>
+        /// The trainable parameters <c>AttachFlora(FloraMethod.AdaLora)</c> adds before any rank is pruned, computed at compile
+        /// time from the targets' constant shapes: r·(out + (in/groups)·Πk + 1) per target at the initial rank r (AdaLoraInitRank,
+        /// else 1.5× the target rank: AdaLoraTargetRank, else the rank whose count is closest to the target's FLoRA count).
+        /// </summary>
+        public const long AdaLoraTrainableParameters = 905L;
+
         /// <summary>The model-wide settings of <c>[FloraModel]</c> that every target inherits.</summary>
-        private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = 4, R3 = 2, Scale = 0.04d };
+        private static readonly global::Flora.FloraModelOptions __floraModelOptions = new global::Flora.FloraModelOptions { Rank = 4, R3 = 2, Scale = 0.04d, AdapterSize = 6, AdaLora = new global::Flora.AdaLoraOptions { TargetRank = 3, InitRank = 5 } };
 
         /// <summary>Freezes the model and attaches a FLoRA adapter to every <c>[FloraTarget]</c> member. The model's output is unchanged until training.</summary>
         /// <returns>The attached adapters, one strongly typed property per target.</returns>
@@ -86,7 +102,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
         void global::Flora.Internal.IFloraComposable.DescribeFloraParts(global::Flora.Internal.FloraParts parts)
         {
-            parts.Target(this, "conv", this.conv, new global::Flora.FloraTargetOptions { Rank = 6, InRank = 2, OutRank = 3, R3 = 1, Scale = 4.0d });
+            parts.Target(this, "conv", this.conv, new global::Flora.FloraTargetOptions { Rank = 6, InRank = 2, OutRank = 3, R3 = 1, Scale = 4.0d, AdapterSize = 2 });
             parts.Target(this, "seq", this.seq, new global::Flora.FloraTargetOptions { OutRank = 5 });
             parts.Target(this, "head", this.head, new global::Flora.FloraTargetOptions { InRank = 7, Scale = 0.001d });
         }
