@@ -37,7 +37,7 @@ namespace Flora
         /// <summary>The AdaLoRA rank (1 to the weight's full rank) whose count is closest to <paramref name="budget"/>.</summary>
         public static int MatchedAdaLoraRank(IReadOnlyList<long> weightShape, long budget)
         {
-            long perRank = weightShape[0] + Columns(weightShape) + 1;
+            long perRank = checked(weightShape[0] + Columns(weightShape) + 1);
             long full = FloraRankRules.LoraFullRank(weightShape);
             long lower = Math.Min(Math.Max(1, budget / perRank), full);
             long upper = Math.Min(lower + 1, full);
@@ -57,7 +57,7 @@ namespace Flora
         private static long Columns(IReadOnlyList<long> weightShape)
         {
             long columns = 1;
-            for (int i = 1; i < weightShape.Count; i++) columns *= weightShape[i];
+            for (int i = 1; i < weightShape.Count; i++) columns = checked(columns * weightShape[i]);
             return columns;
         }
     }
