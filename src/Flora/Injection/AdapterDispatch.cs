@@ -8,7 +8,8 @@ namespace Flora;
 /// <summary>
 /// Creates adapters from the one dispatch table (<see cref="FloraLayerTypes"/>: base layer type → geometry and adapter
 /// type per method, first match wins). LoRA and DoRA get, per target, the rank whose trainable count is closest to the
-/// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias.
+/// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias; AdaLoRA
+/// (one adapter type over every geometry) gets a target rank matched the same way and 1.5× it to start from.
 /// </summary>
 internal static class AdapterDispatch
 {
@@ -28,7 +29,8 @@ internal static class AdapterDispatch
         FloraMethod.Lora => CreateLora(name, layer, model, target, dora: false),
         FloraMethod.Dora => CreateLora(name, layer, model, target, dora: true),
         FloraMethod.BitFit => CreateBitFit(name, layer),
-        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora or BitFit.", nameof(method)),
+        FloraMethod.AdaLora => CreateAdaLora(name, layer, model, target),
+        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora, BitFit or AdaLora.", nameof(method)),
     };
 
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
@@ -47,6 +49,16 @@ internal static class AdapterDispatch
         var (entry, geometry) = Read(name, layer);
         LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora);
         return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
+    }
+
+    /// <summary>
+    /// Creates the AdaLoRA adapter of <paramref name="layer"/> (any layer type of the table, through its geometry) with its
+    /// target and initial rank resolved for its weight's shape (<see cref="AdaLoraLayerConfig.Resolve"/>).
+    /// </summary>
+    public static AdaLoraLayer CreateAdaLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
+    {
+        var (_, geometry) = Read(name, layer);
+        return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target));
     }
 
     /// <summary>
@@ -73,6 +85,10 @@ internal static class AdapterDispatch
                 return method == FloraMethod.Dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
             case FloraMethod.BitFit:
                 return CreateBitFit(name, layer);
+            case FloraMethod.AdaLora:
+                if (spec.Ranks.Length != 2 || spec.Ranks[0] < 1 || spec.Ranks[1] < 1)
+                    throw new ArgumentException($"the AdaLoRA ranks ({string.Join(", ", spec.Ranks)}) saved for '{name}' are not a rank and a ranknum of at least 1.");
+                return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.FromSpec(spec));
             default:
                 throw new ArgumentException($"'{name}': adapter files of method {method} cannot be loaded yet.", nameof(method));
         }
