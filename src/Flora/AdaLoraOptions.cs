@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json.Serialization;
 
 namespace Flora;
 
@@ -13,6 +14,7 @@ namespace Flora;
 /// masked every <see cref="DeltaT"/> steps;</item>
 /// <item>at <c>TotalSteps − TFinal</c> the final allocation, kept fixed for the last <see cref="TFinal"/> steps.</item>
 /// </list>
+/// Adapter files record these settings under PEFT's field names (<c>target_r</c>, <c>init_r</c>, <c>tinit</c>, …).
 /// </summary>
 public sealed record AdaLoraOptions
 {
@@ -20,30 +22,39 @@ public sealed record AdaLoraOptions
     private const double DefaultBeta = 0.85, DefaultOrthRegWeight = 0.5;
 
     /// <summary>The average rank per target after allocation (PEFT's <c>target_r</c>); null matches each target's FLoRA budget.</summary>
+    [JsonPropertyName("target_r")]
     public int? TargetRank { get; init; }
 
     /// <summary>The rank every target starts with (PEFT's <c>init_r</c>); null is 1.5× the target rank, rounded up.</summary>
+    [JsonPropertyName("init_r")]
     public int? InitRank { get; init; }
 
     /// <summary>Warm-up steps before the budget starts to fall (PEFT's <c>tinit</c>).</summary>
+    [JsonPropertyName("tinit")]
     public int TInit { get; init; }
 
     /// <summary>Final steps with the allocation fixed (PEFT's <c>tfinal</c>).</summary>
+    [JsonPropertyName("tfinal")]
     public int TFinal { get; init; }
 
     /// <summary>Steps between two allocations (PEFT's <c>deltaT</c>).</summary>
+    [JsonPropertyName("deltaT")]
     public int DeltaT { get; init; } = 1;
 
     /// <summary>Smoothing of the sensitivity (PEFT's <c>beta1</c>), in (0, 1).</summary>
+    [JsonPropertyName("beta1")]
     public double Beta1 { get; init; } = DefaultBeta;
 
     /// <summary>Smoothing of the uncertainty (PEFT's <c>beta2</c>), in (0, 1).</summary>
+    [JsonPropertyName("beta2")]
     public double Beta2 { get; init; } = DefaultBeta;
 
     /// <summary>The weight of the orthogonality term <see cref="FloraAttachment.OrthogonalRegularization"/> returns (PEFT's <c>orth_reg_weight</c>), at least 0.</summary>
+    [JsonPropertyName("orth_reg_weight")]
     public double OrthRegWeight { get; init; } = DefaultOrthRegWeight;
 
     /// <summary>The training's total steps (PEFT's <c>total_step</c>); needed by <see cref="FloraAttachment.UpdateAndAllocate"/>.</summary>
+    [JsonPropertyName("total_step")]
     public int? TotalSteps { get; init; }
 
     /// <summary>Throws, naming the setting, the value and the fix, when a setting is out of range.</summary>

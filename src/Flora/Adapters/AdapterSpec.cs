@@ -6,7 +6,7 @@ namespace Flora;
 
 /// <summary>
 /// What identifies an adapter's shape in adapter files and reports: the base layer's type and weight shape, the
-/// method's ranks (FLoRA: one per mode; LoRA/DoRA: one) and its scale. LoRA and DoRA also record what defines their
+/// method's ranks (FLoRA: one per mode; LoRA/DoRA: one; AdaLoRA: the rank and PEFT's <c>ranknum</c>) and its scale. LoRA and DoRA also record what defines their
 /// scale (α and whether it is divided by √r), so that a file rebuilds exactly the adapter that wrote it.
 /// </summary>
 /// <param name="LayerType">The base layer's type name, e.g. <c>Conv2d</c>.</param>
@@ -23,6 +23,9 @@ public sealed record AdapterSpec(string LayerType, long[] WeightShape, int[] Ran
 
     /// <summary>Whether the LoRA/DoRA scale is <c>α/√r</c> (rsLoRA) rather than <c>α/r</c>.</summary>
     public bool UseRsLora { get; init; }
+
+    /// <summary>AdaLoRA's target rank, the target's share of the allocation's final budget; null for other methods.</summary>
+    public int? TargetRank { get; init; }
 
     /// <summary>Whether <paramref name="other"/>'s scale equals this one's within <see cref="ScaleTolerance"/>.</summary>
     private bool ScaleMatches(double other) =>

@@ -26,7 +26,8 @@ public static class AdapterFile
     {
         LibraryVersion = LibraryVersion,
         Method = attachment.Method.ToString().ToLowerInvariant(),
-        Targets = attachment.Adapters.Select(a => AdapterFileConfig.TargetEntry.Of(a.Name, a.Spec)).ToList(),
+        Targets = attachment.Adapters.Select(a => AdapterFileConfig.TargetEntry.Of(a.Name, a.Spec) with { RankPattern = (a as AdaLoraLayer)?.RankPattern.ToArray() }).ToList(),
+        AdaLora = attachment.RankAllocator?.Options,
         ModulesToSave = attachment.SavedModules.Select(m => new AdapterFileConfig.SavedModuleEntry
         {
             Name = m.Path, Module = m.Module.GetType().Name, Tensors = m.Tensors().Select(t => t.Key).ToArray(),
@@ -71,6 +72,9 @@ public static class AdapterFile
                 throw new AdapterFileException(path, adapter.Name, $"the file has no adapter for '{adapter.Name}', which the model targets. Load a file saved from a model with the same targets.");
             if (!entry.ToSpec().Equals(adapter.Spec))
                 throw new AdapterFileException(path, adapter.Name, $"the file's adapter is {entry.ToSpec().Describe()} but the model's is {adapter.Spec.Describe()}. Attach with the same ranks and scale as the file, or load a matching file.");
+            if (entry.RankPattern is bool[] pattern && (adapter is not AdaLoraLayer adaLora || pattern.Length != adaLora.Config.Rank))
+                throw new AdapterFileException(path, adapter.Name, adapter is AdaLoraLayer ? $"its rank_pattern has {pattern.Length} entries but the adapter has {adapter.Spec.Ranks[0]} triplets. The file is damaged; re-save it."
+                    : "it records a rank_pattern, which only AdaLoRA adapters have. The file is damaged; re-save it.");
         }
         var targeted = attachment.Adapters.Select(a => a.Name).ToHashSet();
         var extraTarget = config.Targets.FirstOrDefault(t => !targeted.Contains(t.Name));
@@ -103,6 +107,8 @@ public static class AdapterFile
             foreach (var (key, parameter) in expected)
                 parameter.copy_(content.Tensors[key]); // converts dtype and device to the adapter's
         }
+        foreach (var adapter in attachment.Adapters.OfType<AdaLoraLayer>())
+            adapter.SetRankPattern(fileTargets[adapter.Name].RankPattern ?? Enumerable.Repeat(true, adapter.Config.Rank).ToArray());
     }
 
     /// <summary>Every tensor an adapter file holds for <paramref name="attachment"/>: adapter tensors, then the modules to save's parameters and buffers.</summary>
@@ -176,6 +182,7 @@ public static class AdapterFile
     private static string Capitalise(string method) => method.Length == 0 ? method : method switch
     {
         "bitfit" => "BitFit",
+        "adalora" => "AdaLora",
         _ => char.ToUpperInvariant(method[0]) + method[1..],
     };
 }

@@ -9,7 +9,9 @@ namespace Flora;
 /// method, the library version, each target's base layer, weight shape, ranks and scale, and the modules saved whole.
 /// <para>
 /// Format history: 1 — targets only; 2 — LoRA/DoRA targets record α and rsLoRA, and <c>modules_to_save</c> lists the
-/// modules whose parameters and buffers the file holds. Version 2 readers read version 1 files.
+/// modules whose parameters and buffers the file holds; 3 — AdaLoRA: each target records its <c>target_rank</c> and
+/// <c>rank_pattern</c> (the triplets the allocation kept), and <c>adalora</c> the allocation's settings. Each version
+/// reads the files of the versions before it.
 /// </para>
 /// </summary>
 public sealed record AdapterFileConfig
@@ -18,7 +20,7 @@ public sealed record AdapterFileConfig
     public const string MetadataEntryName = "flora";
 
     /// <summary>The format's version; a reader refuses files of a newer format.</summary>
-    public const int CurrentFormat = 2;
+    public const int CurrentFormat = 3;
 
     /// <summary>The format's version.</summary>
     [JsonPropertyName("format")] public int Format { get; init; } = CurrentFormat;
@@ -34,6 +36,11 @@ public sealed record AdapterFileConfig
 
     /// <summary>The modules trained and saved whole (format 2; empty in format 1 files).</summary>
     [JsonPropertyName("modules_to_save")] public IReadOnlyList<SavedModuleEntry> ModulesToSave { get; init; } = new List<SavedModuleEntry>();
+
+    /// <summary>AdaLoRA's settings (format 3): the schedule and smoothing the allocation ran with; null for other methods.</summary>
+    [JsonPropertyName("adalora")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AdaLoraOptions? AdaLora { get; init; }
 
     /// <summary>One adapted layer.</summary>
     public sealed record TargetEntry
@@ -56,15 +63,23 @@ public sealed record AdapterFileConfig
         [JsonPropertyName("use_rslora")]
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
         public bool UseRsLora { get; init; }
+        /// <summary>AdaLoRA's target rank, the target's share of the final budget (format 3); null for other methods.</summary>
+        [JsonPropertyName("target_rank")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public int? TargetRank { get; init; }
+        /// <summary>AdaLoRA's kept triplets, one per rank (format 3; PEFT's <c>rank_pattern</c> entry); null for other methods.</summary>
+        [JsonPropertyName("rank_pattern")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public bool[]? RankPattern { get; init; }
 
         /// <summary>The spec this entry describes.</summary>
-        internal AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale) { LoraAlpha = LoraAlpha, UseRsLora = UseRsLora };
+        internal AdapterSpec ToSpec() => new(Layer, WeightShape, Ranks, Scale) { LoraAlpha = LoraAlpha, UseRsLora = UseRsLora, TargetRank = TargetRank };
 
         /// <summary>The entry describing <paramref name="spec"/> at <paramref name="name"/>.</summary>
         internal static TargetEntry Of(string name, AdapterSpec spec) => new()
         {
             Name = name, Layer = spec.LayerType, WeightShape = spec.WeightShape, Ranks = spec.Ranks, Scale = spec.Scale,
-            LoraAlpha = spec.LoraAlpha, UseRsLora = spec.UseRsLora,
+            LoraAlpha = spec.LoraAlpha, UseRsLora = spec.UseRsLora, TargetRank = spec.TargetRank,
         };
     }
 

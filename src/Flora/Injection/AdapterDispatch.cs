@@ -10,7 +10,8 @@ namespace Flora;
 /// Creates adapters from the one dispatch table (<see cref="FloraLayerTypes"/>: base layer type → geometry and adapter
 /// type per method, first match wins). LoRA and DoRA get, per target, the rank whose trainable count is closest to the
 /// target's FLoRA count (<see cref="BudgetMatching"/>); BitFit adapts any supported layer through its bias; Houlsby and
-/// Pfeiffer put a bottleneck of the width closest to the FLoRA budget after any supported layer (<see cref="BaselineSizeRules"/>).
+/// Pfeiffer put a bottleneck of the width closest to the FLoRA budget after any supported layer (<see cref="BaselineSizeRules"/>);
+/// AdaLoRA (one adapter type over every geometry) gets a target rank matched the same way and 1.5× it to start from.
 /// </summary>
 internal static class AdapterDispatch
 {
@@ -31,7 +32,8 @@ internal static class AdapterDispatch
         FloraMethod.Dora => CreateLora(name, layer, model, target, dora: true),
         FloraMethod.BitFit => CreateBitFit(name, layer),
         FloraMethod.Houlsby or FloraMethod.Pfeiffer => CreateBottleneck(method, name, layer, model, target, new[] { (name, layer, target) }),
-        _ => throw new ArgumentException($"Method {method} is not supported yet. Use FloraMethod.Flora, Lora, Dora, BitFit, Houlsby or Pfeiffer.", nameof(method)),
+        FloraMethod.AdaLora => CreateAdaLora(name, layer, model, target),
+        _ => throw new ArgumentException($"Unknown method {method}. Use a FloraMethod value: Flora, Lora, Dora, BitFit, Houlsby, Pfeiffer or AdaLora.", nameof(method)),
     };
 
     /// <summary>Creates the FLoRA adapter of <paramref name="layer"/> with the settings resolved for its weight's shape.</summary>
@@ -72,6 +74,16 @@ internal static class AdapterDispatch
         FloraLayerConfig.Resolve(name, weight.shape, model, target).TrainableParameters;
 
     /// <summary>
+    /// Creates the AdaLoRA adapter of <paramref name="layer"/> (any layer type of the table, through its geometry) with its
+    /// target and initial rank resolved for its weight's shape (<see cref="AdaLoraLayerConfig.Resolve"/>).
+    /// </summary>
+    public static AdaLoraLayer CreateAdaLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
+    {
+        var (_, geometry) = Read(name, layer);
+        return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target));
+    }
+
+    /// <summary>
     /// Creates the adapter an adapter file describes for <paramref name="layer"/> (its method, ranks and scale), so that a
     /// saved adapter can be loaded into a fresh base model without knowing its settings.
     /// </summary>
@@ -99,8 +111,12 @@ internal static class AdapterDispatch
                 if (spec.Ranks.Length != 1 || spec.Ranks[0] < 1 || !double.IsFinite(spec.Scale) || spec.Scale <= 0)
                     throw new ArgumentException($"the {method} adapter size ({string.Join(", ", spec.Ranks)}) and scale {spec.Scale} saved for '{name}' are not one width of at least 1 and a positive scale.");
                 return new BottleneckAdapterLayer(name, layer, geometry, method, spec.Ranks[0], spec.Scale);
+            case FloraMethod.AdaLora:
+                if (spec.Ranks.Length != 2 || spec.Ranks[0] < 1 || spec.Ranks[1] < 1)
+                    throw new ArgumentException($"the AdaLoRA ranks ({string.Join(", ", spec.Ranks)}) saved for '{name}' are not a rank and a ranknum of at least 1.");
+                return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.FromSpec(spec));
             default:
-                throw new ArgumentException($"'{name}': adapter files of method {method} cannot be loaded yet.", nameof(method));
+                throw new ArgumentException($"'{name}': the adapter file's method {method} is not a FloraMethod this version knows.", nameof(method));
         }
     }
 

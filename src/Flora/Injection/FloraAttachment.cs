@@ -24,12 +24,14 @@ public sealed class FloraAttachment
     private readonly FrozenNormLayers _frozenNorms;
     private readonly ForwardScope _forwards;
     private readonly IReadOnlyList<AdapterGroup> _groups;
+    private readonly AdaLoraRankAllocator? _allocator;
     private int _disableDepth;
     private IFloraAdapter[] _remergeAfterDisable = Array.Empty<IFloraAdapter>();
     private long _modelCalls;
     private bool _everyAdapterRan;
 
-    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad)
+    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad,
+        AdaLoraOptions? adaLora)
     {
         Model = model;
         Method = method;
@@ -41,6 +43,8 @@ public sealed class FloraAttachment
         _frozenNorms = new FrozenNormLayers(model, savedModules);
         _forwards = new ForwardScope(model, began: _frozenNorms.KeepInEval, ended: OnForwardEnded);
         _groups = AdapterGroup.Form(injections.Select(i => i.Wrapper), _forwards);
+        if (method == FloraMethod.AdaLora)
+            _allocator = new AdaLoraRankAllocator(injections.Select(i => i.Wrapper).OfType<AdaLoraLayer>().ToArray(), adaLora ?? new AdaLoraOptions());
         OnModel.AddOrUpdate(model, this);
     }
 
@@ -162,12 +166,21 @@ public sealed class FloraAttachment
     /// when the budget schedule (<see cref="AdaLoraOptions"/>) says so, masks the least important triplets. Other methods
     /// have nothing to allocate, and it returns at once.
     /// </summary>
+    /// <remarks>
+    /// Throws <see cref="InvalidOperationException"/> when <see cref="AdaLoraOptions.TotalSteps"/> is unset, when a gradient is
+    /// missing (called before backward, or after the gradients were cleared to none), and while the adapters are merged.
+    /// </remarks>
     public void UpdateAndAllocate(int globalStep)
     {
         EnsureAttached();
-        if (Method != FloraMethod.AdaLora) return;
-        throw new NotSupportedException("AdaLoRA's rank allocation is not available yet.");
+        if (_allocator is null) return;
+        if (IsMerged)
+            throw new InvalidOperationException("Cannot allocate AdaLoRA's ranks while the adapters are merged: masking would change ΔW under the merged weights. Call UnmergeFlora() first.");
+        _allocator.UpdateAndAllocate(globalStep);
     }
+
+    /// <summary>AdaLoRA's rank allocator (null for other methods): its schedule, budgets and scores.</summary>
+    internal AdaLoraRankAllocator? RankAllocator => _allocator;
 
     /// <summary>
     /// AdaLoRA's orthogonality regulariser, the term to add to the loss (PEFT adds it in its forward):
@@ -177,12 +190,12 @@ public sealed class FloraAttachment
     public Tensor OrthogonalRegularization()
     {
         EnsureAttached();
-        if (Method != FloraMethod.AdaLora)
+        if (_allocator is null)
         {
             var first = Parameters().FirstOrDefault();
             return first is null ? zeros(Array.Empty<long>()) : zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: first.device);
         }
-        throw new NotSupportedException("AdaLoRA's orthogonality regulariser is not available yet.");
+        return AdaLoraOrthogonality.Term(_allocator.Adapters, _allocator.Options.OrthRegWeight);
     }
 
     /// <summary>
@@ -203,15 +216,16 @@ public sealed class FloraAttachment
         if (method == FloraMethod.Pfeiffer)
             return Attach(model, targets, modulesToSave, options.SaveNormLayers, method, PfeifferPlacement.Creator(targets, options));
         return Attach(model, targets, modulesToSave, options.SaveNormLayers, method,
-            target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options));
+            target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options), options.AdaLora);
     }
 
     /// <summary>
     /// Attaches adapters that <paramref name="create"/> makes, one per target (null: the target takes none, as Pfeiffer's
-    /// placement decides), and the modules to save, with every check first.
+    /// placement decides), and the modules to save, with every check first; AdaLoRA's allocation follows
+    /// <paramref name="adaLora"/> (its defaults when null).
     /// </summary>
     internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave, bool saveNormLayers,
-        FloraMethod method, Func<FloraTarget, AdapterLayer?> create)
+        FloraMethod method, Func<FloraTarget, AdapterLayer?> create, AdaLoraOptions? adaLora = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
@@ -224,6 +238,7 @@ public sealed class FloraAttachment
             if (target.Slot.Layer is IFloraAdapter || IsWrapped(target.Slot))
                 throw new InvalidOperationException($"'{target.Slot.Path}' already has an adapter attached. Call DetachFlora() (or Detach()) before attaching again.");
         }
+        if (method == FloraMethod.AdaLora) adaLora?.Validate(); // before the model is touched
         var toSave = ModulesToSaveSelection.Resolve(model, targets, modulesToSave, saveNormLayers);
         if (targets.Count == 0 && toSave.Count == 0)
             throw new ArgumentException("Nothing to adapt: no targets and no modules to save. Mark layers with [FloraTarget] (or [FloraModuleToSave]), " +
@@ -252,7 +267,7 @@ public sealed class FloraAttachment
             foreach (var (_, tensor) in adapter.AdapterTensors)
                 tensor.requires_grad = true;
         foreach (var saved in savedModules) saved.MakeTrainable();
-        return new FloraAttachment(model, method, injections, savedModules, requiresGrad);
+        return new FloraAttachment(model, method, injections, savedModules, requiresGrad, adaLora);
     }
 
     /// <summary>
@@ -369,6 +384,7 @@ public sealed class FloraAttachment
     {
         if (OnModel.TryGetValue(Model, out var registered) && ReferenceEquals(registered, this)) OnModel.Remove(Model);
         foreach (var group in _groups) group.Dispose();
+        _allocator?.Dispose();
         _forwards.Dispose();
         _frozenNorms.Restore(Model);
         _frozenNorms.Dispose();

@@ -57,7 +57,7 @@ public static class FloraInjector
         try
         {
             attachment = FloraAttachment.Attach(model, targets, modulesToSave, saveNormLayers: false, method,
-                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]), config.AdaLora);
         }
         catch (ArgumentException e)
         {

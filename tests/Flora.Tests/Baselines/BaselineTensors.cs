@@ -19,7 +19,7 @@ internal static class BaselineTensors
 
     /// <summary>
     /// Gives an adapter values that make its update non-zero: LoRA's B (which starts at zero), DoRA's B and magnitude,
-    /// BitFit's bias, FLoRA's core, every tensor of a bottleneck adapter.
+    /// AdaLoRA's singular values Λ, BitFit's bias, FLoRA's core, every tensor of a bottleneck adapter.
     /// </summary>
     public static void Randomise(IFloraAdapter adapter, long seed)
     {
@@ -31,6 +31,9 @@ internal static class BaselineTensors
                 lora.LoraB.copy_(TestTensors.Randn(lora.LoraB.shape, seed) * 0.5);
                 if (lora is DoraLayer dora)
                     dora.Magnitude.mul_(TestTensors.Randn(dora.Magnitude.shape, seed + 1000) * 0.2 + 1);
+                break;
+            case AdaLoraLayer adaLora:
+                adaLora.LoraE.copy_(TestTensors.Randn(adaLora.LoraE.shape, seed) * 0.5);
                 break;
             case BitFitLayer bitFit when bitFit.Bias is Parameter bias:
                 bias.add_(TestTensors.Randn(bias.shape, seed) * 0.5);
@@ -57,6 +60,21 @@ internal static class BaselineTensors
         var a = loraA.detach().to(ScalarType.Float64).reshape(1, rank, -1);
         var b = loraB.detach().to(ScalarType.Float64).reshape(loraB.shape[0], rank, 1);
         return ((b * a).sum(1) * scale).reshape(weightShape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// AdaLoRA's <c>ΔW·α/(r + 1e-5)</c> in float64 from P (<c>lora_B</c>, <c>[out, r]</c>), Q (<c>lora_A</c>, <c>[r, K]</c>) and
+    /// Λ (<c>lora_E</c>, <c>[r, 1]</c>) as an explicit sum over the triplets (<c>ΔW[o, j] = Σ_p P[o, p]·Λ[p]·Q[p, j]</c> by
+    /// broadcasting, not a matmul), reshaped to the weight's shape.
+    /// </summary>
+    public static Tensor ExplicitAdaLoraDelta(AdaLoraLayer adapter, double alpha, long[] weightShape)
+    {
+        using var scope = torch.NewDisposeScope();
+        long rank = adapter.LoraA.shape[0];
+        var q = adapter.LoraA.detach().to(ScalarType.Float64).reshape(1, rank, -1);
+        var lambda = adapter.LoraE.detach().to(ScalarType.Float64).reshape(1, rank, 1);
+        var p = adapter.LoraB.detach().to(ScalarType.Float64).reshape(adapter.LoraB.shape[0], rank, 1);
+        return ((p * lambda * q).sum(1) * (alpha / (rank + 1e-5))).reshape(weightShape).MoveToOuterDisposeScope();
     }
 
     /// <summary>DoRA's adapted weight <c>m·(W0 + ΔW)/‖W0 + ΔW‖</c> in float64, the norm as the square root of a sum of squares.</summary>

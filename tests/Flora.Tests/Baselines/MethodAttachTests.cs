@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 
 namespace Flora.Tests.Baselines;
 
-/// <summary>LoRA, DoRA and BitFit attached to a whole model through <see cref="FloraInjector.Attach"/>: the same guarantees as FLoRA.</summary>
+/// <summary>LoRA, DoRA, BitFit and AdaLoRA attached to a whole model through <see cref="FloraInjector.Attach"/>: the same guarantees as FLoRA.</summary>
 public class MethodAttachTests(ITestOutputHelper output)
 {
     private static Tensor Input(long seed = 11) => TestTensors.Randn(new long[] { 4, 3, 12, 12 }, seed);
@@ -16,13 +16,14 @@ public class MethodAttachTests(ITestOutputHelper output)
         foreach (var (adapter, i) in attachment.Adapters.Select((a, i) => (a, i))) BaselineTensors.Randomise(adapter, seed + i);
     }
 
-    public static TheoryData<FloraMethod> Methods() => new() { FloraMethod.Lora, FloraMethod.Dora, FloraMethod.BitFit };
+    public static TheoryData<FloraMethod> Methods() => new() { FloraMethod.Lora, FloraMethod.Dora, FloraMethod.BitFit, FloraMethod.AdaLora };
 
     /// <summary>The tensor names each method registers on <c>conv1</c> (BitFit's is the base layer's own bias).</summary>
     private static string[] Conv1Tensors(FloraMethod method) => method switch
     {
         FloraMethod.Lora => new[] { "conv1.lora_A", "conv1.lora_B" },
         FloraMethod.Dora => new[] { "conv1.lora_A", "conv1.lora_B", "conv1.magnitude" },
+        FloraMethod.AdaLora => new[] { "conv1.lora_A", "conv1.lora_B", "conv1.lora_E" },
         _ => new[] { "conv1.base_layer.bias" },
     };
 

@@ -70,6 +70,7 @@ public sealed class AdapterFileTests : IDisposable
     [InlineData(FloraMethod.BitFit)]
     [InlineData(FloraMethod.Houlsby)]
     [InlineData(FloraMethod.Pfeiffer)]
+    [InlineData(FloraMethod.AdaLora)]
     public void AttachFromFile_rebuilds_the_saved_adapters_on_a_fresh_base_and_loads_them(FloraMethod method)
     {
         using var source = new TinyNet();
