@@ -148,8 +148,9 @@ internal sealed record PairedComparison(
     }
 
     /// <summary>
-    /// Comparisons of each FLoRA method against the LoRA and DoRA methods of the same budget label
-    /// (e.g. "FLoRA (budget A)" vs "LoRA (budget A)" and vs "DoRA (budget A)"), in run order.
+    /// Comparisons of each FLoRA method against the baselines of the same budget label — LoRA and DoRA, then the paper's
+    /// other baselines where they ran (HAdapter, PAdapter, AdaLoRA): e.g. "FLoRA (budget A)" vs "LoRA (budget A)" and vs
+    /// "DoRA (budget A)", in run order.
     /// </summary>
     public static IReadOnlyList<PairedComparison> FloraAgainstBaselines(IEnumerable<RunResult> runs, double confidenceLevel = 0.95)
     {
@@ -159,7 +160,7 @@ internal sealed record PairedComparison(
         var comparisons = new List<PairedComparison>();
         foreach (MethodSummary flora in summary.Methods.Where(m => m.Kind == MethodKind.Flora))
         {
-            foreach (MethodKind baseline in new[] { MethodKind.Lora, MethodKind.Dora })
+            foreach (MethodKind baseline in Baselines)
             {
                 foreach (MethodSummary other in summary.Methods.Where(m => m.Kind == baseline && string.Equals(m.Budget, flora.Budget, StringComparison.Ordinal)))
                 {
@@ -169,6 +170,9 @@ internal sealed record PairedComparison(
         }
         return comparisons;
     }
+
+    /// <summary>The methods FLoRA is compared with at its budget, in the report's order.</summary>
+    private static readonly MethodKind[] Baselines = { MethodKind.Lora, MethodKind.Dora, MethodKind.Houlsby, MethodKind.Pfeiffer, MethodKind.AdaLora };
 
     private static Dictionary<int, double> BySeed(List<RunResult> runs, string method)
     {

@@ -153,4 +153,29 @@ public sealed class PairedComparisonTests
             comparisons.Select(c => (c.MethodA, c.MethodB)));
         Assert.All(comparisons, c => Assert.Equal(3, c.Pairs));
     }
+
+    [Fact]
+    public void FloraIsComparedWithThePaperBaselinesOfTheSameBudgetAfterLoraAndDora()
+    {
+        List<RunResult> runs = FakeRuns.Realistic(seeds: 3);
+        foreach (var (name, kind, shift) in new[] { ("AdaLoRA", MethodKind.AdaLora, -0.004), ("HAdapter", MethodKind.Houlsby, 0.002), ("PAdapter", MethodKind.Pfeiffer, -0.001) })
+            for (int seed = 1; seed <= 3; seed++)
+                runs.Add(FakeRuns.Run($"{name} (budget A)", seed, 0.89 + shift + 0.001 * seed, kind));
+        IReadOnlyList<PairedComparison> comparisons = PairedComparison.FloraAgainstBaselines(runs);
+
+        Assert.Equal(
+            [
+                ("FLoRA (budget A)", "LoRA (budget A)"),
+                ("FLoRA (budget A)", "DoRA (budget A)"),
+                ("FLoRA (budget A)", "HAdapter (budget A)"),
+                ("FLoRA (budget A)", "PAdapter (budget A)"),
+                ("FLoRA (budget A)", "AdaLoRA (budget A)"),
+                ("FLoRA (budget B)", "LoRA (budget B)"),
+                ("FLoRA (budget B)", "DoRA (budget B)"),
+            ],
+            comparisons.Select(c => (c.MethodA, c.MethodB)));
+        var flora = runs.Where(r => r.Method == "FLoRA (budget A)").OrderBy(r => r.Seed).Select(r => r.FinalTestAccuracy).ToArray();
+        var adaLora = runs.Where(r => r.Method == "AdaLoRA (budget A)").OrderBy(r => r.Seed).Select(r => r.FinalTestAccuracy).ToArray();
+        Assert.Equal(flora.Zip(adaLora, (f, a) => f - a).Average(), comparisons.Single(c => c.MethodB == "AdaLoRA (budget A)").MeanDifference, 12);
+    }
 }
