@@ -42,7 +42,10 @@ def main():
         error = rule_resnet.relative_error(output, flora["output"])
         ok = error <= TOLERANCE and not problems
         failed |= not ok
-        kind = "DoRA" if config.get("use_dora") else ("rsLoRA" if config.get("use_rslora") else "LoRA")
+        if config.get("peft_type") == "ADALORA":
+            kind = "AdaLoRA" + (" (resized by rank_pattern)" if config.get("rank_pattern") else "")
+        else:
+            kind = "DoRA" if config.get("use_dora") else ("rsLoRA" if config.get("use_rslora") else "LoRA")
         saved = len(config.get("modules_to_save") or [])
         rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
     lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]

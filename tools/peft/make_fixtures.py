@@ -1,9 +1,15 @@
 """Makes the PEFT-made fixtures of tests/Flora.Tests/Peft/Fixtures with PEFT itself (imported from .peft/src).
 
-For each configuration: get_peft_model on the rule-made resnet18 (rule_resnet.py), adapter weights perturbed
+For each LoRA configuration: get_peft_model on the rule-made resnet18 (rule_resnet.py), adapter weights perturbed
 deterministically (lora_B non-zero, DoRA magnitudes and saved modules moved), the model run in eval mode on the
-rule-made input, save_pretrained into <out>/<name>/, plus expected_output.safetensors (input, output). Each directory is
-reloaded with PeftModel.from_pretrained onto a fresh base as a check. Usage: python3 tools/peft/make_fixtures.py OUT
+rule-made input, save_pretrained into <out>/<name>/, plus expected_output.safetensors (input, output).
+
+For each AdaLoRA configuration: PEFT's own rank allocation (update_and_allocate) run over its whole schedule with a
+fixed sequence of weights and gradients, which replay.safetensors keeps for the C# tests to replay (see
+replay_adalora), then save_pretrained (PEFT's resized state dict and rank_pattern) and expected_output.safetensors.
+
+Each directory is reloaded with PeftModel.from_pretrained onto a fresh base as a check.
+Usage: python3 tools/peft/make_fixtures.py OUT
 """
 import os
 import shutil
@@ -17,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rule_resnet  # noqa: E402
 
 peft = rule_resnet.import_peft_from_sources()
-from peft import LoraConfig, PeftModel, get_peft_model  # noqa: E402
+from peft import AdaLoraConfig, LoraConfig, PeftModel, get_peft_model  # noqa: E402
 
 CONFIGS = {
     # A regex string (full match) over three convolutions, the head saved whole.
@@ -42,6 +48,67 @@ CONFIGS = {
     # DoRA on a Linear (magnitude [out]) and a convolution (magnitude [1, out, 1, 1]).
     "dora_fc_conv": dict(r=3, lora_alpha=3, use_dora=True, target_modules=["fc", "layer1.1.conv2"]),
 }
+
+# AdaLoRA: SVDConv2d on the stem (7x7, stride 2, padding 3) and a 1x1 stride-2 downsample, SVDLinear on the head;
+# 3 layers of init_r 6 triplets allocated down to 3 * target_r = 12. The schedule: warm-up to step 2 (tinit), the
+# budget falling at steps 3-7, the final allocation at step 8 (total_step - tfinal), the final mask re-applied at 9, 10.
+ADALORA_CONFIGS = {
+    "adalora_fc_convs": dict(
+        init_r=6,
+        target_r=4,
+        total_step=10,
+        tinit=2,
+        tfinal=2,
+        deltaT=1,
+        lora_alpha=8,
+        target_modules=r"conv1|layer2\.0\.downsample\.0|fc",
+    ),
+}
+
+
+def short(name):
+    """'base_model.model.fc.lora_E.default' (a PeftModel parameter) or 'fc.lora_E.default' (a rank_pattern key) -> 'fc.lora_E'."""
+    return name.removeprefix("base_model.model.").removesuffix(".default")
+
+
+def replay_adalora(model, total_step, seed):
+    """Runs PEFT's update_and_allocate for steps 1..total_step on a fixed sequence and returns what C# replays.
+
+    Before step t every lora_A, lora_B and lora_E (in the order of their sorted names) moves by 0.02 * randn (standing
+    in for an optimizer step), then every one gets the gradient randn, both drawn from one generator seeded with
+    `seed`; then model.base_model.update_and_allocate(t). The returned tensors (replay.safetensors), for each step t
+    and module m ("conv1", "layer2.0.downsample.0", "fc"):
+      step{t}.{m}.lora_A / .lora_B / .lora_E                 the weights update_and_allocate(t) saw
+      step{t}.{m}.lora_A.grad / .lora_B.grad / .lora_E.grad  their gradients
+      step{t}.{m}.lora_E.after                               lora_E after the call (masked triplets zeroed)
+      step{t}.{m}.rank_pattern                               BOOL [init_r]: the configuration's rank_pattern after
+                                                             the call, once an allocation has set one
+      step{t}.schedule                                       INT64 [budget, mask]: PEFT's budget_schedule(t)
+    """
+    lora = sorted((n, p) for n, p in model.named_parameters() if "lora_" in n)
+    generator = torch.Generator().manual_seed(seed)
+    allocator = model.base_model.rankallocator
+    replay = {}
+    for step in range(1, total_step + 1):
+        with torch.no_grad():
+            for _, p in lora:
+                p.add_(0.02 * torch.randn(p.shape, generator=generator))
+        for n, p in lora:
+            p.grad = torch.randn(p.shape, generator=generator)
+            replay[f"step{step}.{short(n)}"] = p.detach().clone()
+            replay[f"step{step}.{short(n)}.grad"] = p.grad.detach().clone()
+        budget, mask = allocator.budget_schedule(step)
+        replay[f"step{step}.schedule"] = torch.tensor([budget, int(mask)], dtype=torch.int64)
+        model.base_model.update_and_allocate(step)
+        for n, p in lora:
+            if ".lora_E." in n:
+                replay[f"step{step}.{short(n)}.after"] = p.detach().clone()
+        for key, kept in (model.peft_config["default"].rank_pattern or {}).items():
+            module = short(key).removesuffix(".lora_E")
+            replay[f"step{step}.{module}.rank_pattern"] = torch.tensor(kept, dtype=torch.bool)
+        for _, p in lora:
+            p.grad = None
+    return replay
 
 
 def perturb(model, seed):
@@ -70,9 +137,16 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     x = rule_resnet.rule_input()
-    for index, (name, settings) in enumerate(CONFIGS.items()):
-        model = get_peft_model(rule_resnet.rule_resnet18(), LoraConfig(**settings))
-        perturb(model, seed=1000 + index)
+    runs = [(name, settings, False) for name, settings in CONFIGS.items()]
+    runs += [(name, settings, True) for name, settings in ADALORA_CONFIGS.items()]
+    for index, (name, settings, adalora) in enumerate(runs):
+        replay = None
+        if adalora:
+            model = get_peft_model(rule_resnet.rule_resnet18(), AdaLoraConfig(**settings))
+            replay = replay_adalora(model, settings["total_step"], seed=2000 + index)
+        else:
+            model = get_peft_model(rule_resnet.rule_resnet18(), LoraConfig(**settings))
+            perturb(model, seed=1000 + index)
         model.eval()
         with torch.no_grad():
             output = model(x)
@@ -85,6 +159,8 @@ def main():
         if os.path.exists(readme):
             os.remove(readme)
         save_file({"input": x.contiguous(), "output": output.contiguous()}, os.path.join(directory, "expected_output.safetensors"))
+        if replay is not None:
+            save_file(replay, os.path.join(directory, "replay.safetensors"), metadata={"steps": str(settings["total_step"])})
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -99,6 +175,12 @@ def main():
             flush=True,
         )
         assert rule_resnet.relative_error(again, output) < 1e-6 and not problems
+        if adalora:  # from_pretrained resized every layer to the triplets rank_pattern keeps
+            pattern = reloaded.peft_config["default"].rank_pattern
+            kept = {k.removesuffix(".lora_E"): sum(v) for k, v in pattern.items()}
+            ranks = {short(n).removesuffix(".lora_E"): p.shape[0] for n, p in reloaded.named_parameters() if ".lora_E." in n}
+            print(f"{'':28s} kept triplets {kept}, reloaded ranks {ranks}", flush=True)
+            assert kept == ranks and sum(kept.values()) == settings["target_r"] * len(kept)
 
 
 if __name__ == "__main__":

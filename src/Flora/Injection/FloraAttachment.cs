@@ -430,7 +430,8 @@ public sealed class FloraAttachment
     /// <c>adapter_model.safetensors</c>) that <c>PeftModel.from_pretrained</c> loads onto the same PyTorch model with the same
     /// outputs. LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals (rank r_out, α = r_out:
     /// <c>B = U_out</c>, <c>A = s·G ×… U_in, U_k…</c> in the matrix view). BitFit, Houlsby and Pfeiffer, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
-    /// differently, are refused before anything is written. The files are written to a temporary directory and moved into place.
+    /// differently, are refused before anything is written. AdaLoRA is written as PEFT's AdaLoRA directory (peft_type ADALORA,
+    /// the kept triplets and the <c>rank_pattern</c>) for Linear and Conv2d targets. The files are written to a temporary directory and moved into place.
     /// </summary>
     public void SavePeft(string directory) => SavePeft(directory, null);
 

@@ -9,9 +9,9 @@ using System.Text.Json.Nodes;
 namespace Flora;
 
 /// <summary>
-/// The part of a Hugging Face PEFT <c>adapter_config.json</c> (peft_type <c>LORA</c>) that defines the adapted model's
-/// function: rank and α (with <c>rank_pattern</c> / <c>alpha_pattern</c>), rsLoRA, DoRA, which modules are targets and
-/// which are saved whole. <see cref="Read"/> validates every field and refuses what Flora cannot compute exactly as PEFT
+/// The part of a Hugging Face PEFT <c>adapter_config.json</c> (peft_type <c>LORA</c>, or <c>ADALORA</c> with
+/// <see cref="AdaLora"/>) that defines the adapted model's function: rank and α (with <c>rank_pattern</c> /
+/// <c>alpha_pattern</c>), rsLoRA, DoRA, which modules are targets and which are saved whole. <see cref="Read"/> validates every field and refuses what Flora cannot compute exactly as PEFT
 /// does (another peft_type, trainable biases, <c>lora_bias</c>, <c>layers_to_transform</c>, <c>target_parameters</c>,
 /// <c>fan_in_fan_out</c>, an <c>init_lora_weights</c> PEFT re-runs on the base weights at load, …) with an
 /// <see cref="AdapterFileException"/> that names the field, its value and the fix.
@@ -25,7 +25,7 @@ namespace Flora;
 /// </para>
 /// <see cref="ToJson"/> writes what PEFT's <c>LoraConfig.from_pretrained</c> reads.
 /// </summary>
-internal sealed record PeftAdapterConfig
+internal sealed partial record PeftAdapterConfig
 {
     /// <summary>The file name PEFT's <c>save_pretrained</c> writes the configuration to.</summary>
     public const string FileName = "adapter_config.json";
@@ -157,19 +157,20 @@ internal sealed record PeftAdapterConfig
     /// <summary>Validates the parsed <paramref name="root"/> of the file at <paramref name="path"/> (see <see cref="Read"/>).</summary>
     internal static PeftAdapterConfig Parse(string path, JsonObject root, Action<string>? warn = null)
     {
-        string peftType = String(path, root, "peft_type") ?? throw Refuse(path, "peft_type", "is missing", "Flora reads LoRA adapters: peft_type must be \"LORA\".");
-        if (peftType != "LORA")
-            throw Refuse(path, "peft_type", $"is \"{peftType}\"", "Flora reads PEFT's LoRA (and DoRA) adapters only: peft_type must be \"LORA\".");
+        string peftType = String(path, root, "peft_type") ?? throw Refuse(path, "peft_type", "is missing", "Flora reads LoRA and AdaLoRA adapters: peft_type must be \"LORA\" or \"ADALORA\".");
+        if (peftType is not ("LORA" or "ADALORA"))
+            throw Refuse(path, "peft_type", $"is \"{peftType}\"", "Flora reads PEFT's LoRA (and DoRA) and AdaLoRA adapters only: peft_type must be \"LORA\" or \"ADALORA\".");
+        bool adaLora = peftType == "ADALORA";
         foreach (var (name, value) in root)
         {
-            if (Known.Contains(name) || Irrelevant.Contains(name)) continue;
+            if (Known.Contains(name) || Irrelevant.Contains(name) || adaLora && AdaLoraFields.Contains(name)) continue;
             if (Unsupported.Contains(name))
             {
                 if (IsUnset(value)) continue;
                 throw Refuse(path, name, $"is {Show(value)}",
                     "this PEFT option changes what the adapted model computes and Flora does not implement it. Train without it (leave it unset), or use PEFT itself.");
             }
-            warn?.Invoke($"Adapter file '{path}', key '{name}': PEFT's LoraConfig has no field '{name}' (value {Show(value)}), so it is ignored, as PEFT ignores " +
+            warn?.Invoke($"Adapter file '{path}', key '{name}': PEFT's {(adaLora ? "AdaLoraConfig" : "LoraConfig")} has no field '{name}' (value {Show(value)}), so it is ignored, as PEFT ignores " +
                          "unknown fields with a warning. It may come from a newer PEFT; if it changes what the adapter computes, neither PEFT here nor Flora reproduces that.");
         }
         CheckInitialisation(path, root, warn);
@@ -191,13 +192,13 @@ internal sealed record PeftAdapterConfig
         }
 
         // Absent: PEFT's defaults (8). Null: PEFT fails on it (update_layer compares r with 0; the scale divides α by r).
-        foreach (var field in new[] { "r", "lora_alpha" })
+        foreach (var field in adaLora ? new[] { "lora_alpha" } : new[] { "r", "lora_alpha" })
             if (root.TryGetPropertyValue(field, out var node) && node is null)
                 throw Refuse(path, field, "is null", "PEFT refuses it too (LoraConfig needs a number). Write the value the adapter was trained with, or leave the field out for PEFT's default 8.");
-        int r = Int(path, root, "r") ?? 8;
+        int r = adaLora ? 8 : Int(path, root, "r") ?? 8; // AdaLoRA ignores r (init_r is its rank)
         if (r < 1) throw Refuse(path, "r", $"is {r}", "a LoRA rank must be at least 1.");
         double alpha = Number(path, root, "lora_alpha") ?? 8;
-        if (!double.IsFinite(alpha) || alpha <= 0) throw Refuse(path, "lora_alpha", $"is {alpha}", "lora_alpha must be a finite number greater than 0.");
+        if (!double.IsFinite(alpha) || alpha <= 0 && !adaLora) throw Refuse(path, "lora_alpha", $"is {alpha}", "lora_alpha must be a finite number greater than 0.");
 
         var (targetList, targetRegex) = NamesOrRegex(path, root, "target_modules");
         if (targetList is null && targetRegex is null)
@@ -209,12 +210,14 @@ internal sealed record PeftAdapterConfig
             ? StringList(path, "modules_to_save", saveNode!)
             : Array.Empty<string>();
 
-        var rankPattern = Pattern(path, root, "rank_pattern", (key, node) =>
+        // AdaLoRA's rank_pattern holds the kept triplets (AdaLora); it ignores alpha_pattern.
+        var adaLoraConfig = adaLora ? ReadAdaLora(path, root, warn) : null;
+        var rankPattern = adaLora ? Array.Empty<KeyValuePair<string, int>>() : Pattern(path, root, "rank_pattern", (key, node) =>
         {
             int value = IntOf(path, $"rank_pattern[\"{key}\"]", node);
             return value >= 1 ? value : throw Refuse(path, $"rank_pattern[\"{key}\"]", $"is {value}", "a LoRA rank must be at least 1.");
         });
-        var alphaPattern = Pattern(path, root, "alpha_pattern", (key, node) =>
+        var alphaPattern = adaLora ? Array.Empty<KeyValuePair<string, double>>() : Pattern(path, root, "alpha_pattern", (key, node) =>
         {
             double value = NumberOf(path, $"alpha_pattern[\"{key}\"]", node);
             return double.IsFinite(value) && value > 0 ? value : throw Refuse(path, $"alpha_pattern[\"{key}\"]", $"is {value}", "α must be a finite number greater than 0.");
@@ -229,7 +232,7 @@ internal sealed record PeftAdapterConfig
         {
             R = r,
             LoraAlpha = alpha,
-            UseRsLora = Bool(path, root, "use_rslora"),
+            UseRsLora = !adaLora && Bool(path, root, "use_rslora"),
             UseDora = Bool(path, root, "use_dora"),
             TargetModuleList = targetList,
             TargetModuleRegex = targetRegex,
@@ -238,6 +241,7 @@ internal sealed record PeftAdapterConfig
             ModulesToSave = modulesToSave,
             RankPattern = rankPattern,
             AlphaPattern = alphaPattern,
+            AdaLora = adaLoraConfig,
         };
     }
 
@@ -287,13 +291,14 @@ internal sealed record PeftAdapterConfig
 
     /// <summary>
     /// The JSON PEFT's <c>LoraConfig.from_pretrained</c> reads: this configuration plus the defaults PEFT writes for the
-    /// options Flora does not use (no biases, no dropout, no layer selection by index), inference mode on.
+    /// options Flora does not use (no biases, no dropout, no layer selection by index), inference mode on; for AdaLoRA
+    /// also its own fields (<see cref="AdaLoraFieldsJson"/>).
     /// </summary>
     public string ToJson()
     {
         var root = new JsonObject
         {
-            ["peft_type"] = "LORA",
+            ["peft_type"] = AdaLora is null ? "LORA" : "ADALORA",
             ["task_type"] = null,
             ["base_model_name_or_path"] = null,
             ["revision"] = null,
@@ -316,6 +321,8 @@ internal sealed record PeftAdapterConfig
             ["layers_pattern"] = null,
             ["target_parameters"] = null,
         };
+        if (AdaLora is not null)
+            foreach (var (name, value) in AdaLoraFieldsJson()) root[name] = value;
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 

@@ -15,7 +15,10 @@ namespace Flora;
 /// as <see cref="PeftKeys"/> describes). LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals
 /// (<see cref="FloraAsLora"/>: rank r_out, α = r_out). Refused, before anything is written: BitFit (PEFT's LoRA has no
 /// bias-only adapter), Houlsby and Pfeiffer (bottleneck adapters are no LoRA), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
-/// PEFT's suffix rules would not select exactly. The files go to a temporary directory first and are then moved into place.
+/// PEFT's suffix rules would not select exactly. AdaLoRA is written as PEFT's AdaLoRA (peft_type ADALORA,
+/// <see cref="AdaLoraDirectory"/>): the kept triplets and the <c>rank_pattern</c>, as PEFT saves them; Conv1d/Conv3d,
+/// grouped or non-zero-padded convolutions and an unset <c>TotalSteps</c> are refused. The files go to a temporary
+/// directory first and are then moved into place.
 /// </summary>
 internal static class PeftExporter
 {
@@ -40,6 +43,22 @@ internal static class PeftExporter
             throw new InvalidOperationException("Nothing to export: the attachment has no adapters, and a PEFT LoRA directory needs at least one target. Save modules alone with Save().");
 
         using var scope = NewDisposeScope();
+        var (config, tensors) = attachment.Method == FloraMethod.AdaLora ? AdaLoraDirectory(attachment, map) : LoraDirectory(attachment, map);
+        var saved = attachment.SavedModules.Select(m => (Path: map(m.Path), Module: m)).ToList();
+        config = config with { ModulesToSave = saved.Select(s => s.Path).ToArray() };
+        CheckPeftSelectsExactly(attachment, config, map);
+        foreach (var (path, module) in saved)
+            foreach (var (name, tensor) in module.Tensors())
+                tensors[PeftKeys.Of(path, name)] = tensor.detach();
+        WriteDirectory(directory, config.ToJson(), tensors);
+    }
+
+    /// <summary>
+    /// A LoRA directory's configuration and adapter tensors: <c>r</c> and <c>lora_alpha</c> the most common values,
+    /// anchored <c>rank_pattern</c>/<c>alpha_pattern</c> entries for the rest.
+    /// </summary>
+    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) LoraDirectory(FloraAttachment attachment, Func<string, string> map)
+    {
         var exported = attachment.Adapters.Select(a => Export(a, map(a.Name))).ToList();
         bool rsLora = attachment.Adapters.FirstOrDefault() is LoraLayer first && first.Config.UseRsLora;
         int r = MostCommon(exported.Select(e => e.Rank));
@@ -49,7 +68,6 @@ internal static class PeftExporter
             if (attachment.Adapters[i] is LoraLayer lora && lora.Config.UseRsLora == rsLora) alphas[i] = (alphas[i].Path, lora.Config.EffectiveAlpha);
         double alpha = MostCommon(alphas.Select(a => a.Alpha));
 
-        var saved = attachment.SavedModules.Select(m => (Path: map(m.Path), Module: m)).ToList();
         var config = new PeftAdapterConfig
         {
             R = r,
@@ -57,12 +75,9 @@ internal static class PeftExporter
             UseRsLora = rsLora,
             UseDora = attachment.Method == FloraMethod.Dora,
             TargetModuleRegex = PeftMatching.ExactAlternation(exported.Select(e => e.Path)),
-            ModulesToSave = saved.Select(s => s.Path).ToArray(),
             RankPattern = exported.Where(e => e.Rank != r).Select(e => KeyValuePair.Create(PeftMatching.ExactPatternKey(e.Path), e.Rank)).ToArray(),
             AlphaPattern = alphas.Where(a => a.Alpha != alpha).Select(a => KeyValuePair.Create(PeftMatching.ExactPatternKey(a.Path), a.Alpha)).ToArray(),
         };
-        CheckPeftSelectsExactly(attachment, config, map);
-
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var e in exported)
         {
@@ -70,10 +85,85 @@ internal static class PeftExporter
             tensors[PeftKeys.Of(e.Path, PeftKeys.LoraB)] = e.B;
             if (e.Magnitude is not null) tensors[PeftKeys.Of(e.Path, PeftKeys.Magnitude)] = e.Magnitude;
         }
-        foreach (var (path, module) in saved)
-            foreach (var (name, tensor) in module.Tensors())
-                tensors[PeftKeys.Of(path, name)] = tensor.detach();
-        WriteDirectory(directory, config.ToJson(), tensors);
+        return (config, tensors);
+    }
+
+    /// <summary>
+    /// An AdaLoRA directory as PEFT's <c>save_pretrained</c> writes one (peft_type ADALORA): <c>lora_A</c>, <c>lora_B</c>
+    /// and <c>lora_E</c> per target, and — once an allocation masked triplets — only the kept ones, with a
+    /// <c>rank_pattern</c> (<c>{path}.lora_E</c> → which of <c>init_r</c> triplets are kept) that PEFT's
+    /// <c>from_pretrained</c> resizes its fresh layers by (AdaLoRA's <c>_get_adapter_state_dict</c> and
+    /// <c>resize_modules_by_rank_pattern</c>). PEFT has one <c>init_r</c> and one <c>lora_alpha</c> for every layer, its
+    /// scale <c>lora_alpha/(init_r + 1e-5)</c>: <c>init_r</c> is the largest initial rank; a target with fewer triplets
+    /// keeps its own in the first positions of its pattern, and a target whose scale differs from PEFT's has the ratio
+    /// folded into its singular values (Λ), so that every layer computes the same update. The allocation's settings are
+    /// written as they are; <c>target_r</c> is the mean target rank, rounded.
+    /// </summary>
+    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) AdaLoraDirectory(FloraAttachment attachment, Func<string, string> map)
+    {
+        var adapters = attachment.Adapters.Cast<AdaLoraLayer>().ToList();
+        foreach (var adapter in adapters) CheckAdaLoraLayer(adapter);
+        var options = attachment.RankAllocator!.Options;
+        if (options.TotalSteps is null)
+            throw new InvalidOperationException("PEFT's AdaLoraConfig refuses a configuration without total_step, and this attachment's AdaLoraOptions.TotalSteps is unset. " +
+                                                "Attach with FloraModelOptions.AdaLora.TotalSteps set to the training's number of optimizer steps, then export.");
+        int initR = adapters.Max(a => a.Config.Rank);
+        double alpha = MostCommon(adapters.Where(a => a.Config.Rank == initR).Select(a => a.Config.EffectiveAlpha));
+        double scale = alpha / (initR + 1e-5);
+        bool resize = adapters.Any(a => a.ActiveRank < a.Config.Rank || a.Config.Rank < initR);
+
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var patterns = new List<PeftRankPattern>();
+        foreach (var adapter in adapters)
+        {
+            string path = map(adapter.Name);
+            Tensor q = adapter.LoraA.detach(), p = adapter.LoraB.detach(), lambda = adapter.LoraE.detach();
+            if (resize)
+            {
+                long[] kept = Enumerable.Range(0, adapter.Config.Rank).Where(i => adapter.RankPattern[i]).Select(i => (long)i).ToArray();
+                bool[] pattern = adapter.Config.Rank == initR
+                    ? adapter.RankPattern.ToArray()
+                    : Enumerable.Range(0, initR).Select(i => i < kept.Length).ToArray();
+                patterns.Add(new PeftRankPattern(path + "." + PeftKeys.AdaLoraE, path, pattern));
+                if (kept.Length < adapter.Config.Rank)
+                {
+                    var index = tensor(kept, device: q.device);
+                    (q, p, lambda) = (q.index_select(0, index), p.index_select(1, index), lambda.index_select(0, index));
+                }
+            }
+            double ratio = adapter.Config.Scale / scale;
+            if (ratio != 1) lambda = lambda.Times(ratio);
+            tensors[PeftKeys.Of(path, PeftKeys.AdaLoraA)] = q;
+            tensors[PeftKeys.Of(path, PeftKeys.AdaLoraB)] = p;
+            tensors[PeftKeys.Of(path, PeftKeys.AdaLoraE)] = lambda;
+        }
+        int targetR = Math.Clamp((int)Math.Round(adapters.Average(a => a.Config.TargetRank), MidpointRounding.AwayFromZero), 1, initR);
+        var config = new PeftAdapterConfig
+        {
+            R = 8, // PEFT's default, which AdaLoRA ignores (and warns about when it differs)
+            LoraAlpha = alpha,
+            TargetModuleRegex = PeftMatching.ExactAlternation(adapters.Select(a => map(a.Name))),
+            AdaLora = new PeftAdaLoraConfig(options with { InitRank = initR, TargetRank = targetR }, resize ? patterns : null),
+        };
+        return (config, tensors);
+    }
+
+    /// <summary>PEFT's AdaLoRA adapts a Linear (SVDLinear) or a Conv2d with groups = 1 padding with zeros (SVDConv2d); anything else is refused.</summary>
+    private static void CheckAdaLoraLayer(AdaLoraLayer adapter)
+    {
+        nn.Module layer = adapter.BaseLayer;
+        if (layer is Conv2d conv)
+        {
+            if (conv.groups != 1)
+                throw new InvalidOperationException($"'{adapter.Name}' is a grouped convolution (groups {conv.groups}), which PEFT's AdaLoRA cannot express: its SVDConv2d spans all input channels and cannot " +
+                                                    "reshape its update to a grouped weight. Leave grouped and depthwise convolutions out of the targets to export, or keep the adapter in Flora's own file (Save).");
+            if (conv.padding_mode != TorchSharp.PaddingModes.Zeros)
+                throw new InvalidOperationException($"'{adapter.Name}' pads with {conv.padding_mode}; PEFT's SVDConv2d convolves its update with zero padding and would compute another model. Leave it out of the targets to export.");
+            return;
+        }
+        if (layer is Convolution || adapter.Spec.WeightShape.Length != 2)
+            throw new InvalidOperationException($"'{adapter.Name}' is a {layer.GetType().Name}: PEFT's AdaLoRA has SVD layers for Linear and Conv2d only (SVDLinear, SVDConv2d). " +
+                                                "Leave it out of the targets to export, or keep the adapter in Flora's own file (Save).");
     }
 
     /// <summary>A target's LoRA as PEFT lays it out: B (and DoRA's magnitude) with the conv's trailing unit axes.</summary>

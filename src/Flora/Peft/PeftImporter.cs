@@ -22,17 +22,44 @@ namespace Flora;
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
 /// other than zeros (PEFT's lora_A pads with zeros), embeddings and other layer types.
 /// </para>
+/// <para>
+/// An <c>ADALORA</c> directory becomes Flora AdaLoRA adapters (<see cref="PlanAdaLora"/>) on the Linear and Conv2d
+/// targets PEFT's SVD layers adapt (groups = 1, zero padding), every one with <c>init_r</c> triplets: where PEFT saved
+/// only the kept ones (<c>rank_pattern</c>), they go back to their positions and the others stay zero and masked; the
+/// allocation's settings come from the file.
+/// </para>
 /// </summary>
 internal static class PeftImporter
 {
-    /// <summary>One target's tensors from the file, by PEFT path.</summary>
+    /// <summary>One target's tensors from the file, by PEFT path: LoRA's A, B and DoRA's magnitude, or AdaLoRA's A, B and E.</summary>
     private sealed class TargetTensors
     {
-        public Tensor? A, B, Magnitude;
+        public Tensor? A, B, Magnitude, E;
+
+        public Tensor? this[Slot slot]
+        {
+            get => slot switch { Slot.A => A, Slot.B => B, Slot.Magnitude => Magnitude, _ => E };
+            set
+            {
+                switch (slot)
+                {
+                    case Slot.A: A = value; break;
+                    case Slot.B: B = value; break;
+                    case Slot.Magnitude: Magnitude = value; break;
+                    default: E = value; break;
+                }
+            }
+        }
     }
 
-    /// <summary>A target ready to attach: the model's node, and what to create and load.</summary>
-    private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors);
+    private enum Slot { A, B, Magnitude, E }
+
+    /// <summary>The key suffixes of a LoRA (and DoRA) target, and of an AdaLoRA target.</summary>
+    private static readonly (string Suffix, Slot Slot)[] LoraKeys = { (PeftKeys.LoraA, Slot.A), (PeftKeys.LoraB, Slot.B), (PeftKeys.Magnitude, Slot.Magnitude) };
+    private static readonly (string Suffix, Slot Slot)[] AdaLoraKeys = { (PeftKeys.AdaLoraA, Slot.A), (PeftKeys.AdaLoraB, Slot.B), (PeftKeys.AdaLoraE, Slot.E) };
+
+    /// <summary>A target ready to attach: the model's node, and what to create and load (AdaLoRA: its kept triplets, when resized).</summary>
+    private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors, bool[]? Kept = null);
 
     public static FloraAttachment Attach(nn.Module model, string directory, PeftImportOptions? options)
     {
@@ -82,12 +109,18 @@ internal static class PeftImporter
         var planned = new List<PlannedTarget>();
         foreach (var (peftPath, tensors) in targetTensors)
         {
-            string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraA);
+            string keyA = PeftKeys.Of(peftPath, config.AdaLora is null ? PeftKeys.LoraA : PeftKeys.AdaLoraA);
             if (!PeftMatching.IsTarget(config, peftPath))
                 throw new AdapterFileException(configPath, "target_modules", $"the weights hold an adapter for '{peftPath}', but target_modules (with exclude_modules and modules_to_save) does not select it, so PEFT would not load it. The directory is inconsistent; save it again with PEFT.");
             var node = NodeFor(peftPath, keyA, "an adapter for");
-            planned.Add(new PlannedTarget(node, Plan(config, weightsPath, configPath, peftPath, node, tensors), tensors));
+            planned.Add(config.AdaLora is null
+                ? new PlannedTarget(node, Plan(config, weightsPath, configPath, peftPath, node, tensors), tensors)
+                : new PlannedTarget(node, PlanAdaLora(config, weightsPath, peftPath, node, tensors), tensors, config.AdaLora.KeptOf(peftPath)));
         }
+        foreach (var pattern in config.AdaLora?.RankPattern ?? Array.Empty<PeftRankPattern>())
+            if (targetTensors.All(t => t.Path != pattern.Path))
+                throw new AdapterFileException(configPath, $"rank_pattern[\"{pattern.Key}\"]", $"it resizes '{pattern.Path}', which has no AdaLoRA adapter in {PeftKeys.WeightsFileName}, " +
+                                                                                          "so PEFT would fail to load the directory. The directory is inconsistent; save it again with PEFT.");
         var savedModules = new List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)>();
         foreach (var (peftPath, tensors) in savedTensors)
         {
@@ -101,9 +134,11 @@ internal static class PeftImporter
         if (options?.MapPath is null)
             CheckEverySelectedModuleIsInTheFile(config, configPath, nodes, targetTensors.Select(t => t.Path).ToHashSet(StringComparer.Ordinal), savedTensors.Select(s => s.Path).ToHashSet(StringComparer.Ordinal));
         if (planned.Count == 0)
-            throw new AdapterFileException(weightsPath, null, "the file holds no LoRA adapter (no *.lora_A.weight keys). Save a LoRA adapter with PEFT's save_pretrained.");
+            throw new AdapterFileException(weightsPath, null, config.AdaLora is null
+                ? "the file holds no LoRA adapter (no *.lora_A.weight keys). Save a LoRA adapter with PEFT's save_pretrained."
+                : "the file holds no AdaLoRA adapter (no *.lora_A keys). Save an AdaLoRA adapter with PEFT's save_pretrained.");
 
-        FloraMethod method = config.UseDora ? FloraMethod.Dora : FloraMethod.Lora;
+        FloraMethod method = config.AdaLora is not null ? FloraMethod.AdaLora : config.UseDora ? FloraMethod.Dora : FloraMethod.Lora;
         var specs = planned.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
         var targets = planned.Select(p => new FloraTarget(
             FloraInjector.SlotOf(p.Node, (nn.Module<Tensor, Tensor>)p.Node.Module), FloraTargetOptions.Inherit)).ToList();
@@ -111,7 +146,7 @@ internal static class PeftImporter
         try
         {
             attachment = FloraAttachment.Attach(model, targets, savedModules.Select(m => new ModuleToSave(m.Node.Path, m.Node.Module)).ToList(), saveNormLayers: false, method,
-                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
+                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]), config.AdaLora?.Options);
         }
         catch (ArgumentException e)
         {
@@ -129,12 +164,13 @@ internal static class PeftImporter
         return attachment;
     }
 
-    /// <summary>Sorts the file's keys into targets' tensors and modules to save's tensors; refuses keys PEFT's LoRA never writes or Flora cannot express.</summary>
+    /// <summary>Sorts the file's keys into targets' tensors and modules to save's tensors; refuses keys PEFT's LoRA (or AdaLoRA) never writes or Flora cannot express.</summary>
     private static (List<(string Path, TargetTensors Tensors)> Targets, List<(string Path, Dictionary<string, Tensor> Tensors)> Saved) Classify(
         PeftAdapterConfig config, string weightsPath, SafetensorsContent content)
     {
         var targets = new Dictionary<string, TargetTensors>(StringComparer.Ordinal);
         var saved = new Dictionary<string, Dictionary<string, Tensor>>(StringComparer.Ordinal);
+        var keys = config.AdaLora is null ? LoraKeys : AdaLoraKeys;
         var order = new List<string>();
         foreach (var (key, tensor) in content.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
@@ -145,27 +181,31 @@ internal static class PeftImporter
                 throw new AdapterFileException(weightsPath, key, "it is a LoRA adapter on an embedding layer, which Flora does not adapt. Train without targeting embeddings.");
             if (rest.EndsWith(".lora_A.bias", StringComparison.Ordinal) || rest.EndsWith(".lora_B.bias", StringComparison.Ordinal))
                 throw new AdapterFileException(weightsPath, key, "it is a bias of a LoRA matrix (lora_bias), which Flora's LoRA does not have. Train with lora_bias=False.");
-            string? targetPath = null;
-            if (rest.EndsWith("." + PeftKeys.LoraA, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.LoraA.Length + 1)];
-            else if (rest.EndsWith("." + PeftKeys.LoraB, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.LoraB.Length + 1)];
-            else if (rest.EndsWith("." + PeftKeys.Magnitude, StringComparison.Ordinal)) targetPath = rest[..^(PeftKeys.Magnitude.Length + 1)];
-            if (targetPath is not null)
+            var (suffix, slot) = keys.FirstOrDefault(k => rest.EndsWith("." + k.Suffix, StringComparison.Ordinal));
+            if (suffix is not null)
             {
+                string targetPath = rest[..^(suffix.Length + 1)];
                 if (!targets.TryGetValue(targetPath, out var entry)) targets[targetPath] = entry = new TargetTensors();
-                if (rest.EndsWith(PeftKeys.LoraA, StringComparison.Ordinal)) entry.A = tensor;
-                else if (rest.EndsWith(PeftKeys.LoraB, StringComparison.Ordinal)) entry.B = tensor;
-                else entry.Magnitude = tensor;
+                entry[slot] = tensor;
                 continue;
             }
             string? module = SavedModuleOf(config, rest);
             if (module is null)
-                throw new AdapterFileException(weightsPath, key, "the key is neither a LoRA tensor (lora_A.weight, lora_B.weight, lora_magnitude_vector) nor a tensor of a module modules_to_save selects. " +
-                                                                 "Flora reads LoRA and DoRA adapters saved by PEFT; other tensors (e.g. trainable tokens or biases) are not supported.");
+                throw new AdapterFileException(weightsPath, key, $"the key is neither {(config.AdaLora is null ? "a LoRA tensor (lora_A.weight, lora_B.weight, lora_magnitude_vector)" : "an AdaLoRA tensor (lora_A, lora_B, lora_E)")} " +
+                                                                 "nor a tensor of a module modules_to_save selects. Flora reads LoRA, DoRA and AdaLoRA adapters saved by PEFT; other tensors " +
+                                                                 "(e.g. trainable tokens or biases) are not supported.");
             if (!saved.TryGetValue(module, out var tensors)) saved[module] = tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             tensors[rest[(module.Length + 1)..]] = tensor;
         }
         foreach (var (path, entry) in targets)
         {
+            if (config.AdaLora is not null)
+            {
+                var (missing, _) = AdaLoraKeys.FirstOrDefault(k => entry[k.Slot] is null);
+                if (missing is not null)
+                    throw new AdapterFileException(weightsPath, PeftKeys.Of(path, missing), "the tensor is missing (every AdaLoRA target has lora_A, lora_B and lora_E). The file is incomplete; save it again.");
+                continue;
+            }
             if (entry.A is null || entry.B is null)
                 throw new AdapterFileException(weightsPath, PeftKeys.Of(path, entry.A is null ? PeftKeys.LoraA : PeftKeys.LoraB), "the tensor is missing (every LoRA target has lora_A.weight and lora_B.weight). The file is incomplete; save it again.");
             if (config.UseDora && entry.Magnitude is null)
@@ -192,10 +232,7 @@ internal static class PeftImporter
     {
         string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraA);
         nn.Module module = node.Module;
-        if (module is Embedding or EmbeddingBag)
-            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is an {module.GetType().Name}: Flora does not adapt embeddings. Train without targeting it.");
-        if (module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(module))
-            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a {module.GetType().Name}, which Flora's LoRA does not adapt (supported: {AdapterDispatch.SupportedTypes}). Load the adapter onto the model it was trained on.");
+        CheckAdaptable(weightsPath, keyA, node, "LoRA");
         if (module is Convolution conv)
         {
             if (conv.transposed)
@@ -228,6 +265,56 @@ internal static class PeftImporter
         double alpha = PeftMatching.AlphaFor(config, peftPath);
         double scale = config.UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
         return new AdapterSpec(module.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
+    }
+
+    /// <summary>Refuses embeddings and layers no adapter of Flora's wraps.</summary>
+    private static void CheckAdaptable(string weightsPath, string key, ModuleTree.Node node, string method)
+    {
+        nn.Module module = node.Module;
+        if (module is Embedding or EmbeddingBag)
+            throw new AdapterFileException(weightsPath, key, $"'{node.Path}' is an {module.GetType().Name}: Flora does not adapt embeddings. Train without targeting it.");
+        if (module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(module))
+            throw new AdapterFileException(weightsPath, key, $"'{node.Path}' is a {module.GetType().Name}, which Flora's {method} does not adapt (supported: {AdapterDispatch.SupportedTypes}). Load the adapter onto the model it was trained on.");
+    }
+
+    /// <summary>
+    /// Checks an AdaLoRA target's layer and tensors and returns the spec of the adapter that computes PEFT's function:
+    /// PEFT's SVD layers are a Linear (<c>SVDLinear</c>) or a Conv2d with groups = 1 (<c>SVDConv2d</c>, which convolves
+    /// ΔW with the base layer's stride, padding and dilation, and pads with zeros); every target has <c>init_r</c> triplets
+    /// and <c>ranknum = init_r</c>, resized to the kept ones where <c>rank_pattern</c> says (PEFT saves only those), with
+    /// the scale <c>lora_alpha/(init_r + 1e-5)</c> (<c>lora_alpha</c> ≤ 0: the layer's rank, as PEFT's <c>update_layer</c>).
+    /// The adapter keeps all <c>init_r</c> triplets, the dropped ones at zero and masked (<see cref="LoadAdaLora"/>).
+    /// </summary>
+    private static AdapterSpec PlanAdaLora(PeftAdapterConfig config, string weightsPath, string peftPath, ModuleTree.Node node, TargetTensors tensors)
+    {
+        var adaLora = config.AdaLora!;
+        string keyA = PeftKeys.Of(peftPath, PeftKeys.AdaLoraA);
+        nn.Module module = node.Module;
+        CheckAdaptable(weightsPath, keyA, node, "AdaLoRA");
+        long[] weight = AdapterDispatch.WeightOf(node.Path, (nn.Module<Tensor, Tensor>)module).shape;
+        if (module is Conv2d conv)
+        {
+            if (conv.groups != 1)
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a grouped convolution (groups {conv.groups}). PEFT's SVDConv2d spans all input channels and cannot reshape its update to a grouped weight, so no PEFT AdaLoRA adapter fits it. Train without targeting grouped convolutions.");
+            if (conv.padding_mode != PaddingModes.Zeros)
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' pads with {conv.padding_mode}, but PEFT's SVDConv2d convolves its update with zero padding, so its update is not the low-rank update of this layer. Train without targeting it.");
+        }
+        else if (module is Convolution || weight.Length != 2)
+        {
+            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a {module.GetType().Name}: PEFT's AdaLoRA has SVD layers for Linear and Conv2d only (SVDLinear, SVDConv2d). " +
+                                                              "Load the adapter onto the model it was trained on.");
+        }
+        bool[]? kept = adaLora.KeptOf(peftPath);
+        long rows = kept?.Count(k => k) ?? adaLora.InitR;
+        long columns = weight.Skip(1).Aggregate(1L, (a, b) => a * b);
+        string layout = $" (lora_A is [r, {(weight.Length == 2 ? "in" : "in·kh·kw")}], lora_B [out, r], lora_E [r, 1], with r = {rows}: " +
+                        (kept is null ? "init_r" : $"the triplets rank_pattern keeps") + ")";
+        CheckTensor(weightsPath, keyA, tensors.A!, new[] { rows, columns }, layout);
+        CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.AdaLoraB), tensors.B!, new[] { weight[0], rows }, layout);
+        CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.AdaLoraE), tensors.E!, new[] { rows, 1L }, layout);
+        double alpha = config.LoraAlpha > 0 ? config.LoraAlpha : kept is not null && rows > 0 ? rows : adaLora.InitR;
+        int initR = adaLora.InitR;
+        return new AdapterSpec(module.GetType().Name, weight, new[] { initR, initR }, alpha / (initR + 1e-5)) { LoraAlpha = alpha, TargetRank = adaLora.TargetR };
     }
 
     /// <summary>A saved module's file tensors must be exactly its own parameters and buffers, with their shapes.</summary>
@@ -288,12 +375,49 @@ internal static class PeftImporter
         }
     }
 
+    /// <summary>
+    /// Copies an AdaLoRA target's tensors into its adapter: as they are, or — resized by <c>rank_pattern</c> — the file's
+    /// rows (and P's columns) into the kept triplets in order, the dropped ones zero and masked, so that the adapter
+    /// computes exactly what PEFT's resized layer does.
+    /// </summary>
+    private static void LoadAdaLora(AdaLoraLayer adapter, TargetTensors tensors, bool[]? kept)
+    {
+        Tensor a = tensors.A!, b = tensors.B!, e = tensors.E!;
+        if (kept is null)
+        {
+            adapter.LoraA.copy_(a);
+            adapter.LoraB.copy_(b);
+            adapter.LoraE.copy_(e);
+            return;
+        }
+        adapter.LoraA.zero_();
+        adapter.LoraB.zero_();
+        adapter.LoraE.zero_();
+        long[] rows = Enumerable.Range(0, kept.Length).Where(i => kept[i]).Select(i => (long)i).ToArray();
+        if (rows.Length > 0)
+        {
+            using var index = torch.tensor(rows, device: adapter.LoraA.device);
+            using var q = a.to(adapter.LoraA.dtype, adapter.LoraA.device);
+            using var p = b.to(adapter.LoraB.dtype, adapter.LoraB.device);
+            using var lambda = e.to(adapter.LoraE.dtype, adapter.LoraE.device);
+            adapter.LoraA.index_copy_(0, index, q);
+            adapter.LoraB.index_copy_(1, index, p);
+            adapter.LoraE.index_copy_(0, index, lambda);
+        }
+        adapter.SetRankPattern(kept);
+    }
+
     /// <summary>Copies the file's tensors into the attached adapters and modules to save (everything was checked).</summary>
     private static void Load(FloraAttachment attachment, List<PlannedTarget> planned, List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)> savedModules)
     {
         using var guard = no_grad();
         foreach (var target in planned)
         {
+            if (attachment[target.Node.Path] is AdaLoraLayer adaLora)
+            {
+                LoadAdaLora(adaLora, target.Tensors, target.Kept);
+                continue;
+            }
             var adapter = (LoraLayer)attachment[target.Node.Path];
             adapter.LoraA.copy_(target.Tensors.A!);
             using (var b = target.Tensors.B!.reshape(adapter.LoraB.shape)) adapter.LoraB.copy_(b);

@@ -5,6 +5,9 @@ namespace Flora;
 /// (<c>get_peft_model_state_dict</c> in peft/utils/save_and_load.py, with the adapter name removed): every key starts
 /// with <c>base_model.model.</c> and the module's path; a target adds <c>lora_A.weight</c>, <c>lora_B.weight</c> and, for
 /// DoRA, <c>lora_magnitude_vector</c> (LoRA's <c>_get_adapter_state_dict</c> strips the <c>.weight</c> of the DoRA layer);
+/// an AdaLoRA target adds <c>lora_A</c>, <c>lora_B</c> and <c>lora_E</c> (parameters of its own, no <c>.weight</c>; PEFT
+/// never saves <c>ranknum</c>, and keeps only the rows and columns of the kept triplets when the configuration has a
+/// <c>rank_pattern</c>, AdaLoRA's <c>_get_adapter_state_dict</c>);
 /// a module to save adds the names of its own <c>state_dict()</c> (<c>ModulesToSaveWrapper.adapter_state_dict</c> drops
 /// <c>modules_to_save.default.</c>), e.g. <c>base_model.model.fc.weight</c>, <c>base_model.model.bn1.running_mean</c>.
 /// </summary>
@@ -24,6 +27,15 @@ internal static class PeftKeys
 
     /// <summary>DoRA's magnitude: <c>[out]</c> for Linear, <c>[1, out, 1…]</c> for convolutions.</summary>
     public const string Magnitude = "lora_magnitude_vector";
+
+    /// <summary>AdaLoRA's Q, <c>[r, in·Πk]</c> (a parameter itself: no <c>.weight</c>).</summary>
+    public const string AdaLoraA = "lora_A";
+
+    /// <summary>AdaLoRA's P, <c>[out, r]</c>.</summary>
+    public const string AdaLoraB = "lora_B";
+
+    /// <summary>AdaLoRA's singular values Λ, <c>[r, 1]</c>.</summary>
+    public const string AdaLoraE = "lora_E";
 
     /// <summary>The key of <paramref name="tensor"/> of the module at PEFT path <paramref name="module"/>.</summary>
     public static string Of(string module, string tensor) => Prefix + module + "." + tensor;

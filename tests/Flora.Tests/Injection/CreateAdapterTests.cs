@@ -14,6 +14,7 @@ public class CreateAdapterTests
         { "linear", FloraMethod.Dora, typeof(DoraLinear) }, { "linear", FloraMethod.BitFit, typeof(BitFitLayer) },
         { "conv1d", FloraMethod.Flora, typeof(FloraConv1d) }, { "conv2d", FloraMethod.Lora, typeof(LoraConv2d) },
         { "conv3d", FloraMethod.Dora, typeof(DoraConv3d) }, { "conv2d", FloraMethod.Flora, typeof(FloraConv2d) },
+        { "linear", FloraMethod.AdaLora, typeof(AdaLoraLayer) }, { "conv3d", FloraMethod.AdaLora, typeof(AdaLoraLayer) },
     };
 
     private static nn.Module<Tensor, Tensor> Layer(string kind) => kind switch

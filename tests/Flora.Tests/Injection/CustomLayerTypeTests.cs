@@ -46,7 +46,7 @@ public class CustomLayerTypeTests
         {
             Assert.Contains(nameof(MyDense), FloraLayerTypes.Names);
             using var x = TestTensors.Randn(new long[] { 3, 6 }, seed: 7);
-            foreach (var method in new[] { FloraMethod.Flora, FloraMethod.Lora, FloraMethod.Dora })
+            foreach (var method in new[] { FloraMethod.Flora, FloraMethod.Lora, FloraMethod.Dora, FloraMethod.AdaLora })
             {
                 using var model = new Net();
                 using var before = model.call(x);

@@ -4,7 +4,7 @@ namespace Flora.Tests.Peft;
 
 /// <summary>
 /// SavePeft then AttachFromPeft onto a fresh TorchVision ResNet-18 with the same base weights reproduces the adapted
-/// model: LoRA and DoRA as they are, FLoRA as the LoRA it equals. With FLORA_PEFT_EXPORTS set (tools/peft/README.md),
+/// model: LoRA, DoRA and AdaLoRA (resized by its rank pattern) as they are, FLoRA as the LoRA it equals. With FLORA_PEFT_EXPORTS set (tools/peft/README.md),
 /// the test also leaves each exported directory there with the input and output, for check_exports.py to load with
 /// PEFT itself.
 /// </summary>
@@ -38,16 +38,26 @@ public sealed class PeftRoundTripTests : IDisposable
         using var fresh = RuleResNet.Create();
         var baseState = RuleResNet.Snapshot(fresh);
         var loaded = FloraInjector.AttachFromPeft(fresh, directory);
-        Assert.Equal(method == FloraMethod.Dora ? FloraMethod.Dora : FloraMethod.Lora, loaded.Method);
+        Assert.Equal(method is FloraMethod.Dora or FloraMethod.AdaLora ? method : FloraMethod.Lora, loaded.Method);
         Assert.Equal(attachment.Adapters.Select(a => a.Name), loaded.Adapters.Select(a => a.Name));
         Assert.Equal(attachment.ModulesToSave.Select(m => m.Path), loaded.ModulesToSave.Select(m => m.Path));
         foreach (var (original, imported) in attachment.Adapters.Zip(loaded.Adapters))
         {
+            if (original is AdaLoraLayer adaLora)
+            {
+                var importedAdaLora = (AdaLoraLayer)imported;
+                Assert.Equal(adaLora.Config.Rank, importedAdaLora.Config.Rank);
+                Assert.Equal(adaLora.Config.Scale, importedAdaLora.Config.Scale, 12);
+                Assert.Equal(adaLora.RankPattern, importedAdaLora.RankPattern);
+                continue;
+            }
             int expectedRank = original is FloraLayer flora ? flora.Config.Ranks[0] : ((LoraLayer)original).Config.Rank;
             var config2 = ((LoraLayer)imported).Config;
             Assert.Equal(expectedRank, config2.Rank);
             Assert.Equal(original is LoraLayer lora ? lora.Config.Scale : 1.0, config2.Scale, 12);
         }
+        if (method == FloraMethod.AdaLora) // the allocation ran: 3 targets of 6 triplets down to 3 × 4, exported resized
+            Assert.Equal(12, loaded.Adapters.Cast<AdaLoraLayer>().Sum(a => a.ActiveRank));
         using var reloaded = fresh.forward(x);
         double error = RuleResNet.RelativeError(reloaded, expected);
         Assert.True(error <= (method == FloraMethod.Flora ? 1e-5 : 1e-6), $"{scenario}: relative error {error:G3}");

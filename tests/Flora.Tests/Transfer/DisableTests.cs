@@ -32,6 +32,7 @@ public class DisableTests
     [InlineData(FloraMethod.Lora)]
     [InlineData(FloraMethod.Dora)]
     [InlineData(FloraMethod.BitFit)]
+    [InlineData(FloraMethod.AdaLora)]
     public void Inside_Disable_the_output_is_the_base_models_and_after_it_the_adapted_one(FloraMethod method)
     {
         var (model, attachment, baseOutput) = Trained(method, seed: 3);

@@ -248,7 +248,7 @@ public sealed class ModulesToSaveTests : IDisposable
         saved.Save(current);
         string old = Path.Combine(_dir, "v1.safetensors");
         File.WriteAllBytes(old, AdapterFileTests.Rewrite(File.ReadAllBytes(current), (t, m) =>
-            m["flora"] = m["flora"].Replace("\"format\":2", "\"format\":1").Replace(",\"modules_to_save\":[]", "")));
+            m["flora"] = m["flora"].Replace("\"format\":" + AdapterFileConfig.CurrentFormat, "\"format\":1").Replace(",\"modules_to_save\":[]", "")));
         var config = AdapterFile.ReadConfig(old);
         Assert.Equal(1, config.Format);
         Assert.Empty(config.ModulesToSave);
