@@ -1,3 +1,4 @@
+using System.IO;
 using System.Reflection;
 using Flora;
 using TorchSharp.Modules;
@@ -19,7 +20,7 @@ public partial class BaselineCnn : Module<Tensor, Tensor>
 
 /// <summary>
 /// The generated constants and options for Houlsby and AdaLoRA, compiled by the real build (the generator as an analyzer
-/// of this project). The adapters themselves are not attached here: only FLoRA, to show the options are accepted.
+/// of this project), against the counts of the adapters the runtime attaches, and AdaLoRA trained through the generated API.
 /// </summary>
 public sealed class BaselineSettingsTests
 {
@@ -60,5 +61,68 @@ public sealed class BaselineSettingsTests
         var adapters = model.AttachFlora();
         Assert.Equal(BaselineCnn.FloraTrainableParameters, adapters.TrainableParameters);
         model.DetachFlora();
+    }
+
+    [Fact]
+    public void The_constants_equal_what_the_runtime_attaches()
+    {
+        foreach (var (method, expected) in new[] { (FloraMethod.Houlsby, BaselineCnn.HoulsbyTrainableParameters), (FloraMethod.AdaLora, BaselineCnn.AdaLoraTrainableParameters) })
+        {
+            using var model = new BaselineCnn();
+            Assert.Equal(expected, model.AttachFlora(method).TrainableParameters);
+            model.DetachFlora();
+        }
+        foreach (var (method, expected) in new[] { (FloraMethod.Houlsby, SmallCnn.HoulsbyTrainableParameters), (FloraMethod.AdaLora, SmallCnn.AdaLoraTrainableParameters) })
+        {
+            using var model = new SmallCnn();
+            Assert.Equal(expected, model.AttachFlora(method).TrainableParameters);
+            model.DetachFlora();
+        }
+    }
+
+    [Fact]
+    public void AdaLoRA_trains_allocates_and_reloads_through_the_generated_members()
+    {
+        var options = new FloraModelOptions
+        {
+            Rank = 4, R3 = 2,
+            AdaLora = new AdaLoraOptions { TargetRank = 2, InitRank = 3, TotalSteps = 6, TInit = 1, TFinal = 2 },
+        };
+        using var generator = new TorchSharp.torch.Generator(24);
+        using var x = TorchSharp.torch.randn(new long[] { 4, 3, 6, 6 }, generator: generator);
+        using var labels = TorchSharp.torch.tensor(new long[] { 0, 1, 2, 3 });
+        using var model = new BaselineCnn();
+        using var before = model.call(x);
+        var baseWeights = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        var adapters = model.AttachFlora(FloraMethod.AdaLora, options);
+        using var optimizer = TorchSharp.torch.optim.AdamW(model.FloraParameters(), lr: 0.05);
+        for (int step = 0; step < 6; step++)
+        {
+            optimizer.zero_grad();
+            using var logits = model.call(x);
+            using var loss = functional.cross_entropy(logits, labels) + adapters.Attachment.OrthogonalRegularization();
+            loss.backward();
+            optimizer.step();
+            adapters.Attachment.UpdateAndAllocate(step);
+        }
+        // The final budget is the target rank per target (2 each), however it was split between conv and head.
+        Assert.Equal(2 * 2, adapters.All.Cast<AdaLoraLayer>().Sum(a => a.ActiveRank));
+        using var after = model.call(x);
+        Assert.False(after.allclose(before), "training moved the output");
+        string path = Path.Combine(Path.GetTempPath(), $"flora-adalora-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.SaveFlora(path);
+            using var fresh = new BaselineCnn();
+            fresh.load_state_dict(baseWeights); // the same base, as a user reloads a fine-tuned adapter onto the pretrained model
+            fresh.AttachFlora(FloraMethod.AdaLora, options);
+            fresh.LoadFlora(path);
+            using var reloaded = fresh.call(x);
+            Assert.Equal(after.data<float>().ToArray(), reloaded.data<float>().ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
