@@ -56,6 +56,11 @@ public class BottleneckEquivalenceTests
     {
         using var scope = torch.NewDisposeScope();
         var (layer, batchedShape, unbatchedShape) = Case(kind);
+        // Base weights from a private generator: the layer's own initialisation draws from torch's global one, which tests
+        // running in parallel share, and one unlucky draw leaves a single ReLU row with no active unit (a zero gradient).
+        using (torch.no_grad())
+            foreach (var ((_, parameter), i) in layer.named_parameters().Select((p, i) => (p, i)))
+                parameter.copy_(TestTensors.Randn(parameter.shape, seed: 300 + i) * 0.5);
         layer.to(dtype);
         var adapter = (BottleneckAdapterLayer)FloraLayerTypes.CreateAdapter(method, "layer", layer, new FloraModelOptions { AdapterSize = Width });
         Assert.Equal(method, adapter.Method);
