@@ -53,6 +53,9 @@ public sealed class AdaLoraLayer : DeltaAdapterLayer
     internal AdaLoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, AdaLoraLayerConfig config)
         : base(name, baseLayer, geometry)
     {
+        if (geometry.TakesIndices)
+            throw new ArgumentException($"'{name}' is an Embedding: AdaLoRA is not supported on embeddings (PEFT's AdaLoRA has no embedding layer). " +
+                                        "Use FLoRA or LoRA on embeddings, or leave the embedding out of the targets.");
         ArgumentNullException.ThrowIfNull(config);
         config.Validate(name);
         Config = config;

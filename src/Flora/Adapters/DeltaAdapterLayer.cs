@@ -214,23 +214,25 @@ public abstract class DeltaAdapterLayer : AdapterLayer
         Tensor? grouped = _group?.Fused(_groupIndex);
         using Tensor? built = grouped is null ? FusedWeight() : null;
         Tensor weight = grouped ?? built!;
-        // The fused weight has the adapter tensors' dtype (W0 + ΔW in the wider of the two).
-        if (_placement.Adapter == input.dtype) return Geometry.Apply(input, weight, Geometry.Bias);
-        using var rounded = weight.to(input.dtype);
+        // The fused weight has the adapter tensors' dtype (W0 + ΔW in the wider of the two); rounded to the input's
+        // (an Embedding's ids have none: to the base weight's).
+        ScalarType dtype = Geometry.TakesIndices ? _placement.Base : input.dtype;
+        if (_placement.Adapter == dtype) return Geometry.Apply(input, weight, Geometry.Bias);
+        using var rounded = weight.to(dtype);
         return Geometry.Apply(input, rounded, Geometry.Bias);
     }
 
     /// <summary>
     /// The adapted output on the factorised or materialised path. With adapter tensors of another dtype than the input
     /// (float32 beside a 16-bit base layer) the update is computed in theirs from the input cast to it, added to the base
-    /// output in that dtype, and the sum rounded once to the base output's dtype.
+    /// output in that dtype, and the sum rounded once to the base output's dtype. An Embedding's ids are used as they are.
     /// </summary>
     private Tensor Unfused(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         ScalarType adapterDtype = _placement.Adapter;
         if (input.dtype == adapterDtype) return UnfusedOutput(input, baseOutput, path);
-        using var adapterInput = input.to(adapterDtype);
-        Tensor output = UnfusedOutput(adapterInput, baseOutput, path);
+        using var adapterInput = Geometry.TakesIndices ? null : input.to(adapterDtype);
+        Tensor output = UnfusedOutput(adapterInput ?? input, baseOutput, path);
         if (output.dtype == baseOutput.dtype) return output;
         using (output) return output.to(baseOutput.dtype);
     }
@@ -245,8 +247,8 @@ public abstract class DeltaAdapterLayer : AdapterLayer
         return baseOutput.Plus(update);
     }
 
-    /// <summary>The adapter's input: <paramref name="input"/> after dropout while training.</summary>
-    private protected Tensor AdapterInput(Tensor input) => Dropout > 0 ? nn.functional.dropout(input, Dropout, training) : input;
+    /// <summary>The adapter's input: <paramref name="input"/> after dropout while training (never on an Embedding's ids, as PEFT's Embedding).</summary>
+    private protected Tensor AdapterInput(Tensor input) => Dropout > 0 && !Geometry.TakesIndices ? nn.functional.dropout(input, Dropout, training) : input;
 
     /// <inheritdoc />
     protected sealed override Tensor ForwardUnmerged(Tensor input)
@@ -275,7 +277,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
         FloraForwardPath chosen = _forwardPath != FloraForwardPath.Auto ? _forwardPath : ConfiguredPath;
         FloraForwardPath path = chosen != FloraForwardPath.Auto && (chosen != FloraForwardPath.Fused || fusable)
             ? chosen
-            : _paths.Cheapest(this, input, fusable);
+            : Geometry.PreferredPath ?? _paths.Cheapest(this, input, fusable);
         LastPath = path;
         return path;
     }

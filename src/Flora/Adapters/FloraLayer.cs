@@ -237,9 +237,11 @@ public abstract class FloraLayer : DeltaAdapterLayer
     {
         using var scaledCore = _core.mul(_scale);
         using var kernel = CoreKernel(scaledCore);
-        using var reduced = Geometry.Reduce(x, _factors[1]);
+        // The input side's factor (U_in; an Embedding's U0, whose rows its ids select), then the other (U_out; its U1).
+        int input = Geometry.InputAxis;
+        using var reduced = Geometry.Reduce(x, _factors[input]);
         using var core = Geometry.Spatial(reduced, kernel ?? scaledCore);
-        return Geometry.Expand(core, _factors[0]);
+        return Geometry.Expand(core, _factors[1 - input]);
     }
 
 }

@@ -21,6 +21,8 @@ public abstract class LoraLayer : DeltaAdapterLayer
 {
     private const string AName = "lora_A";
     private const string BName = "lora_B";
+    private const string EmbeddingAName = "lora_embedding_A";
+    private const string EmbeddingBName = "lora_embedding_B";
 
     private Parameter _a = null!, _b = null!;
     private readonly long[] _matrixShape;
@@ -36,6 +38,11 @@ public abstract class LoraLayer : DeltaAdapterLayer
         Parameter weight = geometry.Weight;
         ScalarType dtype = AdapterDtypeFor(weight, config.AutocastAdapterDtype);
         _matrixShape = new long[] { config.Rank, -1 };
+        if (geometry.TakesIndices)
+        {
+            InitialiseEmbedding(weight, dtype);
+            return;
+        }
         using (no_grad())
         {
             // Drawn in float32 on the CPU, then moved: the same seed gives the same A on any device and dtype.
@@ -48,6 +55,24 @@ public abstract class LoraLayer : DeltaAdapterLayer
         }
         RegisterComponents();
         AdoptTensors((AName, AName), (BName, BName));
+    }
+
+    /// <summary>
+    /// PEFT's Embedding LoRA: <c>lora_embedding_A</c> <c>[r, num_embeddings]</c> at zero and <c>lora_embedding_B</c>
+    /// <c>[dim, r]</c> drawn from <c>normal_</c> (PEFT's <c>reset_lora_parameters</c> for embeddings), under PEFT's names.
+    /// </summary>
+    private void InitialiseEmbedding(Parameter weight, ScalarType dtype)
+    {
+        using (no_grad())
+        {
+            // Drawn in float32 on the CPU, then moved: the same seed gives the same B on any device and dtype.
+            using var initial = empty(new[] { weight.shape[1], Config.Rank }, dtype: ScalarType.Float32);
+            nn.init.normal_(initial);
+            register_parameter(EmbeddingAName, OwnedParameter(zeros(new[] { Config.Rank, weight.shape[0] }, dtype: dtype, device: weight.device)));
+            register_parameter(EmbeddingBName, OwnedParameter(initial.to(dtype, weight.device)));
+        }
+        RegisterComponents();
+        AdoptTensors((EmbeddingAName, EmbeddingAName), (EmbeddingBName, EmbeddingBName));
     }
 
     /// <summary>The file keys and registered names of A and B (DoRA adds its magnitude).</summary>
@@ -69,10 +94,10 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <summary>The rank, α, dropout, forward path and, when budget matching chose the rank, the budget it matched.</summary>
     public LoraLayerConfig Config { get; }
 
-    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear).</summary>
+    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear, <c>[r, num_embeddings]</c> for an Embedding).</summary>
     public Parameter LoraA => _a;
 
-    /// <summary>B, shaped <c>[out, r]</c>.</summary>
+    /// <summary>B, shaped <c>[out, r]</c> (<c>[dim, r]</c> for an Embedding).</summary>
     public Parameter LoraB => _b;
 
     /// <inheritdoc />
@@ -92,6 +117,13 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <remarks><c>s·ΔW = s·reshape(B·A)</c>.</remarks>
     private protected override Tensor BuildDelta()
     {
+        if (Geometry.TakesIndices)
+        {
+            // PEFT's Embedding.get_delta_weight: transpose(B·A)·s, [num_embeddings, dim].
+            using var ba = _b.matmul(_a);
+            using var transposed = ba.t();
+            return transposed.mul(_scale);
+        }
         using var a = _a.reshape(_matrixShape);
         using var product = _b.matmul(a);
         return product.mul_(_scale).reshape(Geometry.WeightShape);
@@ -111,13 +143,23 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <remarks>A as the base layer's own sliding (<c>in → r</c> per group), then B as <c>r → out</c>; s scales the small B.</remarks>
     private protected override Tensor FactorisedUpdate(Tensor x)
     {
+        if (Geometry.TakesIndices)
+        {
+            // PEFT's Embedding.forward: (embed(x, Aᵀ) @ Bᵀ)·s.
+            using var aRows = _a.t();
+            using var afterA = Geometry.Reduce(x, aRows);
+            using var bT = _b.t();
+            using var product = afterA.matmul(bT);
+            return product.mul(_scale);
+        }
         using var reduced = Geometry.Spatial(x, _a);
         using var up = _b.mul(_scale);
         return Geometry.Expand(reduced, up);
     }
 
     /// <inheritdoc />
-    internal override object? GroupKey => (GetType(), string.Join(",", Geometry.WeightShape), Config);
+    /// <remarks>An Embedding's LoRA (A <c>[r, num]</c>, B <c>[dim, r]</c>) builds alone.</remarks>
+    internal override object? GroupKey => Geometry.TakesIndices ? null : (GetType(), string.Join(",", Geometry.WeightShape), Config);
 
     /// <inheritdoc />
     /// <remarks><c>W0 + s·B·A</c> (or <c>s·B·A</c>) for every member in one batched product of the stacked B and A.</remarks>

@@ -63,7 +63,7 @@ internal static class AdapterDispatch
         IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer, FloraTargetOptions Options)> budgetOf)
     {
         var (_, geometry) = Read(name, layer);
-        long channels = geometry.Weight.shape[0];
+        long channels = geometry.OutputChannels;
         int size = target.AdapterSize ?? model.AdapterSize
                    ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(t.Name, ReferenceEquals(t.Layer, layer) ? geometry.Weight : WeightOf(t.Name, t.Layer), model, t.Options)));
         return new BottleneckAdapterLayer(name, layer, geometry, method, size, autocastAdapterDtype: model.AutocastAdapterDtype);

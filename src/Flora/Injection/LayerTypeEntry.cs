@@ -36,6 +36,12 @@ internal sealed record LayerTypeEntry(
             (name, layer, geometry, config) => new FloraConv3d(name, (Conv3d)layer, geometry, config),
             (name, layer, geometry, config) => new LoraConv3d(name, (Conv3d)layer, geometry, config),
             (name, layer, geometry, config) => new DoraConv3d(name, (Conv3d)layer, geometry, config)),
+        LayerKind.Embedding => new(typeof(Embedding), layer => LayerGeometry.Embedding(() => ((Embedding)layer).weight!),
+            (name, layer, geometry, config) => new FloraEmbedding(name, (Embedding)layer, geometry, config),
+            (name, layer, geometry, config) => new LoraEmbedding(name, (Embedding)layer, geometry, config),
+            (name, _, _, _) => throw new ArgumentException(
+                $"'{name}' is an Embedding: DoRA is not supported on embeddings (PEFT's DoRA keeps one magnitude per embedding dim with the norm over " +
+                "the vocabulary, which this version does not implement). Use FLoRA or LoRA on embeddings, or leave the embedding out of the targets.")),
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
 

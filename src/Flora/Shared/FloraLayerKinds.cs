@@ -10,6 +10,7 @@ namespace Flora
         Conv1d,
         Conv2d,
         Conv3d,
+        Embedding,
     }
 
     /// <summary>One built-in layer type: its TorchSharp name (in <see cref="FloraLayerKinds.TorchNamespace"/>), kind, kernel axes and FLoRA adapter type.</summary>
@@ -28,7 +29,7 @@ namespace Flora
 
         public LayerKind Kind { get; }
 
-        /// <summary>Number of kernel axes of the weight (0 for Linear).</summary>
+        /// <summary>Number of kernel axes of the weight (0 for Linear and Embedding).</summary>
         public int KernelAxes { get; }
 
         /// <summary>The FLoRA adapter's type name in namespace <c>Flora</c>, e.g. <c>FloraConv2d</c>.</summary>
@@ -48,6 +49,7 @@ namespace Flora
             new LayerKindRow("Conv1d", LayerKind.Conv1d, 1, "FloraConv1d"),
             new LayerKindRow("Conv2d", LayerKind.Conv2d, 2, "FloraConv2d"),
             new LayerKindRow("Conv3d", LayerKind.Conv3d, 3, "FloraConv3d"),
+            new LayerKindRow("Embedding", LayerKind.Embedding, 0, "FloraEmbedding"),
         };
 
         /// <summary>The kind of the type <paramref name="typeName"/> in <paramref name="typeNamespace"/>, or Unsupported.</summary>

@@ -26,13 +26,23 @@ internal readonly record struct LayerExtent(double Batch, double InputPositions,
 /// </summary>
 public abstract class LayerGeometry
 {
-    private protected LayerGeometry(long[] weightShape, long groups)
+    private protected LayerGeometry(long[] weightShape, long groups, int inputAxis = 1)
     {
         WeightShape = weightShape;
         Groups = groups;
+        InputAxis = inputAxis;
         KernelAxes = weightShape.Length - 2;
-        WeightChannelShape = ChannelShape(weightShape[0], weightShape.Length - 1);
-        OutputChannelShape = ChannelShape(weightShape[0], KernelAxes);
+        if (inputAxis == 0)
+        {
+            // An Embedding: the output channels (dim) are the weight's second axis.
+            WeightChannelShape = new[] { 1L, weightShape[1] };
+            OutputChannelShape = new[] { weightShape[1] };
+        }
+        else
+        {
+            WeightChannelShape = ChannelShape(weightShape[0], weightShape.Length - 1);
+            OutputChannelShape = ChannelShape(weightShape[0], KernelAxes);
+        }
     }
 
     /// <summary>The base layer's current weight (TorchSharp replaces the object when the model moves).</summary>
@@ -43,6 +53,22 @@ public abstract class LayerGeometry
 
     /// <summary>The base weight's shape, <c>[out, in/groups, k…]</c>.</summary>
     internal long[] WeightShape { get; }
+
+    /// <summary>
+    /// The weight axis the input contracts with: 1 for <c>[out, in…]</c> (Linear, convolutions), 0 for an Embedding's
+    /// <c>[num_embeddings, dim]</c>, whose ids select rows. FLoRA's chain reduces with this mode's factor and expands with
+    /// the other's.
+    /// </summary>
+    internal int InputAxis { get; }
+
+    /// <summary>Channels on the output's channel axis: the weight's out (an Embedding's dim).</summary>
+    internal virtual long OutputChannels => WeightShape[0];
+
+    /// <summary>Whether the input holds indices (an Embedding's ids) rather than values of the adapter's dtype.</summary>
+    internal bool TakesIndices => InputAxis == 0;
+
+    /// <summary>The path the adapter takes when none is asked for, before the cost model (null: the cost model chooses).</summary>
+    internal virtual FloraForwardPath? PreferredPath => null;
 
     /// <summary>The convolution's groups (1 for a Linear).</summary>
     internal long Groups { get; }
@@ -73,6 +99,9 @@ public abstract class LayerGeometry
 
     /// <summary>The sizes of a call with an input of <paramref name="inputShape"/> (batched or not).</summary>
     internal abstract LayerExtent Extent(long[] inputShape);
+
+    /// <summary>An Embedding: a row lookup of its weight <c>[num_embeddings, dim]</c> read through the accessor.</summary>
+    internal static LayerGeometry Embedding(Func<Parameter> weight) => new EmbeddingGeometry(weight);
 
     /// <summary>A layer computing <c>linear(x, weight, bias)</c>, with its weight and bias read through the accessors.</summary>
     public static LayerGeometry Linear(Func<Parameter> weight, Func<Parameter?> bias)
