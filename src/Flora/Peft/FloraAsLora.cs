@@ -10,6 +10,11 @@ namespace Flora;
 /// (scale 1) computes the same layer. For convolutions with groups = 1, PEFT's conv LoRA (A a convolution with the base
 /// kernel, stride and padding, B a 1×1 convolution) then runs exactly FLoRA's update: the core convolution with the
 /// in-factor folded into its kernel, followed by the out-factor.
+/// <para>
+/// An Embedding (<c>s·ΔW = s·U0·G·U1ᵀ</c>, <c>[num_embeddings, dim]</c>) factors through its output side, the dim mode:
+/// PEFT's <c>(B·A)ᵀ</c> with <c>B = U1</c> (<c>[dim, r1]</c>, <c>lora_embedding_B</c>) and <c>A = (s·U0·G)ᵀ</c>
+/// (<c>[r1, num_embeddings]</c>, <c>lora_embedding_A</c>), rank <c>r1</c>, α = r1.
+/// </para>
 /// </summary>
 internal static class FloraAsLora
 {
@@ -20,6 +25,11 @@ internal static class FloraAsLora
         using var scope = NewDisposeScope();
         using var guard = no_grad();
         var factors = adapter.Factors;
+        if (adapter is FloraEmbedding)
+        {
+            Tensor rows = factors[0].matmul(adapter.Core).mul(adapter.Config.Scale);   // s·U0·G, [num, r1]
+            return (rows.t().contiguous().MoveToOuterDisposeScope(), factors[1].detach().clone().MoveToOuterDisposeScope());
+        }
         Tensor a = Tucker.Reconstruct(adapter.Core.Times(adapter.Config.Scale), factors.Skip(1).Cast<Tensor>().ToArray(), firstMode: 1);
         Tensor b = factors[0].detach().clone();
         return (a.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope());

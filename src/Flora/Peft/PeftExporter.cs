@@ -23,7 +23,7 @@ namespace Flora;
 internal static class PeftExporter
 {
     /// <summary>One target as PEFT will see it.</summary>
-    private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude);
+    private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude, bool Embedding = false);
 
     public static void Save(FloraAttachment attachment, string directory, PeftExportOptions? options)
     {
@@ -81,8 +81,8 @@ internal static class PeftExporter
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var e in exported)
         {
-            tensors[PeftKeys.Of(e.Path, PeftKeys.LoraA)] = e.A;
-            tensors[PeftKeys.Of(e.Path, PeftKeys.LoraB)] = e.B;
+            tensors[PeftKeys.Of(e.Path, e.Embedding ? PeftKeys.LoraEmbeddingA : PeftKeys.LoraA)] = e.A;
+            tensors[PeftKeys.Of(e.Path, e.Embedding ? PeftKeys.LoraEmbeddingB : PeftKeys.LoraB)] = e.B;
             if (e.Magnitude is not null) tensors[PeftKeys.Of(e.Path, PeftKeys.Magnitude)] = e.Magnitude;
         }
         return (config, tensors);
@@ -179,6 +179,22 @@ internal static class PeftExporter
                 throw new InvalidOperationException($"'{adapter.Name}' is a dilated convolution (dilation ({string.Join(", ", conv.dilation)})); PEFT's conv LoRA ignores dilation (huggingface/peft#3697) and would compute another model. Leave it out of the targets to export.");
             if (conv.padding_mode != TorchSharp.PaddingModes.Zeros)
                 throw new InvalidOperationException($"'{adapter.Name}' pads with {conv.padding_mode}; PEFT's lora_A pads with zeros and would compute another model. Leave it out of the targets to export.");
+        }
+        if (layer is Embedding)
+        {
+            // PEFT's lora.Embedding: lora_embedding_A [r, num], lora_embedding_B [dim, r], as Flora's LoRA holds them.
+            switch (adapter)
+            {
+                case LoraLayer lora and not DoraLayer:
+                    return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach(), null, Embedding: true);
+                case FloraLayer flora:
+                {
+                    var (a, b) = FloraAsLora.Factors(flora);
+                    return new Exported(path, (int)b.shape[1], 1.0, a, b, null, Embedding: true);
+                }
+                default:
+                    throw new InvalidOperationException($"'{adapter.Name}' is an Embedding with a {adapter.Method} adapter, which PEFT's LoRA cannot express.");
+            }
         }
         Tensor weight = AdapterDispatch.WeightOf(adapter.Name, (nn.Module<Tensor, Tensor>)layer);
         long[] unitAxes = Enumerable.Repeat(1L, (int)weight.dim() - 2).ToArray();

@@ -20,7 +20,8 @@ namespace Flora;
 /// <para>
 /// Refused because PEFT computes something Flora's adapters do not: grouped convolutions (PEFT's lora_A is not grouped
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
-/// other than zeros (PEFT's lora_A pads with zeros), embeddings and other layer types.
+/// other than zeros (PEFT's lora_A pads with zeros), DoRA on embeddings, embedding bags and other layer types. An
+/// Embedding target (<c>lora_embedding_A</c>/<c>lora_embedding_B</c>) becomes a <see cref="LoraEmbedding"/>.
 /// </para>
 /// <para>
 /// An <c>ADALORA</c> directory becomes Flora AdaLoRA adapters (<see cref="PlanAdaLora"/>) on the Linear and Conv2d
@@ -35,6 +36,9 @@ internal static class PeftImporter
     private sealed class TargetTensors
     {
         public Tensor? A, B, Magnitude, E;
+
+        /// <summary>Whether A and B came as an Embedding's <c>lora_embedding_A</c>/<c>lora_embedding_B</c>.</summary>
+        public bool EmbeddingKeys;
 
         public Tensor? this[Slot slot]
         {
@@ -55,7 +59,11 @@ internal static class PeftImporter
     private enum Slot { A, B, Magnitude, E }
 
     /// <summary>The key suffixes of a LoRA (and DoRA) target, and of an AdaLoRA target.</summary>
-    private static readonly (string Suffix, Slot Slot)[] LoraKeys = { (PeftKeys.LoraA, Slot.A), (PeftKeys.LoraB, Slot.B), (PeftKeys.Magnitude, Slot.Magnitude) };
+    private static readonly (string Suffix, Slot Slot)[] LoraKeys =
+    {
+        (PeftKeys.LoraA, Slot.A), (PeftKeys.LoraB, Slot.B), (PeftKeys.Magnitude, Slot.Magnitude),
+        (PeftKeys.LoraEmbeddingA, Slot.A), (PeftKeys.LoraEmbeddingB, Slot.B),
+    };
     private static readonly (string Suffix, Slot Slot)[] AdaLoraKeys = { (PeftKeys.AdaLoraA, Slot.A), (PeftKeys.AdaLoraB, Slot.B), (PeftKeys.AdaLoraE, Slot.E) };
 
     /// <summary>A target ready to attach: the model's node, and what to create and load (AdaLoRA: its kept triplets, when resized).</summary>
@@ -177,8 +185,8 @@ internal static class PeftImporter
             if (!key.StartsWith(PeftKeys.Prefix, StringComparison.Ordinal))
                 throw new AdapterFileException(weightsPath, key, $"the key does not start with '{PeftKeys.Prefix}', so PEFT's save_pretrained did not write it for a PeftModel. Save the adapter with PeftModel.save_pretrained.");
             string rest = key[PeftKeys.Prefix.Length..];
-            if (rest.Contains("lora_embedding_", StringComparison.Ordinal))
-                throw new AdapterFileException(weightsPath, key, "it is a LoRA adapter on an embedding layer, which Flora does not adapt. Train without targeting embeddings.");
+            if (config.AdaLora is not null && rest.Contains("lora_embedding_", StringComparison.Ordinal))
+                throw new AdapterFileException(weightsPath, key, "it is a LoRA adapter on an embedding layer in an AdaLoRA directory, which PEFT's AdaLoRA never writes. Save the adapter again with PEFT.");
             if (rest.EndsWith(".lora_A.bias", StringComparison.Ordinal) || rest.EndsWith(".lora_B.bias", StringComparison.Ordinal))
                 throw new AdapterFileException(weightsPath, key, "it is a bias of a LoRA matrix (lora_bias), which Flora's LoRA does not have. Train with lora_bias=False.");
             var (suffix, slot) = keys.FirstOrDefault(k => rest.EndsWith("." + k.Suffix, StringComparison.Ordinal));
@@ -187,6 +195,7 @@ internal static class PeftImporter
                 string targetPath = rest[..^(suffix.Length + 1)];
                 if (!targets.TryGetValue(targetPath, out var entry)) targets[targetPath] = entry = new TargetTensors();
                 entry[slot] = tensor;
+                if (suffix is PeftKeys.LoraEmbeddingA or PeftKeys.LoraEmbeddingB) entry.EmbeddingKeys = true;
                 continue;
             }
             string? module = SavedModuleOf(config, rest);
@@ -207,7 +216,13 @@ internal static class PeftImporter
                 continue;
             }
             if (entry.A is null || entry.B is null)
-                throw new AdapterFileException(weightsPath, PeftKeys.Of(path, entry.A is null ? PeftKeys.LoraA : PeftKeys.LoraB), "the tensor is missing (every LoRA target has lora_A.weight and lora_B.weight). The file is incomplete; save it again.");
+            {
+                string missing = entry.EmbeddingKeys
+                    ? (entry.A is null ? PeftKeys.LoraEmbeddingA : PeftKeys.LoraEmbeddingB)
+                    : (entry.A is null ? PeftKeys.LoraA : PeftKeys.LoraB);
+                throw new AdapterFileException(weightsPath, PeftKeys.Of(path, missing), "the tensor is missing (every LoRA target has lora_A.weight and lora_B.weight, " +
+                                                                                        "an embedding lora_embedding_A and lora_embedding_B). The file is incomplete; save it again.");
+            }
             if (config.UseDora && entry.Magnitude is null)
                 throw new AdapterFileException(weightsPath, PeftKeys.Of(path, PeftKeys.Magnitude), "the tensor is missing although use_dora is true. The file is incomplete; save it again.");
             if (!config.UseDora && entry.Magnitude is not null)
@@ -244,6 +259,8 @@ internal static class PeftImporter
             if (conv.padding_mode != PaddingModes.Zeros)
                 throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' pads with {conv.padding_mode}, but PEFT's lora_A pads with zeros, so its update is not the low-rank update of this layer. Train without targeting it.");
         }
+        if (module is Embedding || tensors.EmbeddingKeys)
+            return PlanEmbedding(config, weightsPath, configPath, peftPath, node, tensors);
         long[] weight = AdapterDispatch.WeightOf(node.Path, (nn.Module<Tensor, Tensor>)module).shape;
         int kernelAxes = weight.Length - 2;
         Tensor a = tensors.A!, b = tensors.B!;
@@ -267,12 +284,35 @@ internal static class PeftImporter
         return new AdapterSpec(module.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
     }
 
-    /// <summary>Refuses embeddings and layers no adapter of Flora's wraps.</summary>
+    /// <summary>
+    /// An Embedding target as PEFT's <c>lora.Embedding</c> saves it: <c>lora_embedding_A</c> <c>[r, num_embeddings]</c> and
+    /// <c>lora_embedding_B</c> <c>[dim, r]</c>, no DoRA (Flora refuses DoRA on embeddings).
+    /// </summary>
+    private static AdapterSpec PlanEmbedding(PeftAdapterConfig config, string weightsPath, string configPath, string peftPath, ModuleTree.Node node, TargetTensors tensors)
+    {
+        string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraEmbeddingA);
+        if (node.Module is not Embedding embedding)
+            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a {node.Module.GetType().Name}, but the file holds an embedding's LoRA (lora_embedding_A/B) for it. Load the adapter onto the model it was trained on.");
+        if (!tensors.EmbeddingKeys || tensors.A is null || tensors.B is null)
+            throw new AdapterFileException(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraA), $"'{node.Path}' is an Embedding: PEFT saves its LoRA as lora_embedding_A and lora_embedding_B, not lora_A.weight/lora_B.weight. The file does not match the model; load it onto the model it was trained on.");
+        if (config.UseDora || tensors.Magnitude is not null)
+            throw new AdapterFileException(configPath, "use_dora", $"'{node.Path}' is an Embedding with a DoRA adapter; Flora does not support DoRA on embeddings. Train the embedding with plain LoRA (use_dora false) or leave it out of target_modules.");
+        long[] weight = embedding.weight!.shape;
+        var (rank, rankField) = PeftMatching.RankSource(config, peftPath);
+        string layout = $" (lora_embedding_A is [r, num_embeddings], lora_embedding_B [dim, r], with r = {rank} by {rankField})";
+        CheckTensor(weightsPath, keyA, tensors.A, new[] { (long)rank, weight[0] }, layout);
+        CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraEmbeddingB), tensors.B, new[] { weight[1], (long)rank }, layout);
+        double alpha = PeftMatching.AlphaFor(config, peftPath);
+        double scale = config.UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
+        return new AdapterSpec(embedding.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
+    }
+
+    /// <summary>Refuses embedding bags, embeddings under AdaLoRA, and layers no adapter of Flora's wraps.</summary>
     private static void CheckAdaptable(string weightsPath, string key, ModuleTree.Node node, string method)
     {
         nn.Module module = node.Module;
-        if (module is Embedding or EmbeddingBag)
-            throw new AdapterFileException(weightsPath, key, $"'{node.Path}' is an {module.GetType().Name}: Flora does not adapt embeddings. Train without targeting it.");
+        if (module is EmbeddingBag || (module is Embedding && method == "AdaLoRA"))
+            throw new AdapterFileException(weightsPath, key, $"'{node.Path}' is an {module.GetType().Name}: Flora's {method} does not adapt it (PEFT's AdaLoRA has no embedding layer). Train without targeting it.");
         if (module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(module))
             throw new AdapterFileException(weightsPath, key, $"'{node.Path}' is a {module.GetType().Name}, which Flora's {method} does not adapt (supported: {AdapterDispatch.SupportedTypes}). Load the adapter onto the model it was trained on.");
     }

@@ -141,9 +141,19 @@ public sealed class PeftRefusalTests : IDisposable
         RefusedOnResNet((_, tensors) => tensors.Remove("base_model.model.fc.bias"), "key 'base_model.model.fc.bias'", "the tensor is missing");
 
     [Fact]
-    public void An_embedding_adapter_is_refused() =>
+    public void An_embedding_adapter_without_its_B_is_refused_by_key() =>
         RefusedOnResNet((_, tensors) => tensors["base_model.model.embed.lora_embedding_A"] = torch.zeros(4, 10),
-            "key 'base_model.model.embed.lora_embedding_A'", "embedding");
+            "key 'base_model.model.embed.lora_embedding_B'", "the tensor is missing");
+
+    [Fact]
+    public void An_embeddings_lora_on_a_convolution_is_refused() =>
+        RefusedOnResNet((_, tensors) =>
+        {
+            tensors["base_model.model.layer1.0.conv1.lora_embedding_A"] = tensors["base_model.model.layer1.0.conv1.lora_A.weight"].flatten(1);
+            tensors["base_model.model.layer1.0.conv1.lora_embedding_B"] = tensors["base_model.model.layer1.0.conv1.lora_B.weight"].flatten(1);
+            tensors.Remove("base_model.model.layer1.0.conv1.lora_A.weight");
+            tensors.Remove("base_model.model.layer1.0.conv1.lora_B.weight");
+        }, "'layer1.0.conv1' is a Conv2d", "lora_embedding_A/B");
 
     [Fact]
     public void A_lora_bias_tensor_is_refused() =>
