@@ -107,8 +107,8 @@ namespace Flora.Analyzers
 
         private static void CheckFloraRanks(SymbolAnalysisContext context, ISymbol member, AttributeData attribute, AttributeData? model, LayerShape shape)
         {
-            if (shape.Kind == LayerKind.Linear && AttributeArguments.IsSet(attribute, "R3"))
-                Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", "", member.Name);
+            if (shape.Kind is LayerKind.Linear or LayerKind.Embedding && AttributeArguments.IsSet(attribute, "R3"))
+                Report(context, DiagnosticDescriptors.R3OnLinear, attribute, "R3", "", member.Name, shape.Kind == LayerKind.Embedding ? "an Embedding" : "a Linear");
             if (shape.WeightShape is not long[] weight) return;
 
             int? rank = TorchSymbols.NamedInt(attribute, "Rank"), inRank = TorchSymbols.NamedInt(attribute, "InRank");
@@ -118,7 +118,6 @@ namespace Flora.Analyzers
             int effectiveR3 = r3 ?? defaults.R3;
             if (effectiveRank < 1 || effectiveR3 < 1) return; // FLORA002 on the model
             var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
-            bool isLinear = shape.Kind == LayerKind.Linear;
 
             // FLORA003: Rank covers the out and in modes that OutRank/InRank do not set.
             var clamped = new[] { (Mode: modes[0], Argument: outRank.HasValue ? "OutRank" : "Rank"), (Mode: modes[1], Argument: inRank.HasValue ? "InRank" : "Rank") }
@@ -126,7 +125,7 @@ namespace Flora.Analyzers
             foreach (var group in clamped.GroupBy(m => m.Argument))
             {
                 var exceeded = group.Select(m => m.Mode).ToList();
-                string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, isLinear) + " " + Number(m.Size)));
+                string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, shape.Kind) + " " + Number(m.Size)));
                 string clampedTo = string.Join(" and ", exceeded.Select(m => Number(m.Size)));
                 long largest = exceeded.Min(m => m.Size);
                 string replacement, advice;

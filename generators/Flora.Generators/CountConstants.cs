@@ -78,7 +78,8 @@ namespace Flora.Generators
         /// </summary>
         private static long? Houlsby(TargetSpec target, ModelHeader header, long floraCount)
         {
-            long channels = target.WeightShape[0];
+            // The output channels: the weight's out axis, an Embedding's dim (its second axis).
+            long channels = target.Kind == LayerKind.Embedding ? target.WeightShape[1] : target.WeightShape[0];
             try
             {
                 int size = target.AdapterSize ?? header.AdapterSize ?? BaselineSizeRules.MatchedBottleneckSize(channels, floraCount);
@@ -98,6 +99,7 @@ namespace Flora.Generators
         private static long? AdaLora(TargetSpec target, ModelHeader header, long floraCount)
         {
             int? targetRank = header.AdaLoraTargetRank, initRank = header.AdaLoraInitRank;
+            if (target.Kind == LayerKind.Embedding) return null; // AdaLoRA refuses embeddings (PEFT's has no embedding layer)
             if (targetRank < 1 || initRank < 1 || targetRank > initRank) return null;
             var shape = target.WeightShape;
             try

@@ -46,6 +46,29 @@ public sealed class R3OnLinearTests
             """);
 
     [Fact]
+    public Task R3_on_an_Embedding_is_FLORA005_naming_the_kind() =>
+        Verify<RankAnalyzer>.AnalyzerAsync("""
+            public partial class Model : Module<Tensor, Tensor>
+            {
+                [FloraTarget(Rank = 4, {|#0:R3 = 2|})] private readonly Embedding emb = Embedding(100, 32);
+                public Model() : base(nameof(Model)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => emb.call(x);
+            }
+            """,
+            Diagnostic().WithLocation(0).WithMessage("R3 is set on 'emb', an Embedding layer without kernel axes; it has no effect. Remove it."));
+
+    [Fact]
+    public Task A_rank_beyond_an_Embeddings_dim_is_FLORA003_naming_embedding_dim() =>
+        Verify<RankAnalyzer>.AnalyzerAsync("""
+            public partial class Model : Module<Tensor, Tensor>
+            {
+                [FloraTarget(OutRank = 8, {|FLORA003:InRank = 64|})] private readonly Embedding emb = Embedding(100, 32);
+                public Model() : base(nameof(Model)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => emb.call(x);
+            }
+            """);
+
+    [Fact]
     public Task A_model_wide_R3_and_R3_on_convolutions_raise_nothing() =>
         Verify<RankAnalyzer>.AnalyzerAsync("""
             [FloraModel(R3 = 3)]

@@ -139,6 +139,34 @@ public sealed class TrainableParameterTests
         Assert.Null(Count("[FloraTarget] private readonly Conv2d conv = Conv2d(6, 8, 3, groups: 4);"));
     }
 
+    [Fact]
+    public void Embedding_counts_its_num_embeddings_and_dim_modes()
+    {
+        // [100, 32] (num_embeddings, dim), Rank 8 → r = 8, 8: core 8·8, factors 100·8 + 32·8.
+        Assert.Equal(8 * 8 + 100 * 8 + 32 * 8, Count("[FloraTarget] private readonly Embedding emb = Embedding(100, 32);"));
+        // OutRank is mode 0 (num_embeddings), InRank mode 1 (dim), each clamped to its size.
+        Assert.Equal(6 * 4 + 100 * 6 + 4 * 4, Count("[FloraTarget(OutRank = 6, InRank = 64)] private readonly Embedding emb = Embedding(100, 4, padding_idx: 0);"));
+    }
+
+    [Fact]
+    public void The_typed_property_of_an_Embedding_target_is_a_FloraEmbedding()
+    {
+        var run = Run(Usings + """
+
+            public partial class M : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Embedding emb = Embedding(100, 32);
+                public M() : base(nameof(M)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => emb.call(x);
+            }
+            """);
+        run.AssertGeneratorDidNotFail();
+        Assert.Empty(run.GeneratedCodeProblems);
+        var adapters = run.Output.GetTypeByMetadataName("M+FloraAdapters")!;
+        var property = adapters.GetMembers("Emb").OfType<IPropertySymbol>().Single();
+        Assert.Equal("Flora.FloraEmbedding", property.Type.ToDisplayString());
+    }
+
     /// <summary>Builds a model <c>M</c> with <paramref name="members"/> and reads its <c>FloraTrainableParameters</c> from the output compilation.</summary>
     private static long? Count(string members, string modelAttribute = "")
     {

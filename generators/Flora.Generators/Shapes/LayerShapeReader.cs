@@ -252,6 +252,12 @@ namespace Flora.Generators
 
         private static long[]? ShapeFrom(LayerKind kind, IInvocationOperation creation)
         {
+            if (kind == LayerKind.Embedding)
+            {
+                // TorchSharp's Embedding(num_embeddings, embedding_dims, …): weight [num_embeddings, dim].
+                if (!TryConstant(Argument(creation, "num_embeddings")?.Value, out long count) || !TryConstant(Argument(creation, "embedding_dims")?.Value, out long dim)) return null;
+                return count > 0 && dim > 0 ? new[] { count, dim } : null;
+            }
             if (kind == LayerKind.Linear)
             {
                 if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)) return null;
@@ -300,7 +306,7 @@ namespace Flora.Generators
 
         /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
         private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
-            FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"
+            FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d" or "Embedding"
                 ? call
                 : null;
 

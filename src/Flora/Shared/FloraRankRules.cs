@@ -158,6 +158,10 @@ namespace Flora
             return "kernel axis " + (mode - 2);
         }
 
+        /// <summary>The name of a mode of a <paramref name="kind"/> weight: an Embedding's are num_embeddings and embedding_dim.</summary>
+        public static string DescribeMode(int mode, LayerKind kind) =>
+            kind == LayerKind.Embedding && mode < 2 ? (mode == 0 ? "num_embeddings" : "embedding_dim") : DescribeMode(mode, kind == LayerKind.Linear);
+
         /// <summary>The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ...</summary>
         public static string FactorKey(int mode) => mode == 0 ? "out" : mode == 1 ? "in" : "k" + (mode - 2);
     }
