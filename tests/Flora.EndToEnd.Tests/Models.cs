@@ -76,3 +76,20 @@ public static partial class Outer
         public override Tensor forward(Tensor x) => dw.call(x);
     }
 }
+
+/// <summary>A token classifier: an Embedding (padding id 0) mean-pooled over the tokens, then a Linear head.</summary>
+[FloraModel(Rank = 4, Scale = 0.5)]
+public partial class TokenClassifier : Module<Tensor, Tensor>
+{
+    [FloraTarget(OutRank = 6)] private readonly Embedding tokens = Embedding(50, 16, padding_idx: 0);
+    [FloraTarget] private readonly Linear head = Linear(16, 3);
+
+    public TokenClassifier() : base(nameof(TokenClassifier)) => RegisterComponents();
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var h = tokens.call(ids).mean(new long[] { 1 });       // [N, T, 16] → [N, 16]
+        return head.call(h).MoveToOuterDisposeScope();
+    }
+}
