@@ -1,5 +1,6 @@
 """Loads directories written by Flora's SavePeft with PEFT itself (PeftModel.from_pretrained, PEFT from .peft/src)
-onto the rule-made resnet18 and compares with the output Flora computed (flora_output.safetensors beside each).
+onto the rule-made resnet18 (or, for an export whose input is integer ids, the rule-made token model with an
+nn.Embedding of rule_tokens.py) and compares with the output Flora computed (flora_output.safetensors beside each).
 
 Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
 relative or PEFT reported missing or unexpected keys.
@@ -14,6 +15,7 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rule_resnet  # noqa: E402
+import rule_tokens  # noqa: E402
 
 peft = rule_resnet.import_peft_from_sources()
 from peft import PeftModel  # noqa: E402
@@ -35,7 +37,9 @@ def main():
         config = json.load(open(os.path.join(directory, "adapter_config.json")))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = PeftModel.from_pretrained(rule_resnet.rule_resnet18(), directory).eval()
+            ids = flora["input"].dtype == torch.int64  # an embedding export: the token model
+            base = rule_tokens.rule_token_model() if ids else rule_resnet.rule_resnet18()
+            model = PeftModel.from_pretrained(base, directory).eval()
         problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
         with torch.no_grad():
             output = model(flora["input"])
@@ -46,6 +50,8 @@ def main():
             kind = "AdaLoRA" + (" (resized by rank_pattern)" if config.get("rank_pattern") else "")
         else:
             kind = "DoRA" if config.get("use_dora") else ("rsLoRA" if config.get("use_rslora") else "LoRA")
+            if ids:
+                kind += " (embedding)"
         saved = len(config.get("modules_to_save") or [])
         rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
     lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]

@@ -4,6 +4,10 @@ For each LoRA configuration: get_peft_model on the rule-made resnet18 (rule_resn
 deterministically (lora_B non-zero, DoRA magnitudes and saved modules moved), the model run in eval mode on the
 rule-made input, save_pretrained into <out>/<name>/, plus expected_output.safetensors (input, output).
 
+For each embedding configuration: the same on the rule-made token model of rule_tokens.py (nn.Embedding(50, 16,
+padding_idx=0) mean-pooled, then a Linear head) and its rule-made ids; lora_embedding_A (zeros at PEFT's
+initialisation) is perturbed so that the embedding's update is non-zero.
+
 For each AdaLoRA configuration: PEFT's own rank allocation (update_and_allocate) run over its whole schedule with a
 fixed sequence of weights and gradients, which replay.safetensors keeps for the C# tests to replay (see
 replay_adalora), then save_pretrained (PEFT's resized state dict and rank_pattern) and expected_output.safetensors.
@@ -21,6 +25,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rule_resnet  # noqa: E402
+import rule_tokens  # noqa: E402
 
 peft = rule_resnet.import_peft_from_sources()
 from peft import AdaLoraConfig, LoraConfig, PeftModel, get_peft_model  # noqa: E402
@@ -47,6 +52,12 @@ CONFIGS = {
     ),
     # DoRA on a Linear (magnitude [out]) and a convolution (magnitude [1, out, 1, 1]).
     "dora_fc_conv": dict(r=3, lora_alpha=3, use_dora=True, target_modules=["fc", "layer1.1.conv2"]),
+}
+
+# LoRA on the token model: PEFT's lora.Embedding on "emb" (lora_embedding_A [r, 50], lora_embedding_B [16, r]) and a
+# Linear head.
+EMBEDDING_CONFIGS = {
+    "tokens_lora_embedding": dict(r=4, lora_alpha=8, target_modules=["emb", "head"]),
 }
 
 # AdaLoRA: SVDConv2d on the stem (7x7, stride 2, padding 3) and a 1x1 stride-2 downsample, SVDLinear on the head;
@@ -118,7 +129,11 @@ def perturb(model, seed):
             if not p.requires_grad:
                 continue
             noise = torch.randn(p.shape, generator=generator)
-            if "lora_B" in name:
+            if "lora_embedding_A" in name:  # zeros at PEFT's initialisation
+                p.copy_(0.1 * noise)
+            elif "lora_embedding_B" in name:  # normal_ at PEFT's initialisation
+                p.add_(0.1 * noise)
+            elif "lora_B" in name:
                 p.copy_(0.1 * noise)
             elif "lora_magnitude_vector" in name:
                 p.mul_(1 + 0.1 * noise)
@@ -136,16 +151,18 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    x = rule_resnet.rule_input()
-    runs = [(name, settings, False) for name, settings in CONFIGS.items()]
-    runs += [(name, settings, True) for name, settings in ADALORA_CONFIGS.items()]
-    for index, (name, settings, adalora) in enumerate(runs):
+    resnet = (rule_resnet.rule_resnet18, rule_resnet.rule_input())
+    tokens = (rule_tokens.rule_token_model, rule_tokens.rule_ids())
+    runs = [(name, settings, False, resnet) for name, settings in CONFIGS.items()]
+    runs += [(name, settings, True, resnet) for name, settings in ADALORA_CONFIGS.items()]
+    runs += [(name, settings, False, tokens) for name, settings in EMBEDDING_CONFIGS.items()]
+    for index, (name, settings, adalora, (make_base, x)) in enumerate(runs):
         replay = None
         if adalora:
-            model = get_peft_model(rule_resnet.rule_resnet18(), AdaLoraConfig(**settings))
+            model = get_peft_model(make_base(), AdaLoraConfig(**settings))
             replay = replay_adalora(model, settings["total_step"], seed=2000 + index)
         else:
-            model = get_peft_model(rule_resnet.rule_resnet18(), LoraConfig(**settings))
+            model = get_peft_model(make_base(), LoraConfig(**settings))
             perturb(model, seed=1000 + index)
         model.eval()
         with torch.no_grad():
@@ -164,7 +181,7 @@ def main():
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            reloaded = PeftModel.from_pretrained(rule_resnet.rule_resnet18(), directory).eval()
+            reloaded = PeftModel.from_pretrained(make_base(), directory).eval()
         with torch.no_grad():
             again = reloaded(x)
         problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]

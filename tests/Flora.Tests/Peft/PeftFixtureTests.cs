@@ -4,7 +4,8 @@ namespace Flora.Tests.Peft;
 
 /// <summary>
 /// Directories PEFT itself wrote (tools/peft/make_fixtures.py, see Fixtures/README.md) load with AttachFromPeft onto
-/// TorchSharp's ResNet-18 with the same rule-made base weights and give PEFT's outputs.
+/// TorchSharp's ResNet-18 with the same rule-made base weights and give PEFT's outputs (the token model's fixtures,
+/// <c>tokens_*</c>, load in <see cref="EmbeddingPeftTests"/>).
 /// </summary>
 public sealed class PeftFixtureTests
 {
@@ -14,7 +15,8 @@ public sealed class PeftFixtureTests
     private static string FixturesRoot => Path.Combine(RuleResNet.RepositoryRoot(), "tests", "Flora.Tests", "Peft", "Fixtures");
 
     private static IEnumerable<string> FixtureNames() =>
-        Directory.GetDirectories(FixturesRoot).Where(d => File.Exists(Path.Combine(d, "adapter_config.json"))).Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
+        Directory.GetDirectories(FixturesRoot).Where(d => File.Exists(Path.Combine(d, "adapter_config.json"))).Select(Path.GetFileName)
+            .Where(n => !n!.StartsWith("tokens_", StringComparison.Ordinal)).Order(StringComparer.Ordinal)!; // tokens_*: the token model's (EmbeddingPeftTests)
 
     public static TheoryData<string> Fixtures => new(FixtureNames());
 

@@ -108,7 +108,7 @@ public sealed class PeftRoundTripTests : IDisposable
     }
 
     /// <summary>With FLORA_PEFT_EXPORTS set, copies the export there with <c>flora_output.safetensors</c> (input and output) beside it.</summary>
-    private static void ExportForPeft(string directory, string scenario, Tensor x, Tensor output)
+    internal static void ExportForPeft(string directory, string scenario, Tensor x, Tensor output)
     {
         string? root = Environment.GetEnvironmentVariable("FLORA_PEFT_EXPORTS");
         if (string.IsNullOrEmpty(root)) return;
