@@ -172,6 +172,7 @@ public class EmbeddingTests
         var w0 = Emb(model).weight!.detach().to(ScalarType.Float64);
         var full = w0 + u0.matmul(g).matmul(u1.t()) * adapter.Config.Scale;
         var rows = full.index_select(0, Ids2d.flatten()).reshape(2, 4, Dim);
+        // No padding mask in the reference: the adapter's rows at the padding id (0, in the ids) get their gradient too (README, Embedding).
         rows.mul(weights.to(ScalarType.Float64)).sum().backward();
         TestTensors.AssertClose(u0.grad!, adapter.Factor(0).grad!, 1e-5, 1e-6, "U0 gradient");
         TestTensors.AssertClose(g.grad!, adapter.Core.grad!, 1e-5, 1e-6, "G gradient");
