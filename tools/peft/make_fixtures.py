@@ -55,9 +55,10 @@ CONFIGS = {
 }
 
 # LoRA on the token model: PEFT's lora.Embedding on "emb" (lora_embedding_A [r, 50], lora_embedding_B [16, r]) and a
-# Linear head.
+# Linear head; DoRA on the embedding alone (DoraEmbeddingLayer: lora_magnitude_vector [16], the norm over the 50 ids).
 EMBEDDING_CONFIGS = {
     "tokens_lora_embedding": dict(r=4, lora_alpha=8, target_modules=["emb", "head"]),
+    "tokens_dora_embedding": dict(r=3, lora_alpha=6, use_dora=True, target_modules=["emb"]),
 }
 
 # AdaLoRA: SVDConv2d on the stem (7x7, stride 2, padding 3) and a 1x1 stride-2 downsample, SVDLinear on the head;

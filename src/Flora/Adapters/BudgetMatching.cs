@@ -33,9 +33,19 @@ public static class BudgetMatching
     public static LoraBudget LoraRank(FloraLayerConfig flora, bool dora)
     {
         ArgumentNullException.ThrowIfNull(flora);
+        return LoraRank(flora, dora, flora.WeightShape[0]);
+    }
+
+    /// <summary>
+    /// The rank of LoRA or DoRA closest to <paramref name="flora"/>'s count, DoRA's magnitude over
+    /// <paramref name="outputChannels"/> (the weight's out axis; an Embedding's dim, its second axis).
+    /// </summary>
+    internal static LoraBudget LoraRank(FloraLayerConfig flora, bool dora, long outputChannels)
+    {
+        ArgumentNullException.ThrowIfNull(flora);
         long budget = flora.TrainableParameters;
         long perRank = flora.WeightShape[0] + ColumnCount(flora.WeightShape);
-        long extra = dora ? flora.WeightShape[0] : 0;
+        long extra = dora ? outputChannels : 0;
         long full = FullRank(flora.WeightShape);
 
         // The count grows linearly in r: the closest rank is the floor of the exact solution or the next one.
@@ -50,8 +60,15 @@ public static class BudgetMatching
     public static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora)
     {
         ArgumentNullException.ThrowIfNull(weightShape);
+        return LoraParameters(weightShape, rank, dora, weightShape[0]);
+    }
+
+    /// <summary>Trainable scalars of LoRA (or DoRA, its magnitude over <paramref name="outputChannels"/>) at <paramref name="rank"/>.</summary>
+    internal static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora, long outputChannels)
+    {
+        ArgumentNullException.ThrowIfNull(weightShape);
         long count = rank * (weightShape[0] + ColumnCount(weightShape));
-        return dora ? count + weightShape[0] : count;
+        return dora ? count + outputChannels : count;
     }
 
     /// <summary>The full rank of the weight's matrix view <c>[out, (in/groups)·Πk]</c>: <c>min(out, (in/groups)·Πk)</c>.</summary>

@@ -46,11 +46,11 @@ public abstract class DoraLayer : LoraLayer
     /// <inheritdoc />
     public override FloraMethod Method => FloraMethod.Dora;
 
-    /// <summary>The magnitude m, one per output channel.</summary>
+    /// <summary>The magnitude m, one per output channel (an Embedding's dim).</summary>
     public Parameter Magnitude => AdapterTensors[2].Tensor;
 
     /// <inheritdoc />
-    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true);
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true, Geometry.OutputChannels);
 
     /// <inheritdoc />
     /// <remarks>DoRA's fused weight is rescaled per output channel: it builds alone.</remarks>
@@ -149,20 +149,22 @@ public abstract class DoraLayer : LoraLayer
     }
 
     /// <summary>
-    /// <c>‖W‖</c> over every axis but the first (out), shape <c>[out]</c>: <c>sqrt(Σ w²)</c>, written without a scalar
+    /// <c>‖W‖</c> over every axis but the output channels' (the first, out; an Embedding's second, dim), shape <c>[out]</c>: <c>sqrt(Σ w²)</c>, written without a scalar
     /// argument. TorchSharp 0.107's <c>linalg.vector_norm(w, 2, dims)</c> converts the order to a temporary native scalar
     /// that the garbage collector can finalise mid-call (<see cref="Scalars"/>); the main job crashed there once
     /// ("Unknown scalar type").
     /// </summary>
-    private static Tensor WeightNorm(Tensor weight)
+    private Tensor WeightNorm(Tensor weight)
     {
+        // Every axis but the output channels' (an Embedding's dim is its weight's second axis: the norm runs over the vocabulary, as PEFT's DoraEmbeddingLayer).
+        int channels = Geometry.TakesIndices ? 1 : 0;
         using var squares = weight.square();
-        using var sum = squares.sum(Enumerable.Range(1, (int)weight.dim() - 1).Select(d => (long)d).ToArray());
+        using var sum = squares.sum(Enumerable.Range(0, (int)weight.dim()).Where(d => d != channels).Select(d => (long)d).ToArray());
         return sum.sqrt();
     }
 
     /// <summary>The norm with zero rows replaced by 1, so that an all-zero channel gives a factor of m instead of NaN.</summary>
-    private static Tensor SafeNorm(Tensor weight)
+    private Tensor SafeNorm(Tensor weight)
     {
         using var norm = WeightNorm(weight);
         using var zero = norm.EqualTo(0);

@@ -75,8 +75,10 @@ public abstract class LoraLayer : DeltaAdapterLayer
         AdoptTensors((EmbeddingAName, EmbeddingAName), (EmbeddingBName, EmbeddingBName));
     }
 
-    /// <summary>The file keys and registered names of A and B (DoRA adds its magnitude).</summary>
-    private protected static (string Key, string Name)[] LoraTensorNames => new[] { (AName, AName), (BName, BName) };
+    /// <summary>The file keys and registered names of A and B (DoRA adds its magnitude): PEFT's embedding names on an Embedding.</summary>
+    private protected (string Key, string Name)[] LoraTensorNames => Geometry.TakesIndices
+        ? new[] { (EmbeddingAName, EmbeddingAName), (EmbeddingBName, EmbeddingBName) }
+        : new[] { (AName, AName), (BName, BName) };
 
     /// <summary>Whether the unfused paths rescale the output per channel (DoRA), for the cost model.</summary>
     private protected virtual bool RescalesOutput => false;

@@ -50,7 +50,7 @@ internal static class AdapterDispatch
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         var (entry, geometry) = Read(name, layer);
-        LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora);
+        LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora, geometry.OutputChannels);
         return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
     }
 

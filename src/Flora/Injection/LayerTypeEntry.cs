@@ -39,9 +39,7 @@ internal sealed record LayerTypeEntry(
         LayerKind.Embedding => new(typeof(Embedding), layer => LayerGeometry.Embedding(() => ((Embedding)layer).weight!),
             (name, layer, geometry, config) => new FloraEmbedding(name, (Embedding)layer, geometry, config),
             (name, layer, geometry, config) => new LoraEmbedding(name, (Embedding)layer, geometry, config),
-            (name, _, _, _) => throw new ArgumentException(
-                $"'{name}' is an Embedding: DoRA is not supported on embeddings (PEFT's DoRA keeps one magnitude per embedding dim with the norm over " +
-                "the vocabulary, which this version does not implement). Use FLoRA or LoRA on embeddings, or leave the embedding out of the targets.")),
+            (name, layer, geometry, config) => new DoraEmbedding(name, (Embedding)layer, geometry, config)),
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
 

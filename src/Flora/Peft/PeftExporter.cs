@@ -182,10 +182,12 @@ internal static class PeftExporter
         }
         if (layer is Embedding)
         {
-            // PEFT's lora.Embedding: lora_embedding_A [r, num], lora_embedding_B [dim, r], as Flora's LoRA holds them.
+            // PEFT's lora.Embedding: lora_embedding_A [r, num], lora_embedding_B [dim, r], as Flora's LoRA holds them; DoRA's magnitude [dim].
             switch (adapter)
             {
-                case LoraLayer lora and not DoraLayer:
+                case DoraLayer dora:
+                    return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach(), dora.Magnitude.detach(), Embedding: true);
+                case LoraLayer lora:
                     return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach(), null, Embedding: true);
                 case FloraLayer flora:
                 {

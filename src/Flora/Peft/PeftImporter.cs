@@ -20,8 +20,9 @@ namespace Flora;
 /// <para>
 /// Refused because PEFT computes something Flora's adapters do not: grouped convolutions (PEFT's lora_A is not grouped
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
-/// other than zeros (PEFT's lora_A pads with zeros), DoRA on embeddings, embedding bags and other layer types. An
-/// Embedding target (<c>lora_embedding_A</c>/<c>lora_embedding_B</c>) becomes a <see cref="LoraEmbedding"/>.
+/// other than zeros (PEFT's lora_A pads with zeros), embedding bags and other layer types. An Embedding target
+/// (<c>lora_embedding_A</c>/<c>lora_embedding_B</c>) becomes a <see cref="LoraEmbedding"/> (<see cref="DoraEmbedding"/>
+/// with <c>use_dora</c>).
 /// </para>
 /// <para>
 /// An <c>ADALORA</c> directory becomes Flora AdaLoRA adapters (<see cref="PlanAdaLora"/>) on the Linear and Conv2d
@@ -286,7 +287,7 @@ internal static class PeftImporter
 
     /// <summary>
     /// An Embedding target as PEFT's <c>lora.Embedding</c> saves it: <c>lora_embedding_A</c> <c>[r, num_embeddings]</c> and
-    /// <c>lora_embedding_B</c> <c>[dim, r]</c>, no DoRA (Flora refuses DoRA on embeddings).
+    /// <c>lora_embedding_B</c> <c>[dim, r]</c>, and with DoRA <c>lora_magnitude_vector</c> <c>[dim]</c> (PEFT's DoraEmbeddingLayer).
     /// </summary>
     private static AdapterSpec PlanEmbedding(PeftAdapterConfig config, string weightsPath, string configPath, string peftPath, ModuleTree.Node node, TargetTensors tensors)
     {
@@ -295,13 +296,13 @@ internal static class PeftImporter
             throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a {node.Module.GetType().Name}, but the file holds an embedding's LoRA (lora_embedding_A/B) for it. Load the adapter onto the model it was trained on.");
         if (!tensors.EmbeddingKeys || tensors.A is null || tensors.B is null)
             throw new AdapterFileException(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraA), $"'{node.Path}' is an Embedding: PEFT saves its LoRA as lora_embedding_A and lora_embedding_B, not lora_A.weight/lora_B.weight. The file does not match the model; load it onto the model it was trained on.");
-        if (config.UseDora || tensors.Magnitude is not null)
-            throw new AdapterFileException(configPath, "use_dora", $"'{node.Path}' is an Embedding with a DoRA adapter; Flora does not support DoRA on embeddings. Train the embedding with plain LoRA (use_dora false) or leave it out of target_modules.");
         long[] weight = embedding.weight!.shape;
         var (rank, rankField) = PeftMatching.RankSource(config, peftPath);
         string layout = $" (lora_embedding_A is [r, num_embeddings], lora_embedding_B [dim, r], with r = {rank} by {rankField})";
         CheckTensor(weightsPath, keyA, tensors.A, new[] { (long)rank, weight[0] }, layout);
         CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.LoraEmbeddingB), tensors.B, new[] { weight[1], (long)rank }, layout);
+        if (tensors.Magnitude is Tensor m)
+            CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.Magnitude), m, new[] { weight[1] }, " (an embedding's DoRA magnitude is [dim])");
         double alpha = PeftMatching.AlphaFor(config, peftPath);
         double scale = config.UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
         return new AdapterSpec(embedding.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };

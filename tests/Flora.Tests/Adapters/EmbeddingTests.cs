@@ -108,6 +108,8 @@ public class EmbeddingTests
         using var noGrad = no_grad();
         using var a = TestTensors.Randn(adapter.LoraA.shape, seed);
         adapter.LoraA.copy_(a);
+        using var b = TestTensors.Randn(adapter.LoraB.shape, seed + 1);
+        adapter.LoraB.copy_(b);
     }
 
     [Theory]
@@ -352,15 +354,67 @@ public class EmbeddingTests
     }
 
     [Fact]
-    public void Dora_and_AdaLora_refuse_an_embedding_naming_it()
+    public void AdaLora_refuses_an_embedding_naming_it()
     {
         using var scope = NewDisposeScope();
-        var dora = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(Model(), Config(), FloraMethod.Dora));
-        Assert.Contains("'emb'", dora.Message);
-        Assert.Contains("DoRA is not supported on embeddings", dora.Message);
         var adaLora = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(Model(), Config(), FloraMethod.AdaLora));
         Assert.Contains("'emb'", adaLora.Message);
         Assert.Contains("AdaLoRA is not supported on embeddings", adaLora.Message);
+    }
+
+    [Fact]
+    public void Dora_is_PEFTs_DoraEmbeddingLayer_a_magnitude_per_dim_over_the_vocabulary()
+    {
+        using var scope = NewDisposeScope();
+        var model = Model(paddingIdx: 0);
+        var emb = Emb(model);
+        using var baseOutput = emb.forward(Ids2d);
+        var attachment = FloraInjector.Attach(model, Config() with { Defaults = new FloraModelOptions { LoraRank = 3, LoraAlpha = 6 } }, FloraMethod.Dora);
+        var adapter = Assert.IsType<DoraEmbedding>(attachment["emb"]);
+        Assert.Equal(new[] { "lora_embedding_A", "lora_embedding_B", "magnitude" }, adapter.AdapterTensors.Select(t => t.Key));
+        Assert.Equal(new long[] { Dim }, adapter.Magnitude.shape);
+        Assert.Equal(3 * (Num + Dim) + Dim, attachment.TrainableParameters);
+        using (var w64 = emb.weight!.detach().to(ScalarType.Float64))
+            TestTensors.AssertClose(w64.square().sum(new long[] { 0 }).sqrt(), adapter.Magnitude, 1e-6, 0, "magnitude = ‖W0‖ over the vocabulary");
+        TestTensors.AssertBitEqual(baseOutput, adapter.forward(Ids2d), "starts as the base");
+
+        Randomise(adapter, seed: 18);
+        using (no_grad())
+        using (var m = TestTensors.Randn(new[] { Dim }, seed: 19))
+            adapter.Magnitude.mul_(m * 0.2 + 1);
+        // PEFT: f = m / ‖W0 + s·(B·A)ᵀ‖ (norm over num per dim, detached), y = f·base(x) + f·(Aᵀ[x] @ Bᵀ)·s.
+        double[,] delta = LoraDelta(adapter);
+        using var w = emb.weight!.detach().to(ScalarType.Float64);
+        using var adapted = w + tensor(ToFlat(delta)).reshape(Num, Dim);
+        using var f = adapter.Magnitude.detach().to(ScalarType.Float64) / adapted.square().sum(new long[] { 0 }).sqrt();
+        foreach (var ids in new[] { Ids1d, Ids2d })
+        {
+            using var expected = GatherExpected(ids, emb.weight!, delta) * f;
+            foreach (var path in new[] { FloraForwardPath.Factorised, FloraForwardPath.Materialised, FloraForwardPath.Fused })
+            {
+                adapter.ForwardPath = path;
+                TestTensors.AssertClose(expected, adapter.forward(ids), 1e-5, 1e-6, $"DoRA {path}");
+            }
+        }
+        adapter.ForwardPath = FloraForwardPath.Auto;
+        using var unmerged = model.forward(Ids2d);
+        using var original = emb.weight!.detach().clone();
+        attachment.Merge();
+        TestTensors.AssertClose(unmerged, model.forward(Ids2d), 1e-5, 1e-6, "DoRA merged");
+        attachment.Unmerge();
+        TestTensors.AssertClose(original, emb.weight!, 1e-5, 1e-6, "DoRA unmerged weight");
+    }
+
+    [Fact]
+    public void Dora_matched_to_the_flora_budget_adds_one_magnitude_per_dim()
+    {
+        using var scope = NewDisposeScope();
+        long budget = FloraInjector.Attach(Model(), Config(rank: 3)).TrainableParameters;
+        var dora = FloraInjector.Attach(Model(), Config(rank: 3), FloraMethod.Dora);
+        int rank = ((DoraEmbedding)dora["emb"]).Config.Rank;
+        Assert.Equal(rank * (Num + Dim) + Dim, dora.TrainableParameters);
+        foreach (int other in new[] { rank - 1, rank + 1 }.Where(r => r >= 1 && r <= Dim))
+            Assert.True(System.Math.Abs(dora.TrainableParameters - budget) <= System.Math.Abs(other * (Num + Dim) + Dim - budget), $"r={rank} is not the closest to {budget}");
     }
 
     [Fact]
@@ -393,28 +447,38 @@ public class EmbeddingTests
     [Theory]
     [InlineData(FloraMethod.Flora)]
     [InlineData(FloraMethod.Lora)]
+    [InlineData(FloraMethod.Dora)]
     public void A_PEFT_export_holds_PEFTs_embedding_keys_and_loads_back_as_the_same_function(FloraMethod method)
     {
         using var scope = NewDisposeScope();
         var model = Model(paddingIdx: 0);
         var attachment = FloraInjector.Attach(model, Config(rank: 3, inRank: 2), method);
+        if (method == FloraMethod.Dora) Assert.IsType<DoraEmbedding>(attachment["emb"]);
         if (attachment["emb"] is FloraLayer flora) Randomise(flora, seed: 17);
         else Randomise((LoraLayer)attachment["emb"], seed: 17);
+        if (attachment["emb"] is DoraLayer dora)
+        {
+            using var noGrad = no_grad();
+            using var m = TestTensors.Randn(new[] { Dim }, seed: 20);
+            dora.Magnitude.mul_(m * 0.2 + 1);
+        }
         var expected = model.forward(Ids2d);
         string directory = Path.Combine(Path.GetTempPath(), $"flora-embedding-peft-{Guid.NewGuid():N}");
         try
         {
             attachment.SavePeft(directory);
             var tensors = Safetensors.Load(Path.Combine(directory, "adapter_model.safetensors")).Tensors;
-            Assert.Equal(new[] { "base_model.model.emb.lora_embedding_A", "base_model.model.emb.lora_embedding_B" }, tensors.Keys.Order());
+            var keys = new[] { "base_model.model.emb.lora_embedding_A", "base_model.model.emb.lora_embedding_B" };
+            if (method == FloraMethod.Dora) keys = keys.Append("base_model.model.emb.lora_magnitude_vector").ToArray();
+            Assert.Equal(keys, tensors.Keys.Order());
             long rank = method == FloraMethod.Flora ? 2 : ((LoraLayer)attachment["emb"]).Config.Rank;
             Assert.Equal(new[] { rank, Num }, tensors["base_model.model.emb.lora_embedding_A"].shape);
             Assert.Equal(new[] { Dim, rank }, tensors["base_model.model.emb.lora_embedding_B"].shape);
 
             var fresh = Model(paddingIdx: 0);
             var loaded = FloraInjector.AttachFromPeft(fresh, directory);
-            Assert.IsType<LoraEmbedding>(loaded["emb"]);
-            if (method == FloraMethod.Lora) TestTensors.AssertBitEqual(expected, fresh.forward(Ids2d), "LoRA through PEFT's layout");
+            Assert.IsType(method == FloraMethod.Dora ? typeof(DoraEmbedding) : typeof(LoraEmbedding), loaded["emb"]);
+            if (method is FloraMethod.Lora or FloraMethod.Dora) TestTensors.AssertBitEqual(expected, fresh.forward(Ids2d), "LoRA through PEFT's layout");
             else TestTensors.AssertClose(expected, fresh.forward(Ids2d), 1e-5, 1e-6, "FLoRA as its exact LoRA");
         }
         finally

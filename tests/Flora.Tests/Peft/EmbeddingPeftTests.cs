@@ -4,8 +4,9 @@ namespace Flora.Tests.Peft;
 
 /// <summary>
 /// PEFT interop of an Embedding target on the rule-made token model (<see cref="RuleTokens"/>): the directory PEFT itself
-/// wrote (Fixtures/tokens_lora_embedding) loads with PEFT's output, and Flora's exports (LoRA as it is, FLoRA as its
-/// exact LoRA) load back; with FLORA_PEFT_EXPORTS set they are left there for check_exports.py.
+/// wrote (Fixtures/tokens_lora_embedding, tokens_dora_embedding) loads with PEFT's output, and Flora's exports (LoRA and
+/// DoRA as they are, FLoRA as its exact LoRA) load back; with FLORA_PEFT_EXPORTS set they are left there for
+/// check_exports.py.
 /// </summary>
 public sealed class EmbeddingPeftTests : IDisposable
 {
@@ -13,18 +14,28 @@ public sealed class EmbeddingPeftTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
-    public void PEFTs_embedding_fixture_loads_onto_the_token_model_with_PEFTs_output()
+    public static TheoryData<string> Fixtures => new(RuleTokens.FixtureNames);
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void PEFTs_embedding_fixture_loads_onto_the_token_model_with_PEFTs_output(string fixture)
     {
-        string directory = Path.Combine(RuleResNet.RepositoryRoot(), "tests", "Flora.Tests", "Peft", "Fixtures", RuleTokens.FixtureName);
+        string directory = Path.Combine(RuleResNet.RepositoryRoot(), "tests", "Flora.Tests", "Peft", "Fixtures", fixture);
         Assert.True(File.Exists(Path.Combine(directory, "adapter_config.json")),
-            $"The PEFT-made fixture {RuleTokens.FixtureName} is missing under {Path.GetDirectoryName(directory)}. Make it with " +
+            $"The PEFT-made fixture {fixture} is missing under {Path.GetDirectoryName(directory)}. Make it with " +
             "`OUT=/tmp/peft-out bash tools/peft/run-on-gpu-machine.sh` on a machine with PyTorch (.peft/ copied there) and copy $OUT/Fixtures/* there.");
         using var model = RuleTokens.Create();
         var baseState = RuleResNet.Snapshot(model);
         var attachment = FloraInjector.AttachFromPeft(model, directory);
-        Assert.IsType<LoraEmbedding>(attachment["emb"]);
-        Assert.IsType<LoraLinear>(attachment["head"]);
+        if (fixture.Contains("dora", StringComparison.Ordinal))
+        {
+            Assert.IsType<DoraEmbedding>(attachment["emb"]);
+        }
+        else
+        {
+            Assert.IsType<LoraEmbedding>(attachment["emb"]);
+            Assert.IsType<LoraLinear>(attachment["head"]);
+        }
         using var expected = Safetensors.Load(Path.Combine(directory, "expected_output.safetensors"));
         using var output = model.forward(expected.Tensors["input"]);
         double error = RuleResNet.RelativeError(output, expected.Tensors["output"]);
@@ -36,6 +47,7 @@ public sealed class EmbeddingPeftTests : IDisposable
 
     [Theory]
     [InlineData(FloraMethod.Lora)]
+    [InlineData(FloraMethod.Dora)]
     [InlineData(FloraMethod.Flora)]
     public void An_embedding_export_loads_back_onto_a_fresh_token_model(FloraMethod method)
     {
@@ -57,14 +69,14 @@ public sealed class EmbeddingPeftTests : IDisposable
         using (var baseOutput = Disabled(attachment, model, x))
             Assert.True(RuleResNet.RelativeError(baseOutput, expected) > 1e-3, "the perturbed adapters change the output");
 
-        string scenario = method == FloraMethod.Lora ? "tokens_lora" : "tokens_flora";
+        string scenario = "tokens_" + method.ToString().ToLowerInvariant();
         string directory = Path.Combine(_dir, scenario);
         attachment.SavePeft(directory);
         PeftRoundTripTests.ExportForPeft(directory, scenario, x, expected);
 
         using var fresh = RuleTokens.Create();
         var loaded = FloraInjector.AttachFromPeft(fresh, directory);
-        Assert.IsType<LoraEmbedding>(loaded["emb"]);
+        Assert.IsType(method == FloraMethod.Dora ? typeof(DoraEmbedding) : typeof(LoraEmbedding), loaded["emb"]);
         using var reloaded = fresh.forward(x);
         double error = RuleResNet.RelativeError(reloaded, expected);
         Assert.True(error <= (method == FloraMethod.Flora ? 1e-5 : 1e-6), $"{scenario}: relative error {error:G3}");

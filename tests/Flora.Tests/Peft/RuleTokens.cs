@@ -10,8 +10,8 @@ namespace Flora.Tests.Peft;
 /// </summary>
 internal sealed class RuleTokens : nn.Module<Tensor, Tensor>
 {
-    /// <summary>The fixture PEFT makes on this model (tools/peft/make_fixtures.py's EMBEDDING_CONFIGS).</summary>
-    public const string FixtureName = "tokens_lora_embedding";
+    /// <summary>The fixtures PEFT makes on this model (tools/peft/make_fixtures.py's EMBEDDING_CONFIGS).</summary>
+    public static readonly string[] FixtureNames = { "tokens_dora_embedding", "tokens_lora_embedding" };
 
     public static readonly long[] InputShape = { 2, 6 };
 
