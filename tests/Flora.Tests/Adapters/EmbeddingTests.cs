@@ -486,4 +486,42 @@ public class EmbeddingTests
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
         }
     }
+
+    /// <summary>Two alike embeddings summed, then two alike Linears: the Linears group, the embeddings build alone.</summary>
+    private sealed class TwoTables : nn.Module<Tensor, Tensor>
+    {
+        private readonly Embedding first = nn.Embedding(Num, Dim), second = nn.Embedding(Num, Dim);
+        private readonly Linear up = nn.Linear(Dim, Dim), down = nn.Linear(Dim, Dim);
+
+        public TwoTables() : base(nameof(TwoTables)) => RegisterComponents();
+
+        public override Tensor forward(Tensor ids)
+        {
+            using var scope = NewDisposeScope();
+            var h = first.call(ids) + second.call(ids);
+            return down.call(up.call(h)).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Theory]
+    [InlineData(FloraMethod.Flora)]
+    [InlineData(FloraMethod.Lora)]
+    public void Alike_embeddings_build_alone_while_alike_Linears_group(FloraMethod method)
+    {
+        using var scope = NewDisposeScope();
+        var model = new TwoTables();
+        var config = new FloraConfig
+        {
+            TargetModules = new[] { "first", "second", "up", "down" },
+            Defaults = new FloraModelOptions { Rank = 2, ForwardPath = FloraForwardPath.Materialised },
+        };
+        var attachment = FloraInjector.Attach(model, config, method);
+        foreach (var adapter in attachment.Adapters)
+            if (adapter is FloraLayer flora) Randomise(flora, seed: 21);
+            else Randomise((LoraLayer)adapter, seed: 21);
+        using var grouped = model.call(Ids2d);
+        Assert.Equal(2, attachment.GroupedAdapters);
+        using var perLayer = model.forward(Ids2d);
+        TestTensors.AssertClose(perLayer, grouped, 1e-5, 1e-6, "grouped run");
+    }
 }
