@@ -33,9 +33,18 @@ public static class BudgetMatching
     public static LoraBudget LoraRank(FloraLayerConfig flora, bool dora)
     {
         ArgumentNullException.ThrowIfNull(flora);
+        return LoraRank(flora, dora, flora.WeightShape[0]);
+    }
+
+    /// <summary>
+    /// <see cref="LoraRank(FloraLayerConfig, bool)"/> for a layer of <paramref name="outChannels"/> output channels (DoRA's
+    /// magnitudes): a transposed convolution's weight <c>[in, out/groups, k…]</c> has <c>groups·(out/groups)</c>, not mode 0.
+    /// </summary>
+    internal static LoraBudget LoraRank(FloraLayerConfig flora, bool dora, long outChannels)
+    {
         long budget = flora.TrainableParameters;
         long perRank = flora.WeightShape[0] + ColumnCount(flora.WeightShape);
-        long extra = dora ? flora.WeightShape[0] : 0;
+        long extra = dora ? outChannels : 0;
         long full = FullRank(flora.WeightShape);
 
         // The count grows linearly in r: the closest rank is the floor of the exact solution or the next one.
@@ -50,8 +59,14 @@ public static class BudgetMatching
     public static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora)
     {
         ArgumentNullException.ThrowIfNull(weightShape);
+        return LoraParameters(weightShape, rank, dora, weightShape[0]);
+    }
+
+    /// <summary>LoRA's (or DoRA's) count on a weight of <paramref name="weightShape"/> in its own matrix view <c>[W0, Π rest]</c>, DoRA with one magnitude per each of <paramref name="outChannels"/>.</summary>
+    internal static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora, long outChannels)
+    {
         long count = rank * (weightShape[0] + ColumnCount(weightShape));
-        return dora ? count + weightShape[0] : count;
+        return dora ? count + outChannels : count;
     }
 
     /// <summary>The full rank of the weight's matrix view <c>[out, (in/groups)·Πk]</c>: <c>min(out, (in/groups)·Πk)</c>.</summary>

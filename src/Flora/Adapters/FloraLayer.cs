@@ -237,9 +237,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     {
         using var scaledCore = _core.mul(_scale);
         using var kernel = CoreKernel(scaledCore);
-        using var reduced = Geometry.Reduce(x, _factors[1]);
-        using var core = Geometry.Spatial(reduced, kernel ?? scaledCore);
-        return Geometry.Expand(core, _factors[0]);
+        return Geometry.TuckerChain(x, _factors[0], _factors[1], kernel ?? scaledCore);
     }
 
 }

@@ -111,9 +111,8 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <remarks>A as the base layer's own sliding (<c>in → r</c> per group), then B as <c>r → out</c>; s scales the small B.</remarks>
     private protected override Tensor FactorisedUpdate(Tensor x)
     {
-        using var reduced = Geometry.Spatial(x, _a);
         using var up = _b.mul(_scale);
-        return Geometry.Expand(reduced, up);
+        return Geometry.LowRank(x, up, _a);
     }
 
     /// <inheritdoc />

@@ -10,13 +10,17 @@ namespace Flora
         Conv1d,
         Conv2d,
         Conv3d,
+        ConvTranspose1d,
+        ConvTranspose2d,
+        ConvTranspose3d,
     }
 
     /// <summary>One built-in layer type: its TorchSharp name (in <see cref="FloraLayerKinds.TorchNamespace"/>), kind, kernel axes and FLoRA adapter type.</summary>
     internal sealed class LayerKindRow
     {
-        public LayerKindRow(string typeName, LayerKind kind, int kernelAxes, string floraAdapterTypeName)
+        public LayerKindRow(string typeName, LayerKind kind, int kernelAxes, string floraAdapterTypeName, bool transposed = false)
         {
+            Transposed = transposed;
             TypeName = typeName;
             Kind = kind;
             KernelAxes = kernelAxes;
@@ -30,6 +34,9 @@ namespace Flora
 
         /// <summary>Number of kernel axes of the weight (0 for Linear).</summary>
         public int KernelAxes { get; }
+
+        /// <summary>Whether the weight is a transposed convolution's, <c>[in, out/groups, k…]</c> (mode 0 the input channels).</summary>
+        public bool Transposed { get; }
 
         /// <summary>The FLoRA adapter's type name in namespace <c>Flora</c>, e.g. <c>FloraConv2d</c>.</summary>
         public string FloraAdapterTypeName { get; }
@@ -48,6 +55,9 @@ namespace Flora
             new LayerKindRow("Conv1d", LayerKind.Conv1d, 1, "FloraConv1d"),
             new LayerKindRow("Conv2d", LayerKind.Conv2d, 2, "FloraConv2d"),
             new LayerKindRow("Conv3d", LayerKind.Conv3d, 3, "FloraConv3d"),
+            new LayerKindRow("ConvTranspose1d", LayerKind.ConvTranspose1d, 1, "FloraConvTranspose1d", transposed: true),
+            new LayerKindRow("ConvTranspose2d", LayerKind.ConvTranspose2d, 2, "FloraConvTranspose2d", transposed: true),
+            new LayerKindRow("ConvTranspose3d", LayerKind.ConvTranspose3d, 3, "FloraConvTranspose3d", transposed: true),
         };
 
         /// <summary>The kind of the type <paramref name="typeName"/> in <paramref name="typeNamespace"/>, or Unsupported.</summary>
