@@ -70,6 +70,14 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
 
     internal override bool IsBatched(long dimensions) => dimensions == KernelAxes + 2;
 
+    /// <remarks>
+    /// Sized for the cost model, which prices a convolution with weight <c>[W0, W1, k…]</c> mapping W1·g channels at
+    /// its input positions to W0 channels at its output positions: a transposed convolution is the adjoint of such a
+    /// convolution with its weight <c>[in, out/g, k…]</c> read that way, from its output positions to its input ones, with
+    /// the same products, sizes and activations. So the positions come back swapped: the layer's output positions as
+    /// the priced input, its input positions as the priced output; the factorised chain prices the same way (the
+    /// mode-0 factor at the input positions, the mode-1 factor at the output positions).
+    /// </remarks>
     internal override LayerExtent Extent(long[] inputShape)
     {
         int first = inputShape.Length - KernelAxes;
@@ -81,7 +89,7 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
             long kernel = WeightShape[2 + i];
             outputPositions *= Math.Max(0, (size - 1) * _stride[i] - 2 * _padding[i] + _dilation[i] * (kernel - 1) + _outputPadding[i] + 1);
         }
-        return new LayerExtent(first == 2 ? inputShape[0] : 1, inputPositions, outputPositions);
+        return new LayerExtent(first == 2 ? inputShape[0] : 1, outputPositions, inputPositions);
     }
 
     /// <summary><c>in → r</c> per group with <paramref name="factor"/> <c>[in, r]</c>: group j's r outputs read its in/g channels through rows <c>j·(in/g)…</c> of the factor.</summary>
