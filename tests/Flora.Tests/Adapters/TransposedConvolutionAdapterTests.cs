@@ -168,7 +168,7 @@ public class TransposedConvolutionAdapterTests
         var grouped = new[] { groups, shape[0] / groups }.Concat(shape.Skip(1)).ToArray();
         using var view = adapted.reshape(grouped);
         var axes = new long[] { 1 }.Concat(Enumerable.Range(3, shape.Length - 2).Select(a => (long)a)).ToArray();
-        using var norm = view.square().sum(axes, keepdim: true).sqrt();                     // [g, 1, out/g, 1…]
+        using var norm = view.square().sum(axes, keepdim: true).sqrt().detach();            // [g, 1, out/g, 1…], no gradient (DoRA §4.3)
         using var m = magnitude.to(ScalarType.Float64).reshape(new[] { groups, 1L, shape[1] }.Concat(Enumerable.Repeat(1L, shape.Length - 2)).ToArray());
         using var scaled = view.mul(m).div(norm);
         return scaled.reshape(shape);
@@ -307,6 +307,38 @@ public class TransposedConvolutionAdapterTests
         TestTensors.AssertClose(core.grad!, adapter.Core.grad!, 1e-4, 1e-4, c.Name + " core grad");
         for (int m = 0; m < factors.Length; m++)
             TestTensors.AssertClose(factors[m].grad!, adapter.Factor(m).grad!, 1e-4, 1e-4, $"{c.Name} factor {m} grad");
+    }
+
+    [Theory]
+    [MemberData(nameof(Float32Grid))]
+    public void LoRA_and_DoRA_gradients_equal_the_float64_formulations_autograd(Case c, FloraForwardPath path)
+    {
+        using var scope = NewDisposeScope();
+        foreach (bool dora in new[] { false, true })
+        {
+            var conv = CreateConv(c);
+            var adapter = (LoraLayer)FloraLayerTypes.CreateAdapter(dora ? FloraMethod.Dora : FloraMethod.Lora, "up", conv, new FloraModelOptions { LoraRank = 2, LoraAlpha = 3 });
+            foreach (var p in conv.parameters()) p.requires_grad_(false);
+            Randomise(adapter.parameters().Where(p => p.requires_grad), 50);
+            adapter.ForwardPath = path;
+            var x = Input(c, 12);
+            var y = adapter.forward(x);
+            var probe = TestTensors.Randn(y.shape, 13);
+            y.mul(probe).sum().backward();
+
+            var a = adapter.LoraA.detach().to(ScalarType.Float64).requires_grad_();
+            var b = adapter.LoraB.detach().to(ScalarType.Float64).requires_grad_();
+            var m = dora ? ((DoraLayer)adapter).Magnitude.detach().to(ScalarType.Float64).requires_grad_() : null;
+            var weight = conv.weight!.detach().to(ScalarType.Float64).add(LowRankByBroadcast(b, a).mul(adapter.Config.Scale));
+            if (m is not null) weight = DoraWeight(weight, m, c.Groups);
+            var expected = Reference(c, x.to(ScalarType.Float64), weight, conv.bias?.detach().to(ScalarType.Float64));
+            expected.mul(probe.to(ScalarType.Float64)).sum().backward();
+
+            string what = $"{c.Name} {(dora ? "DoRA" : "LoRA")} {path}";
+            TestTensors.AssertClose(a.grad!, adapter.LoraA.grad!, 1e-4, 1e-4, what + " lora_A grad");
+            TestTensors.AssertClose(b.grad!, adapter.LoraB.grad!, 1e-4, 1e-4, what + " lora_B grad");
+            if (m is not null) TestTensors.AssertClose(m.grad!, ((DoraLayer)adapter).Magnitude.grad!, 1e-4, 1e-4, what + " magnitude grad");
+        }
     }
 
     [Fact]
