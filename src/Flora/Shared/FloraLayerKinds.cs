@@ -60,6 +60,14 @@ namespace Flora
             new LayerKindRow("ConvTranspose3d", LayerKind.ConvTranspose3d, 3, "FloraConvTranspose3d", transposed: true),
         };
 
+        /// <summary>The built-in type names for messages, from the table: <c>Linear, Conv1d, … or ConvTranspose3d</c>.</summary>
+        public static string DescribeTypes()
+        {
+            var names = new string[Rows.Length];
+            for (int i = 0; i < Rows.Length; i++) names[i] = Rows[i].TypeName;
+            return names.Length == 1 ? names[0] : string.Join(", ", names, 0, names.Length - 1) + " or " + names[names.Length - 1];
+        }
+
         /// <summary>The kind of the type <paramref name="typeName"/> in <paramref name="typeNamespace"/>, or Unsupported.</summary>
         public static LayerKind KindOf(string? typeNamespace, string typeName)
         {
