@@ -63,6 +63,21 @@ public sealed class TransposedConvolutionTargetTests
         Assert.Equal(2L * 4 * 3 + 3 + 4, field.ConstantValue);
     }
 
+    [Fact]
+    public void Forward_on_a_transposed_target_is_intercepted_like_any_other()
+    {
+        var run = InterceptionCompiler.Run(Usings + """
+            public partial class Net : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly ConvTranspose2d up = ConvTranspose2d(4, 2, 3, stride: 2, output_padding: 1);
+                public Net() : base(nameof(Net)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => up.forward(x);
+            }
+            """);
+        run.AssertCompilesCleanly();
+        Assert.Single(run.Source("Net.Flora.Interceptors.g.cs").Split('\n'), l => l.Contains("InterceptsLocation(1,"));
+    }
+
     private static string? Property(INamedTypeSymbol type, string name) =>
         type.GetMembers(name).OfType<IPropertySymbol>().SingleOrDefault()?.Type.ToDisplayString();
 
