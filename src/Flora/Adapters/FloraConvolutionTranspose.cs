@@ -9,7 +9,9 @@ namespace Flora;
 /// <c>OutRank ?? Rank</c>, every kernel axis R3). The factorised path reduces <c>in → r0</c> per group, runs the core
 /// kernel as a transposed convolution with the base layer's stride, padding, output padding and dilation, and expands
 /// <c>r1 → out/groups</c> per group (<see cref="TransposedConvolutionGeometry"/>); the materialised and fused paths call
-/// <c>conv_transpose</c> with ΔW or <c>W0 + ΔW</c>.
+/// <c>conv_transpose</c> with ΔW or <c>W0 + ΔW</c>. <see cref="FloraLayer.Config"/>'s ranks are in that mode order
+/// (<c>[r_in, r_out, R3, …]</c>: build a configuration by hand in it), and the factors' file keys say which is which
+/// (<c>factor.in</c> for mode 0, <c>factor.out</c> for mode 1).
 /// </summary>
 public abstract class FloraConvolutionTranspose : FloraLayer
 {

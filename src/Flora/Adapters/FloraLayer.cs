@@ -66,8 +66,9 @@ public abstract class FloraLayer : DeltaAdapterLayer
                 using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
                 nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
                 var parameter = new Parameter(factor.to(dtype, baseWeight.device));
-                factors.Add(FloraRankRules.FactorKey(mode), (Parameter)parameter.DetachFromDisposeScope());
-                string key = FloraFactors.Name + "." + FloraRankRules.FactorKey(mode);
+                string factorKey = FloraRankRules.FactorKey(mode, geometry.Transposed);
+                factors.Add(factorKey, (Parameter)parameter.DetachFromDisposeScope());
+                string key = FloraFactors.Name + "." + factorKey;
                 names.Add((key, key));
             }
             register_module(FloraFactors.Name, factors);
@@ -85,7 +86,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     /// <summary>The core tensor G, shaped by the ranks.</summary>
     public Parameter Core => _core;
 
-    /// <summary>The factor of a mode (0 out, 1 in, 2.. kernel axes), shaped <c>I_n × r_n</c>.</summary>
+    /// <summary>The factor of a mode (0 out, 1 in, 2.. kernel axes; a transposed convolution's 0 in, 1 out/groups), shaped <c>I_n × r_n</c>.</summary>
     public Parameter Factor(int mode) => _factors[mode];
 
     /// <summary>All factors in mode order.</summary>

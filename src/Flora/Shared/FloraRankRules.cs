@@ -168,7 +168,11 @@ namespace Flora
             return "kernel axis " + (mode - 2);
         }
 
-        /// <summary>The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ...</summary>
-        public static string FactorKey(int mode) => mode == 0 ? "out" : mode == 1 ? "in" : "k" + (mode - 2);
+        /// <summary>
+        /// The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ... (a transposed
+        /// convolution's weight is <c>[in, out/groups, k…]</c>: in, out, k0, ...).
+        /// </summary>
+        public static string FactorKey(int mode, bool transposed = false) =>
+            mode == 0 ? (transposed ? "in" : "out") : mode == 1 ? (transposed ? "out" : "in") : "k" + (mode - 2);
     }
 }

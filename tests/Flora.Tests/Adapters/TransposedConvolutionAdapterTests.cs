@@ -352,6 +352,9 @@ public class TransposedConvolutionAdapterTests
         Assert.Equal(3 * 5 * 2 * 2 + 8 * 3 + 6 * 5 + 3 * 2 + 3 * 2, adapter.TrainableParameters);
         Assert.Equal(new long[] { 8, 3 }, adapter.Factor(0).shape);
         Assert.Equal(new long[] { 6, 5 }, adapter.Factor(1).shape);
+        // The file keys name the modes by what they are: mode 0 holds the input channels.
+        var keys = adapter.named_parameters().Select(p => p.name).Where(n => n.StartsWith("factor.")).ToArray();
+        Assert.Equal(new[] { "factor.in", "factor.out", "factor.k0", "factor.k1" }, keys);
     }
 
     [Fact]
