@@ -11,7 +11,8 @@ namespace Flora;
 /// view of the base weight <c>[out, (in/groups)·Πk]</c> and <c>s = α/r</c> (or <c>α/√r</c> for rsLoRA). A (<c>lora_A</c>,
 /// shaped like the base weight with r outputs, <c>[r, in/groups, k…]</c>) starts with <c>kaiming_uniform_(a = √5)</c> and
 /// B (<c>lora_B</c>, <c>[out, r]</c>) at zero, as PEFT initialises them, so the adapted layer starts exactly equal to the
-/// base layer. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
+/// base layer. A transposed convolution's weight <c>[in, out/groups, k…]</c> is viewed the same way in its own layout,
+/// <c>[in, (out/groups)·Πk]</c>: B <c>[in, r]</c>, A <c>[r, out/groups, k…]</c>. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
 /// (one layer with <c>W0 + ΔW</c>), chosen per call by the cost model (<see cref="DeltaAdapterLayer.EstimateCost(long[])"/>) unless <c>ForwardPath</c> or the
 /// configuration fixes it.
 /// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
@@ -69,10 +70,10 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <summary>The rank, α, dropout, forward path and, when budget matching chose the rank, the budget it matched.</summary>
     public LoraLayerConfig Config { get; }
 
-    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear).</summary>
+    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear; <c>[r, out/groups, k…]</c> for a transposed convolution).</summary>
     public Parameter LoraA => _a;
 
-    /// <summary>B, shaped <c>[out, r]</c>.</summary>
+    /// <summary>B, shaped <c>[out, r]</c> (<c>[in, r]</c> for a transposed convolution: the weight's mode 0).</summary>
     public Parameter LoraB => _b;
 
     /// <inheritdoc />
