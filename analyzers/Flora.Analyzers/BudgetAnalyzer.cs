@@ -41,7 +41,8 @@ namespace Flora.Analyzers
                 var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
                 if (shape.WeightShape is null) return; // not known at compile time: no constant count
                 long? count = FloraRankRules.CountTarget(shape.WeightShape, modelRank, modelR3, TorchSymbols.NamedInt(attribute, "Rank"),
-                    TorchSymbols.NamedInt(attribute, "InRank"), TorchSymbols.NamedInt(attribute, "OutRank"), TorchSymbols.NamedInt(attribute, "R3"));
+                    TorchSymbols.NamedInt(attribute, "InRank"), TorchSymbols.NamedInt(attribute, "OutRank"), TorchSymbols.NamedInt(attribute, "R3"),
+                    FloraLayerKinds.RowOf(shape.Kind).Transposed);
                 if (count is null) return; // invalid ranks are reported elsewhere (FLORA002/FLORA004)
                 counts.Add((member.Name, count.Value));
             }

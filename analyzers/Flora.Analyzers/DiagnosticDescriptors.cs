@@ -101,9 +101,9 @@ namespace Flora.Analyzers
 
         public static readonly DiagnosticDescriptor UnsupportedTarget = Create(FloraDiagnosticIds.UnsupportedTarget,
             "[FloraTarget] is on a member FLoRA cannot adapt",
-            "'{0}' {1}. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d or Conv3d.",
+            "'{0}' {1}. FLoRA adapts instance fields and properties of type " + FloraLayerKinds.DescribeTypes() + ".",
             Usage, DiagnosticSeverity.Error,
-            "[FloraTarget] goes on instance fields and properties holding a Linear, Conv1d, Conv2d or Conv3d whose layer type is visible at compile time. Fix: put it on those layers, declare the member with its layer type, or remove it.");
+            "[FloraTarget] goes on instance fields and properties holding a " + FloraLayerKinds.DescribeTypes() + " whose layer type is visible at compile time. Fix: put it on those layers, declare the member with its layer type, or remove it.");
 
         public static readonly DiagnosticDescriptor InvalidScale = Create(FloraDiagnosticIds.InvalidScale,
             "Scale and LoraAlpha must be finite numbers greater than 0",

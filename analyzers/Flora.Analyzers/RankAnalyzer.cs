@@ -117,10 +117,12 @@ namespace Flora.Analyzers
             int effectiveRank = rank ?? defaults.Rank;
             int effectiveR3 = r3 ?? defaults.R3;
             if (effectiveRank < 1 || effectiveR3 < 1) return; // FLORA002 on the model
-            var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
+            bool transposed = FloraLayerKinds.RowOf(shape.Kind).Transposed;
+            var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue, transposed);
+            int outMode = transposed ? 1 : 0; // a transposed convolution's weight is [in, out/groups, k…]
 
             // FLORA003: Rank covers the out and in modes that OutRank/InRank do not set.
-            var clamped = new[] { (Mode: modes[0], Argument: outRank.HasValue ? "OutRank" : "Rank"), (Mode: modes[1], Argument: inRank.HasValue ? "InRank" : "Rank") }
+            var clamped = new[] { (Mode: modes[outMode], Argument: outRank.HasValue ? "OutRank" : "Rank"), (Mode: modes[1 - outMode], Argument: inRank.HasValue ? "InRank" : "Rank") }
                 .Where(m => m.Mode.IsExplicit && m.Mode.IsClamped);
             foreach (var group in clamped.GroupBy(m => m.Argument))
             {
@@ -132,8 +134,8 @@ namespace Flora.Analyzers
                 if (group.Key == "Rank" && exceeded.Count == 1 && !outRank.HasValue && !inRank.HasValue)
                 {
                     // Rank fits one of out/in: keep it there and state the clamped one, instead of shrinking both.
-                    bool outExceeded = exceeded[0].Mode == 0;
-                    long outValue = outExceeded ? modes[0].Size : effectiveRank, inValue = outExceeded ? effectiveRank : modes[1].Size;
+                    bool outExceeded = exceeded[0].Mode == outMode;
+                    long outValue = outExceeded ? modes[outMode].Size : effectiveRank, inValue = outExceeded ? effectiveRank : modes[1 - outMode].Size;
                     replacement = $"OutRank = {Number(outValue)}, InRank = {Number(inValue)}";
                     advice = $"Use {replacement} to say so, or a Rank ≤ {Number(largest)}.";
                 }

@@ -7,7 +7,7 @@ namespace Flora.Analyzers
 {
     /// <summary>
     /// FLORA009: a Flora model must derive from TorchSharp's Module. FLORA006: <c>[FloraTarget]</c> must be on an instance
-    /// field or property whose layer is a Linear, Conv1d, Conv2d or Conv3d (read from its type or its initializer).
+    /// field or property whose layer is one of the table's (<see cref="FloraLayerKinds.Rows"/>: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d; read from its type or its initializer).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class TargetTypeAnalyzer : FloraAnalyzer
@@ -47,7 +47,7 @@ namespace Flora.Analyzers
                 {
                     var type = LayerShapeReader.MemberType(member);
                     problem = type is null || IsGeneralModuleType(type)
-                        ? "has no layer type FLoRA can see at compile time: declare it as Linear/Conv1d/Conv2d/Conv3d or initialise it with torch.nn.Linear(...)/Conv2d(...)"
+                        ? "has no layer type FLoRA can see at compile time: declare it with its layer type (Linear, Conv2d, …) or initialise it with torch.nn.Linear(...)/Conv2d(...)"
                         : $"is of type {type.Name}, which FLoRA cannot adapt";
                 }
             }

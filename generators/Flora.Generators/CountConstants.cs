@@ -49,7 +49,8 @@ namespace Flora.Generators
             for (int i = 0; i < targets.Count; i++)
             {
                 var t = targets[i];
-                long? count = FloraRankRules.CountTarget(t.WeightShape, header.Rank, header.R3, t.Rank, t.InRank, t.OutRank, t.R3);
+                long? count = FloraRankRules.CountTarget(t.WeightShape, header.Rank, header.R3, t.Rank, t.InRank, t.OutRank, t.R3,
+                    FloraLayerKinds.RowOf(t.Kind).Transposed);
                 if (count is null) return counts;
                 flora[i] = count.Value;
             }
@@ -78,8 +79,9 @@ namespace Flora.Generators
         /// </summary>
         private static long? Houlsby(TargetSpec target, ModelHeader header, long floraCount)
         {
-            // The output channels: the weight's out axis, an Embedding's dim (its second axis).
-            long channels = target.Kind == LayerKind.Embedding ? target.WeightShape[1] : target.WeightShape[0];
+            // The output channels, on which the bottleneck acts (a transposed convolution's weight is [in, out/groups, k…]; an
+            // Embedding's [num_embeddings, dim], its outputs the dim).
+            long channels = FloraLayerKinds.RowOf(target.Kind).Transposed || target.Kind == LayerKind.Embedding ? target.OutChannels : target.WeightShape[0];
             try
             {
                 int size = target.AdapterSize ?? header.AdapterSize ?? BaselineSizeRules.MatchedBottleneckSize(channels, floraCount);

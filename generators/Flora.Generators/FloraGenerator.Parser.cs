@@ -57,6 +57,7 @@ namespace Flora.Generators
                     LoraAlpha = Unset(TorchSymbols.NamedDouble(attribute, "LoraAlpha")),
                     AdapterSize = Unset(TorchSymbols.NamedInt(attribute, "AdapterSize")),
                     WeightShape = shape.WeightShape is null ? EquatableArray<long>.Empty : new EquatableArray<long>(shape.WeightShape),
+                    OutChannels = shape.OutChannels,
                 });
             }
 

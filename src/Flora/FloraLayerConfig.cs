@@ -29,7 +29,15 @@ public sealed record FloraLayerConfig
     /// the value, the limit and the fix for a rank below 1, an explicit R3 larger than a kernel axis, a scale that
     /// is not finite and positive, or a dropout outside [0, 1).
     /// </summary>
-    public static FloraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target)
+    public static FloraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target) =>
+        Resolve(layer, weightShape, model, target, transposed: false);
+
+    /// <summary>
+    /// <see cref="Resolve(string, IReadOnlyList{long}, FloraModelOptions, FloraTargetOptions)"/> for a weight in the layout
+    /// of a <paramref name="transposed"/> convolution, <c>[in, out/groups, k…]</c>: mode 0 takes <c>InRank ?? Rank</c>,
+    /// mode 1 <c>OutRank ?? Rank</c>.
+    /// </summary>
+    internal static FloraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool transposed)
     {
         CheckRank(layer, "Rank", target.Rank ?? model.Rank);
         if (target.InRank is int inRank) CheckRank(layer, "InRank", inRank);
@@ -44,7 +52,7 @@ public sealed record FloraLayerConfig
             throw new ArgumentException($"Dropout {dropout} of '{layer}' is outside [0, 1). Use 0 to turn it off or a probability below 1.");
 
         ModeRank[] modes = FloraRankRules.Resolve(weightShape, target.Rank ?? model.Rank, target.Rank.HasValue,
-            target.InRank, target.OutRank, r3, target.R3.HasValue);
+            target.InRank, target.OutRank, r3, target.R3.HasValue, transposed);
         foreach (var mode in modes.Where(m => m.IsKernelAxis && m.IsExplicit && m.IsClamped))
             throw new ArgumentException($"R3 {mode.Requested} of '{layer}' exceeds {FloraRankRules.DescribeMode(mode.Mode, false)} of size {mode.Size} " +
                                         $"(weight shape [{string.Join(", ", weightShape)}]). Use R3 ≤ {mode.Size}, or leave R3 unset to inherit it (inherited ranks are clamped).");

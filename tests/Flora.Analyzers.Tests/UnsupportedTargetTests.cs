@@ -1,6 +1,6 @@
 namespace Flora.Analyzers.Tests;
 
-/// <summary>FLORA006: [FloraTarget] must be on an instance field or property holding a Linear, Conv1d, Conv2d or Conv3d.</summary>
+/// <summary>FLORA006: [FloraTarget] must be on an instance field or property holding a layer of the table (Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding).</summary>
 [Trait("Diagnostic", "FLORA006")]
 public sealed class UnsupportedTargetTests
 {
@@ -22,7 +22,7 @@ public sealed class UnsupportedTargetTests
                 [FloraTarget] private readonly BatchNorm2d {|#0:bn|} = BatchNorm2d(32);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'bn' is of type BatchNorm2d, which FLoRA cannot adapt. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d or Conv3d."));
+                "'bn' is of type BatchNorm2d, which FLoRA cannot adapt. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."));
 
     [Fact]
     public Task A_static_target_is_marked() =>
@@ -30,7 +30,7 @@ public sealed class UnsupportedTargetTests
                 [FloraTarget] private static readonly Linear {|#0:shared|} = Linear(4, 4);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'shared' is static. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d or Conv3d."));
+                "'shared' is static. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."));
 
     [Fact]
     public Task A_module_typed_member_built_by_something_else_has_no_visible_layer_type() =>
@@ -40,19 +40,18 @@ public sealed class UnsupportedTargetTests
                 private static object MakeLayer() => Linear(4, 4);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'Body' has no layer type FLoRA can see at compile time: declare it as Linear/Conv1d/Conv2d/Conv3d or initialise it with torch.nn.Linear(...)/Conv2d(...). FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d or Conv3d."),
+                "'Body' has no layer type FLoRA can see at compile time: declare it with its layer type (Linear, Conv2d, …) or initialise it with torch.nn.Linear(...)/Conv2d(...). FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."),
             // The generator passes a target to TorchSharp as a Module<Tensor, Tensor>; an object-typed member cannot be.
             Diagnostic().WithLocation(1).WithArguments("any", "is typed object, which is not a Module<Tensor, Tensor>"));
 
     [Fact]
-    public Task Non_layer_types_transposed_convolutions_and_indexers_are_marked() =>
+    public Task Non_layer_types_and_indexers_are_marked_transposed_convolutions_are_not() =>
         Verify<TargetTypeAnalyzer>.AnalyzerAsync(Model("""
                 [FloraTarget] private readonly int {|#0:width|} = 4;
-                [FloraTarget] private readonly ConvTranspose2d {|#1:up|} = ConvTranspose2d(4, 4, 2);
+                [FloraTarget] private readonly ConvTranspose2d up = ConvTranspose2d(4, 4, 2);
                 [FloraTarget] public Linear {|#2:this|}[int i] => Linear(4, 4);
             """),
             Diagnostic().WithLocation(0).WithArguments("width", "is typed int, which is not a Module<Tensor, Tensor>"),
-            Diagnostic().WithLocation(1).WithArguments("up", "is of type ConvTranspose2d, which FLoRA cannot adapt"),
             Diagnostic().WithLocation(2).WithArguments("this[]", "is an indexer"));
 
     [Fact]

@@ -68,14 +68,13 @@ public sealed class NewUserErrorTests
     }
 
     [Fact]
-    public void Registering_a_transposed_convolution_is_refused_at_Register()
+    public void A_registered_transposed_convolution_describes_itself_with_the_transposed_geometry()
     {
         var names = FloraLayerTypes.Names;
-        var two = Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose2d>(l => LayerGeometry.Convolution(l)));
-        Assert.Contains("ConvTranspose2d is a transposed convolution", two.Message);
-        Assert.Contains("[in, out/groups, k…]", two.Message);
-        Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose1d>(l => LayerGeometry.Convolution(l)));
-        Assert.Throws<ArgumentException>(() => FloraLayerTypes.Register<ConvTranspose3d>(l => LayerGeometry.Convolution(l)));
-        Assert.Equal(names, FloraLayerTypes.Names);
+        Assert.Contains("ConvTranspose2d", names);
+        Assert.IsType<TransposedConvolutionGeometry>(LayerGeometry.Convolution(nn.ConvTranspose2d(2, 4, 3)));
+        Assert.IsType<TransposedConvolutionGeometry>(LayerGeometry.TransposedConvolution(nn.ConvTranspose1d(2, 4, 3)));
+        var error = Assert.Throws<ArgumentException>(() => LayerGeometry.TransposedConvolution(nn.Conv2d(2, 4, 3)));
+        Assert.Contains("Conv2d is not a transposed convolution", error.Message);
     }
 }

@@ -25,6 +25,9 @@ namespace Flora.Generators.Model
         /// <summary>The base weight's shape when constant arguments give it; empty when unknown.</summary>
         public EquatableArray<long> WeightShape { get; init; } = EquatableArray<long>.Empty;
 
+        /// <summary>The layer's output channels when the shape is known (a transposed convolution's are not mode 0 of its weight); 0 otherwise.</summary>
+        public long OutChannels { get; init; }
+
         public bool ShapeKnown => WeightShape.Count > 0;
     }
 }

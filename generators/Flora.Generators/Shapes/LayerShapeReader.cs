@@ -13,16 +13,20 @@ namespace Flora.Generators
     /// <summary>A target layer as read from source: its kind and its weight shape when constant.</summary>
     internal sealed class LayerShape
     {
-        public LayerShape(LayerKind kind, long[]? weightShape)
+        public LayerShape(LayerKind kind, long[]? weightShape, long outChannels = 0)
         {
             Kind = kind;
             WeightShape = weightShape;
+            OutChannels = weightShape is null ? 0 : outChannels;
         }
 
         public LayerKind Kind { get; }
 
-        /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions; null when not constant.</summary>
+        /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions, <c>[in, out/groups, k…]</c> for transposed ones; null when not constant.</summary>
         public long[]? WeightShape { get; }
+
+        /// <summary>The layer's output channels (a transposed convolution's are not its weight's mode 0); 0 when the shape is not constant.</summary>
+        public long OutChannels { get; }
     }
 
     /// <summary>Reads target layers the way the generator and the analyzers both need them.</summary>
@@ -58,7 +62,8 @@ namespace Flora.Generators
             IInvocationOperation? creation = FindCreation(member, compilation, cancellationToken);
             LayerKind kind = declared != LayerKind.Unsupported ? declared : KindOf(creation?.Type);
             if (kind == LayerKind.Unsupported || creation is null || KindOf(creation.Type) != kind) return new LayerShape(kind, null);
-            return new LayerShape(kind, ShapeFrom(kind, creation));
+            long[]? weight = ShapeFrom(kind, creation, out long outChannels);
+            return new LayerShape(kind, weight, outChannels);
         }
 
         /// <summary>
@@ -107,7 +112,7 @@ namespace Flora.Generators
         /// <see cref="long.MaxValue"/> saturates to it. Buffers (BatchNorm's running statistics) are not parameters.
         /// <list type="bullet">
         /// <item><c>Linear(inputSize, outputSize, hasBias = true)</c>: <c>in·out + out</c> with a bias.</item>
-        /// <item><c>Conv1d/2d/3d(in_channels, out_channels, kernel_size, …, groups = 1, bias = true)</c>: <c>out·(in/groups)·Πk + out</c> with a bias.</item>
+        /// <item><c>Conv1d/2d/3d(in_channels, out_channels, kernel_size, …, groups = 1, bias = true)</c>: <c>out·(in/groups)·Πk + out</c> with a bias; <c>ConvTranspose1d/2d/3d</c> the same count (weight <c>[in, out/groups, k…]</c>).</item>
         /// <item><c>BatchNorm1d/2d/3d(num_features, …, affine = true)</c>, <c>InstanceNorm1d/2d/3d(num_features, …, affine = false)</c>: <c>2·num_features</c> when affine, else 0.</item>
         /// <item><c>LayerNorm(normalized_shape, eps, elementwise_affine = true, bias = true)</c> (a long or a long[]): <c>Π shape</c> per weight and bias.</item>
         /// <item><c>GroupNorm(num_groups, num_channels, eps, affine = true)</c>: <c>2·num_channels</c> when affine, else 0.</item>
@@ -145,11 +150,14 @@ namespace Flora.Generators
                     case "Conv1d":
                     case "Conv2d":
                     case "Conv3d":
+                    case "ConvTranspose1d":
+                    case "ConvTranspose2d":
+                    case "ConvTranspose3d":
                         var kind = FloraLayerKinds.KindOf(FloraLayerKinds.TorchNamespace, creation.TargetMethod.Name);
-                        if (ShapeFrom(kind, creation) is not long[] weight || !TryBool(Argument(creation, "bias")?.Value, out bool convBias)) return null;
+                        if (ShapeFrom(kind, creation, out long outputs) is not long[] weight || !TryBool(Argument(creation, "bias")?.Value, out bool convBias)) return null;
                         long elements = 1;
                         foreach (long size in weight) elements *= size;
-                        return elements + (convBias ? weight[0] : 0);
+                        return elements + (convBias ? outputs : 0);
                     case "BatchNorm1d":
                     case "BatchNorm2d":
                     case "BatchNorm3d":
@@ -250,20 +258,24 @@ namespace Flora.Generators
             return false;
         }
 
-        private static long[]? ShapeFrom(LayerKind kind, IInvocationOperation creation)
+        private static long[]? ShapeFrom(LayerKind kind, IInvocationOperation creation, out long outputs)
         {
+            outputs = 0;
             if (kind == LayerKind.Embedding)
             {
-                // TorchSharp's Embedding(num_embeddings, embedding_dims, …): weight [num_embeddings, dim].
+                // TorchSharp's Embedding(num_embeddings, embedding_dims, …): weight [num_embeddings, dim], its outputs the dim.
                 if (!TryConstant(Argument(creation, "num_embeddings")?.Value, out long count) || !TryConstant(Argument(creation, "embedding_dims")?.Value, out long dim)) return null;
+                outputs = dim;
                 return count > 0 && dim > 0 ? new[] { count, dim } : null;
             }
             if (kind == LayerKind.Linear)
             {
                 if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)) return null;
+                outputs = output;
                 return input > 0 && output > 0 ? new[] { output, input } : null;
             }
-            int axes = FloraLayerKinds.RowOf(kind).KernelAxes;
+            LayerKindRow row = FloraLayerKinds.RowOf(kind);
+            int axes = row.KernelAxes;
             if (!TryConstant(Argument(creation, "in_channels")?.Value, out long inChannels)
                 || !TryConstant(Argument(creation, "out_channels")?.Value, out long outChannels)
                 || !TryConstant(Argument(creation, "groups")?.Value, out long groups))
@@ -271,7 +283,9 @@ namespace Flora.Generators
             long[]? kernel = KernelSize(Argument(creation, "kernel_size")?.Value, axes);
             if (kernel is null || inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0 || kernel.Any(k => k <= 0))
                 return null;
-            return new[] { outChannels, inChannels / groups }.Concat(kernel).ToArray();
+            outputs = outChannels;
+            // A transposed convolution's weight is [in, out/groups, k…].
+            return (row.Transposed ? new[] { inChannels, outChannels / groups } : new[] { outChannels, inChannels / groups }).Concat(kernel).ToArray();
         }
 
         /// <summary>A kernel size given as one constant (repeated per axis) or as a tuple of constants.</summary>
@@ -306,7 +320,8 @@ namespace Flora.Generators
 
         /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
         private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
-            FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d" or "Embedding"
+            FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"
+                or "ConvTranspose1d" or "ConvTranspose2d" or "ConvTranspose3d" or "Embedding"
                 ? call
                 : null;
 

@@ -197,9 +197,8 @@ public sealed class AdaLoraLayer : DeltaAdapterLayer
     {
         using var weighted = _a.mul(_e);
         using var kernel = weighted.reshape(_kernelShape);
-        using var reduced = Geometry.Spatial(x, kernel);
         using var up = _b.mul(_scale);
-        return Geometry.Expand(reduced, up);
+        return Geometry.LowRank(x, up, kernel);
     }
 
     /// <inheritdoc />

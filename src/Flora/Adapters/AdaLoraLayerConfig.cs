@@ -62,7 +62,7 @@ public sealed record AdaLoraLayerConfig
     /// model's <c>LoraAlpha</c>, else the initial rank; dropout and the forward path come from the target, else the model.
     /// Throws, naming the layer, for settings out of range.
     /// </summary>
-    internal static AdaLoraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target)
+    internal static AdaLoraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool transposed = false)
     {
         ArgumentNullException.ThrowIfNull(weightShape);
         ArgumentNullException.ThrowIfNull(model);
@@ -77,7 +77,7 @@ public sealed record AdaLoraLayerConfig
         }
         else
         {
-            budget = FloraLayerConfig.Resolve(layer, weightShape, model, target).TrainableParameters;
+            budget = FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed).TrainableParameters;
             targetRank = BaselineSizeRules.MatchedAdaLoraRank(weightShape, budget.Value);
         }
         int rank = options.InitRank ?? BaselineSizeRules.DefaultAdaLoraInitRank(weightShape, targetRank);

@@ -64,7 +64,7 @@ public sealed class BottleneckAdapterLayer : AdapterLayer
         _scale = scale == 1.0 ? null : scale.ToScalar();
         Parameter weight = geometry.Weight;
         WeightShape = weight.shape;
-        Channels = geometry.OutputChannels;
+        Channels = geometry.OutChannels;
         long[] unitAxes = Enumerable.Repeat(1L, geometry.KernelAxes).ToArray();
         _downKernel = geometry.KernelAxes == 0 ? Array.Empty<long>() : new[] { size, Channels }.Concat(unitAxes).ToArray();
         _upKernel = geometry.KernelAxes == 0 ? Array.Empty<long>() : new[] { Channels, (long)size }.Concat(unitAxes).ToArray();

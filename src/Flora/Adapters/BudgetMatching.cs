@@ -37,15 +37,14 @@ public static class BudgetMatching
     }
 
     /// <summary>
-    /// The rank of LoRA or DoRA closest to <paramref name="flora"/>'s count, DoRA's magnitude over
-    /// <paramref name="outputChannels"/> (the weight's out axis; an Embedding's dim, its second axis).
+    /// <see cref="LoraRank(FloraLayerConfig, bool)"/> for a layer of <paramref name="outChannels"/> output channels (DoRA's
+    /// magnitudes): a transposed convolution's weight <c>[in, out/groups, k…]</c> has <c>groups·(out/groups)</c>, not mode 0.
     /// </summary>
-    internal static LoraBudget LoraRank(FloraLayerConfig flora, bool dora, long outputChannels)
+    internal static LoraBudget LoraRank(FloraLayerConfig flora, bool dora, long outChannels)
     {
-        ArgumentNullException.ThrowIfNull(flora);
         long budget = flora.TrainableParameters;
         long perRank = flora.WeightShape[0] + ColumnCount(flora.WeightShape);
-        long extra = dora ? outputChannels : 0;
+        long extra = dora ? outChannels : 0;
         long full = FullRank(flora.WeightShape);
 
         // The count grows linearly in r: the closest rank is the floor of the exact solution or the next one.
@@ -63,12 +62,11 @@ public static class BudgetMatching
         return LoraParameters(weightShape, rank, dora, weightShape[0]);
     }
 
-    /// <summary>Trainable scalars of LoRA (or DoRA, its magnitude over <paramref name="outputChannels"/>) at <paramref name="rank"/>.</summary>
-    internal static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora, long outputChannels)
+    /// <summary>LoRA's (or DoRA's) count on a weight of <paramref name="weightShape"/> in its own matrix view <c>[W0, Π rest]</c>, DoRA with one magnitude per each of <paramref name="outChannels"/>.</summary>
+    internal static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora, long outChannels)
     {
-        ArgumentNullException.ThrowIfNull(weightShape);
         long count = rank * (weightShape[0] + ColumnCount(weightShape));
-        return dora ? count + outputChannels : count;
+        return dora ? count + outChannels : count;
     }
 
     /// <summary>The full rank of the weight's matrix view <c>[out, (in/groups)·Πk]</c>: <c>min(out, (in/groups)·Πk)</c>.</summary>

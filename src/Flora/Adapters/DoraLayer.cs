@@ -50,7 +50,7 @@ public abstract class DoraLayer : LoraLayer
     public Parameter Magnitude => AdapterTensors[2].Tensor;
 
     /// <inheritdoc />
-    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true, Geometry.OutputChannels);
+    public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true, Geometry.OutChannels);
 
     /// <inheritdoc />
     /// <remarks>DoRA's fused weight is rescaled per output channel: it builds alone.</remarks>
@@ -99,8 +99,7 @@ public abstract class DoraLayer : LoraLayer
         using var delta = BuildDelta();
         using var combined = Geometry.Weight.Plus(delta);
         using var ratio = MagnitudeOverNorm(combined);
-        using var factor = ratio.reshape(Geometry.WeightChannelShape);
-        return combined.mul(factor);
+        return Geometry.ScaleChannels(combined, ratio);
     }
 
     /// <summary><c>m/‖W‖</c> per output channel for the adapted weight <c>W = W0 + ΔW</c>, the norm without gradient (shape <c>[out]</c>).</summary>
@@ -121,7 +120,7 @@ public abstract class DoraLayer : LoraLayer
         bool recoverable = factor.NotEqualTo(0).logical_and(factor.isfinite()).all().item<bool>();
         _mergeOriginal = recoverable ? null : weight.detach().clone().DetachFromDisposeScope();
         _mergeFactor = factor.DetachFromDisposeScope();
-        weight.PlusInPlace(delta).mul_(factor.reshape(Geometry.WeightChannelShape));
+        Geometry.ScaleChannelsInPlace(weight.PlusInPlace(delta), factor);
     }
 
     /// <inheritdoc />
@@ -135,8 +134,9 @@ public abstract class DoraLayer : LoraLayer
         }
         else
         {
-            Tensor factor = _mergeFactor!.to(weight.dtype, weight.device).reshape(Geometry.WeightChannelShape);
-            weight.div_(factor).sub_(BuildDelta());
+            Tensor factor = _mergeFactor!.to(weight.dtype, weight.device);
+            Geometry.ScaleChannelsInPlace(weight, factor, divide: true);
+            weight.sub_(BuildDelta());
         }
         ReleaseMergeState();
     }
@@ -149,19 +149,13 @@ public abstract class DoraLayer : LoraLayer
     }
 
     /// <summary>
-    /// <c>‖W‖</c> over every axis but the output channels' (the first, out; an Embedding's second, dim), shape <c>[out]</c>: <c>sqrt(Σ w²)</c>, written without a scalar
+    /// <c>‖W‖</c> per output channel, shape <c>[out]</c> (over every axis but out; for a transposed convolution over
+    /// in/groups and the kernel axes of each output channel's slice): <c>sqrt(Σ w²)</c>, written without a scalar
     /// argument. TorchSharp 0.107's <c>linalg.vector_norm(w, 2, dims)</c> converts the order to a temporary native scalar
     /// that the garbage collector can finalise mid-call (<see cref="Scalars"/>); the main job crashed there once
     /// ("Unknown scalar type").
     /// </summary>
-    private Tensor WeightNorm(Tensor weight)
-    {
-        // Every axis but the output channels' (an Embedding's dim is its weight's second axis: the norm runs over the vocabulary, as PEFT's DoraEmbeddingLayer).
-        int channels = Geometry.TakesIndices ? 1 : 0;
-        using var squares = weight.square();
-        using var sum = squares.sum(Enumerable.Range(0, (int)weight.dim()).Where(d => d != channels).Select(d => (long)d).ToArray());
-        return sum.sqrt();
-    }
+    private Tensor WeightNorm(Tensor weight) => Geometry.ChannelNorm(weight);
 
     /// <summary>The norm with zero rows replaced by 1, so that an all-zero channel gives a factor of m instead of NaN.</summary>
     private Tensor SafeNorm(Tensor weight)

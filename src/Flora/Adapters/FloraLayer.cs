@@ -9,13 +9,16 @@ namespace Flora;
 
 /// <summary>
 /// A FLoRA adapter around a frozen base layer: <c>forward(x) = base(x) + s·Δ(x)</c> with
-/// <c>ΔW = G ×1 U_out ×2 U_in ×3 U_k0 …</c>. The core G starts at zero and every factor with
+/// <c>ΔW = G ×1 U_out ×2 U_in ×3 U_k0 …</c> (the factors in the weight's mode order; a transposed convolution's weight
+/// is <c>[in, out/groups, k…]</c>, so its mode 0 is in). The core G starts at zero and every factor with
 /// <c>kaiming_normal_(a = √3)</c>, so the adapted layer starts exactly equal to the base layer.
 /// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
 /// <see cref="FloraLayerConfig.AutocastAdapterDtype"/> is off.
 /// <para>
-/// On the base layer's <see cref="LayerGeometry"/>, the factorised update is the chain <c>Reduce(U_in)</c> →
-/// <c>Spatial(s·G ×3 U_k0 ×4 U_k1 …)</c> → <c>Expand(U_out)</c>: for a Linear <c>((x·U_in)·(s·G)ᵀ)·U_outᵀ</c>, for a
+/// The factorised update is the base layer's <see cref="LayerGeometry"/> chain (<c>TuckerChain</c>) with the mode-0 and
+/// mode-1 factors and the core kernel <c>s·G ×3 U_k0 ×4 U_k1 …</c>; for a convolution or a Linear it is
+/// <c>Reduce(U_in)</c> → <c>Spatial(kernel)</c> → <c>Expand(U_out)</c> (a transposed convolution runs it the other way
+/// round, see <c>TransposedConvolutionGeometry</c>): for a Linear <c>((x·U_in)·(s·G)ᵀ)·U_outᵀ</c>, for a
 /// convolution a 1×1 convolution <c>in → r_in</c>, the core convolution <c>r_in → r_out</c> with the base layer's stride,
 /// padding, padding mode and dilation, and a 1×1 convolution <c>r_out → out</c>, each per group, which is exactly the
 /// grouped ΔW <c>[out, in/g, k…]</c>. ΔW and the core kernel are the product
@@ -66,8 +69,9 @@ public abstract class FloraLayer : DeltaAdapterLayer
                 using var factor = empty(config.WeightShape[mode], config.Ranks[mode], dtype: ScalarType.Float32);
                 nn.init.kaiming_normal_(factor, a: Math.Sqrt(3));
                 var parameter = new Parameter(factor.to(dtype, baseWeight.device));
-                factors.Add(FloraRankRules.FactorKey(mode), (Parameter)parameter.DetachFromDisposeScope());
-                string key = FloraFactors.Name + "." + FloraRankRules.FactorKey(mode);
+                string factorKey = FloraRankRules.FactorKey(mode, geometry.Transposed);
+                factors.Add(factorKey, (Parameter)parameter.DetachFromDisposeScope());
+                string key = FloraFactors.Name + "." + factorKey;
                 names.Add((key, key));
             }
             register_module(FloraFactors.Name, factors);
@@ -85,7 +89,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     /// <summary>The core tensor G, shaped by the ranks.</summary>
     public Parameter Core => _core;
 
-    /// <summary>The factor of a mode (0 out, 1 in, 2.. kernel axes), shaped <c>I_n × r_n</c>.</summary>
+    /// <summary>The factor of a mode (0 out, 1 in, 2.. kernel axes; a transposed convolution's 0 in, 1 out/groups), shaped <c>I_n × r_n</c>.</summary>
     public Parameter Factor(int mode) => _factors[mode];
 
     /// <summary>All factors in mode order.</summary>
@@ -237,11 +241,7 @@ public abstract class FloraLayer : DeltaAdapterLayer
     {
         using var scaledCore = _core.mul(_scale);
         using var kernel = CoreKernel(scaledCore);
-        // The input side's factor (U_in; an Embedding's U0, whose rows its ids select), then the other (U_out; its U1).
-        int input = Geometry.InputAxis;
-        using var reduced = Geometry.Reduce(x, _factors[input]);
-        using var core = Geometry.Spatial(reduced, kernel ?? scaledCore);
-        return Geometry.Expand(core, _factors[1 - input]);
+        return Geometry.TuckerChain(x, _factors[0], _factors[1], kernel ?? scaledCore);
     }
 
 }

@@ -11,7 +11,8 @@ namespace Flora;
 /// view of the base weight <c>[out, (in/groups)·Πk]</c> and <c>s = α/r</c> (or <c>α/√r</c> for rsLoRA). A (<c>lora_A</c>,
 /// shaped like the base weight with r outputs, <c>[r, in/groups, k…]</c>) starts with <c>kaiming_uniform_(a = √5)</c> and
 /// B (<c>lora_B</c>, <c>[out, r]</c>) at zero, as PEFT initialises them, so the adapted layer starts exactly equal to the
-/// base layer. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
+/// base layer. A transposed convolution's weight <c>[in, out/groups, k…]</c> is viewed the same way in its own layout,
+/// <c>[in, (out/groups)·Πk]</c>: B <c>[in, r]</c>, A <c>[r, out/groups, k…]</c>. The unmerged forward runs factorised (A then B, never ΔW), materialised (ΔW as a second layer) or fused
 /// (one layer with <c>W0 + ΔW</c>), chosen per call by the cost model (<see cref="DeltaAdapterLayer.EstimateCost(long[])"/>) unless <c>ForwardPath</c> or the
 /// configuration fixes it.
 /// Adapter tensors follow the base weight's device and dtype, float32 for a 16-bit base weight unless
@@ -96,10 +97,10 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <summary>The rank, α, dropout, forward path and, when budget matching chose the rank, the budget it matched.</summary>
     public LoraLayerConfig Config { get; }
 
-    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear, <c>[r, num_embeddings]</c> for an Embedding).</summary>
+    /// <summary>A, shaped <c>[r, in/groups, k…]</c> (<c>[r, in]</c> for a Linear; <c>[r, out/groups, k…]</c> for a transposed convolution; <c>[r, num_embeddings]</c> for an Embedding, PEFT's <c>lora_embedding_A</c>).</summary>
     public Parameter LoraA => _a;
 
-    /// <summary>B, shaped <c>[out, r]</c> (<c>[dim, r]</c> for an Embedding).</summary>
+    /// <summary>B, shaped <c>[out, r]</c> (<c>[in, r]</c> for a transposed convolution: the weight's mode 0; <c>[dim, r]</c> for an Embedding, PEFT's <c>lora_embedding_B</c>).</summary>
     public Parameter LoraB => _b;
 
     /// <inheritdoc />
@@ -147,16 +148,15 @@ public abstract class LoraLayer : DeltaAdapterLayer
     {
         if (Geometry.TakesIndices)
         {
-            // PEFT's Embedding.forward: (embed(x, Aᵀ) @ Bᵀ)·s.
+            // PEFT's Embedding.forward: (embed(x, Aᵀ) @ Bᵀ)·s, i.e. ΔW = (B·A)ᵀ in the weight's mode order [num_embeddings, dim]:
+            // the mode-0 factor Aᵀ [num, r] (its rows gathered by the ids), then Bᵀ [r, dim].
             using var aRows = _a.t();
-            using var afterA = Geometry.Reduce(x, aRows);
             using var bT = _b.t();
-            using var product = afterA.matmul(bT);
+            using var product = Geometry.LowRank(x, aRows, bT);
             return product.mul(_scale);
         }
-        using var reduced = Geometry.Spatial(x, _a);
         using var up = _b.mul(_scale);
-        return Geometry.Expand(reduced, up);
+        return Geometry.LowRank(x, up, _a);
     }
 
     /// <inheritdoc />

@@ -53,14 +53,14 @@ public sealed record LoraLayerConfig
     /// <c>alpha_pattern</c> and <c>lora_alpha</c>); rsLoRA from the model; dropout and forward path as resolved for FLoRA.
     /// Throws, naming the layer, for a rank below 1 or an α that is not a finite positive number.
     /// </summary>
-    internal static LoraLayerConfig For(string layer, FloraLayerConfig flora, FloraModelOptions model, FloraTargetOptions target, bool dora, long? outputChannels = null)
+    internal static LoraLayerConfig For(string layer, FloraLayerConfig flora, FloraModelOptions model, FloraTargetOptions target, bool dora, long? outChannels = null)
     {
         ArgumentNullException.ThrowIfNull(flora);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
         if ((target.LoraRank ?? model.LoraRank) is int requested)
             return Create(layer, ChosenRank(layer, flora.WeightShape, requested), null, model, target, flora.Dropout, flora.ForwardPath, flora.AutocastAdapterDtype);
-        LoraBudget budget = BudgetMatching.LoraRank(flora, dora, outputChannels ?? flora.WeightShape[0]);
+        LoraBudget budget = BudgetMatching.LoraRank(flora, dora, outChannels ?? flora.WeightShape[0]);
         return Create(layer, budget.Rank, budget, model, target, flora.Dropout, flora.ForwardPath, flora.AutocastAdapterDtype);
     }
 
@@ -70,13 +70,14 @@ public sealed record LoraLayerConfig
     /// LoRA); only the rank matched to FLoRA's budget resolves FLoRA's configuration (<see cref="For"/>). Dropout and the
     /// forward path come from the target, else the model.
     /// </summary>
-    internal static LoraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool dora, long? outputChannels = null)
+    internal static LoraLayerConfig Resolve(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool dora,
+        bool transposed = false, long? outChannels = null)
     {
         ArgumentNullException.ThrowIfNull(weightShape);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
         if ((target.LoraRank ?? model.LoraRank) is not int requested)
-            return For(layer, FloraLayerConfig.Resolve(layer, weightShape, model, target), model, target, dora, outputChannels);
+            return For(layer, FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed), model, target, dora, outChannels);
         return Create(layer, ChosenRank(layer, weightShape, requested), null, model, target,
             target.Dropout ?? model.Dropout, target.ForwardPath ?? model.ForwardPath, model.AutocastAdapterDtype);
     }

@@ -21,7 +21,7 @@ internal static class AdapterDispatch
     /// <summary>Whether <paramref name="layer"/> has an adapter type.</summary>
     public static bool IsSupported(nn.Module layer) => FloraLayerTypes.Find(layer) is not null;
 
-    /// <summary>The base weight of a supported layer (read through its geometry, which refuses transposed convolutions).</summary>
+    /// <summary>The base weight of a supported layer (read through its geometry).</summary>
     public static Parameter WeightOf(string name, nn.Module<Tensor, Tensor> layer) => Find(name, layer).Geometry(layer).Weight;
 
     /// <summary>Creates the adapter of <paramref name="method"/> for <paramref name="layer"/>.</summary>
@@ -40,7 +40,7 @@ internal static class AdapterDispatch
     public static FloraLayer CreateFlora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
         var (entry, geometry) = Read(name, layer);
-        return entry.Flora(name, layer, geometry, FloraLayerConfig.Resolve(name, geometry.Weight.shape, model, target));
+        return entry.Flora(name, layer, geometry, FloraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, geometry.Transposed));
     }
 
     /// <summary>
@@ -50,7 +50,7 @@ internal static class AdapterDispatch
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
         var (entry, geometry) = Read(name, layer);
-        LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora, geometry.OutputChannels);
+        LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora, geometry.Transposed, geometry.OutChannels);
         return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
     }
 
@@ -63,15 +63,15 @@ internal static class AdapterDispatch
         IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer, FloraTargetOptions Options)> budgetOf)
     {
         var (_, geometry) = Read(name, layer);
-        long channels = geometry.OutputChannels;
+        long channels = geometry.OutChannels;
         int size = target.AdapterSize ?? model.AdapterSize
-                   ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(t.Name, ReferenceEquals(t.Layer, layer) ? geometry.Weight : WeightOf(t.Name, t.Layer), model, t.Options)));
+                   ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(t.Name, ReferenceEquals(t.Layer, layer) ? geometry : Find(t.Name, t.Layer).Geometry(t.Layer), model, t.Options)));
         return new BottleneckAdapterLayer(name, layer, geometry, method, size, autocastAdapterDtype: model.AutocastAdapterDtype);
     }
 
-    /// <summary>The trainable count of the FLoRA adapter that <paramref name="model"/> and <paramref name="target"/> give a layer of <paramref name="weight"/>.</summary>
-    private static long FloraBudget(string name, Tensor weight, FloraModelOptions model, FloraTargetOptions target) =>
-        FloraLayerConfig.Resolve(name, weight.shape, model, target).TrainableParameters;
+    /// <summary>The trainable count of the FLoRA adapter that <paramref name="model"/> and <paramref name="target"/> give a layer of the weight of <paramref name="geometry"/>.</summary>
+    private static long FloraBudget(string name, LayerGeometry geometry, FloraModelOptions model, FloraTargetOptions target) =>
+        FloraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, geometry.Transposed).TrainableParameters;
 
     /// <summary>
     /// Creates the AdaLoRA adapter of <paramref name="layer"/> (any layer type of the table, through its geometry) with its
@@ -80,7 +80,7 @@ internal static class AdapterDispatch
     public static AdaLoraLayer CreateAdaLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
         var (_, geometry) = Read(name, layer);
-        return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target));
+        return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, geometry.Transposed));
     }
 
     /// <summary>
@@ -123,7 +123,7 @@ internal static class AdapterDispatch
     /// <summary>Creates the BitFit adapter of a supported <paramref name="layer"/>.</summary>
     public static BitFitLayer CreateBitFit(string name, nn.Module<Tensor, Tensor> layer)
     {
-        _ = WeightOf(name, layer); // refuses unsupported types and transposed convolutions like the other methods
+        _ = WeightOf(name, layer); // refuses unsupported types like the other methods
         return new BitFitLayer(name, layer);
     }
 

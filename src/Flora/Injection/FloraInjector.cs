@@ -106,9 +106,6 @@ public static class FloraInjector
             bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
             if (module is IFloraAdapter && selected)
                 throw new InvalidOperationException($"'{name}' already has an adapter attached. Call Detach() on its attachment before attaching again.");
-            if (selected && module is Convolution { transposed: true })
-                throw new ArgumentException($"'{name}' is a {module.GetType().Name}, which FLoRA cannot adapt: transposed convolutions are not supported " +
-                                            $"(their weight is [in, out/groups, k…]). Remove it from TargetModules or add it to ExcludeModules; adaptable types: {AdapterDispatch.SupportedTypes}.");
             if (module is not nn.Module<Tensor, Tensor> layer || !AdapterDispatch.IsSupported(layer)) continue;
             candidates.Add(name);
             if (!selected) continue;

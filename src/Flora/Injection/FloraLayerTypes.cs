@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Flora;
 
 /// <summary>
-/// The layer types adapters can wrap (PEFT's custom modules): TorchSharp's Linear and Conv1d/2d/3d built in, plus any
+/// The layer types adapters can wrap (PEFT's custom modules): TorchSharp's Linear, Conv1d/2d/3d and ConvTranspose1d/2d/3d built in, plus any
 /// type registered here. A registered type describes how it computes through a <see cref="LayerGeometry"/> factory
 /// (<see cref="LayerGeometry.Linear"/>, <see cref="LayerGeometry.Convolution"/>): its forward must equal that geometry's
 /// call with its weight and bias. It then takes FLoRA, LoRA, DoRA, BitFit, Houlsby and Pfeiffer adapters, by name (<see cref="FloraInjector"/>)
@@ -22,16 +22,12 @@ public static class FloraLayerTypes
     /// <summary>
     /// Registers <typeparamref name="TLayer"/>: <paramref name="geometry"/> tells how one of its instances computes
     /// (its weight <c>[out, in/groups, k…]</c> or <c>[out, in]</c>, its bias, and for a convolution how it slides).
-    /// Registering a type again replaces its earlier registration. Transposed convolutions (<c>ConvTranspose1d/2d/3d</c>
-    /// and types derived from them) are refused: their weight is <c>[in, out/groups, k…]</c>, which no geometry describes yet.
+    /// Registering a type again replaces its earlier registration. A transposed convolution describes itself with
+    /// <see cref="LayerGeometry.TransposedConvolution"/> (weight <c>[in, out/groups, k…]</c>).
     /// </summary>
     public static void Register<TLayer>(Func<TLayer, LayerGeometry> geometry) where TLayer : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(geometry);
-        if (typeof(ConvTranspose1d).IsAssignableFrom(typeof(TLayer)) || typeof(ConvTranspose2d).IsAssignableFrom(typeof(TLayer)) || typeof(ConvTranspose3d).IsAssignableFrom(typeof(TLayer)))
-            throw new ArgumentException($"{typeof(TLayer).Name} is a transposed convolution, which Flora's adapters do not support yet: its weight is [in, out/groups, k…], " +
-                                        "while every geometry (and FLoRA's, LoRA's and DoRA's update) assumes [out, in/groups, k…]. Leave it out of the targets " +
-                                        "(ExcludeModules) and adapt the layers around it.", nameof(TLayer));
         lock (Gate)
             _entries = new[] { LayerTypeEntry.Custom(geometry) }.Concat(_entries.Where(e => e.BaseType != typeof(TLayer))).ToArray();
     }

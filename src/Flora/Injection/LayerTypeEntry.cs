@@ -40,8 +40,17 @@ internal sealed record LayerTypeEntry(
             (name, layer, geometry, config) => new FloraEmbedding(name, (Embedding)layer, geometry, config),
             (name, layer, geometry, config) => new LoraEmbedding(name, (Embedding)layer, geometry, config),
             (name, layer, geometry, config) => new DoraEmbedding(name, (Embedding)layer, geometry, config)),
+        LayerKind.ConvTranspose1d => Transposed<ConvTranspose1d>((name, layer, geometry, config) => new FloraConvTranspose1d(name, (ConvTranspose1d)layer, geometry, config)),
+        LayerKind.ConvTranspose2d => Transposed<ConvTranspose2d>((name, layer, geometry, config) => new FloraConvTranspose2d(name, (ConvTranspose2d)layer, geometry, config)),
+        LayerKind.ConvTranspose3d => Transposed<ConvTranspose3d>((name, layer, geometry, config) => new FloraConvTranspose3d(name, (ConvTranspose3d)layer, geometry, config)),
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
+
+    /// <summary>A transposed convolution's row: its typed FLoRA adapter, LoRA and DoRA over its geometry.</summary>
+    private static LayerTypeEntry Transposed<TLayer>(Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, FloraLayerConfig, FloraLayer> flora) where TLayer : Convolution =>
+        new(typeof(TLayer), layer => LayerGeometry.TransposedConvolution((Convolution)layer), flora,
+            (name, layer, geometry, config) => new RegisteredLoraLayer(name, layer, geometry, config),
+            (name, layer, geometry, config) => new RegisteredDoraLayer(name, layer, geometry, config));
 
     /// <summary>A registered layer type: its geometry (the user's factory, run once per adapter by the dispatch), and the generic adapters over it.</summary>
     public static LayerTypeEntry Custom<TLayer>(Func<TLayer, LayerGeometry> geometry) where TLayer : nn.Module<Tensor, Tensor> =>

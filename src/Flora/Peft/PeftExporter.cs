@@ -172,6 +172,9 @@ internal static class PeftExporter
         nn.Module layer = adapter.BaseLayer;
         if (layer is Convolution conv)
         {
+            if (conv.transposed)
+                throw new InvalidOperationException($"'{adapter.Name}' is a {layer.GetType().Name}, a transposed convolution: PEFT has no LoRA layer for transposed convolutions, so its adapter has no PEFT form. " +
+                                                    "Leave it out of the targets to export, or keep the adapter in Flora's own file (Save).");
             if (conv.groups != 1)
                 throw new InvalidOperationException($"'{adapter.Name}' is a grouped convolution (groups {conv.groups}), which PEFT's LoRA cannot express: PEFT's lora_A spans all input channels while lora_B is grouped, " +
                                                     "so neither Flora's grouped LoRA nor FLoRA's grouped update has a PEFT form. Leave grouped and depthwise convolutions out of the targets to export.");

@@ -252,7 +252,7 @@ internal static class PeftImporter
         if (module is Convolution conv)
         {
             if (conv.transposed)
-                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a transposed convolution, which Flora does not adapt.");
+                throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a transposed convolution: PEFT has no LoRA layer for transposed convolutions, so this file was not written by PEFT for this layer.");
             if (conv.groups != 1)
                 throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a grouped convolution (groups {conv.groups}). PEFT's LoRA on it (lora_A over all input channels, lora_B grouped) is not the update Flora's grouped LoRA computes. Train without targeting grouped convolutions.");
             if (conv.dilation.Any(d => d != 1))

@@ -10,14 +10,18 @@ namespace Flora
         Conv1d,
         Conv2d,
         Conv3d,
+        ConvTranspose1d,
+        ConvTranspose2d,
+        ConvTranspose3d,
         Embedding,
     }
 
     /// <summary>One built-in layer type: its TorchSharp name (in <see cref="FloraLayerKinds.TorchNamespace"/>), kind, kernel axes and FLoRA adapter type.</summary>
     internal sealed class LayerKindRow
     {
-        public LayerKindRow(string typeName, LayerKind kind, int kernelAxes, string floraAdapterTypeName)
+        public LayerKindRow(string typeName, LayerKind kind, int kernelAxes, string floraAdapterTypeName, bool transposed = false)
         {
+            Transposed = transposed;
             TypeName = typeName;
             Kind = kind;
             KernelAxes = kernelAxes;
@@ -31,6 +35,9 @@ namespace Flora
 
         /// <summary>Number of kernel axes of the weight (0 for Linear and Embedding).</summary>
         public int KernelAxes { get; }
+
+        /// <summary>Whether the weight is a transposed convolution's, <c>[in, out/groups, k…]</c> (mode 0 the input channels).</summary>
+        public bool Transposed { get; }
 
         /// <summary>The FLoRA adapter's type name in namespace <c>Flora</c>, e.g. <c>FloraConv2d</c>.</summary>
         public string FloraAdapterTypeName { get; }
@@ -49,8 +56,19 @@ namespace Flora
             new LayerKindRow("Conv1d", LayerKind.Conv1d, 1, "FloraConv1d"),
             new LayerKindRow("Conv2d", LayerKind.Conv2d, 2, "FloraConv2d"),
             new LayerKindRow("Conv3d", LayerKind.Conv3d, 3, "FloraConv3d"),
+            new LayerKindRow("ConvTranspose1d", LayerKind.ConvTranspose1d, 1, "FloraConvTranspose1d", transposed: true),
+            new LayerKindRow("ConvTranspose2d", LayerKind.ConvTranspose2d, 2, "FloraConvTranspose2d", transposed: true),
+            new LayerKindRow("ConvTranspose3d", LayerKind.ConvTranspose3d, 3, "FloraConvTranspose3d", transposed: true),
             new LayerKindRow("Embedding", LayerKind.Embedding, 0, "FloraEmbedding"),
         };
+
+        /// <summary>The built-in type names for messages, from the table: <c>Linear, Conv1d, … or ConvTranspose3d</c>.</summary>
+        public static string DescribeTypes()
+        {
+            var names = new string[Rows.Length];
+            for (int i = 0; i < Rows.Length; i++) names[i] = Rows[i].TypeName;
+            return names.Length == 1 ? names[0] : string.Join(", ", names, 0, names.Length - 1) + " or " + names[names.Length - 1];
+        }
 
         /// <summary>The kind of the type <paramref name="typeName"/> in <paramref name="typeNamespace"/>, or Unsupported.</summary>
         public static LayerKind KindOf(string? typeNamespace, string typeName)

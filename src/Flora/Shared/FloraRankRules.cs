@@ -47,10 +47,18 @@ namespace Flora
         /// Resolves the rank of every mode of a weight shaped <c>[out, in/groups, k1, ...]</c>.
         /// <c>r_out = outRank ?? rank</c>, <c>r_in = inRank ?? rank</c>, every kernel axis <c>r3</c>.
         /// A value is explicit when the target itself set it (for r_out/r_in: OutRank/InRank, or Rank when those are unset).
+        /// A <paramref name="transposed"/> convolution's weight is <c>[in, out/groups, k1, ...]</c>: mode 0 then takes
+        /// <c>r_in</c> and mode 1 <c>r_out</c>, each in the weight's own mode order.
         /// </summary>
         public static ModeRank[] Resolve(IReadOnlyList<long> weightShape, int rank, bool rankExplicit,
-            int? inRank, int? outRank, int r3, bool r3Explicit)
+            int? inRank, int? outRank, int r3, bool r3Explicit, bool transposed = false)
         {
+            if (transposed)
+            {
+                int? swapped = inRank;
+                inRank = outRank;
+                outRank = swapped;
+            }
             if (weightShape.Count < 2)
                 throw new ArgumentException("a FLoRA weight has at least two modes (out, in)", nameof(weightShape));
             var modes = new ModeRank[weightShape.Count];
@@ -97,11 +105,12 @@ namespace Flora
         /// A count past <see cref="long.MaxValue"/> saturates to it.
         /// The generator's <c>FloraTrainableParameters</c> and the budget diagnostic FLORA008 both sum this.
         /// </summary>
-        public static long? CountTarget(IReadOnlyList<long> weightShape, int modelRank, int modelR3, int? rank, int? inRank, int? outRank, int? r3)
+        public static long? CountTarget(IReadOnlyList<long> weightShape, int modelRank, int modelR3, int? rank, int? inRank, int? outRank, int? r3,
+            bool transposed = false)
         {
             int effectiveRank = rank ?? modelRank, effectiveR3 = r3 ?? modelR3;
             if (effectiveRank < 1 || effectiveR3 < 1 || inRank < 1 || outRank < 1) return null;
-            var modes = Resolve(weightShape, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue);
+            var modes = Resolve(weightShape, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue, transposed);
             foreach (var mode in modes)
                 if (mode.IsKernelAxis && mode.IsExplicit && mode.IsClamped) return null;
             try
@@ -151,8 +160,9 @@ namespace Flora
         public static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 
         /// <summary>The name a message uses for a mode: out_features/in_features for Linear, out/in/kernel axis for convolutions.</summary>
-        public static string DescribeMode(int mode, bool isLinear)
+        public static string DescribeMode(int mode, bool isLinear, bool transposed = false)
         {
+            if (transposed && mode < 2) return mode == 0 ? "in_channels" : "out_channels/groups";
             if (mode == 0) return isLinear ? "out_features" : "out_channels";
             if (mode == 1) return isLinear ? "in_features" : "in_channels/groups";
             return "kernel axis " + (mode - 2);
@@ -160,9 +170,14 @@ namespace Flora
 
         /// <summary>The name of a mode of a <paramref name="kind"/> weight: an Embedding's are num_embeddings and embedding_dim.</summary>
         public static string DescribeMode(int mode, LayerKind kind) =>
-            kind == LayerKind.Embedding && mode < 2 ? (mode == 0 ? "num_embeddings" : "embedding_dim") : DescribeMode(mode, kind == LayerKind.Linear);
+            kind == LayerKind.Embedding && mode < 2 ? (mode == 0 ? "num_embeddings" : "embedding_dim")
+                : DescribeMode(mode, kind == LayerKind.Linear, kind != LayerKind.Unsupported && FloraLayerKinds.RowOf(kind).Transposed);
 
-        /// <summary>The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ...</summary>
-        public static string FactorKey(int mode) => mode == 0 ? "out" : mode == 1 ? "in" : "k" + (mode - 2);
+        /// <summary>
+        /// The key suffix of a mode's factor in adapter files and state dicts: out, in, k0, k1, ... (a transposed
+        /// convolution's weight is <c>[in, out/groups, k…]</c>: in, out, k0, ...).
+        /// </summary>
+        public static string FactorKey(int mode, bool transposed = false) =>
+            mode == 0 ? (transposed ? "in" : "out") : mode == 1 ? (transposed ? "out" : "in") : "k" + (mode - 2);
     }
 }

@@ -28,6 +28,7 @@ public class AdapterGroupTests
                 "conv2d" => (C2(), C2(), C2(dilation: 2), C2(stride: 2), nn.Conv2d(8, 6, 3, padding: 1), nn.Sequential(("0", nn.Conv2d(6, 6, (1, 3), padding: (0, 1))), ("1", nn.Conv2d(6, 6, (1, 3), padding: (0, 1))))),
                 "grouped" => (C2(groups: 2), C2(groups: 2), C2(groups: 2), C2(groups: 8), nn.Conv2d(8, 6, 3, padding: 1), nn.Sequential(("0", nn.Conv2d(6, 6, 3, padding: 1, groups: 6)), ("1", nn.Conv2d(6, 6, 3, padding: 1, groups: 6)))),
                 "conv3d" => (C3(), C3(), C3(), C3(), nn.Conv3d(4, 3, 3, padding: 1), nn.Sequential(("0", nn.Conv3d(3, 3, 3, padding: 1)), ("1", nn.Conv3d(3, 3, 3, padding: 1)))),
+                "transposed" => (T2(), T2(), T2(), T2(stride: 2), nn.ConvTranspose2d(8, 6, 3, padding: 1), nn.Sequential(("0", nn.ConvTranspose2d(6, 6, (1, 3), padding: (0, 1))), ("1", nn.ConvTranspose2d(6, 6, (1, 3), padding: (0, 1))))),
                 _ => throw new ArgumentException(kind),
             };
             RegisterComponents();
@@ -39,6 +40,9 @@ public class AdapterGroupTests
 
         private static nn.Module<Tensor, Tensor> C2(long stride = 1, long dilation = 1, long groups = 1) =>
             nn.Conv2d(8, 8, 3, stride: stride, padding: dilation, dilation: dilation, groups: groups);
+
+        private static nn.Module<Tensor, Tensor> T2(long stride = 1) =>
+            nn.ConvTranspose2d(8, 8, 3, stride: stride, padding: 1, output_padding: stride - 1, groups: 2);
 
         private static nn.Module<Tensor, Tensor> C3() => nn.Conv3d(4, 4, 3, padding: 1);
 
@@ -64,7 +68,7 @@ public class AdapterGroupTests
     public static TheoryData<string, FloraForwardPath> KindsAndPaths()
     {
         var data = new TheoryData<string, FloraForwardPath>();
-        foreach (var kind in new[] { "linear", "conv1d", "conv2d", "grouped", "conv3d" })
+        foreach (var kind in new[] { "linear", "conv1d", "conv2d", "grouped", "conv3d", "transposed" })
             foreach (var path in new[] { FloraForwardPath.Fused, FloraForwardPath.Materialised })
                 data.Add(kind, path);
         return data;

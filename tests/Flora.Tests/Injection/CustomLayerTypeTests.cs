@@ -81,12 +81,15 @@ public class CustomLayerTypeTests
     {
         foreach (var row in FloraLayerKinds.Rows)
         {
-            nn.Module<Tensor, Tensor> layer = row.Kind == LayerKind.Embedding ? nn.Embedding(4, 3) : row.KernelAxes switch
+            nn.Module<Tensor, Tensor> layer = row.Kind == LayerKind.Embedding ? nn.Embedding(4, 3) : (row.Transposed, row.KernelAxes) switch
             {
-                0 => nn.Linear(4, 3),
-                1 => nn.Conv1d(4, 3, 3),
-                2 => nn.Conv2d(4, 3, 3),
-                _ => nn.Conv3d(4, 3, 3),
+                (false, 0) => nn.Linear(4, 3),
+                (false, 1) => nn.Conv1d(4, 3, 3),
+                (false, 2) => nn.Conv2d(4, 3, 3),
+                (false, _) => nn.Conv3d(4, 3, 3),
+                (true, 1) => nn.ConvTranspose1d(4, 3, 3),
+                (true, 2) => nn.ConvTranspose2d(4, 3, 3),
+                (true, _) => nn.ConvTranspose3d(4, 3, 3),
             };
             Assert.Equal(row.TypeName, layer.GetType().Name);
             Assert.Equal(FloraLayerKinds.TorchNamespace, layer.GetType().Namespace);

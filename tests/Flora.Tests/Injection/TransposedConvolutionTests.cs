@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 
 namespace Flora.Tests.Injection;
 
-/// <summary>A transposed convolution named by TargetModules is refused by name, as the analyzer refuses it (FLORA006), never skipped silently.</summary>
+/// <summary>A transposed convolution named by TargetModules is adapted like any other layer (ConvTranspose1d/2d/3d are built-in types).</summary>
 public class TransposedConvolutionTests
 {
     private sealed class Decoder : nn.Module<Tensor, Tensor>
@@ -16,15 +16,15 @@ public class TransposedConvolutionTests
     }
 
     [Fact]
-    public void A_transposed_convolution_matched_by_a_pattern_is_an_error_naming_it()
+    public void A_transposed_convolution_matched_by_a_pattern_gets_its_typed_adapter()
     {
         using var model = new Decoder();
-        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-        var error = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "conv", "up" } }));
-        Assert.Contains("'up' is a ConvTranspose2d", error.Message);
-        Assert.Contains("ExcludeModules", error.Message);
-        Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
-        foreach (var (key, value) in model.state_dict()) TestTensors.AssertBitEqual(before[key], value, key);
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "conv", "up" } });
+        Assert.Equal(new[] { "conv", "up" }, attachment.Adapters.Select(a => a.Name));
+        var up = attachment.GetFlora<FloraConvTranspose2d>("up");
+        Assert.Equal(new long[] { 8, 4, 2, 2 }, up.Config.WeightShape);
+        Assert.Equal(new long[] { 8, 4, 2, 2 }, up.Delta().shape);
+        attachment.Detach();
     }
 
     [Fact]

@@ -60,7 +60,23 @@ internal sealed class ConvolutionGeometry : LayerGeometry
         return Convolve(input, weight, bias, _stride, _padding, _dilation, Groups);
     }
 
-    internal override Tensor Reduce(Tensor input, Tensor factor)
+    /// <remarks>Spatial (the right factor as the base layer's kernel, <c>in → r</c> per group), then Expand (the left factor, <c>r → out</c>).</remarks>
+    internal override Tensor LowRank(Tensor input, Tensor left, Tensor right)
+    {
+        using var reduced = Spatial(input, right);
+        return Expand(reduced, left);
+    }
+
+    /// <remarks>Reduce (U1 = U_in, shared by the groups) → Spatial (the core kernel) → Expand (U0 = U_out).</remarks>
+    internal override Tensor TuckerChain(Tensor input, Tensor mode0, Tensor mode1, Tensor kernel)
+    {
+        using var reduced = Reduce(input, mode1);
+        using var core = Spatial(reduced, kernel);
+        return Expand(core, mode0);
+    }
+
+    /// <summary><c>in → r</c> per group with <paramref name="factor"/> <c>[in/groups, r]</c> (a 1×1 convolution).</summary>
+    private Tensor Reduce(Tensor input, Tensor factor)
     {
         using var transposed = factor.t();
         using var weight = transposed.reshape(_reduceShape);
@@ -69,14 +85,16 @@ internal sealed class ConvolutionGeometry : LayerGeometry
         return Pointwise(input, repeated);
     }
 
-    internal override Tensor Spatial(Tensor input, Tensor kernel)
+    /// <summary>The base layer's sliding with <paramref name="kernel"/> <c>[r_out, c, k…]</c>, the same kernel for every group.</summary>
+    private Tensor Spatial(Tensor input, Tensor kernel)
     {
         if (Groups == 1) return Apply(input, kernel, null);
         using var repeated = kernel.repeat(_groupRepeat);
         return Apply(input, repeated, null);
     }
 
-    internal override Tensor Expand(Tensor input, Tensor matrix)
+    /// <summary><c>r → out</c> per group with <paramref name="matrix"/> <c>[out, r]</c> (row o reads its group's r channels).</summary>
+    private Tensor Expand(Tensor input, Tensor matrix)
     {
         using var weight = matrix.reshape(_expandShape);
         return Pointwise(input, weight);

@@ -9,8 +9,9 @@ namespace Flora;
 /// An Embedding layer: weight <c>[num_embeddings, dim]</c>, input integer ids of any shape, output <c>[…ids, dim]</c>. The
 /// weight's first axis is the one the input selects (a row lookup, the one-hot product <c>onehot(ids)·W</c>), its second
 /// the output's last axis, so the roles of the two modes are swapped with respect to a Linear's <c>[out, in]</c>
-/// (<see cref="LayerGeometry.InputAxis"/> is 0). The input side of every factorised chain is a row gather
-/// (<see cref="Reduce"/>); the rank-space blocks are matrix products on the last axis.
+/// (<see cref="LayerGeometry.TakesIndices"/>). The factorised products keep the weight's mode order: the mode-0 factor
+/// (<c>[num_embeddings, r]</c>) is the input side, a row gather by the ids, and the rest are matrix products on the last
+/// axis (<see cref="LowRank"/>, <see cref="TuckerChain"/>).
 /// <para>
 /// TorchSharp 0.107's <c>Embedding</c> exposes only its weight: its <c>padding_idx</c>, <c>max_norm</c>, <c>norm_type</c>,
 /// <c>scale_grad_by_freq</c> and <c>sparse</c> live in the native module and cannot be read, and there is no
@@ -22,7 +23,7 @@ internal sealed class EmbeddingGeometry : LayerGeometry
 {
     private readonly Func<Parameter> _weight;
 
-    public EmbeddingGeometry(Func<Parameter> weight) : base(Checked(weight().shape), groups: 1, inputAxis: 0)
+    public EmbeddingGeometry(Func<Parameter> weight) : base(Checked(weight().shape), groups: 1, takesIndices: true)
     {
         _weight = weight;
     }
@@ -32,23 +33,26 @@ internal sealed class EmbeddingGeometry : LayerGeometry
     /// <summary>An embedding has no bias.</summary>
     public override Parameter? Bias => null;
 
-    /// <summary>The output's last axis: the embedding's dim.</summary>
-    internal override long OutputChannels => WeightShape[1];
-
     /// <summary>The adapter's update runs factorised (a gather of rank-sized rows) unless a path is asked for.</summary>
     internal override FloraForwardPath? PreferredPath => FloraForwardPath.Factorised;
 
     /// <summary>The rows of <paramref name="weight"/> (<c>[num, dim]</c>) that <paramref name="input"/> selects; there is no bias.</summary>
     internal override Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => Gather(input, weight);
 
-    /// <summary>The rows of <paramref name="factor"/> (<c>[num, r]</c>) that the ids select: <c>[…ids, r]</c>.</summary>
-    internal override Tensor Reduce(Tensor input, Tensor factor) => Gather(input, factor);
+    /// <remarks><c>left[ids]·right</c>: the rows of <paramref name="left"/> <c>[num, r]</c> that the ids select, then <paramref name="right"/> <c>[r, dim]</c>.</remarks>
+    internal override Tensor LowRank(Tensor input, Tensor left, Tensor right)
+    {
+        using var rows = Gather(input, left);
+        return rows.matmul(right);
+    }
 
-    /// <summary><c>x·K</c> with <paramref name="kernel"/> <c>[r_in-side, r_out-side]</c> (the core in weight order, <c>[r0, r1]</c>).</summary>
-    internal override Tensor Spatial(Tensor input, Tensor kernel) => input.matmul(kernel);
-
-    /// <summary><c>x·Mᵀ</c> with <paramref name="matrix"/> <c>[dim, r]</c>.</summary>
-    internal override Tensor Expand(Tensor input, Tensor matrix) => nn.functional.linear(input, matrix);
+    /// <remarks><c>(U0[ids]·K)·U1ᵀ</c>: the rows of <paramref name="mode0"/> <c>[num, r0]</c> that the ids select, the core <paramref name="kernel"/> <c>[r0, r1]</c>, then <paramref name="mode1"/> <c>[dim, r1]</c>.</remarks>
+    internal override Tensor TuckerChain(Tensor input, Tensor mode0, Tensor mode1, Tensor kernel)
+    {
+        using var rows = Gather(input, mode0);
+        using var core = rows.matmul(kernel);
+        return nn.functional.linear(core, mode1);
+    }
 
     internal override bool IsBatched(long dimensions) => dimensions >= 2;
 

@@ -24,11 +24,20 @@ internal sealed class LinearGeometry : LayerGeometry
 
     internal override Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => nn.functional.linear(input, weight, bias);
 
-    internal override Tensor Reduce(Tensor input, Tensor factor) => input.matmul(factor);
+    /// <remarks><c>(x·rightᵀ)·leftᵀ</c>.</remarks>
+    internal override Tensor LowRank(Tensor input, Tensor left, Tensor right)
+    {
+        using var reduced = nn.functional.linear(input, right);
+        return nn.functional.linear(reduced, left);
+    }
 
-    internal override Tensor Spatial(Tensor input, Tensor kernel) => nn.functional.linear(input, kernel);
-
-    internal override Tensor Expand(Tensor input, Tensor matrix) => nn.functional.linear(input, matrix);
+    /// <remarks><c>((x·U1)·Kᵀ)·U0ᵀ</c>.</remarks>
+    internal override Tensor TuckerChain(Tensor input, Tensor mode0, Tensor mode1, Tensor kernel)
+    {
+        using var reduced = input.matmul(mode1);
+        using var core = nn.functional.linear(reduced, kernel);
+        return nn.functional.linear(core, mode0);
+    }
 
     internal override bool IsBatched(long dimensions) => dimensions >= 2;
 
