@@ -37,11 +37,12 @@ public sealed class MemoryProbeTests
     public void A_run_after_one_that_left_memory_cached_still_reports_its_own_peak()
     {
         // The lower bound is half the allocation, not all of it: free blocks that earlier tests of this process left between
-        // live ones cannot be trimmed and serve part of it (measured: 36 of 48 MiB once); the failure this guards against
-        // reads about 0 (the column once said 2.3 MiB for DoRA).
-        _ = Measure(48); // first use of the allocator and libtorch's ops in this process: not a run's own memory
-        Assert.InRange(Measure(48), 24 * Mib, 200 * Mib);
-        Assert.InRange(Measure(48), 24 * Mib, 200 * Mib); // the same allocations again, into memory the first run left cached
-        Assert.InRange(Measure(48), 24 * Mib, 200 * Mib);
+        // live ones cannot be trimmed and serve part of it (measured: 36 of 48 MiB once, and all of 48 MiB once after the CLI
+        // smoke comparison grew to 13 methods, so the allocation is now larger than what those tests leave fragmented); the
+        // failure this guards against reads about 0 (the column once said 2.3 MiB for DoRA).
+        _ = Measure(256); // first use of the allocator and libtorch's ops in this process: not a run's own memory
+        Assert.InRange(Measure(256), 128 * Mib, 1024 * Mib);
+        Assert.InRange(Measure(256), 128 * Mib, 1024 * Mib); // the same allocations again, into memory the first run left cached
+        Assert.InRange(Measure(256), 128 * Mib, 1024 * Mib);
     }
 }
