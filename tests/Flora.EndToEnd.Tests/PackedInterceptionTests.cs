@@ -13,6 +13,7 @@ namespace Flora.EndToEnd.Tests;
 /// train every adapter, merge, save and load exactly as the same model written with call(x). With the opt-out the
 /// generator emits no interceptors and FLORA010 warns on each call.
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public sealed class PackedInterceptionTests : IDisposable
 {
 #if DEBUG

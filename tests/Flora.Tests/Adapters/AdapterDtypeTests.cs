@@ -10,6 +10,7 @@ namespace Flora.Tests.Adapters;
 /// bfloat16; the optimizer's steps are not rounded away. Checked against an independent float64 formulation and against
 /// the same adapters kept in bfloat16.
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public class AdapterDtypeTests
 {
     private static readonly LoraLayerConfig Lora = new() { Rank = 3, Alpha = 5 };

@@ -10,6 +10,7 @@ namespace Flora.Tests.Adapters;
 /// and reach the adapter through hooks (the base layer then runs on an empty batch), a Sequential and a ModuleList that
 /// hold the wrapper — and the cases where the fused path cannot run and a fallback must.
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public class FusedPathTests
 {
     public static TheoryData<FloraMethod> DeltaMethods() => new() { FloraMethod.Flora, FloraMethod.Lora, FloraMethod.Dora };

@@ -8,6 +8,7 @@ namespace Flora.Tests.Adapters;
 /// output, which is rounded once. Measured here (ΔW at 0.1% of W0, several draws): the default keeps 57–61% of the update,
 /// fused 50–65%: a bf16 output cannot carry all of an update below its resolution, whichever path (docs/BENCHMARKS.md).
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public class LowPrecisionTests
 {
     /// <summary>The share of the exact update (float64) that the adapted output carries: ⟨y − y0, u⟩ / ⟨u, u⟩.</summary>

@@ -11,6 +11,7 @@ namespace Flora.Tests.Baselines;
 /// 0/1/same, padding modes, dilation, groups 1/2/depthwise, non-square kernels, 1d/2d/3d, bias on and off, float32 and
 /// bfloat16) on every forward path; then initialisation, sizes, configuration resolution.
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public class AdaLoraEquivalenceTests
 {
     private static readonly AdaLoraLayerConfig Config = new() { Rank = 3, TargetRank = 2, Alpha = 5 };

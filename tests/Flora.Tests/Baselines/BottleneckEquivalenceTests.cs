@@ -7,6 +7,7 @@ namespace Flora.Tests.Baselines;
 /// <c>h + up(act(down(h)))</c> written here with explicit sums over the channels (no matmul, no convolution), for every
 /// layer kind, batched and unbatched, float32 and bfloat16, with their gradients.
 /// </summary>
+[Collection(GlobalSeedCollection.Name)]
 public class BottleneckEquivalenceTests
 {
     private const int Width = 3;
