@@ -12,43 +12,31 @@ namespace Flora;
 /// layer's forward does with its own. The blocks run per group: the shared kernel or factor repeated once per group,
 /// which is exactly the grouped ΔW of shape <c>[out, in/g, k…]</c>. Every shape the calls need is computed once here.
 /// </summary>
-internal sealed class ConvolutionGeometry : LayerGeometry
+internal sealed class ConvolutionGeometry : SlidingGeometry
 {
     private readonly Convolution _conv;
-    private readonly Func<Parameter> _weight;
-    private readonly Func<Parameter?> _bias;
-    private readonly long[] _stride, _dilation, _padding, _zeros, _ones, _groupRepeat, _reduceShape, _expandShape;
+    private readonly long[] _stride, _dilation, _padding, _reduceShape, _expandShape;
     private readonly long[]? _reversedPadding;
 
-    public ConvolutionGeometry(Convolution conv, Func<Parameter> weight, Func<Parameter?> bias) : base(weight().shape, conv.groups)
+    public ConvolutionGeometry(Convolution conv, Func<Parameter> weight, Func<Parameter?> bias) : base(weight, bias, conv.groups, transposed: false)
     {
         if (conv.transposed)
             throw new ArgumentException("transposed convolutions are not supported by FLoRA adapters");
         _conv = conv;
-        _weight = weight;
-        _bias = bias;
-        int d = KernelAxes;
         _stride = conv.stride;
         _dilation = conv.dilation;
-        _padding = conv.padding ?? new long[d];
-        _zeros = new long[d];
-        _ones = Enumerable.Repeat(1L, d).ToArray();
-        _groupRepeat = new[] { Groups }.Concat(Enumerable.Repeat(1L, d + 1)).ToArray();
-        _reduceShape = new[] { -1L, WeightShape[1] }.Concat(_ones).ToArray();
-        _expandShape = new[] { WeightShape[0], -1L }.Concat(_ones).ToArray();
+        _padding = conv.padding ?? new long[KernelAxes];
+        _reduceShape = new[] { -1L, WeightShape[1] }.Concat(Ones).ToArray();
+        _expandShape = new[] { WeightShape[0], -1L }.Concat(Ones).ToArray();
         _reversedPadding = conv.padding_mode == PaddingModes.Zeros ? null : ReversedPadding();
     }
-
-    public override Parameter Weight => _weight();
-
-    public override Parameter? Bias => _bias();
 
     internal override Tensor Apply(Tensor input, Tensor weight, Tensor? bias)
     {
         if (_reversedPadding is not null)
         {
             using var padded = nn.functional.pad(input, _reversedPadding, _conv.padding_mode);
-            return Convolve(padded, weight, bias, _stride, _zeros, _dilation, Groups);
+            return Convolve(padded, weight, bias, _stride, Zeros, _dilation);
         }
         if (_conv.padding_type == Padding.Same)
             return KernelAxes switch
@@ -57,7 +45,7 @@ internal sealed class ConvolutionGeometry : LayerGeometry
                 2 => nn.functional.conv2d_padding(input, weight, bias, _stride, Padding.Same, _dilation, Groups),
                 _ => nn.functional.conv3d_padding(input, weight, bias, _stride, Padding.Same, _dilation, Groups),
             };
-        return Convolve(input, weight, bias, _stride, _padding, _dilation, Groups);
+        return Convolve(input, weight, bias, _stride, _padding, _dilation);
     }
 
     /// <remarks>Spatial (the right factor as the base layer's kernel, <c>in → r</c> per group), then Expand (the left factor, <c>r → out</c>).</remarks>
@@ -80,17 +68,7 @@ internal sealed class ConvolutionGeometry : LayerGeometry
     {
         using var transposed = factor.t();
         using var weight = transposed.reshape(_reduceShape);
-        if (Groups == 1) return Pointwise(input, weight);
-        using var repeated = weight.repeat(_groupRepeat);
-        return Pointwise(input, repeated);
-    }
-
-    /// <summary>The base layer's sliding with <paramref name="kernel"/> <c>[r_out, c, k…]</c>, the same kernel for every group.</summary>
-    private Tensor Spatial(Tensor input, Tensor kernel)
-    {
-        if (Groups == 1) return Apply(input, kernel, null);
-        using var repeated = kernel.repeat(_groupRepeat);
-        return Apply(input, repeated, null);
+        return PointwiseShared(input, weight);
     }
 
     /// <summary><c>r → out</c> per group with <paramref name="matrix"/> <c>[out, r]</c> (row o reads its group's r channels).</summary>
@@ -100,8 +78,6 @@ internal sealed class ConvolutionGeometry : LayerGeometry
         return Pointwise(input, weight);
     }
 
-    internal override bool IsBatched(long dimensions) => dimensions == KernelAxes + 2;
-
     internal override LayerExtent Extent(long[] inputShape)
     {
         int spatialStart = inputShape.Length - KernelAxes;
@@ -109,9 +85,6 @@ internal sealed class ConvolutionGeometry : LayerGeometry
         for (int i = spatialStart; i < inputShape.Length; i++) inputPositions *= inputShape[i];
         return new LayerExtent(spatialStart == 2 ? inputShape[0] : 1, inputPositions, OutputPositions(inputShape));
     }
-
-    /// <summary>A 1×1 convolution (stride 1, no padding) with the base layer's groups.</summary>
-    private Tensor Pointwise(Tensor input, Tensor weight) => Convolve(input, weight, null, _ones, _zeros, _ones, Groups);
 
     private double OutputPositions(long[] inputShape)
     {
@@ -147,11 +120,4 @@ internal sealed class ConvolutionGeometry : LayerGeometry
             }
         return result;
     }
-
-    private Tensor Convolve(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups) => KernelAxes switch
-    {
-        1 => nn.functional.conv1d(input, weight, bias, stride[0], padding[0], dilation[0], groups),
-        2 => nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups),
-        _ => nn.functional.conv3d(input, weight, bias, stride, padding, dilation, groups),
-    };
 }

@@ -16,13 +16,11 @@ namespace Flora;
 /// the groups, expands <c>r1 → out/g</c> per group. That is exactly the grouped ΔW <c>[in, out/g, k…]</c>.
 /// Torch allows only zero padding for transposed convolutions.
 /// </summary>
-internal sealed class TransposedConvolutionGeometry : LayerGeometry
+internal sealed class TransposedConvolutionGeometry : SlidingGeometry
 {
-    private readonly Func<Parameter> _weight;
-    private readonly Func<Parameter?> _bias;
-    private readonly long[] _stride, _dilation, _padding, _outputPadding, _zeros, _ones, _groupRepeat;
+    private readonly long[] _stride, _dilation, _padding, _outputPadding;
 
-    public TransposedConvolutionGeometry(Convolution conv, Func<Parameter> weight, Func<Parameter?> bias) : base(weight().shape, conv.groups, transposed: true)
+    public TransposedConvolutionGeometry(Convolution conv, Func<Parameter> weight, Func<Parameter?> bias) : base(weight, bias, conv.groups, transposed: true)
     {
         if (!conv.transposed)
             throw new ArgumentException($"{conv.GetType().Name} is not a transposed convolution: describe it with LayerGeometry.Convolution.");
@@ -30,21 +28,11 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
             throw new ArgumentException($"{conv.GetType().Name} pads with {conv.padding_mode}; transposed convolutions pad with zeros only (as torch requires).");
         if (KernelAxes is < 1 or > 3)
             throw new ArgumentException($"a transposed convolution's weight is [in, out/groups, k…] with 1 to 3 kernel axes; got [{string.Join(", ", WeightShape)}]");
-        _weight = weight;
-        _bias = bias;
-        int d = KernelAxes;
         _stride = conv.stride;
         _dilation = conv.dilation;
-        _padding = conv.padding ?? new long[d];
-        _outputPadding = conv.output_padding ?? new long[d];
-        _zeros = new long[d];
-        _ones = Enumerable.Repeat(1L, d).ToArray();
-        _groupRepeat = new[] { Groups }.Concat(Enumerable.Repeat(1L, d + 1)).ToArray();
+        _padding = conv.padding ?? new long[KernelAxes];
+        _outputPadding = conv.output_padding ?? new long[KernelAxes];
     }
-
-    public override Parameter Weight => _weight();
-
-    public override Parameter? Bias => _bias();
 
     internal override Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => KernelAxes switch
     {
@@ -67,8 +55,6 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
         using var core = Spatial(reduced, kernel);
         return Expand(core, mode1);
     }
-
-    internal override bool IsBatched(long dimensions) => dimensions == KernelAxes + 2;
 
     /// <remarks>
     /// Sized for the cost model, which prices a convolution with weight <c>[W0, W1, k…]</c> mapping W1·g channels at
@@ -99,24 +85,14 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
         using var grouped = factor.reshape(Groups, WeightShape[0] / Groups, rank);
         using var transposed = grouped.transpose(1, 2);                                       // [g, r, in/g]
         using var weight = transposed.reshape(PointwiseShape(Groups * rank, WeightShape[0] / Groups));
-        return Convolve(input, weight);
-    }
-
-    /// <summary>The base layer's transposed sliding with <paramref name="kernel"/> <c>[r, c, k…]</c>, the same kernel for every group (<c>g·r → g·c</c>).</summary>
-    private Tensor Spatial(Tensor input, Tensor kernel)
-    {
-        if (Groups == 1) return Apply(input, kernel, null);
-        using var repeated = kernel.repeat(_groupRepeat);
-        return Apply(input, repeated, null);
+        return Pointwise(input, weight);
     }
 
     /// <summary><c>r → out/g</c> per group with <paramref name="matrix"/> <c>[out/g, r]</c>, shared by the groups.</summary>
     private Tensor Expand(Tensor input, Tensor matrix)
     {
         using var weight = matrix.reshape(PointwiseShape(matrix.shape[0], matrix.shape[1]));
-        if (Groups == 1) return Convolve(input, weight);
-        using var repeated = weight.repeat(_groupRepeat);
-        return Convolve(input, repeated);
+        return PointwiseShared(input, weight);
     }
 
     /// <summary>The shape of a 1×1 kernel <c>[outputs, inputs, 1…]</c>.</summary>
@@ -128,12 +104,4 @@ internal sealed class TransposedConvolutionGeometry : LayerGeometry
         shape[1] = inputs;
         return shape;
     }
-
-    /// <summary>A 1×1 convolution (stride 1, no padding) with the base layer's groups.</summary>
-    private Tensor Convolve(Tensor input, Tensor weight) => KernelAxes switch
-    {
-        1 => nn.functional.conv1d(input, weight, null, 1, 0, 1, Groups),
-        2 => nn.functional.conv2d(input, weight, null, _ones, _zeros, _ones, Groups),
-        _ => nn.functional.conv3d(input, weight, null, _ones, _zeros, _ones, Groups),
-    };
 }
