@@ -113,6 +113,15 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     /// <summary>The adapted output while the update is not merged.</summary>
     protected abstract Tensor AdaptUnmerged(Tensor input, Tensor baseOutput);
 
+    /// <summary>
+    /// <paramref name="result"/> (the base output plus the contributions of the active adapters before this one) plus this
+    /// adapter's contribution, when several named adapters are active on one layer (<see cref="FloraAttachment.SetAdapters"/>):
+    /// as PEFT's LoRA layer computes it, this adapter adapts the running result. For a weight-delta adapter that adds
+    /// <c>s·Δ(x)</c>; DoRA rescales the running result as PEFT's DoRA does with its <c>base_result</c>. Returns
+    /// <paramref name="result"/> itself when the adapter adds nothing (merged or switched off).
+    /// </summary>
+    internal virtual Tensor AddContribution(Tensor input, Tensor baseOutput, Tensor result) => Adapt(input, result);
+
     /// <inheritdoc />
     public void Merge()
     {

@@ -149,6 +149,23 @@ public sealed class BottleneckAdapterLayer : AdapterLayer
         return sum.to(baseOutput.dtype);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// With several active adapters a bottleneck adapter's update is computed from the base layer's output h, not from
+    /// the running result, and added to it: <c>y = h + Σ s_i·up_i(act(down_i(h)))</c>, so the order of the active adapters
+    /// does not matter (a stack that feeds one adapter's output into the next is another composition).
+    /// </remarks>
+    internal override Tensor AddContribution(Tensor input, Tensor baseOutput, Tensor result)
+    {
+        Tensor adapted = Adapt(input, baseOutput);
+        if (ReferenceEquals(adapted, baseOutput)) return result;
+        using (adapted)
+        {
+            using var update = adapted.sub(baseOutput);
+            return result.Plus(update);
+        }
+    }
+
     private Tensor Adapted(Tensor h)
     {
         using var update = Update(h);

@@ -21,28 +21,34 @@ public static class AdapterFile
     internal static string LibraryVersion { get; } =
         typeof(AdapterFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    /// <summary>The configuration describing <paramref name="attachment"/>'s adapters and modules to save.</summary>
-    internal static AdapterFileConfig ConfigOf(FloraAttachment attachment) => new()
+    /// <summary>The configuration describing one adapter's layers and modules to save.</summary>
+    internal static AdapterFileConfig ConfigOf(AdapterContent adapter) => new()
     {
         LibraryVersion = LibraryVersion,
-        Method = attachment.Method.ToString().ToLowerInvariant(),
-        Targets = attachment.Adapters.Select(a => AdapterFileConfig.TargetEntry.Of(a.Name, a.Spec) with { RankPattern = (a as AdaLoraLayer)?.RankPattern.ToArray() }).ToList(),
-        AdaLora = attachment.RankAllocator?.Options,
-        ModulesToSave = attachment.SavedModules.Select(m => new AdapterFileConfig.SavedModuleEntry
+        Method = adapter.Method.ToString().ToLowerInvariant(),
+        Targets = adapter.Adapters.Select(a => AdapterFileConfig.TargetEntry.Of(a.Name, a.Spec) with { RankPattern = (a as AdaLoraLayer)?.RankPattern.ToArray() }).ToList(),
+        AdaLora = adapter.AdaLora,
+        ModulesToSave = adapter.ModulesToSave.Select(m => new AdapterFileConfig.SavedModuleEntry
         {
-            Name = m.Path, Module = m.Module.GetType().Name, Tensors = m.Tensors().Select(t => t.Key).ToArray(),
+            Name = m.Path, Module = m.Module.GetType().Name, Tensors = m.Tensors.Select(t => t.Key).ToArray(),
         }).ToList(),
     };
 
-    /// <summary>Writes <paramref name="attachment"/>'s adapter tensors and configuration to <paramref name="path"/> atomically.</summary>
-    internal static void Save(FloraAttachment attachment, string path)
+    /// <summary>Writes one adapter's tensors and configuration to <paramref name="path"/> atomically.</summary>
+    internal static void Save(AdapterContent adapter, string path)
     {
-        if (attachment.IsMerged)
+        if (adapter.IsMerged)
             throw new InvalidOperationException($"Cannot save '{path}' while the adapters are merged: the base weights hold ΔW. Call UnmergeFlora() first, save, then merge again.");
-        var tensors = FileTensors(attachment).ToDictionary(t => t.Key, t => t.Tensor);
-        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataEntryName] = ConfigOf(attachment).ToJson() };
+        var tensors = adapter.FileTensors().ToDictionary(t => t.Key, t => t.Tensor);
+        var metadata = new Dictionary<string, string> { [AdapterFileConfig.MetadataEntryName] = ConfigOf(adapter).ToJson() };
         Safetensors.Save(path, tensors, metadata);
     }
+
+    /// <summary>The method <paramref name="config"/> (read from <paramref name="path"/>) records; an unknown one is refused.</summary>
+    internal static FloraMethod MethodOf(AdapterFileConfig config, string path) =>
+        Enum.TryParse(config.Method, ignoreCase: true, out FloraMethod method)
+            ? method
+            : throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"its method '{config.Method}' is unknown to this version of Flora.");
 
     /// <summary>Reads the configuration of an adapter file without loading it into a model.</summary>
     public static AdapterFileConfig ReadConfig(string path)
@@ -52,10 +58,10 @@ public static class AdapterFile
     }
 
     /// <summary>
-    /// Loads <paramref name="path"/> into <paramref name="attachment"/>'s adapters. Every check runs first; any failure
-    /// throws <see cref="AdapterFileException"/> naming the file, the key and the fix, and changes nothing.
+    /// Loads <paramref name="path"/> into one adapter's tensors. Every check runs first; any failure throws
+    /// <see cref="AdapterFileException"/> naming the file, the key and the fix, and changes nothing.
     /// </summary>
-    internal static void Load(FloraAttachment attachment, string path)
+    internal static void Load(AdapterContent attachment, string path)
     {
         if (attachment.IsMerged)
             throw new InvalidOperationException($"Cannot load '{path}' while the adapters are merged. Call UnmergeFlora() first, load, then merge again.");
@@ -82,7 +88,7 @@ public static class AdapterFile
             throw new AdapterFileException(path, extraTarget.Name, $"the file has an adapter for '{extraTarget.Name}', which the model does not target. Attach the same targets the file was saved from.");
         CheckModulesToSave(path, config, attachment);
 
-        var expected = FileTensors(attachment).ToList();
+        var expected = attachment.FileTensors().ToList();
         var expectedKeys = expected.Select(e => e.Key).ToHashSet();
         var extraKey = content.Tensors.Keys.FirstOrDefault(k => !expectedKeys.Contains(k));
         if (extraKey is not null)
@@ -111,16 +117,11 @@ public static class AdapterFile
             adapter.SetRankPattern(fileTargets[adapter.Name].RankPattern ?? Enumerable.Repeat(true, adapter.Config.Rank).ToArray());
     }
 
-    /// <summary>Every tensor an adapter file holds for <paramref name="attachment"/>: adapter tensors, then the modules to save's parameters and buffers.</summary>
-    private static IEnumerable<(string Key, Tensor Tensor)> FileTensors(FloraAttachment attachment) =>
-        attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => (Key: a.Name + "." + t.Key, Tensor: (Tensor)t.Tensor)))
-            .Concat(attachment.SavedModules.SelectMany(m => m.Tensors().Select(t => (Key: m.Path + "." + t.Key, t.Tensor))));
-
     /// <summary>The file's modules to save must be the attachment's: the same paths, module types and tensor names.</summary>
-    private static void CheckModulesToSave(string path, AdapterFileConfig config, FloraAttachment attachment)
+    private static void CheckModulesToSave(string path, AdapterFileConfig config, AdapterContent attachment)
     {
         var fileModules = config.ModulesToSave.ToDictionary(m => m.Name);
-        foreach (var saved in attachment.SavedModules)
+        foreach (var saved in attachment.ModulesToSave)
         {
             if (!fileModules.TryGetValue(saved.Path, out var entry))
                 throw new AdapterFileException(path, saved.Path, $"the file has no saved module '{saved.Path}', which this attachment saves whole. " +
@@ -128,12 +129,12 @@ public static class AdapterFile
             string type = saved.Module.GetType().Name;
             if (entry.Module != type)
                 throw new AdapterFileException(path, saved.Path, $"the file saved a {entry.Module} at '{saved.Path}' but the model has a {type} there. Load the file into the model it was trained on.");
-            var names = saved.Tensors().Select(t => t.Key).ToArray();
+            var names = saved.Tensors.Select(t => t.Key).ToArray();
             if (!names.OrderBy(n => n, StringComparer.Ordinal).SequenceEqual(entry.Tensors.OrderBy(n => n, StringComparer.Ordinal)))
                 throw new AdapterFileException(path, saved.Path, $"the file saved tensors [{string.Join(", ", entry.Tensors)}] for '{saved.Path}' but the model's {type} has [{string.Join(", ", names)}]. " +
                                                                  "Load the file into a model built the same way (e.g. the same affine and bias settings).");
         }
-        var savedPaths = attachment.SavedModules.Select(m => m.Path).ToHashSet();
+        var savedPaths = attachment.ModulesToSave.Select(m => m.Path).ToHashSet();
         var extra = config.ModulesToSave.FirstOrDefault(m => !savedPaths.Contains(m.Name));
         if (extra is not null)
             throw new AdapterFileException(path, extra.Name, $"the file saved the module '{extra.Name}' whole, which this attachment does not save. " +

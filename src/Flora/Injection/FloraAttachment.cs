@@ -12,39 +12,38 @@ namespace Flora;
 /// The adapters attached to one model, and its modules to save: attach freezes every base parameter, injects one adapter
 /// per target and makes each module to save trainable (keeping its original values aside); merge, unmerge, save, load,
 /// disable and detach act on all of them together. The generated <c>AttachFlora()</c> and <see cref="FloraInjector"/>'s
-/// entry points return one.
+/// entry points return one. Further named adapters can sit beside the first (<see cref="AddAdapter"/>): the members that
+/// speak of "the adapters" act on the active ones.
 /// </summary>
-public sealed class FloraAttachment
+public sealed partial class FloraAttachment
 {
     // The attachment on each model, whichever entry point made it (the generated AttachFlora() or FloraInjector).
     private static readonly ConditionalWeakTable<nn.Module, FloraAttachment> OnModel = new();
-    private readonly List<Injection> _injections;
     private readonly List<SavedModule> _savedModules;
     private readonly Dictionary<string, bool> _requiresGrad; // by name: TorchSharp replaces Parameter objects when a model moves
     private readonly FrozenNormLayers _frozenNorms;
     private readonly ForwardScope _forwards;
-    private readonly IReadOnlyList<AdapterGroup> _groups;
-    private readonly AdaLoraRankAllocator? _allocator;
     private int _disableDepth;
     private IFloraAdapter[] _remergeAfterDisable = Array.Empty<IFloraAdapter>();
     private long _modelCalls;
     private bool _everyAdapterRan;
 
-    private FloraAttachment(nn.Module model, FloraMethod method, List<Injection> injections, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad,
-        AdaLoraOptions? adaLora)
+    private FloraAttachment(nn.Module model, IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method,
+        IReadOnlyList<(FloraTarget Target, AdapterLayer Adapter)> adapters, List<SavedModule> savedModules, Dictionary<string, bool> requiresGrad, AdaLoraOptions? adaLora)
     {
         Model = model;
-        Method = method;
-        _injections = injections;
+        _floraTargets = targets;
+        _options = options;
         _savedModules = savedModules;
         _requiresGrad = requiresGrad;
-        Adapters = injections.Select(i => (IFloraAdapter)i.Wrapper).ToArray();
         ModulesToSave = savedModules.Select(m => m.Source).ToArray();
+        _targets = targets.Select(t => new AdaptedTarget(t.Slot)).ToList();
+        var first = new NamedAdapter(DefaultAdapterName, method, adapters.Select(a => a.Adapter).ToArray(), adaLora);
+        Register(first, adapters);
+        Activate(new[] { first });
         _frozenNorms = new FrozenNormLayers(model, savedModules);
         _forwards = new ForwardScope(model, began: _frozenNorms.KeepInEval, ended: OnForwardEnded);
-        _groups = AdapterGroup.Form(injections.Select(i => i.Wrapper), _forwards);
-        if (method == FloraMethod.AdaLora)
-            _allocator = new AdaLoraRankAllocator(injections.Select(i => i.Wrapper).OfType<AdaLoraLayer>().ToArray(), adaLora ?? new AdaLoraOptions());
+        first.FormGroups(_forwards);
         OnModel.AddOrUpdate(model, this);
     }
 
@@ -55,11 +54,11 @@ public sealed class FloraAttachment
     /// <summary>The adapted model.</summary>
     public nn.Module Model { get; }
 
-    /// <summary>The method of every adapter.</summary>
-    public FloraMethod Method { get; }
+    /// <summary>The method of the active adapter (of the first active one when several are: see <see cref="ActiveAdapters"/>).</summary>
+    public FloraMethod Method => _active[0].Method;
 
-    /// <summary>The adapters, in target order.</summary>
-    public IReadOnlyList<IFloraAdapter> Adapters { get; }
+    /// <summary>The active adapters' layers: in target order (adapter by adapter in <see cref="ActiveAdapters"/>' order when several are active).</summary>
+    public IReadOnlyList<IFloraAdapter> Adapters => _activeLayers;
 
     /// <summary>The modules that train fully and are saved whole (PEFT's <c>modules_to_save</c>), in the model's order.</summary>
     public IReadOnlyList<ModuleToSave> ModulesToSave { get; }
@@ -81,14 +80,14 @@ public sealed class FloraAttachment
             "Use FloraAdapters.All (a list of IFloraAdapter) for every method.");
     }
 
-    /// <summary>The number of trainable scalars: every adapter's and every parameter of the modules to save.</summary>
+    /// <summary>The number of trainable scalars: every active adapter's and every parameter of the modules to save.</summary>
     public long TrainableParameters => Adapters.Sum(a => a.TrainableParameters) + _savedModules.Sum(m => m.TrainableParameters);
 
     /// <summary>
     /// Whether adapters' updates sit in the base weights: true when any adapter is merged, through <see cref="Merge"/> or its
     /// own <see cref="IFloraAdapter.Merge"/>. The adapters own that state; this reads it.
     /// </summary>
-    public bool IsMerged => Adapters.Any(a => a.IsMerged);
+    public bool IsMerged => _named.Any(n => n.IsMerged);
 
     /// <summary>Whether <see cref="Detach"/> has run; the attachment can then no longer be used.</summary>
     public bool IsDetached { get; private set; }
@@ -116,7 +115,7 @@ public sealed class FloraAttachment
     /// same method, weight shape and configuration — share one batched chain. 0 when the model's calls cannot be seen
     /// (no forward hooks on its type), or no two layers are alike.
     /// </summary>
-    public int GroupedAdapters => _groups.Sum(g => g.Members.Count);
+    public int GroupedAdapters => _active.Sum(a => a.Groups.Sum(g => g.Members.Count));
 
     /// <summary>
     /// Runs <paramref name="sampleInput"/> through the model (<c>call</c>, eval mode, no gradients; the model's mode is
@@ -140,7 +139,7 @@ public sealed class FloraAttachment
     {
         ArgumentNullException.ThrowIfNull(forward);
         EnsureAttached();
-        var before = _injections.Select(i => i.Wrapper.Calls).ToArray();
+        var before = _activeLayers.Select(l => l.Calls).ToArray();
         bool training = Model.training;
         Model.eval();
         try
@@ -152,11 +151,11 @@ public sealed class FloraAttachment
             if (training) Model.train();
             _frozenNorms.KeepInEval();
         }
-        var idle = _injections.Where((injection, i) => injection.Wrapper.Calls == before[i]).Select(i => i.Wrapper.Name).ToList();
+        var idle = _activeLayers.Where((layer, i) => layer.Calls == before[i]).Select(l => l.Name).ToList();
         if (idle.Count > 0) throw AdaptersDidNotRun(idle, "the sample forward ran");
     }
 
-    /// <summary>The trainable tensors (for the optimizer): every adapter's, then the parameters of the modules to save.</summary>
+    /// <summary>The trainable tensors (for the optimizer): the active adapters' (PEFT's behaviour), then the parameters of the modules to save.</summary>
     public IEnumerable<Parameter> Parameters() =>
         Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor)).Concat(_savedModules.SelectMany(m => m.Parameters()));
 
@@ -173,29 +172,38 @@ public sealed class FloraAttachment
     public void UpdateAndAllocate(int globalStep)
     {
         EnsureAttached();
-        if (_allocator is null) return;
+        if (_active.All(a => a.Allocator is null)) return;
         if (IsMerged)
             throw new InvalidOperationException("Cannot allocate AdaLoRA's ranks while the adapters are merged: masking would change ΔW under the merged weights. Call UnmergeFlora() first.");
-        _allocator.UpdateAndAllocate(globalStep);
+        foreach (var adapter in _active) adapter.Allocator?.UpdateAndAllocate(globalStep);
     }
 
-    /// <summary>AdaLoRA's rank allocator (null for other methods): its schedule, budgets and scores.</summary>
-    internal AdaLoraRankAllocator? RankAllocator => _allocator;
+    /// <summary>AdaLoRA's rank allocator of the (first) active adapter (null for other methods): its schedule, budgets and scores.</summary>
+    internal AdaLoraRankAllocator? RankAllocator => _active[0].Allocator;
 
     /// <summary>
     /// AdaLoRA's orthogonality regulariser, the term to add to the loss (PEFT adds it in its forward):
-    /// <c>OrthRegWeight · mean over P and Q of ‖PᵀP − I‖_F</c> (‖QQᵀ − I‖_F for Q). Other methods: a zero scalar
-    /// (float32, on the device of the first adapter tensor), so that the same training loop serves every method.
+    /// <c>OrthRegWeight · mean over P and Q of ‖PᵀP − I‖_F</c> (‖QQᵀ − I‖_F for Q), summed over the active AdaLoRA adapters.
+    /// Other methods: a zero scalar (float32, on the device of the first adapter tensor), so that the same training loop
+    /// serves every method.
     /// </summary>
     public Tensor OrthogonalRegularization()
     {
         EnsureAttached();
-        if (_allocator is null)
+        var allocators = _active.Select(a => a.Allocator).OfType<AdaLoraRankAllocator>().ToArray();
+        if (allocators.Length == 0)
         {
             var first = Parameters().FirstOrDefault();
             return first is null ? zeros(Array.Empty<long>()) : zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: first.device);
         }
-        return AdaLoraOrthogonality.Term(_allocator.Adapters, _allocator.Options.OrthRegWeight);
+        Tensor term = AdaLoraOrthogonality.Term(allocators[0].Adapters, allocators[0].Options.OrthRegWeight);
+        for (int i = 1; i < allocators.Length; i++)
+        {
+            using var more = AdaLoraOrthogonality.Term(allocators[i].Adapters, allocators[i].Options.OrthRegWeight);
+            using var previous = term;
+            term = previous.Plus(more);
+        }
+        return term;
     }
 
     /// <summary>
@@ -213,19 +221,23 @@ public sealed class FloraAttachment
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(targets);
-        if (method == FloraMethod.Pfeiffer)
-            return Attach(model, targets, modulesToSave, options.SaveNormLayers, method, PfeifferPlacement.Creator(targets, options));
-        return Attach(model, targets, modulesToSave, options.SaveNormLayers, method,
-            target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options), options.AdaLora);
+        return Attach(model, targets, modulesToSave, options.SaveNormLayers, method, Creator(targets, options, method), options.AdaLora, options);
     }
+
+    /// <summary>How an adapter of <paramref name="method"/> is made for each target with <paramref name="options"/>.</summary>
+    private static Func<FloraTarget, AdapterLayer?> Creator(IReadOnlyList<FloraTarget> targets, FloraModelOptions options, FloraMethod method) =>
+        method == FloraMethod.Pfeiffer
+            ? PfeifferPlacement.Creator(targets, options)
+            : target => AdapterDispatch.Create(method, target.Slot.Path, target.Slot.Layer, options, target.Options);
 
     /// <summary>
     /// Attaches adapters that <paramref name="create"/> makes, one per target (null: the target takes none, as Pfeiffer's
     /// placement decides), and the modules to save, with every check first; AdaLoRA's allocation follows
-    /// <paramref name="adaLora"/> (its defaults when null).
+    /// <paramref name="adaLora"/> (its defaults when null). Adapters added later (<see cref="AddAdapter"/>) inherit
+    /// <paramref name="options"/> (the defaults when null).
     /// </summary>
     internal static FloraAttachment Attach(nn.Module model, IReadOnlyList<FloraTarget> targets, IReadOnlyList<ModuleToSave> modulesToSave, bool saveNormLayers,
-        FloraMethod method, Func<FloraTarget, AdapterLayer?> create, AdaLoraOptions? adaLora = null)
+        FloraMethod method, Func<FloraTarget, AdapterLayer?> create, AdaLoraOptions? adaLora = null, FloraModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(targets);
@@ -245,6 +257,18 @@ public sealed class FloraAttachment
                                         "or give FloraInjector TargetModules (or ModulesToSave) that match layers.");
 
         // Create every adapter before touching the model, so that a bad target leaves it unchanged.
+        var adapters = CreateAdapters(targets, create);
+        var requiresGrad = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
+        var savedModules = toSave.Select(m => new SavedModule(m)).ToList();
+        foreach (var parameter in model.parameters()) parameter.requires_grad = false;
+        var attachment = new FloraAttachment(model, targets, options ?? new FloraModelOptions(), method, adapters, savedModules, requiresGrad, adaLora);
+        foreach (var saved in savedModules) saved.MakeTrainable();
+        return attachment;
+    }
+
+    /// <summary>One adapter per target that <paramref name="create"/> gives one; none is left undisposed when a target fails.</summary>
+    private static List<(FloraTarget Target, AdapterLayer Adapter)> CreateAdapters(IReadOnlyList<FloraTarget> targets, Func<FloraTarget, AdapterLayer?> create)
+    {
         var adapters = new List<(FloraTarget Target, AdapterLayer Adapter)>();
         try
         {
@@ -256,18 +280,7 @@ public sealed class FloraAttachment
             foreach (var (_, adapter) in adapters) Dispose(adapter);
             throw;
         }
-
-        var requiresGrad = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
-        var savedModules = toSave.Select(m => new SavedModule(m)).ToList();
-        foreach (var parameter in model.parameters()) parameter.requires_grad = false;
-        var injections = new List<Injection>();
-        foreach (var (target, adapter) in adapters)
-            injections.Add(Injection.Inject(target.Slot, adapter));
-        foreach (var (_, adapter) in adapters)
-            foreach (var (_, tensor) in adapter.AdapterTensors)
-                tensor.requires_grad = true;
-        foreach (var saved in savedModules) saved.MakeTrainable();
-        return new FloraAttachment(model, method, injections, savedModules, requiresGrad, adaLora);
+        return adapters;
     }
 
     /// <summary>
@@ -303,10 +316,11 @@ public sealed class FloraAttachment
             if (!adapter.IsMerged) adapter.Merge();
     }
 
-    /// <summary>Unmerges every merged adapter; returns them.</summary>
+    /// <summary>Unmerges every merged adapter (of any named adapter); returns them.</summary>
     private IFloraAdapter[] UnmergeAdapters()
     {
-        var merged = Adapters.Where(a => a.IsMerged).ToArray();
+        // In reverse order of merging, as PEFT's unmerge pops its merged adapters: DoRA's merge depends on the weight it finds.
+        var merged = _named.SelectMany(n => n.Layers).Where(a => a.IsMerged).Reverse().ToArray();
         foreach (var adapter in merged) adapter.Unmerge();
         return merged;
     }
@@ -323,7 +337,7 @@ public sealed class FloraAttachment
         if (_disableDepth++ == 0)
         {
             _remergeAfterDisable = UnmergeAdapters();
-            foreach (var injection in _injections) injection.Wrapper.SetEnabled(false);
+            foreach (var target in _targets) target.SetEnabled(false);
             foreach (var saved in _savedModules) saved.SwapWithOriginal();
         }
         return new DisableScope(this);
@@ -333,8 +347,8 @@ public sealed class FloraAttachment
     {
         if (--_disableDepth > 0) return;
         foreach (var saved in _savedModules) saved.SwapWithOriginal();
-        foreach (var injection in _injections) injection.Wrapper.SetEnabled(true);
-        MergeAdapters(_remergeAfterDisable);
+        foreach (var target in _targets) target.SetEnabled(true);
+        MergeAdapters(_remergeAfterDisable.Reverse()); // unmerged last to first: merged again first to last
         _remergeAfterDisable = Array.Empty<IFloraAdapter>();
     }
 
@@ -383,17 +397,19 @@ public sealed class FloraAttachment
     private void RemoveAdapters(bool keepUpdate)
     {
         if (OnModel.TryGetValue(Model, out var registered) && ReferenceEquals(registered, this)) OnModel.Remove(Model);
-        foreach (var group in _groups) group.Dispose();
-        _allocator?.Dispose();
         _forwards.Dispose();
         _frozenNorms.Restore(Model);
         _frozenNorms.Dispose();
-        for (int i = _injections.Count - 1; i >= 0; i--)
+        for (int i = _targets.Count - 1; i >= 0; i--) _targets[i].TakeOut();
+        foreach (var named in _named)
         {
-            _injections[i].Remove();
-            var adapter = _injections[i].Wrapper;
-            adapter.OnDetach(keepUpdate);
-            Dispose(adapter);
+            named.Dispose();
+            for (int i = named.Layers.Count - 1; i >= 0; i--)
+            {
+                // The active adapter's update stays with keepUpdate; an inactive one's was never in the base.
+                named.Layers[i].OnDetach(keepUpdate && _active.Contains(named));
+                Dispose(named.Layers[i]);
+            }
         }
         foreach (var saved in _savedModules)
         {
@@ -408,21 +424,27 @@ public sealed class FloraAttachment
     /// <summary>The modules to save as the adapter file sees them (path, module, and their tensors).</summary>
     internal IReadOnlyList<SavedModule> SavedModules => _savedModules;
 
-    /// <summary>Saves the adapter tensors, the modules to save (parameters and buffers) and their configuration to a safetensors file, atomically.</summary>
+    /// <summary>
+    /// Saves the active adapter's tensors, the modules to save (parameters and buffers) and their configuration to a
+    /// safetensors file, atomically. With several active adapters name the one to save (<see cref="Save(string, string)"/>).
+    /// </summary>
     public void Save(string path)
     {
         EnsureAttached();
         EnsureEnabled("save");
         EnsureSavable("save");
-        AdapterFile.Save(this, path);
+        AdapterFile.Save(ContentOf(SingleActive("save", "Save(path, adapterName)")), path);
     }
 
-    /// <summary>Loads adapter tensors and modules to save saved from a model with the same targets, method and ranks; validates everything first.</summary>
+    /// <summary>
+    /// Loads adapter tensors and modules to save saved from a model with the same targets, method and ranks into the
+    /// active adapter; validates everything first. <see cref="LoadAdapter"/> loads a file as a new named adapter.
+    /// </summary>
     public void Load(string path)
     {
         EnsureAttached();
         EnsureEnabled("load");
-        AdapterFile.Load(this, path);
+        AdapterFile.Load(ContentOf(SingleActive("load", "SetAdapter(name) first, or LoadAdapter(path, name) for a new adapter")), path);
     }
 
     /// <summary>
@@ -441,6 +463,7 @@ public sealed class FloraAttachment
         EnsureAttached();
         EnsureEnabled("export");
         EnsureSavable("export");
+        SingleActive("export", "SetAdapter(name) first");
         PeftExporter.Save(this, directory, options);
     }
 
@@ -461,7 +484,7 @@ public sealed class FloraAttachment
     /// <summary>At the end of every forward of the model: releases what it built, and checks once that every adapter ran.</summary>
     private void OnForwardEnded()
     {
-        foreach (var group in _groups) group.Release();
+        foreach (var adapter in _active) adapter.ReleaseGroups();
         _modelCalls++;
         if (_everyAdapterRan || AllowUnusedAdapters) return;
         var idle = IdleAdapters();
@@ -475,7 +498,7 @@ public sealed class FloraAttachment
     }
 
     /// <summary>The adapters that have not run since attach.</summary>
-    private List<string> IdleAdapters() => _injections.Where(i => i.Wrapper.Calls == 0).Select(i => i.Wrapper.Name).ToList();
+    private List<string> IdleAdapters() => _activeLayers.Where(l => l.Calls == 0).Select(l => l.Name).ToList();
 
     /// <summary>
     /// Throws when the model ran (its <c>call</c>) while adapters never ran since attach. Calls of single layers (tests,
@@ -506,8 +529,8 @@ public sealed class FloraAttachment
     /// <summary>Throws, before anything changes, when an adapter can never be merged (Houlsby, Pfeiffer), naming its method.</summary>
     private void EnsureMergeable()
     {
-        foreach (var injection in _injections)
-            if (injection.Wrapper.MergeRefusal is string refusal) throw new InvalidOperationException(refusal);
+        foreach (var layer in _activeLayers)
+            if (layer.MergeRefusal is string refusal) throw new InvalidOperationException(refusal);
     }
 
     private void EnsureAttached()

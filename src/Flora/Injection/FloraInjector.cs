@@ -34,8 +34,7 @@ public static class FloraInjector
     {
         ArgumentNullException.ThrowIfNull(model);
         AdapterFileConfig config = AdapterFile.ReadConfig(path);
-        if (!Enum.TryParse(config.Method, ignoreCase: true, out FloraMethod method))
-            throw new AdapterFileException(path, SafetensorsHeader.MetadataKey, $"its method '{config.Method}' is unknown to this version of Flora.");
+        FloraMethod method = AdapterFile.MethodOf(config, path);
         var specs = config.Targets.ToDictionary(t => t.Name, t => t.ToSpec());
         var nodes = ModuleTree.Walk(model).ToList();
         var targets = nodes

@@ -24,6 +24,22 @@ internal sealed class OriginalValues : IDisposable
             _original = current().ToDictionary(t => t.Key, t => t.Tensor.detach().clone().DetachFromDisposeScope());
     }
 
+    private OriginalValues(Func<IEnumerable<(string Key, Tensor Tensor)>> current, Dictionary<string, Tensor> original)
+    {
+        _current = current;
+        _original = original;
+    }
+
+    /// <summary>The kept values by key (read-only use: they are this object's).</summary>
+    public IReadOnlyDictionary<string, Tensor> Values => _original;
+
+    /// <summary>An independent copy of the kept values, restoring into the same tensors.</summary>
+    public OriginalValues Copy()
+    {
+        using (no_grad())
+            return new OriginalValues(_current, _original.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()));
+    }
+
     /// <summary>Puts the values of attach time back.</summary>
     public void Restore()
     {

@@ -50,6 +50,9 @@ internal sealed class SavedModule : IDisposable
     /// <summary>Puts the values of attach time back (detach); bit-exact while the module kept its dtype.</summary>
     public void RestoreOriginal() => _original.Restore();
 
+    /// <summary>A copy of the values of attach time, restoring into this module (the start of a new named adapter's copy).</summary>
+    public OriginalValues CopyOfOriginal() => _original.Copy();
+
     /// <summary>Exchanges the trained values with those of attach time: at the start of a Disable scope, and again at its end.</summary>
     public void SwapWithOriginal() => _original.Swap();
 
