@@ -2,6 +2,9 @@
 onto the rule-made resnet18 (or, for an export whose input is integer ids, the rule-made token model with an
 nn.Embedding of rule_tokens.py) and compares with the output Flora computed (flora_output.safetensors beside each).
 
+An export with sub-directories holding adapter_config.json (several named adapters, PEFT's multi-adapter layout) also
+loads each of them with load_adapter and compares with flora_output.safetensors' output_<name>.
+
 Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
 relative or PEFT reported missing or unexpected keys.
 """
@@ -54,6 +57,20 @@ def main():
                 kind += " (embedding)"
         saved = len(config.get("modules_to_save") or [])
         rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
+        # PEFT's multi-adapter layout: every other named adapter in a sub-directory, loaded with load_adapter.
+        for sub in sorted(d for d in os.listdir(directory) if os.path.exists(os.path.join(directory, d, "adapter_config.json"))):
+            sub_config = json.load(open(os.path.join(directory, sub, "adapter_config.json")))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_adapter(os.path.join(directory, sub), adapter_name=sub)
+            problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
+            model.set_adapter(sub)
+            with torch.no_grad():
+                error = rule_resnet.relative_error(model(flora["input"]), flora["output_" + sub])
+            ok = error <= TOLERANCE and not problems
+            failed |= not ok
+            kind = "DoRA" if sub_config.get("use_dora") else ("rsLoRA" if sub_config.get("use_rslora") else "LoRA")
+            rows.append((f"{name}/{sub}", kind, len(sub_config.get("modules_to_save") or []), error, "ok" if ok else "FAIL " + "; ".join(problems)))
     lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]
     lines += [f"| {n} | {k} | {s} | {e:.2e} | {r} |" for n, k, s, e, r in rows]
     text = "\n".join(lines)

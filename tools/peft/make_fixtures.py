@@ -12,7 +12,12 @@ For each AdaLoRA configuration: PEFT's own rank allocation (update_and_allocate)
 fixed sequence of weights and gradients, which replay.safetensors keeps for the C# tests to replay (see
 replay_adalora), then save_pretrained (PEFT's resized state dict and rank_pattern) and expected_output.safetensors.
 
-Each directory is reloaded with PeftModel.from_pretrained onto a fresh base as a check.
+For each multi-adapter configuration: get_peft_model with the first adapter ("default"), add_adapter for the others
+(each perturbed while it is the active one: set_adapter freezes the others), save_pretrained (the default at the
+root, every other adapter in <out>/<name>/<adapter>/), and expected_output.safetensors with input, output (the
+default's) and output_<adapter> for every other adapter.
+
+Each directory is reloaded with PeftModel.from_pretrained (and load_adapter for the others) onto a fresh base as a check.
 Usage: python3 tools/peft/make_fixtures.py OUT
 """
 import os
@@ -123,6 +128,55 @@ def replay_adalora(model, total_step, seed):
     return replay
 
 
+# Several named adapters on one base (PEFT's multi-adapter save_pretrained layout): LoRA "default" on two convolutions
+# with the head saved whole, and "task_b" (DoRA, another rank) on one of them with its own copy of the head.
+MULTI_CONFIGS = {
+    "multi_lora_dora": {
+        "default": dict(r=4, lora_alpha=8, target_modules=["layer1.0.conv1", "layer2.0.conv1"], modules_to_save=["fc"]),
+        "task_b": dict(r=2, lora_alpha=4, use_dora=True, target_modules=["layer1.0.conv1"], modules_to_save=["fc"]),
+    },
+}
+
+
+def make_multi(out, name, adapters, seed):
+    make_base, x = rule_resnet.rule_resnet18, rule_resnet.rule_input()
+    names = list(adapters)
+    model = get_peft_model(make_base(), LoraConfig(**adapters[names[0]]))
+    for adapter in names[1:]:
+        model.add_adapter(adapter, LoraConfig(**adapters[adapter]))
+    outputs = {}
+    for index, adapter in enumerate(names):
+        model.set_adapter(adapter)
+        perturb(model, seed=seed + index)
+    model.eval()
+    with torch.no_grad():
+        for adapter in names:
+            model.set_adapter(adapter)
+            outputs["output" if adapter == "default" else "output_" + adapter] = model(x).contiguous()
+    directory = os.path.join(out, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory)
+    for root, _, files in os.walk(directory):
+        if "README.md" in files:
+            os.remove(os.path.join(root, "README.md"))
+    save_file({"input": x.contiguous(), **outputs}, os.path.join(directory, "expected_output.safetensors"))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reloaded = PeftModel.from_pretrained(make_base(), directory).eval()
+        for adapter in names[1:]:
+            reloaded.load_adapter(os.path.join(directory, adapter), adapter_name=adapter)
+    problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
+    errors = {}
+    with torch.no_grad():
+        for adapter in names:
+            reloaded.set_adapter(adapter)
+            errors[adapter] = rule_resnet.relative_error(reloaded(x), outputs["output" if adapter == "default" else "output_" + adapter])
+    layout = sorted(os.path.relpath(os.path.join(r, f), directory) for r, _, fs in os.walk(directory) for f in fs)
+    print(f"{name:28s} reload errors {errors}  {layout}" + (f"  WARNINGS: {problems}" if problems else ""), flush=True)
+    assert max(errors.values()) < 1e-6 and not problems
+
+
 def perturb(model, seed):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -199,6 +253,8 @@ def main():
             ranks = {short(n).removesuffix(".lora_E"): p.shape[0] for n, p in reloaded.named_parameters() if ".lora_E." in n}
             print(f"{'':28s} kept triplets {kept}, reloaded ranks {ranks}", flush=True)
             assert kept == ranks and sum(kept.values()) == settings["target_r"] * len(kept)
+    for index, (name, adapters) in enumerate(MULTI_CONFIGS.items()):
+        make_multi(out, name, adapters, seed=3000 + 10 * index)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,13 @@ public sealed partial class FloraAttachment
     }
 
     /// <summary>
-    /// Loads the adapter file at <paramref name="path"/> (saved by <see cref="Save(string)"/> or <see cref="Save(string, string)"/>,
-    /// from a model with these targets) as the new named adapter <paramref name="adapterName"/>, frozen and inactive, as
-    /// PEFT's <c>load_adapter</c>: its method, ranks and layers come from the file, its modules to save from the file's
-    /// tensors. The file is read and checked whole before anything changes: a layer the attachment does not target, a
-    /// module to save it does not have, a name in use, or any damage throws, naming the file, the key and the fix.
+    /// Loads a saved adapter as the new named adapter <paramref name="adapterName"/>, frozen and inactive, as PEFT's
+    /// <c>load_adapter</c>: <paramref name="path"/> is a Flora adapter file (saved by <see cref="Save(string)"/> or
+    /// <see cref="Save(string, string)"/>) or a PEFT directory (<c>save_pretrained</c>'s, read as
+    /// <see cref="FloraInjector.AttachFromPeft"/> reads it). Its method, ranks and layers come from the file, its modules
+    /// to save from the file's tensors; its layers must be targets of this attachment and its modules to save this
+    /// attachment's. Everything is read and checked before anything changes: a foreign layer or module, a name in use, or
+    /// any damage throws, naming the file, the key and the fix.
     /// </summary>
     public void LoadAdapter(string path, string adapterName)
     {
@@ -34,20 +36,35 @@ public sealed partial class FloraAttachment
         EnsureAttached();
         EnsureEnabled("load an adapter");
         CheckNewName(adapterName);
+        if (System.IO.Directory.Exists(path))
+        {
+            PeftImporter.LoadInto(this, path, adapterName, null);
+            return;
+        }
         AdapterFileConfig config = AdapterFile.ReadConfig(path);
-        FloraMethod method = AdapterFile.MethodOf(config, path);
-        CheckSharesLayers(adapterName, method);
         var specs = config.Targets.ToDictionary(t => t.Name, t => t.ToSpec(), StringComparer.Ordinal);
-        var foreign = specs.Keys.FirstOrDefault(name => _floraTargets.All(t => t.Slot.Path != name));
+        AddLoadedAdapter(adapterName, AdapterFile.MethodOf(config, path), config.AdaLora, specs, path, content => AdapterFile.Load(content, path));
+    }
+
+    /// <summary>
+    /// Adds the named adapter <paramref name="name"/> of <paramref name="method"/> with one layer per entry of
+    /// <paramref name="specs"/> (by target path), fills it through <paramref name="load"/> (which checks before it copies)
+    /// and registers it, frozen and inactive; when anything throws, the new layers are disposed and nothing changed.
+    /// </summary>
+    internal void AddLoadedAdapter(string name, FloraMethod method, AdaLoraOptions? adaLora, IReadOnlyDictionary<string, AdapterSpec> specs, string path, Action<AdapterContent> load)
+    {
+        CheckNewName(name);
+        CheckSharesLayers(name, method);
+        var foreign = specs.Keys.FirstOrDefault(key => _floraTargets.All(t => t.Slot.Path != key));
         if (foreign is not null)
             throw new AdapterFileException(path, foreign, $"the file adapts '{foreign}', which is not a target of this attachment (targets: {string.Join(", ", _floraTargets.Select(t => t.Slot.Path))}). " +
-                                                          "Load it into an attachment with that target, or attach it with FloraInjector.AttachFromFile.");
+                                                          "Load it into an attachment with that target, or attach it on its own (FloraInjector.AttachFromFile, AttachFromPeft).");
         var targets = _floraTargets.Where(t => specs.ContainsKey(t.Slot.Path)).ToList();
         var adapters = CreateAdapters(targets, target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]));
-        var loaded = NewInactiveAdapter(adapterName, method, adapters, config.AdaLora);
+        var loaded = NewInactiveAdapter(name, method, adapters, adaLora);
         try
         {
-            AdapterFile.Load(ContentOf(loaded), path);
+            load(ContentOf(loaded));
         }
         catch
         {
@@ -57,6 +74,9 @@ public sealed partial class FloraAttachment
         }
         Register(loaded, adapters);
     }
+
+    /// <summary>What an adapter file holds of the (first) active adapter.</summary>
+    internal AdapterContent ActiveContent => ContentOf(_active[0]);
 
     /// <summary>What an adapter file holds of <paramref name="named"/>: its layers, and its values of the modules to save (the modules' own while active).</summary>
     private AdapterContent ContentOf(NamedAdapter named)

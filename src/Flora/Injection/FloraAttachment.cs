@@ -454,6 +454,8 @@ public sealed partial class FloraAttachment
     /// <c>B = U_out</c>, <c>A = s·G ×… U_in, U_k…</c> in the matrix view). BitFit, Houlsby and Pfeiffer, and grouped, dilated or non-zero-padded convolutions, which PEFT's LoRA computes
     /// differently, are refused before anything is written. AdaLoRA is written as PEFT's AdaLoRA directory (peft_type ADALORA,
     /// the kept triplets and the <c>rank_pattern</c>) for Linear and Conv2d targets. The files are written to a temporary directory and moved into place.
+    /// With several named adapters the directory is PEFT's multi-adapter layout, as <c>save_pretrained</c> writes it:
+    /// <c>"default"</c> at its root, every other adapter in <c>&lt;directory&gt;/&lt;name&gt;/</c>.
     /// </summary>
     public void SavePeft(string directory) => SavePeft(directory, null);
 
@@ -463,8 +465,9 @@ public sealed partial class FloraAttachment
         EnsureAttached();
         EnsureEnabled("export");
         EnsureSavable("export");
-        SingleActive("export", "SetAdapter(name) first");
-        PeftExporter.Save(this, directory, options);
+        var root = _named.FirstOrDefault(n => n.Name == DefaultAdapterName);
+        PeftExporter.Save(Model, _named.OrderBy(n => ReferenceEquals(n, root) ? 0 : 1)
+            .Select(n => (ContentOf(n), ReferenceEquals(n, root) ? directory : System.IO.Path.Combine(directory, n.Name))).ToList(), options);
     }
 
     /// <summary>A table of the adapters and modules to save: layer, method, shape and ranks, trainable parameters, and the total.</summary>

@@ -83,7 +83,10 @@ public static class FloraInjector
     /// peft_type, trainable biases, <c>lora_bias</c>, embeddings, grouped or dilated convolutions, <c>layers_to_transform</c>,
     /// <c>target_parameters</c>, <c>fan_in_fan_out</c>, …) throws <see cref="AdapterFileException"/> naming the field or key,
     /// and the model stays bit-identical. An AdaLoRA directory (peft_type <c>ADALORA</c>, Linear and Conv2d targets) loads
-    /// with its kept triplets (<c>rank_pattern</c>) and its allocation settings.
+    /// with its kept triplets (<c>rank_pattern</c>) and its allocation settings. PEFT's multi-adapter layout (several
+    /// adapters saved together: the default at the root, each other adapter in a sub-directory of its name) loads whole:
+    /// every sub-directory with an <c>adapter_config.json</c> becomes a named adapter of that name, inactive
+    /// (<see cref="FloraAttachment.SetAdapter"/>).
     /// </summary>
     /// <param name="model">The base model (PEFT's module names, or mapped by <paramref name="options"/>).</param>
     /// <param name="directory">The directory <c>save_pretrained</c> wrote.</param>

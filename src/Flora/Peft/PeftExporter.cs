@@ -25,7 +25,22 @@ internal static class PeftExporter
     /// <summary>One target as PEFT will see it.</summary>
     private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude, bool Embedding = false);
 
-    public static void Save(FloraAttachment attachment, string directory, PeftExportOptions? options)
+    /// <summary>
+    /// Writes named adapters of the attachment on <paramref name="model"/>, each to its directory (PEFT's multi-adapter
+    /// layout: the default at the root, the others in sub-directories). Every adapter is checked and converted before the
+    /// first file is written, so a refused one leaves the directories as they were.
+    /// </summary>
+    public static void Save(nn.Module model, IReadOnlyList<(AdapterContent Adapter, string Directory)> adapters, PeftExportOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var scope = NewDisposeScope();
+        var prepared = adapters.Select(a => (a.Directory, Files: Prepare(model, a.Adapter, a.Directory, options))).ToList();
+        foreach (var (directory, (config, tensors)) in prepared)
+            WriteDirectory(directory, config, tensors);
+    }
+
+    /// <summary>One adapter's <c>adapter_config.json</c> text and tensors, after every check (inside the caller's dispose scope).</summary>
+    private static (string Config, Dictionary<string, Tensor> Tensors) Prepare(nn.Module model, AdapterContent attachment, string directory, PeftExportOptions? options)
     {
         ArgumentNullException.ThrowIfNull(attachment);
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -42,22 +57,21 @@ internal static class PeftExporter
         if (attachment.Adapters.Count == 0)
             throw new InvalidOperationException("Nothing to export: the attachment has no adapters, and a PEFT LoRA directory needs at least one target. Save modules alone with Save().");
 
-        using var scope = NewDisposeScope();
         var (config, tensors) = attachment.Method == FloraMethod.AdaLora ? AdaLoraDirectory(attachment, map) : LoraDirectory(attachment, map);
-        var saved = attachment.SavedModules.Select(m => (Path: map(m.Path), Module: m)).ToList();
+        var saved = attachment.ModulesToSave.Select(m => (Path: map(m.Path), Module: m)).ToList();
         config = config with { ModulesToSave = saved.Select(s => s.Path).ToArray() };
-        CheckPeftSelectsExactly(attachment, config, map);
+        CheckPeftSelectsExactly(model, attachment, config, map);
         foreach (var (path, module) in saved)
-            foreach (var (name, tensor) in module.Tensors())
+            foreach (var (name, tensor) in module.Tensors)
                 tensors[PeftKeys.Of(path, name)] = tensor.detach();
-        WriteDirectory(directory, config.ToJson(), tensors);
+        return (config.ToJson(), tensors);
     }
 
     /// <summary>
     /// A LoRA directory's configuration and adapter tensors: <c>r</c> and <c>lora_alpha</c> the most common values,
     /// anchored <c>rank_pattern</c>/<c>alpha_pattern</c> entries for the rest.
     /// </summary>
-    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) LoraDirectory(FloraAttachment attachment, Func<string, string> map)
+    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) LoraDirectory(AdapterContent attachment, Func<string, string> map)
     {
         var exported = attachment.Adapters.Select(a => Export(a, map(a.Name))).ToList();
         bool rsLora = attachment.Adapters.FirstOrDefault() is LoraLayer first && first.Config.UseRsLora;
@@ -99,11 +113,11 @@ internal static class PeftExporter
     /// folded into its singular values (Λ), so that every layer computes the same update. The allocation's settings are
     /// written as they are; <c>target_r</c> is the mean target rank, rounded.
     /// </summary>
-    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) AdaLoraDirectory(FloraAttachment attachment, Func<string, string> map)
+    private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) AdaLoraDirectory(AdapterContent attachment, Func<string, string> map)
     {
         var adapters = attachment.Adapters.Cast<AdaLoraLayer>().ToList();
         foreach (var adapter in adapters) CheckAdaLoraLayer(adapter);
-        var options = attachment.RankAllocator!.Options;
+        var options = attachment.AdaLora!;
         if (options.TotalSteps is null)
             throw new InvalidOperationException("PEFT's AdaLoraConfig refuses a configuration without total_step, and this attachment's AdaLoraOptions.TotalSteps is unset. " +
                                                 "Attach with FloraModelOptions.AdaLora.TotalSteps set to the training's number of optimizer steps, then export.");
@@ -227,9 +241,9 @@ internal static class PeftExporter
     /// PEFT selects modules to save by string suffix and drops targets inside a module to save: the written names must
     /// select exactly this attachment's modules and targets in the model (compared under <paramref name="map"/>).
     /// </summary>
-    private static void CheckPeftSelectsExactly(FloraAttachment attachment, PeftAdapterConfig config, Func<string, string> map)
+    private static void CheckPeftSelectsExactly(nn.Module model, AdapterContent attachment, PeftAdapterConfig config, Func<string, string> map)
     {
-        var names = ModuleTree.Walk(attachment.Model).Select(n => map(n.Path)).ToList();
+        var names = ModuleTree.Walk(model).Select(n => map(n.Path)).ToList();
         var saved = config.ModulesToSave.ToHashSet(StringComparer.Ordinal);
         foreach (var name in names)
         {

@@ -70,33 +70,77 @@ internal static class PeftImporter
     /// <summary>A target ready to attach: the model's node, and what to create and load (AdaLoRA: its kept triplets, when resized).</summary>
     private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors, bool[]? Kept = null);
 
+    /// <summary>A directory read and checked against a model: the method, the targets with their tensors, the modules to save with theirs.</summary>
+    private sealed record DirectoryPlan(FloraMethod Method, AdaLoraOptions? AdaLora, List<PlannedTarget> Targets,
+        List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)> SavedModules, string ConfigPath, string WeightsPath);
+
+    /// <summary>
+    /// Attaches the directory's adapter to <paramref name="model"/> as "default", and every adapter PEFT's multi-adapter
+    /// layout keeps in a sub-directory (<c>&lt;directory&gt;/&lt;name&gt;/adapter_config.json</c>, as <c>save_pretrained</c>
+    /// writes the adapters not named "default") as a named adapter of that name; the model stays as it was when any fails.
+    /// </summary>
     public static FloraAttachment Attach(nn.Module model, string directory, PeftImportOptions? options)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var attachment = WithPlan(model, directory, options, plan => AttachPlanned(model, plan));
+        try
+        {
+            foreach (var sub in AdapterSubdirectories(directory))
+                LoadInto(attachment, sub, Path.GetFileName(sub), options);
+        }
+        catch
+        {
+            attachment.Detach();
+            throw;
+        }
+        return attachment;
+    }
+
+    /// <summary>Loads the PEFT directory <paramref name="directory"/> into <paramref name="attachment"/> as the new named adapter <paramref name="name"/> (PEFT's <c>load_adapter</c>).</summary>
+    public static void LoadInto(FloraAttachment attachment, string directory, string name, PeftImportOptions? options) =>
+        WithPlan(attachment.Model, directory, options, plan =>
+        {
+            attachment.AddLoadedAdapter(name, plan.Method, plan.AdaLora, plan.Targets.ToDictionary(t => t.Node.Path, t => t.Spec, StringComparer.Ordinal), plan.ConfigPath,
+                content => Load(content, plan));
+            return 0;
+        });
+
+    /// <summary>The sub-directories of <paramref name="directory"/> that hold a PEFT adapter (multi-adapter layout), by name.</summary>
+    public static IEnumerable<string> AdapterSubdirectories(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, PeftAdapterConfig.FileName))).OrderBy(d => d, StringComparer.Ordinal)
+            : Enumerable.Empty<string>();
+
+    /// <summary>Reads and checks the directory against <paramref name="model"/>, then hands the plan to <paramref name="use"/> while the file's tensors are open.</summary>
+    private static T WithPlan<T>(nn.Module model, string directory, PeftImportOptions? options, Func<DirectoryPlan, T> use)
+    {
         ArgumentNullException.ThrowIfNull(directory);
         PeftAdapterConfig config = PeftAdapterConfig.Read(directory, options?.OnWarning);
         string configPath = Path.Combine(directory, PeftAdapterConfig.FileName);
+        string weightsPath = Path.Combine(directory, PeftKeys.WeightsFileName);
+        string missingFix = File.Exists(Path.Combine(directory, "adapter_model.bin"))
+            ? "The directory holds adapter_model.bin (a pickle, which Flora never reads): save with safe_serialization=True (PEFT's default)."
+            : "Save the adapter with PEFT's save_pretrained (safetensors, the default).";
+        using var content = AdapterFile.LoadSafetensors(weightsPath, missingFix);
+        DirectoryPlan plan;
         try
         {
-            return Attach(model, directory, config, configPath, options);
+            plan = MakePlan(model, config, configPath, weightsPath, content, options);
         }
         catch (ModulePatternException e) when (e.Field is not null)
         {
             // A pattern of the file that backtracks catastrophically shows only when it is matched against the model's names.
             throw PeftMatching.Refusal(configPath, e);
         }
+        return use(plan);
     }
 
-    private static FloraAttachment Attach(nn.Module model, string directory, PeftAdapterConfig config, string configPath, PeftImportOptions? options)
+    private static DirectoryPlan MakePlan(nn.Module model, PeftAdapterConfig config, string configPath, string weightsPath, SafetensorsContent content, PeftImportOptions? options)
     {
-        string weightsPath = Path.Combine(directory, PeftKeys.WeightsFileName);
-        string missingFix = File.Exists(Path.Combine(directory, "adapter_model.bin"))
-            ? "The directory holds adapter_model.bin (a pickle, which Flora never reads): save with safe_serialization=True (PEFT's default)."
-            : "Save the adapter with PEFT's save_pretrained (safetensors, the default).";
-        using var content = AdapterFile.LoadSafetensors(weightsPath, missingFix);
         var (targetTensors, savedTensors) = Classify(config, weightsPath, content);
 
-        var nodes = ModuleTree.Walk(model).ToList();
+        // A layer that already has an adapter (loading into an attachment) is planned on its base layer.
+        var nodes = ModuleTree.Walk(model).Select(n => n.Module is IFloraAdapter adapter ? n with { Module = adapter.BaseLayer } : n).ToList();
         var byPath = new Dictionary<string, ModuleTree.Node>(StringComparer.Ordinal);
         foreach (var node in nodes) byPath.TryAdd(node.Path, node);
         var mappedFrom = new Dictionary<string, string>(StringComparer.Ordinal); // model path → the PEFT path mapped onto it
@@ -148,22 +192,28 @@ internal static class PeftImporter
                 : "the file holds no AdaLoRA adapter (no *.lora_A keys). Save an AdaLoRA adapter with PEFT's save_pretrained.");
 
         FloraMethod method = config.AdaLora is not null ? FloraMethod.AdaLora : config.UseDora ? FloraMethod.Dora : FloraMethod.Lora;
-        var specs = planned.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
-        var targets = planned.Select(p => new FloraTarget(
+        return new DirectoryPlan(method, config.AdaLora?.Options, planned, savedModules, configPath, weightsPath);
+    }
+
+    /// <summary>Attaches what <paramref name="plan"/> holds to <paramref name="model"/> and loads its tensors.</summary>
+    private static FloraAttachment AttachPlanned(nn.Module model, DirectoryPlan plan)
+    {
+        var specs = plan.Targets.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
+        var targets = plan.Targets.Select(p => new FloraTarget(
             FloraInjector.SlotOf(p.Node, (nn.Module<Tensor, Tensor>)p.Node.Module), FloraTargetOptions.Inherit)).ToList();
         FloraAttachment attachment;
         try
         {
-            attachment = FloraAttachment.Attach(model, targets, savedModules.Select(m => new ModuleToSave(m.Node.Path, m.Node.Module)).ToList(), saveNormLayers: false, method,
-                target => AdapterDispatch.CreateFromSpec(method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]), config.AdaLora?.Options);
+            attachment = FloraAttachment.Attach(model, targets, plan.SavedModules.Select(m => new ModuleToSave(m.Node.Path, m.Node.Module)).ToList(), saveNormLayers: false, plan.Method,
+                target => AdapterDispatch.CreateFromSpec(plan.Method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]), plan.AdaLora);
         }
         catch (ArgumentException e)
         {
-            throw new AdapterFileException(configPath, null, e.Message);
+            throw new AdapterFileException(plan.ConfigPath, null, e.Message);
         }
         try
         {
-            Load(attachment, planned, savedModules);
+            Load(attachment.ActiveContent, plan);
         }
         catch
         {
@@ -448,18 +498,27 @@ internal static class PeftImporter
         adapter.SetRankPattern(kept);
     }
 
-    /// <summary>Copies the file's tensors into the attached adapters and modules to save (everything was checked).</summary>
-    private static void Load(FloraAttachment attachment, List<PlannedTarget> planned, List<(ModuleTree.Node Node, Dictionary<string, Tensor> Tensors)> savedModules)
+    /// <summary>
+    /// Copies the file's tensors into one named adapter's layers and its copy of the modules to save. The targets were
+    /// checked already; the modules to save must be the attachment's (the same paths), else nothing is copied.
+    /// </summary>
+    private static void Load(AdapterContent attachment, DirectoryPlan plan)
     {
+        var filePaths = plan.SavedModules.Select(m => m.Node.Path).OrderBy(p => p, StringComparer.Ordinal);
+        var ownPaths = attachment.ModulesToSave.Select(m => m.Path).OrderBy(p => p, StringComparer.Ordinal);
+        if (!filePaths.SequenceEqual(ownPaths))
+            throw new AdapterFileException(plan.WeightsPath, null, $"it saves the modules [{string.Join(", ", filePaths)}] whole, but this attachment saves [{string.Join(", ", ownPaths)}]. " +
+                                                                   "Load it into an attachment with the same modules_to_save, or attach it with FloraInjector.AttachFromPeft.");
         using var guard = no_grad();
-        foreach (var target in planned)
+        foreach (var target in plan.Targets)
         {
-            if (attachment[target.Node.Path] is AdaLoraLayer adaLora)
+            var layer = attachment.Adapters.First(a => a.Name == target.Node.Path);
+            if (layer is AdaLoraLayer adaLora)
             {
                 LoadAdaLora(adaLora, target.Tensors, target.Kept);
                 continue;
             }
-            var adapter = (LoraLayer)attachment[target.Node.Path];
+            var adapter = (LoraLayer)layer;
             adapter.LoraA.copy_(target.Tensors.A!);
             using (var b = target.Tensors.B!.reshape(adapter.LoraB.shape)) adapter.LoraB.copy_(b);
             if (adapter is DoraLayer dora)
@@ -468,10 +527,10 @@ internal static class PeftImporter
                 dora.Magnitude.copy_(m);
             }
         }
-        foreach (var saved in attachment.SavedModules)
+        foreach (var saved in attachment.ModulesToSave)
         {
-            var tensors = savedModules.First(m => m.Node.Path == saved.Path).Tensors;
-            foreach (var (name, tensor) in saved.Tensors()) tensor.copy_(tensors[name]);
+            var tensors = plan.SavedModules.First(m => m.Node.Path == saved.Path).Tensors;
+            foreach (var (name, tensor) in saved.Tensors) tensor.copy_(tensors[name]);
         }
     }
 }

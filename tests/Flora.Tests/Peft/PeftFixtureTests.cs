@@ -10,7 +10,7 @@ namespace Flora.Tests.Peft;
 public sealed class PeftFixtureTests
 {
     /// <summary>The configurations make_fixtures.py writes; each must be committed under Fixtures/.</summary>
-    private static readonly string[] Expected = { AdaLoraFixtureTests.Name, "dora_fc_conv", "dora_patterns", "lora_regex_save_fc", "rslora_fc_conv_save_bn1" };
+    private static readonly string[] Expected = { AdaLoraFixtureTests.Name, "dora_fc_conv", "dora_patterns", "lora_regex_save_fc", "multi_lora_dora", "rslora_fc_conv_save_bn1" };
 
     private static string FixturesRoot => Path.Combine(RuleResNet.RepositoryRoot(), "tests", "Flora.Tests", "Peft", "Fixtures");
 

@@ -107,14 +107,25 @@ public sealed class PeftRoundTripTests : IDisposable
         using (attachment.Disable()) return model.forward(x);
     }
 
-    /// <summary>With FLORA_PEFT_EXPORTS set, copies the export there with <c>flora_output.safetensors</c> (input and output) beside it.</summary>
-    internal static void ExportForPeft(string directory, string scenario, Tensor x, Tensor output)
+    /// <summary>
+    /// With FLORA_PEFT_EXPORTS set, copies the export there (with its sub-directories: other named adapters) with
+    /// <c>flora_output.safetensors</c> (input, output and <paramref name="more"/> outputs) beside it.
+    /// </summary>
+    internal static void ExportForPeft(string directory, string scenario, Tensor x, Tensor output, params (string Key, Tensor Output)[] more)
     {
         string? root = Environment.GetEnvironmentVariable("FLORA_PEFT_EXPORTS");
         if (string.IsNullOrEmpty(root)) return;
         string target = Path.Combine(root, scenario);
+        CopyDirectory(directory, target);
+        var outputs = new Dictionary<string, Tensor> { ["input"] = x, ["output"] = output };
+        foreach (var (key, tensor) in more) outputs[key] = tensor;
+        Safetensors.Save(Path.Combine(target, "flora_output.safetensors"), outputs);
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
         Directory.CreateDirectory(target);
-        foreach (var file in Directory.GetFiles(directory)) File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
-        Safetensors.Save(Path.Combine(target, "flora_output.safetensors"), new Dictionary<string, Tensor> { ["input"] = x, ["output"] = output });
+        foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        foreach (var sub in Directory.GetDirectories(source)) CopyDirectory(sub, Path.Combine(target, Path.GetFileName(sub)));
     }
 }
