@@ -57,8 +57,7 @@ internal sealed class AdaptedTarget
         _active = layers.ToArray();
         if (_active.Length == 0) return;
         foreach (var layer in _active) Follow(layer);
-        AdapterLayer wrapper = _active.Length == 1 ? _active[0] : new ActiveAdapterSum(Slot.Path, Slot.Layer, _active);
-        _injection = Injection.Inject(Slot, wrapper);
+        _injection = Injection.Inject(Slot, _active.Length == 1 ? _active[0] : InModelsMode(new ActiveAdapterSum(Slot.Path, Slot.Layer, _active)));
     }
 
     /// <summary>Gives the slot its base layer back (the layers stay the owners' to dispose).</summary>
@@ -66,13 +65,36 @@ internal sealed class AdaptedTarget
     {
         if (_injection is null) return;
         _injection.Remove();
-        if (_injection.Wrapper is ActiveAdapterSum sum)
+        var wrapper = _injection.Wrapper;
+        if (!_layers.Exists(l => ReferenceEquals(l.Layer, wrapper)))
         {
-            sum.ReleaseBaseLayer();
-            sum.Dispose();
+            wrapper.ReleaseBaseLayer(); // a sum or a mixed batch of the layers: its own, the layers stay
+            wrapper.Dispose();
         }
         _injection = null;
         _active = Array.Empty<AdapterLayer>();
+    }
+
+    /// <summary>
+    /// Puts in the slot a mixed batch of <paramref name="rows"/> (PEFT's <c>adapter_names</c>): each named adapter's
+    /// row indices; the rows of adapters without a layer here, and the others, keep the base output. <see cref="Activate"/>
+    /// (after <see cref="TakeOut"/>) ends it.
+    /// </summary>
+    public void EnterMixedBatch(IReadOnlyList<(NamedAdapter Adapter, long[] Rows)> rows, long batchSize)
+    {
+        TakeOut();
+        var device = Slot.Layer.parameters().FirstOrDefault()?.device ?? torch.CPU;
+        var groups = new List<(AdapterLayer, Tensor)>();
+        foreach (var (adapter, indices) in rows)
+        {
+            foreach (var (owner, layer) in _layers)
+            {
+                if (!ReferenceEquals(owner, adapter)) continue;
+                Follow(layer);
+                groups.Add((layer, torch.tensor(indices, device: device)));
+            }
+        }
+        _injection = Injection.Inject(Slot, InModelsMode(new MixedBatchAdapters(Slot.Path, Slot.Layer, groups.ToArray(), batchSize)));
     }
 
     /// <summary>Switches what the slot computes on or off (<see cref="FloraAttachment.Disable"/>): the wrapper and the active layers.</summary>
@@ -80,6 +102,13 @@ internal sealed class AdaptedTarget
     {
         _injection?.Wrapper.SetEnabled(enabled);
         foreach (var layer in _active) layer.SetEnabled(enabled);
+    }
+
+    /// <summary>A wrapper made now (TorchSharp modules start in train mode) in the mode of the base layer, which follows the model's.</summary>
+    private AdapterLayer InModelsMode(AdapterLayer wrapper)
+    {
+        if (wrapper.training != Slot.Layer.training) wrapper.train(Slot.Layer.training);
+        return wrapper;
     }
 
     /// <summary>Moves <paramref name="layer"/> to its base weight's device (an inactive layer did not move with the model) and into the model's mode.</summary>

@@ -22,6 +22,7 @@ public sealed partial class FloraAttachment
     private readonly List<NamedAdapter> _named = new();
     private NamedAdapter[] _active = Array.Empty<NamedAdapter>();
     private AdapterLayer[] _activeLayers = Array.Empty<AdapterLayer>();
+    private NamedAdapter[] _groupsToRelease = Array.Empty<NamedAdapter>(); // whose groups may have built in a forward: the active ones, or all in a mixed batch
 
     /// <summary>Every adapter's name, in the order they were added; the first is <c>"default"</c>.</summary>
     public IReadOnlyList<string> AdapterNames => _named.Select(n => n.Name).ToArray();
@@ -177,6 +178,7 @@ public sealed partial class FloraAttachment
         foreach (var target in _targets) target.Activate(next);
         foreach (var named in _named) named.SetTrainable(next.Contains(named));
         _active = next;
+        _groupsToRelease = next;
         _activeLayers = next.SelectMany(n => n.Layers).ToArray();
         _everyAdapterRan = false;
         _modelCalls = 0;

@@ -334,6 +334,7 @@ public sealed partial class FloraAttachment
     public IDisposable Disable()
     {
         EnsureAttached();
+        EnsureNoMixedBatch("disable the adapters");
         if (_disableDepth++ == 0)
         {
             _remergeAfterDisable = UnmergeAdapters();
@@ -487,7 +488,7 @@ public sealed partial class FloraAttachment
     /// <summary>At the end of every forward of the model: releases what it built, and checks once that every adapter ran.</summary>
     private void OnForwardEnded()
     {
-        foreach (var adapter in _active) adapter.ReleaseGroups();
+        foreach (var adapter in _groupsToRelease) adapter.ReleaseGroups();
         _modelCalls++;
         if (_everyAdapterRan || AllowUnusedAdapters) return;
         var idle = IdleAdapters();
@@ -543,6 +544,7 @@ public sealed partial class FloraAttachment
 
     private void EnsureEnabled(string action)
     {
+        EnsureNoMixedBatch(action);
         if (IsDisabled)
             throw new InvalidOperationException($"Cannot {action} while the adapters are disabled (inside a Disable() scope): the model holds the base values for now. " +
                                                 "Dispose the scope first.");

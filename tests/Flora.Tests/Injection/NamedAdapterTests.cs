@@ -126,6 +126,27 @@ public class NamedAdapterTests
     }
 
     [Fact]
+    public void Several_active_adapters_in_eval_mode_apply_no_dropout()
+    {
+        var (model, fc) = LinearModel();
+        using var _ = model;
+        var dropping = LoraOptions with { Dropout = 0.5 };
+        var attachment = FloraInjector.Attach(model, new FloraConfig { TargetModules = new[] { "fc" }, Defaults = dropping }, FloraMethod.Lora);
+        Randomise(attachment, 900);
+        var first = attachment.Adapters[0];
+        attachment.AddAdapter("second", FloraMethod.Lora, dropping);
+        attachment.SetAdapter("second");
+        Randomise(attachment, 950);
+        var second = attachment.Adapters[0];
+        attachment.SetAdapters(new[] { "default", "second" });
+        model.eval();
+        using var x = TestTensors.Randn(new long[] { 8, 6 }, 10);
+        using var output = Output(model, x);
+        using var expected = LinearFormula(x, fc, new[] { ((LoraLinear)first).Delta(), ((LoraLinear)second).Delta() });
+        TestTensors.AssertClose(expected, output, 1e-5, 1e-5, "eval mode: no dropout on either adapter");
+    }
+
+    [Fact]
     public void Dora_among_several_rescales_the_running_result_as_PEFT_does()
     {
         var (model, fc) = LinearModel();
