@@ -96,6 +96,7 @@ namespace Flora.Generators
                 w.Line(GeneratedCode);
                 w.Line("public " + hide + "void LoadFlora(string path) => __FloraAttached().Load(path);");
                 w.Line();
+                EmitNamedAdapterMembers(w, hide);
                 w.Line("/// <summary>The trainable tensors of the attached method, for the optimizer.</summary>");
                 w.Line("/// <returns>The adapters' parameters.</returns>");
                 w.Line(GeneratedCode);
@@ -107,6 +108,35 @@ namespace Flora.Generators
                 w.Line("    ?? throw new global::System.InvalidOperationException(\"" + model + " has no adapters attached. Call AttachFlora() first.\");");
                 w.Line();
                 EmitAdaptersClass(w, spec, hide);
+            }
+
+            /// <summary>Several named adapters on one base (PEFT's adapter names): add, switch, save and load one by name.</summary>
+            private static void EmitNamedAdapterMembers(CodeWriter w, string hide)
+            {
+                w.Line("/// <summary>Adds the named adapter <paramref name=\"name\"/> of <paramref name=\"method\"/> beside those attached, on the same targets, frozen and inactive.</summary>");
+                w.Line("/// <param name=\"name\">The new adapter's name (the first one is \"default\").</param>");
+                w.Line("/// <param name=\"method\">Its method.</param>");
+                w.Line("/// <param name=\"defaults\">Settings in place of <c>[FloraModel]</c>'s (what a target sets itself still wins); null: those the model attached with.</param>");
+                w.Line(GeneratedCode);
+                w.Line("public " + hide + "void AddFloraAdapter(string name, global::Flora.FloraMethod method, global::Flora.FloraModelOptions? defaults = null) => __FloraAttached().AddAdapter(name, method, defaults);");
+                w.Line();
+                w.Line("/// <summary>Makes <paramref name=\"name\"/> the active adapter: it computes and trains, the others are frozen.</summary>");
+                w.Line("/// <param name=\"name\">The adapter's name.</param>");
+                w.Line(GeneratedCode);
+                w.Line("public " + hide + "void SetFloraAdapter(string name) => __FloraAttached().SetAdapter(name);");
+                w.Line();
+                w.Line("/// <summary>Saves the adapter <paramref name=\"adapterName\"/>, active or not, to a safetensors file, atomically.</summary>");
+                w.Line("/// <param name=\"path\">The file to write.</param>");
+                w.Line("/// <param name=\"adapterName\">The adapter to save.</param>");
+                w.Line(GeneratedCode);
+                w.Line("public " + hide + "void SaveFlora(string path, string adapterName) => __FloraAttached().Save(path, adapterName);");
+                w.Line();
+                w.Line("/// <summary>Loads a saved adapter file (or a PEFT directory) as the new named adapter <paramref name=\"adapterName\"/>, frozen and inactive; validates it whole first.</summary>");
+                w.Line("/// <param name=\"path\">The file or directory to read.</param>");
+                w.Line("/// <param name=\"adapterName\">The new adapter's name.</param>");
+                w.Line(GeneratedCode);
+                w.Line("public " + hide + "void LoadFlora(string path, string adapterName) => __FloraAttached().LoadAdapter(path, adapterName);");
+                w.Line();
             }
 
             /// <summary>One <c>public const long</c> count, documented with what it counts.</summary>

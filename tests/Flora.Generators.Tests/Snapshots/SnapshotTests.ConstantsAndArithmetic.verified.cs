@@ -93,6 +93,30 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
         public void LoadFlora(string path) => __FloraAttached().Load(path);
 
+        /// <summary>Adds the named adapter <paramref name="name"/> of <paramref name="method"/> beside those attached, on the same targets, frozen and inactive.</summary>
+        /// <param name="name">The new adapter's name (the first one is "default").</param>
+        /// <param name="method">Its method.</param>
+        /// <param name="defaults">Settings in place of <c>[FloraModel]</c>'s (what a target sets itself still wins); null: those the model attached with.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public void AddFloraAdapter(string name, global::Flora.FloraMethod method, global::Flora.FloraModelOptions? defaults = null) => __FloraAttached().AddAdapter(name, method, defaults);
+
+        /// <summary>Makes <paramref name="name"/> the active adapter: it computes and trains, the others are frozen.</summary>
+        /// <param name="name">The adapter's name.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public void SetFloraAdapter(string name) => __FloraAttached().SetAdapter(name);
+
+        /// <summary>Saves the adapter <paramref name="adapterName"/>, active or not, to a safetensors file, atomically.</summary>
+        /// <param name="path">The file to write.</param>
+        /// <param name="adapterName">The adapter to save.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public void SaveFlora(string path, string adapterName) => __FloraAttached().Save(path, adapterName);
+
+        /// <summary>Loads a saved adapter file (or a PEFT directory) as the new named adapter <paramref name="adapterName"/>, frozen and inactive; validates it whole first.</summary>
+        /// <param name="path">The file or directory to read.</param>
+        /// <param name="adapterName">The new adapter's name.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
+        public void LoadFlora(string path, string adapterName) => __FloraAttached().LoadAdapter(path, adapterName);
+
         /// <summary>The trainable tensors of the attached method, for the optimizer.</summary>
         /// <returns>The adapters' parameters.</returns>
         [global::System.CodeDom.Compiler.GeneratedCode("Flora.Generators", "0.1.0")]
