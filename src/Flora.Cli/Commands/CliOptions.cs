@@ -24,6 +24,12 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary><c>--adapter NAME</c>: which adapter of a directory (<see cref="AdapterSources"/>).</summary>
+    public static Option<string?> AdapterName() => new("--adapter")
+    {
+        Description = "The adapter's name in a directory of adapters (`flora inspect DIR` lists them; default: \"default\", or the only one)",
+    };
+
     /// <summary><paramref name="path"/> when the adapter file exists; otherwise an error naming it.</summary>
     public static string ExistingFile(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"adapter file '{path}' does not exist.", path);

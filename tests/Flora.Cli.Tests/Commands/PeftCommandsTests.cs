@@ -11,7 +11,7 @@ public sealed class PeftCommandsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static TinyConvNeXt Base()
+    internal static TinyConvNeXt Base()
     {
         var model = new TinyConvNeXt(width: 8);
         using var generator = new Generator(11);
