@@ -113,29 +113,28 @@ namespace Flora.Generators
             /// <summary>Several named adapters on one base (PEFT's adapter names): add, switch, save and load one by name.</summary>
             private static void EmitNamedAdapterMembers(CodeWriter w, string hide)
             {
-                w.Line("/// <summary>Adds the named adapter <paramref name=\"name\"/> of <paramref name=\"method\"/> beside those attached, on the same targets, frozen and inactive.</summary>");
-                w.Line("/// <param name=\"name\">The new adapter's name (the first one is \"default\").</param>");
-                w.Line("/// <param name=\"method\">Its method.</param>");
-                w.Line("/// <param name=\"defaults\">Settings in place of <c>[FloraModel]</c>'s (what a target sets itself still wins); null: those the model attached with.</param>");
+                Forwarding(w, "Adds the named adapter <paramref name=\"name\"/> of <paramref name=\"method\"/> beside those attached, on the same targets, frozen and inactive.",
+                    new[] { ("name", "The new adapter's name (the first one is \"default\")."), ("method", "Its method."),
+                            ("defaults", "Settings in place of <c>[FloraModel]</c>'s (what a target sets itself still wins); null: those the model attached with.") },
+                    "public " + hide + "void AddFloraAdapter(string name, global::Flora.FloraMethod method, global::Flora.FloraModelOptions? defaults = null) => __FloraAttached().AddAdapter(name, method, defaults);");
+                Forwarding(w, "Makes <paramref name=\"name\"/> the active adapter: it computes and trains, the others are frozen.",
+                    new[] { ("name", "The adapter's name.") },
+                    "public " + hide + "void SetFloraAdapter(string name) => __FloraAttached().SetAdapter(name);");
+                Forwarding(w, "Saves the adapter <paramref name=\"adapterName\"/>, active or not, to a safetensors file, atomically.",
+                    new[] { ("path", "The file to write."), ("adapterName", "The adapter to save.") },
+                    "public " + hide + "void SaveFlora(string path, string adapterName) => __FloraAttached().Save(path, adapterName);");
+                Forwarding(w, "Loads a saved adapter file (or a PEFT directory) as the new named adapter <paramref name=\"adapterName\"/>, frozen and inactive; validates it whole first.",
+                    new[] { ("path", "The file or directory to read."), ("adapterName", "The new adapter's name.") },
+                    "public " + hide + "void LoadFlora(string path, string adapterName) => __FloraAttached().LoadAdapter(path, adapterName);");
+            }
+
+            /// <summary>A one-line member with its summary and parameter documentation.</summary>
+            private static void Forwarding(CodeWriter w, string summary, (string Name, string Doc)[] parameters, string declaration)
+            {
+                w.Line("/// <summary>" + summary + "</summary>");
+                foreach (var (name, doc) in parameters) w.Line("/// <param name=\"" + name + "\">" + doc + "</param>");
                 w.Line(GeneratedCode);
-                w.Line("public " + hide + "void AddFloraAdapter(string name, global::Flora.FloraMethod method, global::Flora.FloraModelOptions? defaults = null) => __FloraAttached().AddAdapter(name, method, defaults);");
-                w.Line();
-                w.Line("/// <summary>Makes <paramref name=\"name\"/> the active adapter: it computes and trains, the others are frozen.</summary>");
-                w.Line("/// <param name=\"name\">The adapter's name.</param>");
-                w.Line(GeneratedCode);
-                w.Line("public " + hide + "void SetFloraAdapter(string name) => __FloraAttached().SetAdapter(name);");
-                w.Line();
-                w.Line("/// <summary>Saves the adapter <paramref name=\"adapterName\"/>, active or not, to a safetensors file, atomically.</summary>");
-                w.Line("/// <param name=\"path\">The file to write.</param>");
-                w.Line("/// <param name=\"adapterName\">The adapter to save.</param>");
-                w.Line(GeneratedCode);
-                w.Line("public " + hide + "void SaveFlora(string path, string adapterName) => __FloraAttached().Save(path, adapterName);");
-                w.Line();
-                w.Line("/// <summary>Loads a saved adapter file (or a PEFT directory) as the new named adapter <paramref name=\"adapterName\"/>, frozen and inactive; validates it whole first.</summary>");
-                w.Line("/// <param name=\"path\">The file or directory to read.</param>");
-                w.Line("/// <param name=\"adapterName\">The new adapter's name.</param>");
-                w.Line(GeneratedCode);
-                w.Line("public " + hide + "void LoadFlora(string path, string adapterName) => __FloraAttached().LoadAdapter(path, adapterName);");
+                w.Line(declaration);
                 w.Line();
             }
 

@@ -40,7 +40,7 @@ public sealed partial class FloraAttachment
         foreach (var target in _targets) target.EnterMixedBatch(rows, adapterNames.Count);
         _groupsToRelease = _named.ToArray();
         _inMixedBatch = true;
-        return new MixedBatchScope(this);
+        return new ScopeEnd(EndMixedBatch);
     }
 
     private void EnsureNoMixedBatch(string action)
@@ -58,19 +58,5 @@ public sealed partial class FloraAttachment
         }
         _groupsToRelease = _active;
         _inMixedBatch = false;
-    }
-
-    /// <summary>Ends its mixed batch once, however often it is disposed.</summary>
-    private sealed class MixedBatchScope : IDisposable
-    {
-        private FloraAttachment? _attachment;
-
-        public MixedBatchScope(FloraAttachment attachment) => _attachment = attachment;
-
-        public void Dispose()
-        {
-            _attachment?.EndMixedBatch();
-            _attachment = null;
-        }
     }
 }

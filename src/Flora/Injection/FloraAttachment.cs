@@ -341,7 +341,7 @@ public sealed partial class FloraAttachment
             foreach (var target in _targets) target.SetEnabled(false);
             foreach (var saved in _savedModules) saved.SwapWithOriginal();
         }
-        return new DisableScope(this);
+        return new ScopeEnd(EndDisable);
     }
 
     private void EndDisable()
@@ -351,20 +351,6 @@ public sealed partial class FloraAttachment
         foreach (var target in _targets) target.SetEnabled(true);
         MergeAdapters(_remergeAfterDisable.Reverse()); // unmerged last to first: merged again first to last
         _remergeAfterDisable = Array.Empty<IFloraAdapter>();
-    }
-
-    /// <summary>Ends its <see cref="Disable"/> scope once, however often it is disposed.</summary>
-    private sealed class DisableScope : IDisposable
-    {
-        private FloraAttachment? _attachment;
-
-        public DisableScope(FloraAttachment attachment) => _attachment = attachment;
-
-        public void Dispose()
-        {
-            _attachment?.EndDisable();
-            _attachment = null;
-        }
     }
 
     /// <summary>

@@ -43,14 +43,19 @@ internal static class TwoAdapterModel
     }
 
     /// <summary>FLoRA as "default" and LoRA as "lora" on <paramref name="model"/> (a new TinyNet when null), both random; "default" active.</summary>
-    public static (TinyNet Model, FloraAttachment Attachment) Create(TinyNet? model = null)
+    public static (TinyNet Model, FloraAttachment Attachment) Create(TinyNet? model = null) =>
+        Create(model, (FloraMethod.Flora, FloraOptions), ("lora", FloraMethod.Lora, LoraOptions));
+
+    /// <summary>"default" of <paramref name="first"/> and a second adapter on a TinyNet, both random; "default" active.</summary>
+    public static (TinyNet Model, FloraAttachment Attachment) Create(TinyNet? model, (FloraMethod Method, FloraModelOptions Options) first,
+        (string Name, FloraMethod Method, FloraModelOptions Options) second)
     {
         model ??= new TinyNet();
         model.eval();
-        var attachment = FloraInjector.Attach(model, TinyNet.Config(FloraOptions));
+        var attachment = FloraInjector.Attach(model, TinyNet.Config(first.Options), first.Method);
         Randomise(attachment, 100);
-        attachment.AddAdapter("lora", FloraMethod.Lora, LoraOptions);
-        attachment.SetAdapter("lora");
+        attachment.AddAdapter(second.Name, second.Method, second.Options);
+        attachment.SetAdapter(second.Name);
         Randomise(attachment, 200);
         attachment.SetAdapter("default");
         return (model, attachment);

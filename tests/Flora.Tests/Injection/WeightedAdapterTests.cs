@@ -32,18 +32,7 @@ public class WeightedAdapterTests
     }
 
     /// <summary>TinyNet with LoRA "default" (rank 2) and LoRA "b" (rank 3), both random.</summary>
-    private static (TinyNet Model, FloraAttachment Attachment) TwoLoras()
-    {
-        var model = new TinyNet();
-        model.eval();
-        var attachment = FloraInjector.Attach(model, TinyNet.Config(Rank2), FloraMethod.Lora);
-        Randomise(attachment, 10);
-        attachment.AddAdapter("b", FloraMethod.Lora, Rank3);
-        attachment.SetAdapter("b");
-        Randomise(attachment, 20);
-        attachment.SetAdapter("default");
-        return (model, attachment);
-    }
+    private static (TinyNet Model, FloraAttachment Attachment) TwoLoras() => Create(null, (FloraMethod.Lora, Rank2), ("b", FloraMethod.Lora, Rank3));
 
     private static IFloraAdapter[] LayersOf(FloraAttachment attachment, string name)
     {
