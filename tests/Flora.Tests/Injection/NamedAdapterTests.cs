@@ -147,6 +147,54 @@ public class NamedAdapterTests
     }
 
     [Fact]
+    public void Several_active_adapters_train_together_and_the_inactive_one_gets_no_gradient()
+    {
+        var (model, attachment) = Create();
+        using var _ = model;
+        attachment.AddAdapter("idle", FloraMethod.Lora, LoraOptions);
+        attachment.SetAdapters(new[] { "default", "lora" });
+        var active = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor)).ToArray();
+        attachment.SetAdapter("idle");
+        var idle = attachment.Adapters.SelectMany(a => a.AdapterTensors.Select(t => t.Tensor)).ToArray();
+        attachment.SetAdapters(new[] { "default", "lora" });
+        Assert.Equal(active, attachment.Parameters());
+        model.train();
+        using var x = Input();
+        using (var loss = model.call(x).square().mean()) loss.backward();
+        Assert.All(active, p => Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, "an active adapter's tensor gets a gradient"));
+        Assert.All(idle, p => Assert.Null(p.grad));
+    }
+
+    [Fact]
+    public void AdaLoRA_keeps_one_allocator_per_adapter_and_the_regulariser_sums_the_active_ones()
+    {
+        var options = new FloraModelOptions { LoraAlpha = 8, AdaLora = new AdaLoraOptions { InitRank = 4, TargetRank = 2, TotalSteps = 8, TInit = 1, TFinal = 2 } };
+        using var model = new TinyNet();
+        model.eval();
+        var attachment = FloraInjector.Attach(model, TinyNet.Config(options), FloraMethod.AdaLora);
+        Randomise(attachment, 1000);
+        attachment.AddAdapter("b", FloraMethod.AdaLora, options);
+        attachment.SetAdapter("b");
+        Randomise(attachment, 1100);
+        using var termB = attachment.OrthogonalRegularization();
+        attachment.SetAdapter("default");
+        using var termDefault = attachment.OrthogonalRegularization();
+        attachment.SetAdapters(new[] { "default", "b" });
+        using var both = attachment.OrthogonalRegularization();
+        Assert.Equal(termDefault.item<float>() + termB.item<float>(), both.item<float>(), 4);
+        Assert.True(termDefault.item<float>() > 0 && termB.item<float>() > 0 && termDefault.item<float>() != termB.item<float>());
+
+        // Each active adapter's allocator steps on its own gradients; an inactive one is not consulted.
+        foreach (var tensor in attachment.Parameters()) tensor.grad = TestTensors.Randn(tensor.shape, 1200);
+        attachment.UpdateAndAllocate(1);
+        attachment.SetAdapter("b");
+        foreach (var tensor in attachment.Parameters()) tensor.grad = null;
+        Assert.Contains("gradient", Assert.Throws<InvalidOperationException>(() => attachment.UpdateAndAllocate(2)).Message);
+        attachment.SetAdapter("default");
+        attachment.UpdateAndAllocate(2);
+    }
+
+    [Fact]
     public void Dora_among_several_rescales_the_running_result_as_PEFT_does()
     {
         var (model, fc) = LinearModel();
