@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using Flora.Data;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Flora.Cli.Training;
 using Spectre.Console;
 using static TorchSharp.torch;

@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Flora.Comparison;
 using Spectre.Console;
 

@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using Flora.Data;
 using Flora.Comparison;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Spectre.Console;
 using static TorchSharp.torch;
 

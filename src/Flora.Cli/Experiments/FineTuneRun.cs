@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using Flora.Data;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Flora.Cli.Training;
 using Flora.Comparison;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Flora.Data;
 using Flora.Comparison;
 using Spectre.Console;

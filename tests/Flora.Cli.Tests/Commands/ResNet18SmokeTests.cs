@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
+using Flora.Reports;
 using Flora.Cli.Training;
 using Flora.Comparison;
 using Spectre.Console.Testing;

@@ -1,7 +1,6 @@
 using System.IO;
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class MarkdownReportTests
 {

@@ -1,6 +1,5 @@
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class ReportFormatTests
 {

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.IO;
-using Flora.Cli.Reports;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class PlotsTests
 {

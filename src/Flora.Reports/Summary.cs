@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using Flora.Comparison;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>One method (label) summarized over its seeds. Accuracies are fractions in [0, 1].</summary>
 /// <param name="Method">Display label.</param>
@@ -18,7 +17,7 @@ namespace Flora.Cli.Reports;
 /// <param name="MeanSecondsPerEpoch">Mean over seeds of the seconds per epoch.</param>
 /// <param name="PeakMemoryBytes">Largest peak memory over seeds, or null where no run knew it.</param>
 /// <param name="MeanEpochAccuracy">Per epoch, the mean test accuracy over the seeds that reached that epoch.</param>
-internal sealed record MethodSummary(
+public sealed record MethodSummary(
     string Method,
     MethodKind Kind,
     string? Budget,
@@ -39,7 +38,7 @@ internal sealed record MethodSummary(
 }
 
 /// <summary>Per-method summaries of many runs, in the order the methods first appear in the runs.</summary>
-internal sealed class Summary
+public sealed class Summary
 {
     private Summary(IReadOnlyList<MethodSummary> methods, IReadOnlyList<RunResult> runs, IReadOnlyList<string> warnings)
     {

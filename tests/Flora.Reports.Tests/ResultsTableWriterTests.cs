@@ -1,10 +1,8 @@
 using System.IO;
 using System.Text.RegularExpressions;
-using Flora.Cli.Reports;
-using Flora.Comparison;
 using Spectre.Console;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class ResultsTableWriterTests
 {

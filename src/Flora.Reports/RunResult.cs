@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Flora.Comparison;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>
 /// The raw result of one training run (one method, one budget, one seed).
@@ -19,7 +18,7 @@ namespace Flora.Cli.Reports;
 /// <param name="EpochTrainLoss">Mean training loss of each epoch.</param>
 /// <param name="SecondsPerEpoch">Mean wall-clock seconds per epoch.</param>
 /// <param name="PeakMemoryBytes">Peak memory in bytes, or null where unknown.</param>
-internal sealed record RunResult(
+public sealed record RunResult(
     string Method,
     MethodKind Kind,
     string? Budget,

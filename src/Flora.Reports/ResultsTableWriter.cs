@@ -4,13 +4,13 @@ using System.Linq;
 using System.Text;
 using Spectre.Console;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>
 /// The results table (Method | Trainable params | % of model | Test accuracy (mean ± std, %) | Time/epoch | Peak memory),
 /// one row per method in run order, for the console (Spectre.Console) and as markdown.
 /// </summary>
-internal static class ResultsTableWriter
+public static class ResultsTableWriter
 {
     /// <summary>The column headers.</summary>
     public static IReadOnlyList<string> Columns { get; } =
@@ -77,18 +77,6 @@ internal static class ResultsTableWriter
     public static string ToMarkdown(Summary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        var builder = new StringBuilder();
-        AppendMarkdownRow(builder, Columns);
-        builder.Append("|---|").Append(string.Concat(Enumerable.Repeat("--:|", Columns.Count - 1))).Append('\n');
-        foreach (string[] row in Rows(summary))
-        {
-            AppendMarkdownRow(builder, row);
-        }
-        return builder.ToString();
-    }
-
-    private static void AppendMarkdownRow(StringBuilder builder, IEnumerable<string> cells)
-    {
-        builder.Append("| ").AppendJoin(" | ", cells.Select(ReportFormat.MarkdownCell)).Append(" |\n");
+        return new TextTable(Columns, Rows(summary), Columns.Select((_, c) => c > 0).ToArray()).ToMarkdown();
     }
 }

@@ -4,15 +4,15 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>A plot image to link from results.md.</summary>
 /// <param name="Caption">Alt text and caption.</param>
 /// <param name="RelativePath">Path relative to results.md (forward slashes).</param>
-internal sealed record PlotLink(string Caption, string RelativePath);
+public sealed record PlotLink(string Caption, string RelativePath);
 
 /// <summary>results.md: title, settings, the results table, the paired comparisons, the plots and how to read them.</summary>
-internal static class MarkdownReport
+public static class MarkdownReport
 {
     /// <summary>The text of results.md.</summary>
     /// <param name="title">The level-1 heading.</param>

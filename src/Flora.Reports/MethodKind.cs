@@ -1,4 +1,4 @@
-namespace Flora.Comparison;
+namespace Flora.Reports;
 
 /// <summary>Which fine-tuning method a run used (drives colours and grouping in the plots).</summary>
 public enum MethodKind

@@ -3,9 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using Flora.Comparison;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>One FLoRA configuration against the LoRA and DoRA matched to its budget.</summary>
 /// <param name="Flora">FLoRA at this budget (a scale variant has a row of its own).</param>
@@ -13,7 +12,7 @@ namespace Flora.Cli.Reports;
 /// <param name="Dora">DoRA at the same budget, or null when it did not run.</param>
 /// <param name="AgainstLora">FLoRA − LoRA paired by seed, or null.</param>
 /// <param name="AgainstDora">FLoRA − DoRA paired by seed, or null.</param>
-internal sealed record BudgetRow(MethodSummary Flora, MethodSummary? Lora, MethodSummary? Dora, PairedComparison? AgainstLora, PairedComparison? AgainstDora)
+public sealed record BudgetRow(MethodSummary Flora, MethodSummary? Lora, MethodSummary? Dora, PairedComparison? AgainstLora, PairedComparison? AgainstDora)
 {
     /// <summary>The seeds a comparison within two standard deviations should have (the sweep's rule: 3 seeds a point, 5 where it is close).</summary>
     public const int SeedsWhenClose = 5;
@@ -33,7 +32,7 @@ internal sealed record BudgetRow(MethodSummary Flora, MethodSummary? Lora, Metho
 /// The budget view of a comparison (results.md's "By budget" section): per FLoRA configuration, ascending in trainable
 /// parameters, its share of the model, the three methods' accuracies and the paired FLoRA − LoRA / − DoRA intervals.
 /// </summary>
-internal static class BudgetTable
+public static class BudgetTable
 {
     /// <summary>The rows: one per FLoRA method of <paramref name="summary"/>, ordered by FLoRA's trainable count.</summary>
     public static IReadOnlyList<BudgetRow> Rows(Summary summary, IReadOnlyList<PairedComparison> comparisons)
@@ -58,18 +57,19 @@ internal static class BudgetTable
         var rows = Rows(summary, comparisons);
         if (rows.Count == 0) return string.Empty;
         var md = new StringBuilder("## By budget\n\n");
-        md.Append("| FLoRA | % of model | FLoRA | LoRA | DoRA | FLoRA − LoRA (95% CI) | FLoRA − DoRA (95% CI) |\n|---|--:|--:|--:|--:|--:|--:|\n");
         int maxRuns = summary.MaxRuns;
-        foreach (var row in rows)
+        string[] header = ["FLoRA", "% of model", "FLoRA", "LoRA", "DoRA", "FLoRA − LoRA (95% CI)", "FLoRA − DoRA (95% CI)"];
+        var cells = rows.Select(row => new[]
         {
-            md.Append("| ").Append(ReportFormat.MarkdownCell(row.Flora.Method))
-              .Append(" | ").Append(ReportFormat.Share(row.Flora.TrainablePercent))
-              .Append(" | ").Append(ReportFormat.Accuracy(row.Flora, maxRuns))
-              .Append(" | ").Append(row.Lora is null ? "–" : ReportFormat.Accuracy(row.Lora, maxRuns))
-              .Append(" | ").Append(row.Dora is null ? "–" : ReportFormat.Accuracy(row.Dora, maxRuns))
-              .Append(" | ").Append(Interval(row.AgainstLora))
-              .Append(" | ").Append(Interval(row.AgainstDora)).Append(" |\n");
-        }
+            row.Flora.Method,
+            ReportFormat.Share(row.Flora.TrainablePercent),
+            ReportFormat.Accuracy(row.Flora, maxRuns),
+            row.Lora is null ? "–" : ReportFormat.Accuracy(row.Lora, maxRuns),
+            row.Dora is null ? "–" : ReportFormat.Accuracy(row.Dora, maxRuns),
+            Interval(row.AgainstLora),
+            Interval(row.AgainstDora),
+        }).ToArray();
+        md.Append(new TextTable(header, cells, header.Select((_, c) => c > 0).ToArray()).ToMarkdown());
         var close = rows.Where(r => r.NeedsMoreSeeds).ToList();
         md.Append('\n');
         if (close.Count > 0)

@@ -1,7 +1,5 @@
-using Flora.Cli.Reports;
-using Flora.Comparison;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 /// <summary>The "By budget" section and the sweep plot from made-up runs.</summary>
 public sealed class BudgetTableTests

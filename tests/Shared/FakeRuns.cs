@@ -1,7 +1,8 @@
-using Flora.Cli.Reports;
-using Flora.Comparison;
+using System;
+using System.Linq;
+using Flora.Reports;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Testing;
 
 /// <summary>Made-up runs for the report tests.</summary>
 internal static class FakeRuns

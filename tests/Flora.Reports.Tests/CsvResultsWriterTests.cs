@@ -2,10 +2,8 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
-using Flora.Cli.Reports;
-using Flora.Comparison;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class CsvResultsWriterTests
 {

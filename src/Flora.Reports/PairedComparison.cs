@@ -2,12 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using Flora.Comparison;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>What a paired comparison supports.</summary>
-internal enum PairedOutcome
+public enum PairedOutcome
 {
     /// <summary>Fewer than two paired seeds: no confidence interval, no conclusion.</summary>
     TooFewPairs,
@@ -37,7 +36,7 @@ internal enum PairedOutcome
 /// <param name="Losses">Seeds where A is lower.</param>
 /// <param name="Ties">Seeds where both are equal.</param>
 /// <param name="UnpairedSeeds">Seeds run for only one of the two methods, dropped from the comparison.</param>
-internal sealed record PairedComparison(
+public sealed record PairedComparison(
     string MethodA,
     string MethodB,
     IReadOnlyList<int> Seeds,

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>
 /// results.csv: one row per run (RFC 4180: CRLF line ends, fields with a comma, quote or line break quoted,
@@ -13,7 +13,7 @@ namespace Flora.Cli.Reports;
 /// epoch_1 … epoch_N (test accuracy after each epoch), seconds_per_epoch, peak_memory_bytes,
 /// train_loss_1 … train_loss_N. N is the most epochs of any run; shorter runs leave the rest empty.
 /// </summary>
-internal static class CsvResultsWriter
+public static class CsvResultsWriter
 {
     /// <summary>The file a comparison writes its runs to.</summary>
     public const string FileName = "results.csv";

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>The few statistics the reports need: mean, sample standard deviation, Student's t quantiles.</summary>
-internal static class Statistics
+public static class Statistics
 {
     /// <summary>Arithmetic mean; NaN for no values.</summary>
     public static double Mean(IReadOnlyList<double> values)

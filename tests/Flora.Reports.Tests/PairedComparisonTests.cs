@@ -1,7 +1,5 @@
-using Flora.Cli.Reports;
-using Flora.Comparison;
 
-namespace Flora.Cli.Tests.Reports;
+namespace Flora.Reports.Tests;
 
 public sealed class PairedComparisonTests
 {

@@ -2,10 +2,10 @@ using System;
 using System.Globalization;
 using System.Text;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>Number formatting shared by the console table, the markdown and the plots (invariant culture).</summary>
-internal static class ReportFormat
+public static class ReportFormat
 {
     /// <summary>The minus sign used in signed numbers (U+2212).</summary>
     public const string Minus = "\u2212";

@@ -3,17 +3,16 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using Flora.Comparison;
 using ScottPlot;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>
 /// The two PNG plots of a comparison (ScottPlot 5): test accuracy against trainable parameters (log x axis, one
 /// marker per method with ± std error bars, labelled) and test accuracy per epoch (mean over seeds, one line per
 /// method). Colour follows the method kind, marker shape and line pattern the budget. Files are written atomically.
 /// </summary>
-internal static class Plots
+public static class Plots
 {
     /// <summary>Default width in pixels.</summary>
     public const int DefaultWidth = 800;

@@ -4,15 +4,14 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
-using Flora.Comparison;
 
-namespace Flora.Cli.Reports;
+namespace Flora.Reports;
 
 /// <summary>
 /// Reads back the results.csv that <see cref="CsvResultsWriter"/> writes (RFC 4180 quoting, invariant culture), so that a
 /// report can be rebuilt from a run that was interrupted or ran elsewhere (<c>flora report</c>).
 /// </summary>
-internal static class CsvResultsReader
+public static class CsvResultsReader
 {
     /// <summary>The runs in <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the line and column on bad input.</summary>
     public static IReadOnlyList<RunResult> Read(string path)
@@ -50,7 +49,7 @@ internal static class CsvResultsReader
     }
 
     /// <summary>Splits RFC 4180 text into rows of fields (quoted fields may hold commas, quotes and line breaks).</summary>
-    internal static List<List<string>> Parse(string text, string path)
+    public static List<List<string>> Parse(string text, string path)
     {
         var rows = new List<List<string>>();
         var row = new List<string>();
