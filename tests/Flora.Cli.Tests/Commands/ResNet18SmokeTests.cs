@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Reports;
 using Flora.Cli.Training;
 using Flora.Comparison;
+using Flora.Reports;
 using Spectre.Console.Testing;
 using Xunit.Abstractions;
 
