@@ -145,42 +145,13 @@ public static class Statistics
         double qap = a + 1.0;
         double qam = a - 1.0;
         double c = 1.0;
-        double d = 1.0 - qab * x / qap;
-        if (Math.Abs(d) < Tiny)
-        {
-            d = Tiny;
-        }
-        d = 1.0 / d;
+        double d = 1.0 / AwayFromZero(1.0 - qab * x / qap);
         double h = d;
         for (int m = 1; m <= 10_000; m++)
         {
             int m2 = 2 * m;
-            double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-            d = 1.0 + aa * d;
-            if (Math.Abs(d) < Tiny)
-            {
-                d = Tiny;
-            }
-            c = 1.0 + aa / c;
-            if (Math.Abs(c) < Tiny)
-            {
-                c = Tiny;
-            }
-            d = 1.0 / d;
-            h *= d * c;
-            aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-            d = 1.0 + aa * d;
-            if (Math.Abs(d) < Tiny)
-            {
-                d = Tiny;
-            }
-            c = 1.0 + aa / c;
-            if (Math.Abs(c) < Tiny)
-            {
-                c = Tiny;
-            }
-            d = 1.0 / d;
-            double delta = d * c;
+            h *= Step(m * (b - m) * x / ((qam + m2) * (a + m2)));
+            double delta = Step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)));
             h *= delta;
             if (Math.Abs(delta - 1.0) < Epsilon)
             {
@@ -188,6 +159,16 @@ public static class Statistics
             }
         }
         return h;
+
+        // One term of the fraction by the modified Lentz method: the factor it multiplies h by.
+        double Step(double aa)
+        {
+            d = 1.0 / AwayFromZero(1.0 + aa * d);
+            c = AwayFromZero(1.0 + aa / c);
+            return d * c;
+        }
+
+        static double AwayFromZero(double value) => Math.Abs(value) < Tiny ? Tiny : value;
     }
 
     /// <summary>ln Γ(x) for x &gt; 0 (Lanczos, g = 7, 9 terms; ~1e-15 relative).</summary>
