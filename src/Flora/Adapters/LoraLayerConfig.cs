@@ -77,30 +77,9 @@ public sealed record LoraLayerConfig
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
         if ((target.LoraRank ?? model.LoraRank) is not int requested)
-            return For(layer, MatchedBudgetSource(layer, weightShape, model, target, dora, transposed), model, target, dora, outChannels);
+            return For(layer, BudgetMatching.FloraReference(layer, weightShape, model, target, transposed, dora ? "DoRA" : "LoRA", "rank", "LoraRank"), model, target, dora, outChannels);
         return Create(layer, ChosenRank(layer, weightShape, requested), null, model, target,
             target.Dropout ?? model.Dropout, target.ForwardPath ?? model.ForwardPath, model.AutocastAdapterDtype);
-    }
-
-    /// <summary>
-    /// FLoRA's configuration of the target, which a matched rank needs for FLoRA's trainable count. FLoRA's own refusals
-    /// (a rank below 1, an explicit R3 larger than a kernel axis, a scale that is not positive) say why FLoRA's settings
-    /// matter to LoRA here and how to do without them: set <c>LoraRank</c>.
-    /// </summary>
-    private static FloraLayerConfig MatchedBudgetSource(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target,
-        bool dora, bool transposed)
-    {
-        try
-        {
-            return FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed);
-        }
-        catch (ArgumentException e)
-        {
-            string method = dora ? "DoRA" : "LoRA";
-            throw new ArgumentException($"{e.Message} {method}'s rank of '{layer}' is matched to FLoRA's trainable count for it (LoraRank is unset), " +
-                                        $"and FLoRA refuses these settings, so there is no count to match. Fix FLoRA's settings, or set LoraRank " +
-                                        $"to choose {method}'s rank without FLoRA's budget.", e);
-        }
     }
 
     private static int ChosenRank(string layer, IReadOnlyList<long> weightShape, int requested) => requested >= 1
