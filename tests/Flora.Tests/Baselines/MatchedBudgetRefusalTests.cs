@@ -43,23 +43,31 @@ public sealed class MatchedBudgetRefusalTests
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
     }
 
+    public static TheoryData<FloraMethod> MatchedMethods => new() { FloraMethod.Lora, FloraMethod.Dora, FloraMethod.Houlsby, FloraMethod.Pfeiffer, FloraMethod.AdaLora };
+
     [Theory]
-    [MemberData(nameof(Methods))]
-    public void A_given_size_does_not_read_FLoRA_settings(FloraMethod method, string matched, string setting)
+    [MemberData(nameof(MatchedMethods))]
+    public void A_given_size_does_not_read_FLoRA_settings(FloraMethod method)
     {
-        _ = matched;
-        var defaults = setting switch
+        var sizeGiven = method switch
         {
-            "LoraRank" => new FloraModelOptions { Rank = 4, LoraRank = 2 },
-            "AdapterSize" => new FloraModelOptions { Rank = 4, AdapterSize = 3 },
+            FloraMethod.Lora or FloraMethod.Dora => new FloraModelOptions { Rank = 4, LoraRank = 2 },
+            FloraMethod.Houlsby or FloraMethod.Pfeiffer => new FloraModelOptions { Rank = 4, AdapterSize = 3 },
             _ => new FloraModelOptions { Rank = 4, AdaLora = new AdaLoraOptions { TargetRank = 2, TotalSteps = 20 } },
         };
         using var model = new TinyNet();
 
-        var attachment = FloraInjector.Attach(model, WithRefusedFloraR3(defaults), method);
+        var attachment = FloraInjector.Attach(model, WithRefusedFloraR3(sizeGiven), method);
 
         Assert.Equal(method, attachment.Method);
         Assert.NotEmpty(attachment.Adapters);
+        Assert.All(attachment.Adapters, adapter => Assert.Equal(method switch { FloraMethod.Houlsby or FloraMethod.Pfeiffer => 3, _ => 2 }, adapter switch
+        {
+            LoraLayer lora => lora.Config.Rank,
+            BottleneckAdapterLayer bottleneck => bottleneck.Size,
+            AdaLoraLayer adaLora => adaLora.Config.TargetRank,
+            _ => throw new InvalidOperationException($"{adapter.Name} is a {adapter.GetType().Name}"),
+        }));
         attachment.Detach();
     }
 }
