@@ -55,7 +55,7 @@ namespace Flora.Analyzers.CodeFixes
 
         private static string Title(bool value, bool hasModelAttribute)
         {
-            string setting = "SaveNormLayers = " + (value ? "true" : "false");
+            string setting = FloraArgumentNames.SaveNormLayers + " = " + (value ? "true" : "false");
             string what = value ? " (train and save the norm layers)" : " (keep the norm layers frozen)";
             return (hasModelAttribute ? "Add " + setting + " to [FloraModel]" : "Add [FloraModel(" + setting + ")]") + what;
         }

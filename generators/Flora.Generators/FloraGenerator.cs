@@ -27,19 +27,8 @@ namespace Flora.Generators
                     static (ctx, ct) => Parser.ParseModelType(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
                 .WithTrackingName(FloraStepNames.ModelTypes);
 
-            var fromTargets = context.SyntaxProvider
-                .ForAttributeWithMetadataName(
-                    FloraSymbols.TargetAttributeName,
-                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
-                    static (ctx, ct) => Parser.ParseAnnotatedMember(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
-                .WithTrackingName(FloraStepNames.Targets);
-
-            var fromModulesToSave = context.SyntaxProvider
-                .ForAttributeWithMetadataName(
-                    FloraSymbols.ModuleToSaveAttributeName,
-                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
-                    static (ctx, ct) => Parser.ParseAnnotatedMember(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
-                .WithTrackingName(FloraStepNames.ModulesToSave);
+            var fromTargets = ModelsOfAnnotatedMembers(context.SyntaxProvider, FloraSymbols.TargetAttributeName, FloraStepNames.Targets);
+            var fromModulesToSave = ModelsOfAnnotatedMembers(context.SyntaxProvider, FloraSymbols.ModuleToSaveAttributeName, FloraStepNames.ModulesToSave);
 
             var models = fromModelAttributes.Collect()
                 .Combine(fromTargets.Collect())
@@ -69,5 +58,13 @@ namespace Flora.Generators
 
             context.RegisterSourceOutput(interceptors, static (output, spec) => output.AddSource(spec.HintName, InterceptionEmitter.Emit(spec)));
         }
+
+        /// <summary>The models read from their first member with attribute <paramref name="attributeName"/> (fields and properties).</summary>
+        private static IncrementalValuesProvider<ParsedModel> ModelsOfAnnotatedMembers(SyntaxValueProvider syntax, string attributeName, string stepName) =>
+            syntax.ForAttributeWithMetadataName(
+                    attributeName,
+                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
+                    static (ctx, ct) => Parser.ParseAnnotatedMember(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
+                .WithTrackingName(stepName);
     }
 }

@@ -174,6 +174,40 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void Changing_a_nested_model_in_another_file_updates_the_outer_model_s_count()
+    {
+        // Outer's count adds Inner's fc at Outer's Rank 8: Linear(16, 16) 64 + 128 + 128 = 320; head Linear(16, 4)
+        // at ranks (4, 8): 32 + 16 + 128 = 176. Inner's fc as Linear(16, 8): 64 + 64 + 128 = 256.
+        var compilation = Compile(
+            Usings + """
+            [FloraModel]
+            public partial class Outer : Module<Tensor, Tensor>
+            {
+                private readonly Inner inner = new Inner();
+                [FloraTarget] private readonly Linear head = Linear(16, 4);
+                public Outer() : base(nameof(Outer)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => head.call(x);
+            }
+            """,
+            Usings + """
+            public partial class Inner : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Linear fc = Linear(16, 16);
+                public Inner() : base(nameof(Inner)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => fc.call(x);
+            }
+            """);
+        var inner = compilation.SyntaxTrees.Last();
+        var edited = compilation.ReplaceSyntaxTree(inner, Parse(inner.GetText().ToString().Replace("Linear(16, 16)", "Linear(16, 8)"), inner.FilePath));
+        var (first, second) = RunTwice(compilation, edited);
+        string Outer(GeneratorRunResult run) => run.GeneratedSources.Single(s => s.HintName == "Outer.Flora.g.cs").SourceText.ToString();
+        Assert.Equal("496", ConstCount(Outer(first)));
+        Assert.Equal("432", ConstCount(Outer(second)));
+        var models = second.TrackedSteps[FloraStepNames.Models].SelectMany(s => s.Outputs).ToList();
+        Assert.All(models, output => Assert.Equal(IncrementalStepRunReason.Modified, output.Reason));
+    }
+
+    [Fact]
     public void Changing_one_model_leaves_the_other_models_output_cached()
     {
         var compilation = Compile(ModelFile, OtherModelFile);
