@@ -1,4 +1,5 @@
 // Shared by the generator and the analyzers (linked source).
+using System;
 using System.Collections.Generic;
 using Flora.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -13,7 +14,8 @@ namespace Flora.Generators
     internal sealed class ModelDescription
     {
         public ModelDescription(INamedTypeSymbol type, ModelAttributeValues? attribute, bool canGenerate, ModelHeader header,
-            IReadOnlyList<TargetPart> targets, IReadOnlyList<SavedModulePart> modulesToSave, IReadOnlyList<NestedModelPart> nested)
+            IReadOnlyList<TargetPart> targets, IReadOnlyList<SavedModulePart> modulesToSave, IReadOnlyList<NestedModelPart> nested,
+            Func<ModelDescription, TrainableCount> count)
         {
             Type = type;
             Attribute = attribute;
@@ -22,6 +24,7 @@ namespace Flora.Generators
             Targets = targets;
             ModulesToSave = modulesToSave;
             Nested = nested;
+            Count = count(this);
         }
 
         public INamedTypeSymbol Type { get; }
@@ -44,8 +47,8 @@ namespace Flora.Generators
         /// <summary>The members holding annotated models whose parts join this model's attachment, in declaration order.</summary>
         public IReadOnlyList<NestedModelPart> Nested { get; }
 
-        /// <summary>What <c>AttachFlora()</c> on this model trains, as far as the compilation shows it (set by the reader once the parts are read).</summary>
-        public TrainableCount Count { get; internal set; } = TrainableCount.Unknown;
+        /// <summary>What <c>AttachFlora()</c> on this model trains, as far as the compilation shows it (counted from the parts above).</summary>
+        public TrainableCount Count { get; }
 
         /// <summary>Whether the generator emits members for it: it extends it, and it has annotated members or nested models.</summary>
         public bool HasGeneratedMembers => CanGenerate && (Targets.Count > 0 || ModulesToSave.Count > 0 || Nested.Count > 0);

@@ -51,8 +51,8 @@ namespace Flora.Generators
             var saved = Symbols.ModulesToSaveOf(type).Select(m => new SavedModulePart(m.Member, ReadModuleToSave(m.Member, cancellationToken))).ToList();
             var nested = NestedMembers(type, cancellationToken).Select(m => ReadNested(m, reading, cancellationToken)).ToList();
             var header = Header(type, attribute, canGenerate, nested, reading, cancellationToken);
-            var description = new ModelDescription(type, attribute, canGenerate, header, targets, saved, nested);
-            description.Count = TrainableCounter.Count(description, this, cancellationToken);
+            var description = new ModelDescription(type, attribute, canGenerate, header, targets, saved, nested,
+                model => TrainableCounter.Count(model, this, cancellationToken));
             reading.Remove(type);
             return _read.GetOrAdd(type, description);
         }
@@ -163,14 +163,15 @@ namespace Flora.Generators
         private ModelHeader Header(INamedTypeSymbol type, ModelAttributeValues? model, bool canGenerate, IReadOnlyList<NestedModelPart> nested,
             HashSet<INamedTypeSymbol> reading, CancellationToken cancellationToken)
         {
-            var hierarchy = canGenerate ? Hierarchy(type, cancellationToken) : null;
+            string typeKey = GeneratedFileNames.TypeKey(type);
+            var hierarchy = canGenerate ? Hierarchy(type, typeKey, cancellationToken) : null;
             var (hides, baseCounts) = GeneratedBase(type, reading, cancellationToken);
             return new ModelHeader
             {
                 HidesBaseModel = hides,
                 BaseCounts = baseCounts,
-                TypeKey = GeneratedFileNames.TypeKey(type),
-                Hierarchy = hierarchy ?? new HierarchyInfo("", GeneratedFileNames.TypeKey(type), EquatableArray<TypeDeclarationInfo>.Empty),
+                TypeKey = typeKey,
+                Hierarchy = hierarchy ?? new HierarchyInfo("", typeKey, EquatableArray<TypeDeclarationInfo>.Empty),
                 DisplayName = type.Name,
                 Rank = ModelAttributeValues.EffectiveRank(model),
                 R3 = ModelAttributeValues.EffectiveR3(model),
@@ -210,7 +211,8 @@ namespace Flora.Generators
             return (false, EquatableArray<string>.Empty);
         }
 
-        private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, CancellationToken cancellationToken)
+        /// <summary>The namespace and declarations to re-open, or null when a type of the chain has no declaration in source.</summary>
+        private static HierarchyInfo? Hierarchy(INamedTypeSymbol type, string typeKey, CancellationToken cancellationToken)
         {
             var chain = new List<TypeDeclarationInfo>();
             for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
@@ -229,7 +231,7 @@ namespace Flora.Generators
             }
             var segments = new List<string>();
             for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) segments.Insert(0, ns.Name);
-            return new HierarchyInfo(string.Join(".", segments.Select(SourceNames.Escape)), GeneratedFileNames.TypeKey(type), new EquatableArray<TypeDeclarationInfo>(chain));
+            return new HierarchyInfo(string.Join(".", segments.Select(SourceNames.Escape)), typeKey, new EquatableArray<TypeDeclarationInfo>(chain));
         }
 
         /// <summary>

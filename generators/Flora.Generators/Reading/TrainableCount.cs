@@ -11,8 +11,6 @@ namespace Flora.Generators
     /// </summary>
     internal sealed class TrainableCount
     {
-        public static readonly TrainableCount Unknown = new(new List<(CountKind, long)>(), new List<(string, long)>(), new List<CountBlocker>(), null);
-
         public TrainableCount(IReadOnlyList<(CountKind Kind, long Value)> constants, IReadOnlyList<(string Path, long Parameters)> parts,
             IReadOnlyList<CountBlocker> blockers, long? floraTotal)
         {
