@@ -356,7 +356,7 @@ public sealed class IncrementalTests
 
     private static void AssertAllCachedOrUnchanged(GeneratorRunResult result)
     {
-        foreach (string step in new[] { FloraStepNames.Targets, FloraStepNames.Models })
+        foreach (string step in new[] { FloraStepNames.ModelTypes, FloraStepNames.Targets, FloraStepNames.Models })
         {
             Assert.True(result.TrackedSteps.ContainsKey(step), $"No tracked step '{step}'.");
             var reasons = Reasons(result, step).ToList();
