@@ -5,6 +5,7 @@ using System.Composition;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Flora.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
@@ -54,7 +55,7 @@ namespace Flora.Analyzers.CodeFixes
 
         private static string Title(bool value, bool hasModelAttribute)
         {
-            string setting = "SaveNormLayers = " + (value ? "true" : "false");
+            string setting = FloraArgumentNames.SaveNormLayers + " = " + (value ? "true" : "false");
             string what = value ? " (train and save the norm layers)" : " (keep the norm layers frozen)";
             return (hasModelAttribute ? "Add " + setting + " to [FloraModel]" : "Add [FloraModel(" + setting + ")]") + what;
         }
@@ -68,14 +69,14 @@ namespace Flora.Analyzers.CodeFixes
                 .FirstAncestorOrSelf<SyntaxNode>(n => n is VariableDeclaratorSyntax or PropertyDeclarationSyntax);
             var semanticModel = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
             if (member is null || semanticModel?.GetDeclaredSymbol(member, cancellationToken)?.ContainingType is not { } type) return null;
-            var attribute = FloraSymbols.Resolve(semanticModel.Compilation)?.ModelOf(type);
+            var attribute = FloraSymbols.Resolve(semanticModel.Compilation)?.ModelOf(type)?.Data;
             return (type, attribute, member);
         }
 
         /// <summary>Sets <c>SaveNormLayers = <paramref name="value"/></c> once on the model of every diagnostic's member.</summary>
         private static async Task<Solution> SetAsync(Solution solution, IEnumerable<Diagnostic> diagnostics, bool value, CancellationToken cancellationToken)
         {
-            var argument = SyntaxFactory.ParseAttributeArgumentList("(SaveNormLayers = " + (value ? "true" : "false") + ")")!;
+            var argument = SyntaxFactory.ParseAttributeArgumentList("(" + FloraArgumentNames.SaveNormLayers + " = " + (value ? "true" : "false") + ")")!;
             var models = new HashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
             var edits = new Dictionary<SyntaxTree, Dictionary<SyntaxNode, Func<SyntaxNode, SyntaxNode>>>();
             foreach (var diagnostic in diagnostics)
@@ -85,7 +86,7 @@ namespace Flora.Analyzers.CodeFixes
                 if (model.Attribute is { } attribute)
                 {
                     if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax
-                        || syntax.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == "SaveNormLayers") == true)
+                        || syntax.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == FloraArgumentNames.SaveNormLayers) == true)
                         continue;
                     Edits(edits, syntax.SyntaxTree)[syntax] = node => AttributeEdits.WithAddedArguments((AttributeSyntax)node, argument);
                 }

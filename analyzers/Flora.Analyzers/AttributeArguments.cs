@@ -14,7 +14,5 @@ namespace Flora.Analyzers
             var argument = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
             return argument?.GetLocation() ?? syntax?.GetLocation() ?? Location.None;
         }
-
-        public static bool IsSet(AttributeData attribute, string name) => attribute.NamedArguments.Any(a => a.Key == name);
     }
 }

@@ -21,17 +21,18 @@ namespace Flora.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.ForwardBypassesAdapter);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, ModelReader models)
         {
+            var symbols = models.Symbols;
             context.Options.AnalyzerConfigOptionsProvider.GlobalOptions.TryGetValue(ForwardCalls.OptOutBuildProperty, out string? property);
-            context.RegisterOperationAction(c => Analyze(c, property), OperationKind.Invocation);
+            context.RegisterOperationAction(c => Analyze(c, symbols, property), OperationKind.Invocation);
         }
 
-        private static void Analyze(OperationAnalysisContext context, string? property)
+        private static void Analyze(OperationAnalysisContext context, FloraSymbols symbols, string? property)
         {
             var invocation = (IInvocationOperation)context.Operation;
             if (invocation.TargetMethod.Name != "forward") return;
-            var call = ForwardCalls.Classify(invocation, context.CancellationToken);
+            var call = ForwardCalls.Classify(invocation, symbols, context.CancellationToken);
             if (call is null || !call.IsForward) return; // call(x) reaches the adapter, intercepted or not
             var state = ForwardCalls.State(property, invocation.Syntax.SyntaxTree.Options);
             if (ForwardCalls.IsIntercepted(call, state)) return;

@@ -20,8 +20,9 @@ namespace Flora.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.InvalidModuleToSave);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, ModelReader models)
         {
+            var symbols = models.Symbols;
             if (symbols.ModuleToSaveAttribute is null) return;
             context.RegisterSymbolAction(c => Analyze(c, symbols), SymbolKind.Field, SymbolKind.Property);
         }
@@ -33,7 +34,7 @@ namespace Flora.Analyzers
             if (attribute is null) return;
             string? problem = null;
             bool removable = true;
-            if (symbols.TargetOf(member) is not null)
+            if (symbols.IsTarget(member))
             {
                 problem = "is both [FloraTarget] and [FloraModuleToSave]: a target trains its adapter, a module to save trains fully; remove one of the two attributes.";
             }

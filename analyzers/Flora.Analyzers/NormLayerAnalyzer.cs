@@ -20,8 +20,9 @@ namespace Flora.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.UnsavedNormLayer);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, ModelReader models)
         {
+            var symbols = models.Symbols;
             context.RegisterSymbolAction(c => Analyze(c, symbols), SymbolKind.Field, SymbolKind.Property);
         }
 
@@ -36,9 +37,9 @@ namespace Flora.Analyzers
                 IPropertySymbol { IsIndexer: false } property when HasBackingField(type, property) => property.Type,
                 _ => null,
             };
-            if (declared is null || symbols.TargetOf(member) is not null || symbols.ModuleToSaveOf(member) is not null) return;
+            if (declared is null || symbols.IsAnnotated(member)) return;
             if (!symbols.IsModel(type) || !TorchSymbols.DerivesFromTorchModule(type)) return;
-            if (symbols.ModelOf(type) is { } model && AttributeArguments.IsSet(model, "SaveNormLayers")) return;
+            if (symbols.ModelOf(type)?.SaveNormLayers is not null) return;
 
             var layer = NormLayerScan.LayerTypeOf(member, declared, context.Compilation, context.CancellationToken);
             if (layer is null || !LayerShapeReader.IsNormLayer(layer)) return;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Linq;
+using Flora.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -15,8 +16,9 @@ namespace Flora.Analyzers
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.NotPartial);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, ModelReader models)
         {
+            var symbols = models.Symbols;
             context.RegisterSymbolAction(symbolContext => Analyze(symbolContext, symbols), SymbolKind.NamedType);
         }
 

@@ -17,8 +17,9 @@ namespace Flora.Analyzers
             ImmutableArray.Create(DiagnosticDescriptors.UnsupportedTarget, DiagnosticDescriptors.NotAModule);
 
         /// <inheritdoc />
-        private protected override void Register(CompilationStartAnalysisContext context, FloraSymbols symbols)
+        private protected override void Register(CompilationStartAnalysisContext context, ModelReader models)
         {
+            var symbols = models.Symbols;
             context.RegisterSymbolAction(c => AnalyzeType(c, symbols), SymbolKind.NamedType);
             context.RegisterSymbolAction(c => AnalyzeMember(c, symbols), SymbolKind.Field, SymbolKind.Property);
         }
@@ -38,7 +39,7 @@ namespace Flora.Analyzers
         private static void AnalyzeMember(SymbolAnalysisContext context, FloraSymbols symbols)
         {
             var member = context.Symbol;
-            if (symbols.TargetOf(member) is null) return;
+            if (!symbols.IsTarget(member)) return;
             string? problem = LayerShapeReader.MemberProblem(member, context.Compilation);
             if (problem is null)
             {

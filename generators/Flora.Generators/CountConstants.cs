@@ -22,37 +22,27 @@ namespace Flora.Generators
             _ => "FloraTrainableParameters",
         };
 
-        /// <summary>Every constant's name, to look them up on a base type from another assembly.</summary>
-        public static IEnumerable<string> Names => new[] { CountKind.Flora, CountKind.Houlsby, CountKind.AdaLora }.Select(Name);
+        /// <summary>Every constant, to look them up on a base type from another assembly.</summary>
+        public static IEnumerable<CountKind> Kinds => new[] { CountKind.Flora, CountKind.Houlsby, CountKind.AdaLora };
 
         /// <summary>
-        /// The counts, FLoRA's first; none when a part is unknown: a target's shape, a module to save's size, with
-        /// <c>SaveNormLayers</c> a norm layer of the tree (<paramref name="norms"/>), a nested model (counted at run time),
-        /// an invalid FLoRA rank, or a sum past <see cref="long.MaxValue"/>. Every method's count includes the modules to
-        /// save and the norm layers, as the attachment trains them whatever the method. The analyzers say why under
-        /// <c>SaveNormLayers</c> (FLORA013), reading the same <see cref="NormLayerScan"/>.
+        /// The counts, FLoRA's first, of <paramref name="targets"/> (with <paramref name="header"/>'s settings where a target
+        /// sets none) plus <paramref name="saved"/>, the modules to save and norm layers every method trains whole; none
+        /// when there is nothing to count, a FLoRA rank is invalid, or the sum passes <see cref="long.MaxValue"/>.
+        /// <see cref="TrainableCounter"/> gathers the parts, and gives up before this when one is unknown.
         /// </summary>
-        public static List<(CountKind Kind, long Value)> For(IReadOnlyList<TargetSpec> targets, IReadOnlyList<SavedModuleSpec> saved, ModelHeader header, NormLayersSpec? norms)
+        public static List<(CountKind Kind, long Value)> For(IReadOnlyList<TargetSpec> targets, IEnumerable<long> saved, ModelHeader header)
         {
             var counts = new List<(CountKind, long)>();
-            if (header.NestedMembers.Count > 0) return counts;
-            long shared = 0;
-            if (header.SaveNormLayers)
-            {
-                if (norms?.Parameters is not long known) return counts;
-                shared = known;
-            }
-            if (targets.Count + saved.Count == 0 || targets.Any(t => !t.ShapeKnown) || saved.Any(m => m.Parameters is null)) return counts;
-            foreach (var m in saved) shared = FloraRankRules.SaturatingAdd(shared, m.Parameters!.Value);
+            var savedParts = saved.ToList();
+            if (targets.Count + savedParts.Count == 0) return counts;
+            long shared = savedParts.Aggregate(0L, FloraRankRules.SaturatingAdd);
 
             var flora = new long[targets.Count];
             for (int i = 0; i < targets.Count; i++)
             {
-                var t = targets[i];
-                long? count = FloraRankRules.CountTarget(t.WeightShape, header.Rank, header.R3, t.Rank, t.InRank, t.OutRank, t.R3,
-                    FloraLayerKinds.RowOf(t.Kind).Transposed);
-                if (count is null) return counts;
-                flora[i] = count.Value;
+                if (Flora(targets[i], header) is not long count) return counts;
+                flora[i] = count;
             }
             if (Total(flora.Select(c => (long?)c), shared) is not long floraTotal) return counts;
             counts.Add((CountKind.Flora, floraTotal));
@@ -60,6 +50,13 @@ namespace Flora.Generators
             if (Total(targets.Select((t, i) => AdaLora(t, header, flora[i])), shared) is long adaLora) counts.Add((CountKind.AdaLora, adaLora));
             return counts;
         }
+
+        /// <summary>One FLoRA adapter's trainable parameters, ranks clamped to their modes; null for an unknown shape or an invalid rank.</summary>
+        public static long? Flora(TargetSpec target, ModelHeader header) =>
+            target.ShapeKnown
+                ? FloraRankRules.CountTarget(target.WeightShape, header.Rank, header.R3, target.Rank, target.InRank, target.OutRank, target.R3,
+                    FloraLayerKinds.RowOf(target.Kind).Transposed)
+                : null;
 
         /// <summary>The sum of <paramref name="parts"/> and <paramref name="shared"/>; null when a part is unknown or the sum saturates.</summary>
         private static long? Total(IEnumerable<long?> parts, long shared)

@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Linq;
 using System.Threading;
 using Flora.Generators.Model;
@@ -34,7 +32,7 @@ namespace Flora.Generators
             {
                 if (context.Node is not InvocationExpressionSyntax syntax
                     || context.SemanticModel.GetOperation(syntax, cancellationToken) is not IInvocationOperation invocation) return null;
-                var call = ForwardCalls.Classify(invocation, cancellationToken);
+                var call = FloraSymbols.Resolve(context.SemanticModel.Compilation) is { } symbols ? ForwardCalls.Classify(invocation, symbols, cancellationToken) : null;
                 if (call is null || call.Blocker != ForwardCallBlocker.None) return null;
                 if (syntax.Expression is not MemberAccessExpressionSyntax { Name: var name }) return null;
                 var location = context.SemanticModel.GetInterceptableLocation(syntax, cancellationToken);
@@ -59,26 +57,17 @@ namespace Flora.Generators
             /// <summary>One spec per model, ordered by type, with unique file names; sites by file and position.</summary>
             public static ImmutableArray<InterceptorsSpec> BuildInterceptors(ImmutableArray<InterceptionSite> sites, CancellationToken cancellationToken)
             {
-                var specs = ImmutableArray.CreateBuilder<InterceptorsSpec>();
-                var hintNames = GeneratedFileNames.NewHintNameSet();
-                foreach (var group in sites.GroupBy(s => s.TypeKey).OrderBy(g => g.Key, StringComparer.Ordinal))
+                cancellationToken.ThrowIfCancellationRequested();
+                var specs = sites.GroupBy(s => s.TypeKey).Select(group => new InterceptorsSpec
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    string hint = GeneratedFileNames.UniqueHintName(hintNames, group.Key, ".Flora.Interceptors.g.cs");
-                    var ordered = group
+                    TypeKey = group.Key,
+                    DisplayName = group.First().DisplayName,
+                    Sites = new EquatableArray<InterceptionSite>(group
                         .GroupBy(s => (s.Version, s.Data)).Select(g => g.First()) // a site is seen once even if reported twice
-                        .OrderBy(s => s.FilePath, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Column);
-                    specs.Add(new InterceptorsSpec
-                    {
-                        TypeKey = group.Key,
-                        DisplayName = group.First().DisplayName,
-                        HintName = hint,
-                        Sites = new EquatableArray<InterceptionSite>(ordered),
-                    });
-                }
-                return specs.ToImmutable();
+                        .OrderBy(s => s.FilePath, StringComparer.Ordinal).ThenBy(s => s.Line).ThenBy(s => s.Column)),
+                });
+                return GeneratedFileNames.Assign(specs, s => s.TypeKey, ".Flora.Interceptors.g.cs", (s, hint) => s with { HintName = hint });
             }
-
         }
     }
 }

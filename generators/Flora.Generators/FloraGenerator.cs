@@ -17,37 +17,23 @@ namespace Flora.Generators
         /// <inheritdoc />
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            var targets = context.SyntaxProvider
+            // One spec per model type: read from its [FloraModel], else from its first annotated member (System.Text.Json
+            // reads each JsonSerializerContext from its attribute the same way); the other members' transforms give none,
+            // kept until NameFiles so that step tracking sees every transform.
+            var fromModelAttributes = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
-                    TargetAttributeName,
-                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
-                    static (ctx, ct) => Parser.ParseTarget(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
-                .Where(static entry => entry is not null)
-                .Select(static (entry, _) => entry!)
-                .WithTrackingName(FloraStepNames.Targets);
-
-            var modulesToSave = context.SyntaxProvider
-                .ForAttributeWithMetadataName(
-                    ModuleToSaveAttributeName,
-                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
-                    static (ctx, ct) => Parser.ParseModuleToSave(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
-                .Where(static entry => entry is not null)
-                .Select(static (entry, _) => entry!)
-                .WithTrackingName(FloraStepNames.ModulesToSave);
-
-            var modelTypes = context.SyntaxProvider
-                .ForAttributeWithMetadataName(
-                    ModelAttributeName,
+                    FloraSymbols.ModelAttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
                     static (ctx, ct) => Parser.ParseModelType(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
-                .Where(static entry => entry is not null)
-                .Select(static (entry, _) => entry!)
                 .WithTrackingName(FloraStepNames.ModelTypes);
 
-            var models = targets.Collect()
-                .Combine(modulesToSave.Collect())
-                .Combine(modelTypes.Collect())
-                .SelectMany(static (entries, ct) => Parser.BuildModels(entries.Left.Left.AddRange(entries.Left.Right).AddRange(entries.Right), ct))
+            var fromTargets = ModelsOfAnnotatedMembers(context.SyntaxProvider, FloraSymbols.TargetAttributeName, FloraStepNames.Targets);
+            var fromModulesToSave = ModelsOfAnnotatedMembers(context.SyntaxProvider, FloraSymbols.ModuleToSaveAttributeName, FloraStepNames.ModulesToSave);
+
+            var models = fromModelAttributes.Collect()
+                .Combine(fromTargets.Collect())
+                .Combine(fromModulesToSave.Collect())
+                .SelectMany(static (specs, ct) => Parser.NameFiles(specs.Left.Left.AddRange(specs.Left.Right).AddRange(specs.Right), ct))
                 .WithTrackingName(FloraStepNames.Models);
 
             context.RegisterSourceOutput(models, static (output, spec) => output.AddSource(spec.HintName, Emitter.Emit(spec)));
@@ -72,5 +58,13 @@ namespace Flora.Generators
 
             context.RegisterSourceOutput(interceptors, static (output, spec) => output.AddSource(spec.HintName, InterceptionEmitter.Emit(spec)));
         }
+
+        /// <summary>The models read from their first member with attribute <paramref name="attributeName"/> (fields and properties).</summary>
+        private static IncrementalValuesProvider<ParsedModel> ModelsOfAnnotatedMembers(SyntaxValueProvider syntax, string attributeName, string stepName) =>
+            syntax.ForAttributeWithMetadataName(
+                    attributeName,
+                    static (node, _) => node is VariableDeclaratorSyntax or PropertyDeclarationSyntax,
+                    static (ctx, ct) => Parser.ParseAnnotatedMember(ctx.TargetSymbol, ctx.SemanticModel.Compilation, ct))
+                .WithTrackingName(stepName);
     }
 }

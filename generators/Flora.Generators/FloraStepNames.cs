@@ -3,13 +3,13 @@ namespace Flora.Generators
     /// <summary>Tracking names of the generator's pipeline steps (tests assert their caching).</summary>
     public static class FloraStepNames
     {
-        /// <summary>Each [FloraTarget] member parsed into its model's spec.</summary>
+        /// <summary>Each [FloraTarget] member: its model's spec when the model has no [FloraModel] and this is its first annotated member, else null.</summary>
         public const string Targets = "Flora.Targets";
-        /// <summary>Each [FloraModuleToSave] member parsed into its model's spec.</summary>
+        /// <summary>Each [FloraModuleToSave] member: its model's spec when the model has no [FloraModel] and this is its first annotated member, else null.</summary>
         public const string ModulesToSave = "Flora.ModulesToSave";
-        /// <summary>Each [FloraModel] type, so that a model with only nested models or modules to save is served too.</summary>
+        /// <summary>Each [FloraModel] type: its spec, or null when it gets no generated code.</summary>
         public const string ModelTypes = "Flora.ModelTypes";
-        /// <summary>The distinct model specs.</summary>
+        /// <summary>The model specs with their unique file names.</summary>
         public const string Models = "Flora.Models";
         /// <summary>Each interceptable <c>target.forward(x)</c> call site (interceptors, issue 17).</summary>
         public const string InterceptionSites = "Flora.InterceptionSites";

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace Flora.Generators
@@ -22,17 +24,20 @@ namespace Flora.Generators
         }
 
         /// <summary>
-        /// <c>{key}{suffix}</c>, or <c>{key}_2{suffix}</c>, <c>_3</c>, … when <paramref name="used"/> (compared ignoring
-        /// case, as Roslyn compares hint names) already holds it; the name returned is added to <paramref name="used"/>.
+        /// The specs ordered by their type key, each given the hint name <c>{key}{suffix}</c>, or <c>{key}_2{suffix}</c>,
+        /// <c>_3</c>, … where an earlier one already has it (compared ignoring case, as Roslyn compares hint names).
         /// </summary>
-        public static string UniqueHintName(HashSet<string> used, string key, string suffix)
+        public static ImmutableArray<T> Assign<T>(IEnumerable<T> specs, Func<T, string> typeKey, string suffix, Func<T, string, T> withHintName)
         {
-            string hint = key + suffix;
-            for (int i = 2; !used.Add(hint); i++) hint = key + "_" + i.ToString(CultureInfo.InvariantCulture) + suffix;
-            return hint;
+            var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var named = ImmutableArray.CreateBuilder<T>();
+            foreach (var spec in specs.OrderBy(typeKey, StringComparer.Ordinal))
+            {
+                string key = typeKey(spec), hint = key + suffix;
+                for (int i = 2; !used.Add(hint); i++) hint = key + "_" + i.ToString(CultureInfo.InvariantCulture) + suffix;
+                named.Add(withHintName(spec, hint));
+            }
+            return named.ToImmutable();
         }
-
-        /// <summary>A set of hint names compared as Roslyn compares them (ignoring case).</summary>
-        public static HashSet<string> NewHintNameSet() => new(StringComparer.OrdinalIgnoreCase);
     }
 }

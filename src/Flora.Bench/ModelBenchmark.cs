@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Flora.Comparison;
+using Flora.Reports;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

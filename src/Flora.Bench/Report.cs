@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using Flora.Reports;
 
 namespace Flora.Bench;
 
@@ -11,7 +12,7 @@ namespace Flora.Bench;
 internal sealed record RunInfo(string Device, string DType, int TorchThreads, string Libtorch, DateTime StartedUtc, string CommandLine,
                                BenchOptions Options, string MemoryNote, double? OthersCpuPercent);
 
-/// <summary>Console and markdown tables of the results.</summary>
+/// <summary>The benchmarks' results as console and markdown tables (rendered by <see cref="TextTable"/>).</summary>
 internal static class Report
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
@@ -42,7 +43,7 @@ internal static class Report
     // ---------------------------------------------------------------- layers
 
     /// <summary>One row per layer: each variant's median (and × base), then the path Auto picks for FLoRA.</summary>
-    public static (string[] Header, IReadOnlyList<string[]> Rows) TimeTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
+    public static TextTable TimeTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
     {
         string[] header = new[] { "Layer", "Input" }
             .Concat(variants.Select(v => VariantName(v) + (v == Variant.Base || !variants.Contains(Variant.Base) ? " ms" : " ms (× base)")))
@@ -52,20 +53,20 @@ internal static class Report
                 ? Ms(result.MedianMs) + (v != Variant.Base && r.Ratio(v) is double ratio ? $" ({ratio.ToString("0.00", Invariant)}×)" : "")
                 : "n/a"))
             .Append(PathName(r.Auto)).ToArray()).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
     /// <summary>One row per layer: each variant's peak resident-memory growth of a step.</summary>
-    public static (string[] Header, IReadOnlyList<string[]> Rows) MemoryTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
+    public static TextTable MemoryTable(IReadOnlyList<Variant> variants, IReadOnlyList<LayerResult> results)
     {
         string[] header = new[] { "Layer" }.Concat(variants.Select(v => VariantName(v) + " MiB")).ToArray();
         var rows = results.Select(r => new[] { r.Spec.Name }
             .Concat(variants.Select(v => r[v]?.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a")).ToArray()).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
     /// <summary>One row per layer: the three adapters' settings and trainable counts, and the path LoRA and DoRA took.</summary>
-    public static (string[] Header, IReadOnlyList<string[]> Rows) AdapterTable(IReadOnlyList<LayerResult> results)
+    public static TextTable AdapterTable(IReadOnlyList<LayerResult> results)
     {
         string[] header = { "Layer", "FLoRA", "FLoRA params", "LoRA", "LoRA params", "DoRA", "DoRA params", "LoRA path", "DoRA path" };
         var rows = results.Select(r => new[]
@@ -80,11 +81,11 @@ internal static class Report
             r.Lora.PathTaken is FloraForwardPath lora ? PathName(lora) : "n/a",
             r.Dora.PathTaken is FloraForwardPath dora ? PathName(dora) : "n/a",
         }).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
     /// <summary>One row per layer: FLoRA's cost model (estimated step per path) against the measured FLoRA paths.</summary>
-    public static (string[] Header, IReadOnlyList<string[]> Rows) CostTable(IReadOnlyList<LayerResult> results)
+    public static TextTable CostTable(IReadOnlyList<LayerResult> results)
     {
         string[] header = { "Layer", "Est. fact. ms", "Est. mat. ms", "Est. fused ms", "Auto picks", "Measured fastest (step)", "Auto right?", "Update mismatch", "Others' CPU" };
         var paths = new[] { (Variant.Factorised, FloraForwardPath.Factorised), (Variant.Materialised, FloraForwardPath.Materialised), (Variant.Fused, FloraForwardPath.Fused) };
@@ -115,7 +116,7 @@ internal static class Report
                 r.OthersCpuPercent is double others ? others.ToString("0", Invariant) + "%" : "n/a",
             };
         }).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
     public static void WriteLayersConsole(TextWriter output, RunInfo info, IReadOnlyList<LayerResult> results)
@@ -123,16 +124,16 @@ internal static class Report
         IReadOnlyList<Variant> variants = info.Options.Variants;
         output.WriteLine();
         output.WriteLine($"Training step (forward + sum loss + backward), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up; × base = median / base median.");
-        output.WriteLine(Table(TimeTable(variants, results), markdown: false));
+        output.Write(TimeTable(variants, results).ToPlainText());
         output.WriteLine();
         output.WriteLine("Peak RSS Δ per step (MiB):");
-        output.WriteLine(Table(MemoryTable(variants, results), markdown: false));
+        output.Write(MemoryTable(variants, results).ToPlainText());
         output.WriteLine();
         output.WriteLine("Adapters (LoRA and DoRA at the rank matched to the FLoRA budget):");
-        output.WriteLine(Table(AdapterTable(results), markdown: false));
+        output.Write(AdapterTable(results).ToPlainText());
         output.WriteLine();
         output.WriteLine("Cost model (estimated training step per path) against the measured FLoRA paths:");
-        output.WriteLine(Table(CostTable(results), markdown: false).Replace("**", ""));
+        output.Write(CostTable(results).ToPlainText().Replace("**", "", StringComparison.Ordinal));
         output.WriteLine();
         output.WriteLine("Peak RSS Δ: " + info.MemoryNote);
         if (info.OthersCpuPercent is double others)
@@ -150,16 +151,16 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("Median training step (forward, sum loss, backward) in ms, and × base (the variant's median / the base's median in the same run):");
         md.AppendLine();
-        md.AppendLine(Table(TimeTable(o.Variants, results), markdown: true));
+        md.Append(TimeTable(o.Variants, results).ToMarkdown());
         md.AppendLine();
         md.AppendLine("Peak RSS Δ of one step in MiB: " + info.MemoryNote);
         md.AppendLine();
-        md.AppendLine(Table(MemoryTable(o.Variants, results), markdown: true));
+        md.Append(MemoryTable(o.Variants, results).ToMarkdown());
         md.AppendLine();
         md.AppendLine("Adapters: FLoRA's ranks (out, in, kernel axes) and scale; LoRA's and DoRA's rank matched to the FLoRA budget " +
                       "(`LoraLayerConfig.Matched`) and α; the forward path LoRA and DoRA took:");
         md.AppendLine();
-        md.AppendLine(Table(AdapterTable(results), markdown: true));
+        md.Append(AdapterTable(results).ToMarkdown());
         md.AppendLine();
         md.AppendLine("Cost model (`FloraCostModel`: the estimated training step of each path on this device and dtype, what " +
                       "`FloraForwardPath.Auto` compares for FLoRA) against the measured FLoRA paths above; \"Auto right?\" is yes when " +
@@ -167,13 +168,13 @@ internal static class Report
                       "max |Δ_path(x) − Δ_mat(x)| / max |Δ_mat(x)| of the factorised and fused paths; \"Others' CPU\" is the share of " +
                       "the machine's CPU time other processes took while the layer was timed:");
         md.AppendLine();
-        md.AppendLine(Table(CostTable(results), markdown: true));
+        md.Append(CostTable(results).ToMarkdown());
         return md.ToString();
     }
 
     // ---------------------------------------------------------------- model
 
-    public static (string[] Header, IReadOnlyList<string[]> Rows) TrainingTable(IReadOnlyList<ModelResult> results)
+    public static TextTable TrainingTable(IReadOnlyList<ModelResult> results)
     {
         ModelResult? full = results.FirstOrDefault(r => r.Method.Key == "full");
         string[] header = { "Method", "Trainable", "Median ms", "Min ms", "Images/s", "× full FT", "Peak RSS Δ MiB" };
@@ -187,10 +188,10 @@ internal static class Report
             full is null ? "n/a" : (r.MedianMs / full.MedianMs).ToString("0.00", Invariant),
             r.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a",
         }).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
-    public static (string[] Header, IReadOnlyList<string[]> Rows) InferenceTable(IReadOnlyList<ModelResult> results)
+    public static TextTable InferenceTable(IReadOnlyList<ModelResult> results)
     {
         ModelResult? baseline = results.FirstOrDefault(r => r.Method.Key == ModelMethod.BaseForward);
         string[] header = { "Model", "Median ms", "Min ms", "Images/s", "× base", "Peak RSS Δ MiB" };
@@ -203,7 +204,7 @@ internal static class Report
             baseline is null ? "n/a" : (r.MedianMs / baseline.MedianMs).ToString("0.00", Invariant),
             r.PeakMiB is double mib ? mib.ToString("0.0", Invariant) : "n/a",
         }).ToArray();
-        return (header, rows);
+        return new TextTable(header, rows);
     }
 
     public static void WriteModelConsole(TextWriter output, RunInfo info, IReadOnlyList<ModelResult> results)
@@ -212,13 +213,13 @@ internal static class Report
         if (results.Any(r => r.Method.Training))
         {
             output.WriteLine($"Training step (forward, cross-entropy, backward, clip, FloraAdamW), median of {info.Options.Iterations} after {info.Options.Warmup} warm-up:");
-            output.WriteLine(Table(TrainingTable(results), markdown: false));
+            output.Write(TrainingTable(results).ToPlainText());
             output.WriteLine();
         }
         if (results.Any(r => !r.Method.Training))
         {
             output.WriteLine("Inference (forward only, no grad, eval mode):");
-            output.WriteLine(Table(InferenceTable(results), markdown: false));
+            output.Write(InferenceTable(results).ToPlainText());
             output.WriteLine();
         }
         output.WriteLine("Peak RSS Δ: " + info.MemoryNote);
@@ -240,14 +241,14 @@ internal static class Report
             md.AppendLine("Training step (forward, cross-entropy, backward, gradient clipping, FloraAdamW step), with the main job's methods, " +
                           "budgets and learning rates; × full FT = the method's median / full fine-tuning's median:");
             md.AppendLine();
-            md.AppendLine(Table(TrainingTable(results), markdown: true));
+            md.Append(TrainingTable(results).ToMarkdown());
             md.AppendLine();
         }
         if (results.Any(r => !r.Method.Training))
         {
             md.AppendLine("Inference (forward only, no gradients, eval mode); × base = the median / the base model's median:");
             md.AppendLine();
-            md.AppendLine(Table(InferenceTable(results), markdown: true));
+            md.Append(InferenceTable(results).ToMarkdown());
             md.AppendLine();
         }
         md.AppendLine("Peak RSS Δ: " + info.MemoryNote);
@@ -267,24 +268,6 @@ internal static class Report
         md.AppendLine("- Other processes' CPU use while timing: " + (info.OthersCpuPercent is double others
             ? $"{others.ToString("0", Invariant)}% of the machine's CPU time (from /proc/stat)"
             : "not measured"));
-    }
-
-    private static string Table((string[] Header, IReadOnlyList<string[]> Rows) table, bool markdown)
-    {
-        var (header, rows) = table;
-        int[] widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-        bool[] numeric = header.Select((_, i) => rows.Count > 0 && rows.All(r => r[i].Length > 0 && (char.IsDigit(r[i][0]) || r[i] == "n/a"))).ToArray();
-        string Line(string[] cells) => markdown
-            ? "| " + string.Join(" | ", cells.Select((c, i) => numeric[i] ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))) + " |"
-            : string.Join("  ", cells.Select((c, i) => numeric[i] ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd();
-        var sb = new StringBuilder();
-        sb.AppendLine(Line(header));
-        sb.AppendLine(markdown
-            ? "|" + string.Join("|", widths.Select((w, i) => numeric[i] ? new string('-', w + 1) + ":" : new string('-', w + 2))) + "|"
-            : string.Join("  ", widths.Select(w => new string('-', w))));
-        foreach (string[] row in rows)
-            sb.AppendLine(Line(row));
-        return sb.ToString().TrimEnd();
     }
 
     private static string Ms(double ms) => ms >= 100 ? ms.ToString("0.0", Invariant) : ms >= 10 ? ms.ToString("0.00", Invariant) : ms.ToString("0.000", Invariant);

@@ -1,3 +1,5 @@
+using Flora.Reports;
+
 namespace Flora.Comparison.Tests;
 
 /// <summary>A sweep's budgets: their command-line form and the plans they make.</summary>

@@ -1,3 +1,5 @@
+using Flora.Reports;
+
 namespace Flora.Comparison.Tests;
 
 /// <summary>The methods of a comparison: which ones, at which budgets.</summary>

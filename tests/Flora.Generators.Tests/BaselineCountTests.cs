@@ -143,15 +143,19 @@ public sealed class BaselineCountTests
     }
 
     [Fact]
-    public void A_model_of_nested_models_has_no_constants_and_its_blocks_have_theirs()
+    public void A_model_of_nested_models_adds_up_its_blocks_constants_and_its_own()
     {
-        var run = Run(Usings + """
+        // Block's parts at Net's settings (both the defaults here) plus Net's head, for every method: the same counts as
+        // the block and a model of the head alone.
+        const string block = """
             public sealed partial class Block : Module<Tensor, Tensor>
             {
                 [FloraTarget] private readonly Linear fc = Linear(64, 10);
                 public Block() : base(nameof(Block)) => RegisterComponents();
                 public override Tensor forward(Tensor x) => fc.call(x);
             }
+            """;
+        var run = Run(Usings + block + """
 
             [FloraModel]
             public sealed partial class Net : Module<Tensor, Tensor>
@@ -163,8 +167,15 @@ public sealed class BaselineCountTests
             }
             """);
         run.AssertCompilesCleanly();
-        Assert.All(CountsOf(run, "Net").Values, Assert.Null);
-        Assert.Equal(new long?[] { LinearFlora, 2 * 10 * 31 + 31 + 10, 10 * 75 }, CountsOf(run, "Block").Values);
+        var blockCounts = CountsOf(run, "Block");
+        Assert.Equal(new long?[] { LinearFlora, 2 * 10 * 31 + 31 + 10 }, blockCounts.Values.Take(2));
+        var head = CountsOf(Run(Usings + "public partial class M : Module<Tensor, Tensor> { [FloraTarget] private readonly Linear head = Linear(10, 2); "
+                                + "public M() : base(nameof(M)) => RegisterComponents(); public override Tensor forward(Tensor x) => head.call(x); }"), "M");
+        // head Linear(10, 2) at Rank 8: [2, 10], ranks (2, 8): 16 + 4 + 80 = 100.
+        Assert.Equal(100, head["FloraTrainableParameters"]);
+        var net = CountsOf(run, "Net");
+        Assert.All(net.Values, count => Assert.NotNull(count));
+        Assert.Equal(Names.Select(name => blockCounts[name] + head[name]), net.Values);
     }
 
     [Fact]

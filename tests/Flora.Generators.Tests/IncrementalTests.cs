@@ -174,6 +174,40 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void Changing_a_nested_model_in_another_file_updates_the_outer_model_s_count()
+    {
+        // Outer's count adds Inner's fc at Outer's Rank 8: Linear(16, 16) 64 + 128 + 128 = 320; head Linear(16, 4)
+        // at ranks (4, 8): 32 + 16 + 128 = 176. Inner's fc as Linear(16, 8): 64 + 64 + 128 = 256.
+        var compilation = Compile(
+            Usings + """
+            [FloraModel]
+            public partial class Outer : Module<Tensor, Tensor>
+            {
+                private readonly Inner inner = new Inner();
+                [FloraTarget] private readonly Linear head = Linear(16, 4);
+                public Outer() : base(nameof(Outer)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => head.call(x);
+            }
+            """,
+            Usings + """
+            public partial class Inner : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly Linear fc = Linear(16, 16);
+                public Inner() : base(nameof(Inner)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => fc.call(x);
+            }
+            """);
+        var inner = compilation.SyntaxTrees.Last();
+        var edited = compilation.ReplaceSyntaxTree(inner, Parse(inner.GetText().ToString().Replace("Linear(16, 16)", "Linear(16, 8)"), inner.FilePath));
+        var (first, second) = RunTwice(compilation, edited);
+        string Outer(GeneratorRunResult run) => run.GeneratedSources.Single(s => s.HintName == "Outer.Flora.g.cs").SourceText.ToString();
+        Assert.Equal("496", ConstCount(Outer(first)));
+        Assert.Equal("432", ConstCount(Outer(second)));
+        var models = second.TrackedSteps[FloraStepNames.Models].SelectMany(s => s.Outputs).ToList();
+        Assert.All(models, output => Assert.Equal(IncrementalStepRunReason.Modified, output.Reason));
+    }
+
+    [Fact]
     public void Changing_one_model_leaves_the_other_models_output_cached()
     {
         var compilation = Compile(ModelFile, OtherModelFile);
@@ -198,9 +232,35 @@ public sealed class IncrementalTests
         var spec = (ModelSpec)Assert.Single(result.TrackedSteps[FloraStepNames.Models].SelectMany(s => s.Outputs)).Value;
         Assert.Equal("SmallCnn", spec.Header.DisplayName);
         Assert.Equal(new[] { "conv1", "conv2", "head" }, spec.Targets.Select(t => t.MemberName));
-        // One Targets output per [FloraTarget] member, all the same model, deduplicated by Models.
-        Assert.Equal(3, result.TrackedSteps[FloraStepNames.Targets].SelectMany(s => s.Outputs).Count());
+        // The model is read once, from its [FloraModel]; its three [FloraTarget] members give no spec of their own.
+        Assert.NotNull(Assert.IsType<ParsedModel>(Assert.Single(Outputs(result, FloraStepNames.ModelTypes)).Value).Spec);
+        Assert.Equal(3, Outputs(result, FloraStepNames.Targets).Count());
+        Assert.All(Outputs(result, FloraStepNames.Targets), output => Assert.Null(Assert.IsType<ParsedModel>(output.Value).Spec));
     }
+
+    [Fact]
+    public void A_model_without_FloraModel_is_read_once_from_its_first_annotated_member()
+    {
+        var compilation = Compile(Usings + """
+            public partial class Probe : Module<Tensor, Tensor>
+            {
+                [FloraModuleToSave] private readonly Linear head = Linear(4, 2);
+                [FloraTarget] private readonly Linear fc = Linear(4, 4);
+                [FloraTarget] private readonly Linear proj = Linear(4, 4);
+                public Probe() : base(nameof(Probe)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => head.call(x);
+            }
+            """);
+        var result = CreateDriver(trackSteps: true).RunGenerators(compilation).GetRunResult().Results[0];
+        var spec = Assert.IsType<ParsedModel>(Assert.Single(Outputs(result, FloraStepNames.ModulesToSave)).Value).Spec!;
+        Assert.Equal(new[] { "fc", "proj" }, spec.Targets.Select(t => t.MemberName));
+        Assert.Equal(2, Outputs(result, FloraStepNames.Targets).Count());
+        Assert.All(Outputs(result, FloraStepNames.Targets), output => Assert.Null(Assert.IsType<ParsedModel>(output.Value).Spec));
+        Assert.Equal(spec with { HintName = "Probe.Flora.g.cs" }, Assert.Single(Outputs(result, FloraStepNames.Models)).Value);
+    }
+
+    private static IEnumerable<(object Value, IncrementalStepRunReason Reason)> Outputs(GeneratorRunResult result, string step) =>
+        result.TrackedSteps.TryGetValue(step, out var steps) ? steps.SelectMany(s => s.Outputs) : Enumerable.Empty<(object, IncrementalStepRunReason)>();
 
     [Fact]
     public void Parsing_the_same_model_twice_gives_equal_specs()
@@ -267,9 +327,7 @@ public sealed class IncrementalTests
     private static ModelSpec ParseSpec(CSharpCompilation compilation)
     {
         var type = compilation.GetTypeByMetadataName("Demo.SmallCnn")!;
-        var entries = type.GetMembers().Select(m => FloraGenerator.Parser.ParseTarget(m, compilation, default))
-            .Where(e => e is not null && e.Target is not null).Select(e => e!).ToImmutableArray();
-        return Assert.Single(FloraGenerator.Parser.BuildModels(entries, default));
+        return Assert.IsType<ModelSpec>(FloraGenerator.Parser.ParseModelType(type, compilation, default).Spec);
     }
 
     /// <summary>Runs one tracking driver on <paramref name="first"/>, then on <paramref name="second"/>.</summary>
@@ -298,7 +356,7 @@ public sealed class IncrementalTests
 
     private static void AssertAllCachedOrUnchanged(GeneratorRunResult result)
     {
-        foreach (string step in new[] { FloraStepNames.Targets, FloraStepNames.Models })
+        foreach (string step in new[] { FloraStepNames.ModelTypes, FloraStepNames.Targets, FloraStepNames.Models })
         {
             Assert.True(result.TrackedSteps.ContainsKey(step), $"No tracked step '{step}'.");
             var reasons = Reasons(result, step).ToList();

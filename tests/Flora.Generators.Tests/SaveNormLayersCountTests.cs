@@ -107,10 +107,23 @@ public sealed class SaveNormLayersCountTests
     }
 
     [Fact]
-    public void A_nested_Flora_model_leaves_the_constant_out_as_it_does_without_SaveNormLayers()
+    public void A_nested_Flora_model_counts_its_parts_at_the_outer_model_s_ranks_and_its_norm_layers_under_SaveNormLayers()
     {
-        Assert.Null(Count(TargetMember + "\nprivate readonly Inner inner = new Inner();"));
-        Assert.Null(Count(TargetMember + "\nprivate readonly Inner inner = new Inner();", saveNormLayers: false));
+        // Inner's fc Linear(16, 16) at M's Rank 4 (not Inner's 8): 144; Inner's bn BatchNorm1d(16): 32 under M's SaveNormLayers.
+        Assert.Equal(Target + 144 + 32, Count(TargetMember + "\nprivate readonly Inner inner = new Inner();"));
+        Assert.Equal(Target + 144, Count(TargetMember + "\nprivate readonly Inner inner = new Inner();", saveNormLayers: false));
+        Assert.Equal(Target + 2 * (144 + 32), Count(TargetMember + "\nprivate readonly Inner first = new();\npublic Inner Second { get; } = new Inner();"));
+    }
+
+    [Theory]
+    [InlineData("private readonly ModuleList<Inner> blocks = ModuleList(new Inner(), new Inner());")]
+    [InlineData("private readonly Inner inner = MakeInner();")]
+    [InlineData("private readonly Inner inner;\npublic M(bool deep) : this() => inner = deep ? new Inner() : null!;")]
+    [InlineData("private readonly Inner inner = new Inner();\npublic Inner Alias => inner;")]
+    public void A_nested_Flora_model_the_compilation_does_not_pin_down_leaves_the_constant_out(string member)
+    {
+        Assert.Null(Count(TargetMember + "\n" + member));
+        Assert.Null(Count(TargetMember + "\n" + member, saveNormLayers: false));
     }
 
     [Fact]
@@ -163,6 +176,7 @@ public sealed class SaveNormLayersCountTests
         {
             private static int Width => 8;
             private static Module<Tensor, Tensor> MakeLayer() => BatchNorm1d(4);
+            private static Inner MakeInner() => new Inner();
             public M() : base(nameof(M)) { {{constructorBody}} RegisterComponents(); }
             public override Tensor forward(Tensor x) => x;
         {{members}}
@@ -178,9 +192,10 @@ public sealed class SaveNormLayersCountTests
         [FloraModel]
         public partial class Inner : Module<Tensor, Tensor>
         {
-            [FloraTarget] private readonly Linear fc = Linear(4, 4);
+            [FloraTarget] private readonly Linear fc = Linear(16, 16);
+            private readonly BatchNorm1d bn = BatchNorm1d(16);
             public Inner() : base(nameof(Inner)) => RegisterComponents();
-            public override Tensor forward(Tensor x) => fc.call(x);
+            public override Tensor forward(Tensor x) => bn.call(fc.call(x));
         }
 
         public abstract class Trunk : Module<Tensor, Tensor>

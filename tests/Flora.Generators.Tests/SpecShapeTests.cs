@@ -46,10 +46,11 @@ public sealed class SpecShapeTests
     [Fact]
     public void The_pipeline_value_is_a_ModelSpec()
     {
-        // The transforms return MemberEntry (Flora.Targets) and ModelSpec (Flora.Models): the types the checks above cover.
+        // The transforms return ParsedModel (Flora.ModelTypes, Flora.Targets, Flora.ModulesToSave) and ModelSpec (Flora.Models): the types the checks above cover.
         var parser = typeof(FloraGenerator).GetNestedType("Parser", BindingFlags.NonPublic)!;
-        Assert.Equal(typeof(MemberEntry), parser.GetMethod("ParseTarget")!.ReturnType);
-        Assert.Equal(typeof(System.Collections.Immutable.ImmutableArray<ModelSpec>), parser.GetMethod("BuildModels")!.ReturnType);
+        Assert.Equal(typeof(ParsedModel), parser.GetMethod("ParseModelType")!.ReturnType);
+        Assert.Equal(typeof(ParsedModel), parser.GetMethod("ParseAnnotatedMember")!.ReturnType);
+        Assert.Equal(typeof(System.Collections.Immutable.ImmutableArray<ModelSpec>), parser.GetMethod("NameFiles")!.ReturnType);
     }
 
     [Theory]

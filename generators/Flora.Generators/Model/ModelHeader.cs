@@ -27,16 +27,7 @@ namespace Flora.Generators.Model
         public EquatableArray<string> NestedMembers { get; init; } = EquatableArray<string>.Empty;
         /// <summary>Whether a base type already has generated Flora members, which these then hide (<c>new</c>).</summary>
         public bool HidesBaseModel { get; init; }
-        /// <summary>The type key of the nearest base model generated in this compilation, or empty.</summary>
-        public string SourceBaseKey { get; init; } = "";
-        /// <summary>The names of the count constants (<c>FloraTrainableParameters</c>, …) a base type from another assembly already has.</summary>
-        public EquatableArray<string> BaseCountsInMetadata { get; init; } = EquatableArray<string>.Empty;
+        /// <summary>The names of the count constants (<c>FloraTrainableParameters</c>, …) that base already has, which this model's then hide (<c>new</c>).</summary>
+        public EquatableArray<string> BaseCounts { get; init; } = EquatableArray<string>.Empty;
     }
-
-    /// <summary>
-    /// One annotated member (or the [FloraModel] type itself, with neither spec) as its own transform sees it: a target,
-    /// or a module to save; both null when the member cannot be served or the entry only announces the model. The
-    /// [FloraModel] type's entry carries, under <c>SaveNormLayers</c>, the norm layers of the model's tree.
-    /// </summary>
-    internal sealed record MemberEntry(ModelHeader Header, int Order, TargetSpec? Target, SavedModuleSpec? Saved = null, NormLayersSpec? NormLayers = null);
 }

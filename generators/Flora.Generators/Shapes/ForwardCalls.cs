@@ -111,7 +111,7 @@ namespace Flora.Generators
         /// hook-bound <c>[FloraTarget]</c> member, reached directly, through <c>?.</c>, or through a local initialised from the
         /// member; else null (a target that holds its adapter's wrapper runs the adapter in <c>forward</c> already).
         /// </summary>
-        public static ForwardCall? Classify(IInvocationOperation invocation, CancellationToken cancellationToken)
+        public static ForwardCall? Classify(IInvocationOperation invocation, FloraSymbols symbols, CancellationToken cancellationToken)
         {
             var method = invocation.TargetMethod;
             if (!IsLayerCallName(method.Name) || method.IsStatic || method.IsExtensionMethod || method.Parameters.Length != 1 || invocation.Arguments.Length != 1) return null;
@@ -137,7 +137,7 @@ namespace Flora.Generators
                 IPropertyReferenceOperation property => property.Property,
                 _ => null,
             };
-            if (member is null || member.ContainingType is null || TorchSymbols.Attribute(member, TorchSymbols.TargetAttribute) is null) return null;
+            if (member is null || member.ContainingType is null || !symbols.IsTarget(member)) return null;
             var receiverType = LayerShapeReader.MemberType(member);
             if (receiverType is null || invocation.SemanticModel is not { } semanticModel || !IsHookBound(member, receiverType, semanticModel.Compilation, cancellationToken)) return null;
             if (blocker == ForwardCallBlocker.None && !IsInside(semanticModel, syntax, member.ContainingType, cancellationToken)) blocker = ForwardCallBlocker.OutsideType;

@@ -325,8 +325,19 @@ namespace Flora.Generators
                 ? call
                 : null;
 
+        /// <summary>
+        /// The type of the object the member's initializer (or single constructor assignment) creates with <c>new T(…)</c>,
+        /// e.g. a nested model's; null when it is created otherwise.
+        /// </summary>
+        public static INamedTypeSymbol? CreatedObjectType(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            SingleCreation(member, compilation, cancellationToken) is IObjectCreationOperation { Type: INamedTypeSymbol type } ? type : null;
+
         /// <summary>The <c>torch.nn.*(...)</c> factory call in the member's initializer or in its single constructor assignment.</summary>
-        private static IInvocationOperation? FindFactoryCall(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
+        private static IInvocationOperation? FindFactoryCall(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
+            SingleCreation(member, compilation, cancellationToken) is IInvocationOperation invocation && IsTorchNnFactory(invocation.TargetMethod) ? invocation : null;
+
+        /// <summary>What the member's initializer, or else its single constructor assignment, evaluates (conversions stripped); null when there is not exactly one.</summary>
+        private static IOperation? SingleCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken)
         {
             var expressions = new List<ExpressionSyntax>();
             foreach (var reference in member.DeclaringSyntaxReferences)
@@ -356,7 +367,7 @@ namespace Flora.Generators
             if (!compilation.ContainsSyntaxTree(expression.SyntaxTree)) return null;
             IOperation? operation = compilation.GetSemanticModel(expression.SyntaxTree).GetOperation(expression, cancellationToken);
             while (operation is IConversionOperation conversion) operation = conversion.Operand;
-            return operation is IInvocationOperation invocation && IsTorchNnFactory(invocation.TargetMethod) ? invocation : null;
+            return operation;
         }
 
         private static bool IsTorchNnFactory(IMethodSymbol method) =>

@@ -1,5 +1,6 @@
 // Shared by the generator and the analyzers (linked source): the norm layers [FloraModel(SaveNormLayers = true)] adds to
 // a model's modules to save, as far as the model's own source shows them. Never throws on malformed code.
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -8,17 +9,26 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Flora.Generators
 {
-    /// <summary>What keeps the count of a model's norm layers from being known at compile time.</summary>
+    /// <summary>What keeps a model's trainable count from being known at compile time.</summary>
     internal enum CountBlockerKind
     {
         /// <summary>A norm layer whose trainable size is not constant (non-literal arguments, or no single creation).</summary>
         NormLayerSize,
 
-        /// <summary>A module whose tree the generator cannot see (a Sequential, a module of the user's own, a nested model).</summary>
+        /// <summary>A module whose tree the generator cannot see (a Sequential, a module of the user's own).</summary>
         HiddenModules,
+
+        /// <summary>A target whose weight shape is not constant.</summary>
+        TargetShape,
+
+        /// <summary>A module to save whose size is not constant.</summary>
+        ModuleSize,
+
+        /// <summary>A nested model the compilation does not pin down (a module list of them, one from another assembly, one not created with new).</summary>
+        NestedModel,
     }
 
-    /// <summary>One member (or base type, or call) that keeps the norm layers' count from being constant, and why.</summary>
+    /// <summary>One member (or base type, or call) that keeps the trainable count from being constant, and why.</summary>
     internal sealed class CountBlocker
     {
         public CountBlocker(CountBlockerKind kind, string reason, Location location)
@@ -49,9 +59,6 @@ namespace Flora.Generators
         public IReadOnlyList<(string Member, long Parameters)> Layers { get; }
 
         public IReadOnlyList<CountBlocker> Blockers { get; }
-
-        /// <summary>Their total, when every module of the model's tree is known (no blocker); else null. Saturates at <see cref="long.MaxValue"/>.</summary>
-        public long? Parameters => Blockers.Count > 0 ? null : Layers.Aggregate(0L, (sum, layer) => FloraRankRules.SaturatingAdd(sum, layer.Parameters));
     }
 
     /// <summary>
@@ -59,10 +66,10 @@ namespace Flora.Generators
     /// <c>BatchNorm1d/2d/3d</c>, <c>LayerNorm</c>, <c>GroupNorm</c> and <c>InstanceNorm1d/2d/3d</c> anywhere in the tree
     /// (<c>ModulesToSaveSelection</c>); <c>RegisterComponents()</c> registers the model's instance fields (auto-properties'
     /// backing fields included). So the count is known at compile time when every such field is a target, a module to
-    /// save (counted on its own), a norm layer whose size constant arguments give (<see cref="LayerShapeReader.SavedModuleParameters"/>),
+    /// save or a nested model (counted on their own, by <see cref="TrainableCounter"/>), a norm layer whose size constant arguments give (<see cref="LayerShapeReader.SavedModuleParameters"/>),
     /// or a TorchSharp layer that holds no modules (Linear, convolutions, activations, pooling, dropout, …); when the model
     /// derives directly from TorchSharp's <c>Module</c>; and when it registers nothing by name (<c>register_module</c>).
-    /// Anything else (a <c>Sequential</c>, a <c>ModuleList</c>, a module of the user's own, a nested Flora model) is a
+    /// Anything else (a <c>Sequential</c>, a <c>ModuleList</c>, a module of the user's own) is a
     /// <see cref="CountBlocker"/>.
     /// </summary>
     internal static class NormLayerScan
@@ -74,7 +81,11 @@ namespace Flora.Generators
             "Embedding", "EmbeddingBag", "PReLU",
         };
 
-        public static NormLayerCount Count(INamedTypeSymbol model, Compilation compilation, CancellationToken cancellationToken)
+        /// <param name="model">The model type whose own fields are read.</param>
+        /// <param name="compilation">The compilation holding it.</param>
+        /// <param name="countedElsewhere">Members the caller counts on their own: targets, modules to save, nested models.</param>
+        /// <param name="cancellationToken">Cancels the reading.</param>
+        public static NormLayerCount Count(INamedTypeSymbol model, Compilation compilation, Func<ISymbol, bool> countedElsewhere, CancellationToken cancellationToken)
         {
             var layers = new List<(string, long)>();
             var blockers = new List<CountBlocker>();
@@ -107,9 +118,7 @@ namespace Flora.Generators
                 // An auto-property's backing field is registered too: read it as its property (name, attributes, initializer).
                 ISymbol member = field.IsImplicitlyDeclared ? field.AssociatedSymbol as IPropertySymbol ?? (ISymbol)field : field;
                 if (member.IsImplicitlyDeclared) continue;
-                if (TorchSymbols.Attribute(member, TorchSymbols.TargetAttribute) is not null
-                    || TorchSymbols.Attribute(member, TorchSymbols.ModuleToSaveAttribute) is not null)
-                    continue; // counted as a target or as a module to save
+                if (countedElsewhere(member)) continue; // a target, a module to save or a nested model
                 if (!TorchSymbols.IsTorchModule(field.Type)) continue; // not a module: RegisterComponents adds no child
                 var location = member.Locations.Length > 0 ? member.Locations[0] : modelLocation;
 
@@ -147,25 +156,8 @@ namespace Flora.Generators
                 : null;
         }
 
-        private static string HiddenReason(ISymbol member, ITypeSymbol declared)
-        {
-            string shown = declared.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
-            if (!IsFloraModel(declared)) return $"'{member.Name}' is a {shown}, whose modules the generator cannot see";
-            return declared is INamedTypeSymbol { Name: "ModuleList" }
-                ? $"'{member.Name}' holds nested Flora models ({shown}), whose trainable parameters the generator does not add up"
-                : $"'{member.Name}' holds the nested Flora model {shown}, whose trainable parameters the generator does not add up";
-        }
-
-        /// <summary>A model the generator extends or extended: Flora attributes in source, or <c>IFloraComposable</c>; also a module list of one.</summary>
-        private static bool IsFloraModel(ITypeSymbol type)
-        {
-            if (type is not INamedTypeSymbol named) return false;
-            if (named is { Name: "ModuleList", Arity: 1 } && named.TypeArguments[0] is INamedTypeSymbol item) return IsFloraModel(item);
-            if (named.AllInterfaces.Any(i => i.ToDisplayString() == TorchSymbols.ComposableInterface)) return true;
-            if (TorchSymbols.Attribute(named, TorchSymbols.ModelAttribute) is not null) return true;
-            return named.GetMembers().Any(m => TorchSymbols.Attribute(m, TorchSymbols.TargetAttribute) is not null
-                                               || TorchSymbols.Attribute(m, TorchSymbols.ModuleToSaveAttribute) is not null);
-        }
+        private static string HiddenReason(ISymbol member, ITypeSymbol declared) =>
+            $"'{member.Name}' is a {declared.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}, whose modules the generator cannot see";
 
         private static bool IsTorchSharpLayer(INamedTypeSymbol type) => type.ContainingNamespace?.ToDisplayString() == "TorchSharp.Modules";
 

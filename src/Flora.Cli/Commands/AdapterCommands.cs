@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using Flora.Data;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
 using Flora.Cli.Training;
+using Flora.Data;
+using Flora.Reports;
 using Spectre.Console;
 using static TorchSharp.torch;
 

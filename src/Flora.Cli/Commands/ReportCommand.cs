@@ -3,8 +3,8 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
 using Flora.Comparison;
+using Flora.Reports;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;

@@ -1,10 +1,10 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using Flora.Data;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
 using Flora.Comparison;
+using Flora.Data;
+using Flora.Reports;
 using Spectre.Console;
 
 namespace Flora.Cli.Commands;

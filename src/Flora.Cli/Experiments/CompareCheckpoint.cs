@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Flora.Cli.Reports;
+using Flora.Reports;
 
 namespace Flora.Cli.Experiments;
 

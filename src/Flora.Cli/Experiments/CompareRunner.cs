@@ -2,9 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Flora.Data;
 using Flora.Comparison;
-using Flora.Cli.Reports;
+using Flora.Data;
+using Flora.Reports;
 using Spectre.Console;
 using static TorchSharp.torch;
 

@@ -1,10 +1,10 @@
 using System;
 using System.IO;
 using System.Linq;
-using Flora.Data;
-using Flora.Cli.Reports;
 using Flora.Cli.Training;
 using Flora.Comparison;
+using Flora.Data;
+using Flora.Reports;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

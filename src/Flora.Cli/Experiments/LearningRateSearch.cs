@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Flora.Data;
+using Flora.Reports;
 
 namespace Flora.Cli.Experiments;
 
@@ -95,7 +96,7 @@ internal static class LearningRateSearch
             for (int i = 0; i < choice.Grid.Count; i++)
             {
                 bool chosen = i == choice.Index;
-                text.Append(Quote(choice.Method)).Append(',').Append(choice.Grid[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
+                text.Append(CsvResultsWriter.Quote(choice.Method)).Append(',').Append(choice.Grid[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
                     .Append(double.IsNaN(choice.ValidationAccuracies[i]) ? "" : choice.ValidationAccuracies[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
                     .Append(chosen ? "true" : "false").Append(',').Append(chosen && choice.AtGridEdge ? "true" : "false").Append('\n');
             }
@@ -110,7 +111,7 @@ internal static class LearningRateSearch
     public static IReadOnlyList<LearningRateChoice> FromCsv(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"learning-rate file '{path}' does not exist: pass the learning_rates.csv of an earlier `flora compare`.", path);
-        var rows = Reports.CsvResultsReader.Parse(File.ReadAllText(path), path);
+        var rows = CsvResultsReader.Parse(File.ReadAllText(path), path);
         if (rows.Count == 0 || string.Join(",", rows[0]) != "method,learning_rate,validation_accuracy,chosen,at_grid_edge")
             throw new InvalidDataException($"'{path}' is not a learning_rates.csv (its header should be method,learning_rate,validation_accuracy,chosen,at_grid_edge).");
         var choices = new List<LearningRateChoice>();
@@ -132,18 +133,19 @@ internal static class LearningRateSearch
         var text = new StringBuilder("\n## Learning rates\n\n");
         text.Append("Chosen per method on ").Append(validation).Append(" (the first seed, the best validation accuracy; a tie goes to the smaller rate). ")
             .Append("The seeds above then trained on all training images at these rates.\n\n");
-        text.Append("| Method | Chosen rate | Validation accuracy | Rates tried (validation accuracy) |\n|---|---|---|---|\n");
-        foreach (var choice in choices)
+        string[] header = ["Method", "Chosen rate", "Validation accuracy", "Rates tried (validation accuracy)"];
+        var rows = choices.Select(choice => new[]
         {
-            string tried = string.Join(", ", choice.Grid.Select((rate, i) => $"{Format(rate)} ({(double.IsNaN(choice.ValidationAccuracies[i]) ? "diverged" : choice.ValidationAccuracies[i].ToString("P1", CultureInfo.InvariantCulture))})"));
-            text.Append("| ").Append(choice.Method).Append(" | ").Append(Format(choice.LearningRate)).Append(choice.AtGridEdge ? " ⚠ grid edge" : "")
-                .Append(" | ").Append(choice.ValidationAccuracy.ToString("P1", CultureInfo.InvariantCulture)).Append(" | ").Append(tried).Append(" |\n");
-        }
+            choice.Method,
+            Format(choice.LearningRate) + (choice.AtGridEdge ? " ⚠ grid edge" : ""),
+            choice.ValidationAccuracy.ToString("P1", CultureInfo.InvariantCulture),
+            string.Join(", ", choice.Grid.Select((rate, i) => $"{Format(rate)} ({(double.IsNaN(choice.ValidationAccuracies[i]) ? "diverged" : choice.ValidationAccuracies[i].ToString("P1", CultureInfo.InvariantCulture))})")),
+        }).ToArray();
+        text.Append(new TextTable(header, rows, new bool[header.Length]).ToMarkdown());
         return text.ToString();
     }
 
     /// <summary>A rate for people: 3 significant digits, e.g. 0.000316 → "3.16e-4".</summary>
     public static string Format(double rate) => rate.ToString("0.##e0", CultureInfo.InvariantCulture);
 
-    private static string Quote(string value) => value.Contains(',', StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal) ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
 }

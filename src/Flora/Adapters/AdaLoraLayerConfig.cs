@@ -77,7 +77,7 @@ public sealed record AdaLoraLayerConfig
         }
         else
         {
-            budget = FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed).TrainableParameters;
+            budget = BudgetMatching.FloraReference(layer, weightShape, model, target, transposed, "AdaLoRA", "target rank", "AdaLoraOptions.TargetRank").TrainableParameters;
             targetRank = BaselineSizeRules.MatchedAdaLoraRank(weightShape, budget.Value);
         }
         int rank = options.InitRank ?? BaselineSizeRules.DefaultAdaLoraInitRank(weightShape, targetRank);

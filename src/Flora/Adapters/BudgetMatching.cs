@@ -55,6 +55,27 @@ public static class BudgetMatching
         return new LoraBudget((int)rank, budget, rank * perRank + extra, dora);
     }
 
+    /// <summary>
+    /// FLoRA's configuration of a target whose <paramref name="quantity"/> (LoRA's rank, a bottleneck's width, AdaLoRA's
+    /// target rank) is matched to FLoRA's trainable count because <paramref name="setting"/> is unset. FLoRA's own
+    /// refusals (a rank below 1, an explicit R3 larger than a kernel axis, a scale that is not positive) then say why
+    /// FLoRA's settings matter to <paramref name="method"/> and how to do without them: set <paramref name="setting"/>.
+    /// </summary>
+    internal static FloraLayerConfig FloraReference(string layer, IReadOnlyList<long> weightShape, FloraModelOptions model, FloraTargetOptions target, bool transposed,
+        string method, string quantity, string setting)
+    {
+        try
+        {
+            return FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{e.Message} {method}'s {quantity} of '{layer}' is matched to FLoRA's trainable count for it ({setting} is unset), " +
+                                        $"and FLoRA refuses these settings, so there is no count to match. Fix FLoRA's settings, or set {setting} " +
+                                        $"to choose the {quantity} without FLoRA's budget.", e);
+        }
+    }
+
     /// <summary>Trainable scalars of LoRA (or DoRA) at <paramref name="rank"/> on a weight of <paramref name="weightShape"/> (<c>[out, in/groups, k…]</c>).</summary>
     public static long LoraParameters(IReadOnlyList<long> weightShape, int rank, bool dora)
     {

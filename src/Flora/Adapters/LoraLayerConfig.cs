@@ -77,7 +77,7 @@ public sealed record LoraLayerConfig
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
         if ((target.LoraRank ?? model.LoraRank) is not int requested)
-            return For(layer, FloraLayerConfig.Resolve(layer, weightShape, model, target, transposed), model, target, dora, outChannels);
+            return For(layer, BudgetMatching.FloraReference(layer, weightShape, model, target, transposed, dora ? "DoRA" : "LoRA", "rank", "LoraRank"), model, target, dora, outChannels);
         return Create(layer, ChosenRank(layer, weightShape, requested), null, model, target,
             target.Dropout ?? model.Dropout, target.ForwardPath ?? model.ForwardPath, model.AutocastAdapterDtype);
     }

@@ -7,7 +7,8 @@ namespace Flora;
 /// <summary>
 /// Writes a file through a temporary file in the same folder, flushed to disk, then a rename over the target: a reader
 /// (or an interrupted writer) sees the old file or the complete new one, never half of one. Adapter files, and the
-/// CLI's results, reports and plots (<see cref="WriteAllText"/>, <see cref="WriteAllBytes"/>), are written this way.
+/// CLI's results, reports and plots (<see cref="WriteAllText"/>, <see cref="WriteAllBytes"/>), are written this way; a PEFT
+/// directory's files are written together through a temporary folder (<see cref="WriteDirectory"/>).
 /// </summary>
 internal static class AtomicFile
 {
@@ -39,7 +40,7 @@ internal static class AtomicFile
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full) ?? "", $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
+        string temporary = TemporarySibling(full);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize))
@@ -55,6 +56,43 @@ internal static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Writes the files that <paramref name="write"/> puts into the folder it is given (a temporary sibling of
+    /// <paramref name="directory"/>), then moves them into <paramref name="directory"/>: a new folder appears whole by one
+    /// rename; in an existing one each file is replaced by a rename and other files stay. The temporary folder is removed
+    /// when anything fails, leaving <paramref name="directory"/> as it was.
+    /// </summary>
+    public static void WriteDirectory(string directory, Action<string> write)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ArgumentNullException.ThrowIfNull(write);
+        string target = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
+        Directory.CreateDirectory(Path.GetDirectoryName(target) ?? throw new ArgumentException($"'{directory}' has no parent directory.", nameof(directory)));
+        string temporary = TemporarySibling(target);
+        Directory.CreateDirectory(temporary);
+        try
+        {
+            write(temporary);
+            if (!Directory.Exists(target))
+            {
+                Directory.Move(temporary, target);
+                return;
+            }
+            foreach (string file in Directory.GetFiles(temporary))
+                File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+            Directory.Delete(temporary, recursive: true);
+        }
+        catch
+        {
+            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>A hidden name beside <paramref name="fullPath"/> that no other writer uses.</summary>
+    private static string TemporarySibling(string fullPath) =>
+        Path.Combine(Path.GetDirectoryName(fullPath) ?? "", $".{Path.GetFileName(fullPath)}.tmp-{Guid.NewGuid():N}");
 
     private static void TryDelete(string file)
     {

@@ -65,13 +65,13 @@ internal static class AdapterDispatch
         var (_, geometry) = Read(name, layer);
         long channels = geometry.OutChannels;
         int size = target.AdapterSize ?? model.AdapterSize
-                   ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(t.Name, ReferenceEquals(t.Layer, layer) ? geometry : Find(t.Name, t.Layer).Geometry(t.Layer), model, t.Options)));
+                   ?? BaselineSizeRules.MatchedBottleneckSize(channels, budgetOf.Sum(t => FloraBudget(method, t.Name, ReferenceEquals(t.Layer, layer) ? geometry : Find(t.Name, t.Layer).Geometry(t.Layer), model, t.Options)));
         return new BottleneckAdapterLayer(name, layer, geometry, method, size, autocastAdapterDtype: model.AutocastAdapterDtype);
     }
 
     /// <summary>The trainable count of the FLoRA adapter that <paramref name="model"/> and <paramref name="target"/> give a layer of the weight of <paramref name="geometry"/>.</summary>
-    private static long FloraBudget(string name, LayerGeometry geometry, FloraModelOptions model, FloraTargetOptions target) =>
-        FloraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, geometry.Transposed).TrainableParameters;
+    private static long FloraBudget(FloraMethod method, string name, LayerGeometry geometry, FloraModelOptions model, FloraTargetOptions target) =>
+        BudgetMatching.FloraReference(name, geometry.Weight.shape, model, target, geometry.Transposed, method.ToString(), "bottleneck width", "AdapterSize").TrainableParameters;
 
     /// <summary>
     /// Creates the AdaLoRA adapter of <paramref name="layer"/> (any layer type of the table, through its geometry) with its

@@ -267,31 +267,11 @@ internal static class PeftExporter
     private static T MostCommon<T>(IEnumerable<T> values) where T : notnull =>
         values.GroupBy(v => v).OrderByDescending(g => g.Count()).First().Key;
 
-    /// <summary>Writes both files into a temporary sibling directory, then moves them into <paramref name="directory"/>.</summary>
-    private static void WriteDirectory(string directory, string configJson, IReadOnlyDictionary<string, Tensor> tensors)
-    {
-        string target = Path.GetFullPath(directory);
-        string parent = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new ArgumentException($"'{directory}' has no parent directory.", nameof(directory));
-        Directory.CreateDirectory(parent);
-        string temporary = Path.Combine(parent, "." + Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar)) + ".tmp-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(temporary);
-        try
+    /// <summary>Writes both files into <paramref name="directory"/> together (<see cref="AtomicFile.WriteDirectory"/>).</summary>
+    private static void WriteDirectory(string directory, string configJson, IReadOnlyDictionary<string, Tensor> tensors) =>
+        AtomicFile.WriteDirectory(directory, folder =>
         {
-            Safetensors.Save(Path.Combine(temporary, PeftKeys.WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-            File.WriteAllText(Path.Combine(temporary, PeftAdapterConfig.FileName), configJson);
-            if (!Directory.Exists(target))
-            {
-                Directory.Move(temporary, target);
-                return;
-            }
-            foreach (string name in new[] { PeftKeys.WeightsFileName, PeftAdapterConfig.FileName })
-                File.Move(Path.Combine(temporary, name), Path.Combine(target, name), overwrite: true);
-            Directory.Delete(temporary, recursive: true);
-        }
-        catch
-        {
-            if (Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-            throw;
-        }
-    }
+            Safetensors.Save(Path.Combine(folder, PeftKeys.WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            File.WriteAllText(Path.Combine(folder, PeftAdapterConfig.FileName), configJson);
+        });
 }

@@ -1,9 +1,10 @@
 using System.IO;
 using Flora.Cli.Commands;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
-using Flora.Data;
 using Flora.Comparison;
+using Flora.Data;
+using Flora.Reports;
+using Flora.Testing;
 using Spectre.Console.Testing;
 
 namespace Flora.Cli.Tests.Commands;
@@ -161,8 +162,8 @@ public sealed class BudgetSweepTests : IDisposable
         {
             for (int seed = 1; seed <= 3; seed++)
             {
-                runs.Add(Reports.FakeRuns.Run($"LoRA (budget {budget})", seed, 0.93 + 0.002 * seed, MethodKind.Lora, budget));
-                runs.Add(Reports.FakeRuns.Run($"FLoRA (budget {budget})", seed, 0.93 + 0.002 * seed + gap, MethodKind.Flora, budget));
+                runs.Add(FakeRuns.Run($"LoRA (budget {budget})", seed, 0.93 + 0.002 * seed, MethodKind.Lora, budget));
+                runs.Add(FakeRuns.Run($"FLoRA (budget {budget})", seed, 0.93 + 0.002 * seed + gap, MethodKind.Flora, budget));
             }
         }
         string csv = Path.Combine(_dir, "close", "results.csv");

@@ -90,8 +90,49 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    /// <summary>
+    /// <c>flora merge --model resnet18</c> without the ImageNet network's files: the PretrainedModelException is one line
+    /// naming the file and the fix, exit code 1, no stack trace, nothing written. The program runs as its own process, so
+    /// that FLORA_PRETRAINED_DIR (an empty folder here) is set for it alone.
+    /// </summary>
     [Fact]
-    public void A_missing_pretrained_network_is_a_user_error_not_a_stack_trace()
+    public async System.Threading.Tasks.Task A_missing_pretrained_network_is_a_one_line_error_with_exit_code_1()
+    {
+        string folder = Directory.CreateTempSubdirectory("flora-pretrained-missing-").FullName;
+        try
+        {
+            string adapter = Path.Combine(folder, "adapter.safetensors"), merged = Path.Combine(folder, "merged.safetensors");
+            File.WriteAllBytes(adapter, []);
+            var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                Environment = { [Flora.Pretrained.PretrainedFiles.DirectoryVariable] = Path.Combine(folder, "no-network-here") },
+            };
+            foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "Flora.Cli.dll"), "merge", adapter, "--model", "resnet18", "--out", merged })
+                start.ArgumentList.Add(arg);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            string output = await process.StandardOutput.ReadToEndAsync() + await error;
+            string text = string.Join(' ', output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)); // the console wraps at 80 columns
+            await process.WaitForExitAsync();
+
+            Assert.Equal(1, process.ExitCode);
+            Assert.StartsWith("error: ", output, StringComparison.Ordinal);
+            Assert.Contains("ResNet18.onnx: file not found.", text, StringComparison.Ordinal);
+            Assert.Contains("Microsoft.ML.DnnImageFeaturizer.ResNet18", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+            Assert.False(File.Exists(merged));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Pretrained_and_divergence_errors_are_user_errors_and_a_bug_is_not()
     {
         Assert.True(Program.IsUserError(new Flora.Pretrained.PretrainedModelException("ResNet18.onnx", null, "the file does not exist")));
         Assert.True(Program.IsUserError(new Training.TrainingDivergedException(double.NaN, 1, 3)));

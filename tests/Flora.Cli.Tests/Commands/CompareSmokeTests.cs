@@ -1,8 +1,8 @@
 using System.IO;
 using Flora.Cli.Experiments;
-using Flora.Cli.Reports;
-using Flora.Data;
 using Flora.Comparison;
+using Flora.Data;
+using Flora.Reports;
 using Spectre.Console;
 using Spectre.Console.Testing;
 

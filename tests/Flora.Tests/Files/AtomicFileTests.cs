@@ -43,4 +43,43 @@ public sealed class AtomicFileTests
         Assert.Equal([blocker], Directory.GetDirectories(directory));
         Directory.Delete(directory, recursive: true);
     }
+
+    [Fact]
+    public void ADirectoryIsWrittenWholeAndReplacesOnlyItsOwnFilesInAnExistingOne()
+    {
+        string root = Directory.CreateTempSubdirectory("flora-atomic-").FullName;
+        string target = Path.Combine(root, "adapter");
+
+        AtomicFile.WriteDirectory(target, folder =>
+        {
+            File.WriteAllText(Path.Combine(folder, "a.json"), "first");
+            File.WriteAllText(Path.Combine(folder, "b.bin"), "weights");
+        });
+        File.WriteAllText(Path.Combine(target, "README.md"), "the user's own file");
+        AtomicFile.WriteDirectory(target, folder => File.WriteAllText(Path.Combine(folder, "a.json"), "second"));
+
+        Assert.Equal(("second", "weights", "the user's own file"),
+            (File.ReadAllText(Path.Combine(target, "a.json")), File.ReadAllText(Path.Combine(target, "b.bin")), File.ReadAllText(Path.Combine(target, "README.md"))));
+        Assert.Equal([target], Directory.GetDirectories(root));
+        Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
+    public void AFailedDirectoryWriteLeavesTheDirectoryAsItWasAndNoTemporaryFolder()
+    {
+        string root = Directory.CreateTempSubdirectory("flora-atomic-").FullName;
+        string target = Path.Combine(root, "adapter");
+        AtomicFile.WriteDirectory(target, folder => File.WriteAllText(Path.Combine(folder, "a.json"), "kept"));
+
+        var error = Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteDirectory(target, folder =>
+        {
+            File.WriteAllText(Path.Combine(folder, "a.json"), "half-written");
+            throw new InvalidOperationException("the writer failed");
+        }));
+
+        Assert.Equal("the writer failed", error.Message);
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(target, "a.json")));
+        Assert.Equal([target], Directory.GetDirectories(root));
+        Directory.Delete(root, recursive: true);
+    }
 }

@@ -56,7 +56,10 @@ public class LoraRankTests
         attachment.Detach();
 
         var matched = Assert.Throws<ArgumentException>(() => FloraInjector.Attach(model, config with { Defaults = config.Defaults with { LoraRank = null } }, method));
-        Assert.Contains("Rank 0 of", matched.Message, StringComparison.Ordinal); // matching needs FLoRA's budget, so FLoRA's rules apply
+        Assert.Contains("Rank 0 of 'conv", matched.Message, StringComparison.Ordinal); // matching needs FLoRA's budget, so FLoRA's rules apply
+        Assert.Contains($"{(method == FloraMethod.Dora ? "DoRA" : "LoRA")}'s rank of 'conv", matched.Message, StringComparison.Ordinal);
+        Assert.Contains("LoraRank is unset", matched.Message, StringComparison.Ordinal);
+        Assert.Contains("set LoraRank", matched.Message, StringComparison.Ordinal);
     }
 
     [Fact]
