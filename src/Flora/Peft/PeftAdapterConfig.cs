@@ -97,6 +97,21 @@ internal sealed partial record PeftAdapterConfig
     private const string DirectoryFix = "A PEFT adapter directory holds " + FileName + " and adapter_model.safetensors, as PeftModel.save_pretrained writes them.";
 
     /// <summary>
+    /// The fix for a directory without a root adapter that holds named adapters in sub-directories (what PEFT's
+    /// <c>save_pretrained</c> writes when "default" is not among the saved adapters), or null when it holds none.
+    /// </summary>
+    private static string? NamedAdaptersOnlyFix(string directory)
+    {
+        var named = Directory.EnumerateDirectories(directory)
+            .Where(sub => File.Exists(Path.Combine(sub, FileName)))
+            .Select(Path.GetFileName).OrderBy(name => name, StringComparer.Ordinal).ToList();
+        if (named.Count == 0) return null;
+        return $"It holds no adapter at its root, only the named adapter{(named.Count == 1 ? "" : "s")} {string.Join(", ", named.Select(n => $"'{n}'"))} " +
+               $"in sub-directories (PEFT's save_pretrained puts every adapter but \"default\" in <directory>/<name>/). Pass the sub-directory " +
+               $"(e.g. '{Path.Combine(directory, named[0]!)}'), then load the others with LoadAdapter(path, name).";
+    }
+
+    /// <summary>
     /// Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>. Throws <see cref="AdapterFileException"/>
     /// naming the field for anything PEFT would compute differently from a LoRA/DoRA adapter on Linear and Conv layers
     /// (and for a missing directory or file); fields PEFT does not know are reported to <paramref name="warn"/>.
@@ -113,7 +128,7 @@ internal sealed partial record PeftAdapterConfig
         }
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
-            throw AdapterFileException.Missing(path, DirectoryFix);
+            throw AdapterFileException.Missing(path, NamedAdaptersOnlyFix(directory) ?? DirectoryFix);
         string text = File.ReadAllText(path);
         JsonObject root;
         try

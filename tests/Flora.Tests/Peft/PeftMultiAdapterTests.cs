@@ -96,6 +96,26 @@ public sealed class PeftMultiAdapterTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_with_only_named_sub_directories_is_refused_naming_them_and_the_model_is_untouched()
+    {
+        // PEFT's save_pretrained(selected_adapters=["task_b"]) writes <dir>/task_b/ and nothing at the root.
+        string directory = Path.Combine(_dir, "named-only");
+        Directory.CreateDirectory(Path.Combine(directory, "task_b"));
+        foreach (var file in Directory.GetFiles(Path.Combine(FixtureDirectory, "task_b")))
+            File.Copy(file, Path.Combine(directory, "task_b", Path.GetFileName(file)));
+        using var model = RuleResNet.Create();
+        var baseState = RuleResNet.Snapshot(model);
+
+        var error = Assert.Throws<AdapterFileException>(() => FloraInjector.AttachFromPeft(model, directory));
+        Assert.Contains("only the named adapter 'task_b' in sub-directories", error.Message);
+        Assert.Contains(Path.Combine(directory, "task_b"), error.Message);
+        RuleResNet.AssertUnchanged(baseState, model);
+
+        var attachment = FloraInjector.AttachFromPeft(model, Path.Combine(directory, "task_b")); // the fix the message gives
+        Assert.Equal(FloraMethod.Dora, attachment.Method);
+    }
+
+    [Fact]
     public void A_refused_adapter_leaves_the_directory_unwritten()
     {
         var (config, method) = PeftScenarios.For("lora");
