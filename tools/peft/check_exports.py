@@ -3,7 +3,9 @@ onto the rule-made resnet18 (or, for an export whose input is integer ids, the r
 nn.Embedding of rule_tokens.py) and compares with the output Flora computed (flora_output.safetensors beside each).
 
 Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
-relative or PEFT reported missing or unexpected keys.
+relative or PEFT reported missing or unexpected keys, or when the check would be vacuous: an adapted layer whose
+adapter does not change the output (switched off alone, with PEFT's enable_adapters(False), the output moves by less
+than 1e-6 relative) cannot be checked by comparing outputs, so it fails too and is named.
 """
 import json
 import os
@@ -21,6 +23,27 @@ peft = rule_resnet.import_peft_from_sources()
 from peft import PeftModel  # noqa: E402
 
 TOLERANCE = 1e-4
+EFFECT = 1e-6
+
+
+def inert_layers(model, ids_input, output):
+    """The adapted layers whose adapter, switched off alone, leaves the output unchanged (a vacuous check for them),
+    and the smallest effect of any adapted layer."""
+    from peft.tuners.lora import LoraLayer
+    inert, smallest = [], float("inf")
+    for name, module in model.named_modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        module.enable_adapters(False)
+        try:
+            with torch.no_grad():
+                effect = rule_resnet.relative_error(model(ids_input), output)
+        finally:
+            module.enable_adapters(True)
+        smallest = min(smallest, effect)
+        if effect < EFFECT:
+            inert.append(name)
+    return inert, smallest
 
 
 def main():
@@ -44,6 +67,8 @@ def main():
         with torch.no_grad():
             output = model(flora["input"])
         error = rule_resnet.relative_error(output, flora["output"])
+        inert, smallest = inert_layers(model, flora["input"], output)
+        problems += [f"adapter of {name} does not change the output" for name in inert]
         ok = error <= TOLERANCE and not problems
         failed |= not ok
         if config.get("peft_type") == "ADALORA":
@@ -53,9 +78,10 @@ def main():
             if ids:
                 kind += " (embedding)"
         saved = len(config.get("modules_to_save") or [])
-        rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
-    lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]
-    lines += [f"| {n} | {k} | {s} | {e:.2e} | {r} |" for n, k, s, e, r in rows]
+        rows.append((name, kind, saved, error, smallest, "ok" if ok else "FAIL " + "; ".join(problems)))
+    lines = ["| export | PEFT type | modules to save | max relative error | smallest effect of one layer's adapter | result |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {n} | {k} | {s} | {e:.2e} | {m:.2e} | {r} |" for n, k, s, e, m, r in rows]
     text = "\n".join(lines)
     print(text)
     if len(sys.argv) == 3:
