@@ -108,9 +108,9 @@ public static class FloraInjector
         {
             var (_, _, name, module) = node;
             bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
-            if (module is IFloraAdapter && selected)
+            if (module is IFloraAdapter or FloraMultiheadAttention && selected)
                 throw new InvalidOperationException($"'{name}' already has an adapter attached. Call Detach() on its attachment before attaching again.");
-            if (module is MultiheadAttention attention)
+            if (module is MultiheadAttention attention && node.Parent is not FloraMultiheadAttention)
             {
                 candidates.Add(name);
                 if (selected) targets.AddRange(FloraMultiheadAttention.Wrap(node.Parent, node.Child, name, attention).Targets(OptionsFor(config, name)));

@@ -171,6 +171,16 @@ public sealed class MultiheadAttentionAdapterTests
     }
 
     [Fact]
+    public void AttachingAgainIsRefusedNamingTheLayer()
+    {
+        using var model = new AttentionNet(Embed, 2);
+        var attachment = FloraInjector.Attach(model, AttentionNet.Config());
+        var error = Assert.Throws<InvalidOperationException>(() => FloraInjector.Attach(model, AttentionNet.Config()));
+        Assert.Contains("'attn' already has an adapter attached", error.Message);
+        attachment.Detach();
+    }
+
+    [Fact]
     public void PeftExportIsRefusedNamingTheProjection()
     {
         using var model = new AttentionNet(Embed, 2);
