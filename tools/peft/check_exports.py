@@ -6,7 +6,9 @@ An export with sub-directories holding adapter_config.json (several named adapte
 loads each of them with load_adapter and compares with flora_output.safetensors' output_<name>.
 
 Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
-relative or PEFT reported missing or unexpected keys.
+relative or PEFT reported missing or unexpected keys, or when the check would be vacuous: an adapted layer whose
+adapter does not change the output (switched off alone, with PEFT's enable_adapters(False), the output moves by less
+than 1e-6 relative) cannot be checked by comparing outputs, so it fails too and is named.
 """
 import json
 import os
@@ -24,6 +26,27 @@ peft = rule_resnet.import_peft_from_sources()
 from peft import PeftModel  # noqa: E402
 
 TOLERANCE = 1e-4
+EFFECT = 1e-6
+
+
+def inert_layers(model, ids_input, output):
+    """The adapted layers whose adapter, switched off alone, leaves the output unchanged (a vacuous check for them),
+    and the smallest effect of any adapted layer."""
+    from peft.tuners.lora import LoraLayer
+    inert, smallest = [], float("inf")
+    for name, module in model.named_modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        module.enable_adapters(False)
+        try:
+            with torch.no_grad():
+                effect = rule_resnet.relative_error(model(ids_input), output)
+        finally:
+            module.enable_adapters(True)
+        smallest = min(smallest, effect)
+        if effect < EFFECT:
+            inert.append(name)
+    return inert, smallest
 
 
 def main():
@@ -47,6 +70,8 @@ def main():
         with torch.no_grad():
             output = model(flora["input"])
         error = rule_resnet.relative_error(output, flora["output"])
+        inert, smallest = inert_layers(model, flora["input"], output)
+        problems += [f"adapter of {layer} does not change the output" for layer in inert]
         ok = error <= TOLERANCE and not problems
         failed |= not ok
         if config.get("peft_type") == "ADALORA":
@@ -56,7 +81,7 @@ def main():
             if ids:
                 kind += " (embedding)"
         saved = len(config.get("modules_to_save") or [])
-        rows.append((name, kind, saved, error, "ok" if ok else "FAIL " + "; ".join(problems)))
+        rows.append((name, kind, saved, error, smallest, "ok" if ok else "FAIL " + "; ".join(problems)))
         # PEFT's multi-adapter layout: every other named adapter in a sub-directory, loaded with load_adapter.
         for sub in sorted(d for d in os.listdir(directory) if os.path.exists(os.path.join(directory, d, "adapter_config.json"))):
             sub_config = json.load(open(os.path.join(directory, sub, "adapter_config.json")))
@@ -66,13 +91,17 @@ def main():
             problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
             model.set_adapter(sub)
             with torch.no_grad():
-                error = rule_resnet.relative_error(model(flora["input"]), flora["output_" + sub])
+                sub_output = model(flora["input"])
+            error = rule_resnet.relative_error(sub_output, flora["output_" + sub])
+            inert, smallest = inert_layers(model, flora["input"], sub_output)
+            problems += [f"adapter of {layer} does not change the output" for layer in inert]
             ok = error <= TOLERANCE and not problems
             failed |= not ok
             kind = "DoRA" if sub_config.get("use_dora") else ("rsLoRA" if sub_config.get("use_rslora") else "LoRA")
-            rows.append((f"{name}/{sub}", kind, len(sub_config.get("modules_to_save") or []), error, "ok" if ok else "FAIL " + "; ".join(problems)))
-    lines = ["| export | PEFT type | modules to save | max relative error | result |", "|---|---|---|---|---|"]
-    lines += [f"| {n} | {k} | {s} | {e:.2e} | {r} |" for n, k, s, e, r in rows]
+            rows.append((f"{name}/{sub}", kind, len(sub_config.get("modules_to_save") or []), error, smallest, "ok" if ok else "FAIL " + "; ".join(problems)))
+    lines = ["| export | PEFT type | modules to save | max relative error | smallest effect of one layer's adapter | result |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {n} | {k} | {s} | {e:.2e} | {m:.2e} | {r} |" for n, k, s, e, m, r in rows]
     text = "\n".join(lines)
     print(text)
     if len(sys.argv) == 3:

@@ -21,13 +21,21 @@ public sealed class BitFitLayer : AdapterLayer
 {
     private const string BiasName = "bias";
 
+    private readonly Func<Parameter?> _bias;
     private OriginalValues? _biasAtAttach;
 
     /// <summary>Wraps <paramref name="baseLayer"/>, whose parameter named <c>bias</c> (if any) becomes the trainable tensor.</summary>
-    public BitFitLayer(string name, nn.Module<Tensor, Tensor> baseLayer) : base(name, baseLayer)
+    public BitFitLayer(string name, nn.Module<Tensor, Tensor> baseLayer)
+        : this(name, baseLayer ?? throw new ArgumentNullException(nameof(baseLayer)), () => baseLayer.get_parameter(BiasName),
+            baseLayer.get_parameter("weight")?.shape ?? Array.Empty<long>())
     {
-        ArgumentNullException.ThrowIfNull(baseLayer);
-        WeightShape = baseLayer.get_parameter("weight")?.shape ?? Array.Empty<long>();
+    }
+
+    /// <summary>Wraps <paramref name="baseLayer"/>, whose bias <paramref name="bias"/> reads (a layer that keeps it elsewhere: a <see cref="MultiheadAttention"/>'s projection).</summary>
+    internal BitFitLayer(string name, nn.Module<Tensor, Tensor> baseLayer, Func<Parameter?> bias, long[] weightShape) : base(name, baseLayer)
+    {
+        _bias = bias;
+        WeightShape = weightShape;
         RegisterComponents();
         // Kept outside the module: the copy neither appears in state_dict nor moves with the model.
         _biasAtAttach = new OriginalValues(BiasTensor);
@@ -41,7 +49,7 @@ public sealed class BitFitLayer : AdapterLayer
     public override FloraMethod Method => FloraMethod.BitFit;
 
     /// <summary>The base layer's bias (the trainable tensor), or null when the layer has none.</summary>
-    public Parameter? Bias => BaseLayer.get_parameter(BiasName);
+    public Parameter? Bias => _bias();
 
     /// <summary>The base layer's weight shape, recorded in adapter files to identify the layer.</summary>
     public long[] WeightShape { get; }

@@ -49,6 +49,7 @@ internal static class AdapterDispatch
     /// </summary>
     public static LoraLayer CreateLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target, bool dora)
     {
+        EnsureMethodFits(dora ? FloraMethod.Dora : FloraMethod.Lora, name, layer);
         var (entry, geometry) = Read(name, layer);
         LoraLayerConfig config = LoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, dora, geometry.Transposed, geometry.OutChannels);
         return dora ? entry.Dora(name, layer, geometry, config) : entry.Lora(name, layer, geometry, config);
@@ -62,6 +63,7 @@ internal static class AdapterDispatch
     public static BottleneckAdapterLayer CreateBottleneck(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target,
         IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer, FloraTargetOptions Options)> budgetOf)
     {
+        EnsureMethodFits(method, name, layer);
         var (_, geometry) = Read(name, layer);
         long channels = geometry.OutChannels;
         int size = target.AdapterSize ?? model.AdapterSize
@@ -79,6 +81,7 @@ internal static class AdapterDispatch
     /// </summary>
     public static AdaLoraLayer CreateAdaLora(string name, nn.Module<Tensor, Tensor> layer, FloraModelOptions model, FloraTargetOptions target)
     {
+        EnsureMethodFits(FloraMethod.AdaLora, name, layer);
         var (_, geometry) = Read(name, layer);
         return new AdaLoraLayer(name, layer, geometry, AdaLoraLayerConfig.Resolve(name, geometry.Weight.shape, model, target, geometry.Transposed));
     }
@@ -89,6 +92,7 @@ internal static class AdapterDispatch
     /// </summary>
     public static AdapterLayer CreateFromSpec(FloraMethod method, string name, nn.Module<Tensor, Tensor> layer, AdapterSpec spec)
     {
+        EnsureMethodFits(method, name, layer);
         var (entry, geometry) = Read(name, layer);
         long[] shape = geometry.Weight.shape;
         if (layer.GetType().Name != spec.LayerType || !shape.SequenceEqual(spec.WeightShape))
@@ -123,8 +127,21 @@ internal static class AdapterDispatch
     /// <summary>Creates the BitFit adapter of a supported <paramref name="layer"/>.</summary>
     public static BitFitLayer CreateBitFit(string name, nn.Module<Tensor, Tensor> layer)
     {
+        if (layer is MultiheadAttentionProjection projection)
+            return new BitFitLayer(name, layer, () => projection.Bias, projection.Weight.shape);
         _ = WeightOf(name, layer); // refuses unsupported types like the other methods
         return new BitFitLayer(name, layer);
+    }
+
+    /// <summary>
+    /// <paramref name="method"/>, when it can adapt <paramref name="layer"/>: a <see cref="MultiheadAttention"/>'s projections
+    /// take FLoRA, LoRA and BitFit (PEFT adapts this layer with LoRA only and refuses DoRA), else an error naming the layer.
+    /// </summary>
+    private static void EnsureMethodFits(FloraMethod method, string name, nn.Module layer)
+    {
+        if (layer is MultiheadAttentionProjection && method is not (FloraMethod.Flora or FloraMethod.Lora or FloraMethod.BitFit))
+            throw new ArgumentException($"'{name}' is a projection of a MultiheadAttention, which takes FLoRA, LoRA and BitFit adapters, not {method} " +
+                                        "(PEFT refuses DoRA for this layer as well). Leave the attention layer out of the targets, or use one of those methods.");
     }
 
     private static LayerTypeEntry Find(string name, nn.Module layer) => FloraLayerTypes.Find(layer) ?? throw Unsupported(name, layer);

@@ -10,7 +10,7 @@ namespace Flora;
 /// </summary>
 public sealed record FloraConfig
 {
-    /// <summary>Patterns of layer names to adapt (only the layer types of the dispatch table are considered: Linear, Conv1d/2d/3d, Embedding and registered ones).</summary>
+    /// <summary>Patterns of layer names to adapt (only the layer types of the dispatch table are considered: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, MultiheadAttention and registered ones).</summary>
     public IReadOnlyList<string> TargetModules { get; init; } = Array.Empty<string>();
     /// <summary>Patterns of layer names never to adapt, even when a target pattern matches.</summary>
     public IReadOnlyList<string> ExcludeModules { get; init; } = Array.Empty<string>();

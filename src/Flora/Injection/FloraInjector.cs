@@ -40,6 +40,10 @@ public static class FloraInjector
         var targets = nodes
             .Where(n => specs.ContainsKey(n.Path) && n.Module is nn.Module<Tensor, Tensor>)
             .Select(n => new FloraTarget(SlotOf(n, (nn.Module<Tensor, Tensor>)n.Module), FloraTargetOptions.Inherit))
+            .Concat(nodes
+                .Where(n => n.Module is MultiheadAttention && specs.Keys.Any(k => k.StartsWith(n.Path + ".", StringComparison.Ordinal)))
+                .SelectMany(n => FloraMultiheadAttention.Wrap(n.Parent, n.Child, n.Path, (MultiheadAttention)n.Module).Targets(FloraTargetOptions.Inherit))
+                .Where(t => specs.ContainsKey(t.Slot.Path)))
             .ToList();
         var missing = specs.Keys.FirstOrDefault(name => targets.All(t => t.Slot.Path != name));
         if (missing is not null)
@@ -106,13 +110,18 @@ public static class FloraInjector
         {
             var (_, _, name, module) = node;
             bool selected = config.TargetModules.Any(p => Matches(p, name)) && !config.ExcludeModules.Any(p => Matches(p, name));
-            if (module is IFloraAdapter && selected)
+            if (module is IFloraAdapter or FloraMultiheadAttention && selected)
                 throw new InvalidOperationException($"'{name}' already has an adapter attached. Call Detach() on its attachment before attaching again.");
+            if (module is MultiheadAttention attention && node.Parent is not FloraMultiheadAttention)
+            {
+                candidates.Add(name);
+                if (selected) targets.AddRange(FloraMultiheadAttention.Wrap(node.Parent, node.Child, name, attention).Targets(OptionsFor(config, name)));
+                continue;
+            }
             if (module is not nn.Module<Tensor, Tensor> layer || !AdapterDispatch.IsSupported(layer)) continue;
             candidates.Add(name);
             if (!selected) continue;
-            var options = config.Overrides.FirstOrDefault(o => Matches(o.Pattern, name)).Options ?? FloraTargetOptions.Inherit;
-            targets.Add(new FloraTarget(SlotOf(node, layer), options));
+            targets.Add(new FloraTarget(SlotOf(node, layer), OptionsFor(config, name)));
         }
         if (targets.Count == 0)
         {
@@ -121,6 +130,9 @@ public static class FloraInjector
         }
         return targets;
     }
+
+    private static FloraTargetOptions OptionsFor(FloraConfig config, string name) =>
+        config.Overrides.FirstOrDefault(o => Matches(o.Pattern, name)).Options ?? FloraTargetOptions.Inherit;
 
     /// <summary>
     /// PEFT's matching: a regular expression over the whole name, or the name or one of its dotted suffixes. A pattern

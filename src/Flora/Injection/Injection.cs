@@ -39,6 +39,7 @@ internal sealed class Injection
         string? registered = null;
         if (slot.RegistersInParent)
             registered = Reregister(slot.Parent, slot.Layer, slot.Name, adapter);
+        slot.Host?.Acquire();
         return new Injection(slot, adapter, hooks, registered);
     }
 
@@ -49,6 +50,7 @@ internal sealed class Injection
         Slot.Store?.Invoke(Slot.Layer);
         if (_registeredName is not null)
             Reregister(Slot.Parent, Wrapper, _registeredName, Slot.Layer);
+        Slot.Host?.Release();
     }
 
     /// <summary>
@@ -57,7 +59,7 @@ internal sealed class Injection
     /// keeping the order of the parent's children. Registers under <paramref name="fallbackName"/> when
     /// <paramref name="current"/> is not registered. Returns the name used.
     /// </summary>
-    private static string Reregister(nn.Module parent, nn.Module current, string fallbackName, nn.Module replacement)
+    internal static string Reregister(nn.Module parent, nn.Module current, string fallbackName, nn.Module replacement)
     {
         var children = parent.named_children().ToList();
         int index = ModuleTree.FindChild(children, module => ReferenceEquals(module, current)).Index;

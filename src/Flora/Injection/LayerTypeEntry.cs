@@ -46,6 +46,15 @@ internal sealed record LayerTypeEntry(
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
 
+    /// <summary>
+    /// The row of a <see cref="MultiheadAttentionProjection"/>: a MultiheadAttention is adapted through its two projections
+    /// (<see cref="FloraMultiheadAttention"/>), each a Linear view of its weights (DoRA is refused before this row is read).
+    /// </summary>
+    public static LayerTypeEntry AttentionProjection { get; } = new(typeof(MultiheadAttentionProjection), layer => ((MultiheadAttentionProjection)layer).Geometry,
+        (name, layer, geometry, config) => new RegisteredFloraLayer(name, layer, geometry, config),
+        (name, layer, geometry, config) => new RegisteredLoraLayer(name, layer, geometry, config),
+        (name, layer, geometry, config) => new RegisteredDoraLayer(name, layer, geometry, config));
+
     /// <summary>A transposed convolution's row: its typed FLoRA adapter, LoRA and DoRA over its geometry.</summary>
     private static LayerTypeEntry Transposed<TLayer>(Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, FloraLayerConfig, FloraLayer> flora) where TLayer : Convolution =>
         new(typeof(TLayer), layer => LayerGeometry.TransposedConvolution((Convolution)layer), flora,

@@ -19,7 +19,8 @@ internal sealed class ModuleSlot
     /// <param name="layer">The layer currently in the slot.</param>
     /// <param name="store">Stores a module into the member itself, when its type can hold the adapter's wrapper; null otherwise.</param>
     /// <param name="path">The layer's dotted path from the model's root (default: <paramref name="name"/>).</param>
-    public ModuleSlot(nn.Module parent, string name, nn.Module<Tensor, Tensor> layer, Action<nn.Module<Tensor, Tensor>>? store = null, string? path = null)
+    /// <param name="host">The wrapper the slot lives in, put into the model while it holds an adapter (a <see cref="FloraMultiheadAttention"/>'s projections).</param>
+    public ModuleSlot(nn.Module parent, string name, nn.Module<Tensor, Tensor> layer, Action<nn.Module<Tensor, Tensor>>? store = null, string? path = null, ISlotHost? host = null)
     {
         ArgumentNullException.ThrowIfNull(parent);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -29,7 +30,11 @@ internal sealed class ModuleSlot
         Layer = layer;
         Store = store;
         Path = path ?? name;
+        Host = host;
     }
+
+    /// <summary>The wrapper the slot lives in (not in the model by itself), or null for a slot of the model's own.</summary>
+    public ISlotHost? Host { get; }
 
     /// <summary>The module that owns the layer.</summary>
     public nn.Module Parent { get; }

@@ -184,6 +184,10 @@ internal static class PeftExporter
     private static Exported Export(IFloraAdapter adapter, string path)
     {
         nn.Module layer = adapter.BaseLayer;
+        if (layer is MultiheadAttentionProjection)
+            throw new InvalidOperationException($"'{adapter.Name}' is a projection of a MultiheadAttention: this version does not write PEFT's lora.MultiheadAttention layout " +
+                                                "(lora_A/lora_B on the layer for in_proj_weight, and on base_layer.out_proj). Leave the attention layer out of the targets to export, " +
+                                                "or keep the adapter in Flora's own file (Save).");
         if (layer is Convolution conv)
         {
             if (conv.transposed)
