@@ -94,14 +94,14 @@ public abstract class AdapterLayer : nn.Module<Tensor, Tensor>, IFloraAdapter
     internal virtual bool TakesWholeCall(Tensor input) => false;
 
     /// <summary>The whole output for <paramref name="input"/>, computed without the base layer's call (after <see cref="TakesWholeCall"/>).</summary>
-    internal Tensor WholeCall(Tensor input)
+    internal Tensor ForwardWholeCall(Tensor input)
     {
         Calls++;
-        return ComputesAsBase ? _baseLayer.forward(input) : WholeCallUnmerged(input);
+        return ComputesAsBase ? _baseLayer.forward(input) : ForwardWholeCallUnmerged(input);
     }
 
     /// <summary>The unmerged whole output that <see cref="TakesWholeCall"/> promised (the adapter's forward by default).</summary>
-    private protected virtual Tensor WholeCallUnmerged(Tensor input) => ForwardUnmerged(input);
+    private protected virtual Tensor ForwardWholeCallUnmerged(Tensor input) => ForwardUnmerged(input);
 
     /// <inheritdoc />
     public Tensor Adapt(Tensor input, Tensor baseOutput)

@@ -209,7 +209,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// weight rounded to the input's dtype: with a 16-bit input this is the one path that loses an update below the
     /// dtype's resolution, so it runs only when asked for.
     /// </summary>
-    private Tensor FusedOutput(Tensor input)
+    private Tensor ForwardFused(Tensor input)
     {
         Tensor? grouped = _group?.Fused(_groupIndex);
         using Tensor? built = grouped is null ? FusedWeight() : null;
@@ -227,12 +227,12 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// (float32 beside a 16-bit base layer) the update is computed in theirs from the input cast to it, added to the base
     /// output in that dtype, and the sum rounded once to the base output's dtype. An Embedding's ids are used as they are.
     /// </summary>
-    private Tensor Unfused(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    private Tensor AdaptUnfused(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         ScalarType adapterDtype = _placement.Adapter;
-        if (input.dtype == adapterDtype) return UnfusedOutput(input, baseOutput, path);
+        if (input.dtype == adapterDtype) return AdaptUnfusedInAdapterDtype(input, baseOutput, path);
         using var adapterInput = Geometry.TakesIndices ? null : input.to(adapterDtype);
-        Tensor output = UnfusedOutput(adapterInput ?? input, baseOutput, path);
+        Tensor output = AdaptUnfusedInAdapterDtype(adapterInput ?? input, baseOutput, path);
         if (output.dtype == baseOutput.dtype) return output;
         using (output) return output.to(baseOutput.dtype);
     }
@@ -241,7 +241,7 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     /// The adapted output from the base layer's output on the factorised or materialised path, <paramref name="input"/>
     /// in the adapter tensors' dtype.
     /// </summary>
-    private protected virtual Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    private protected virtual Tensor AdaptUnfusedInAdapterDtype(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         using var update = Update(AdapterInput(input), path);
         return baseOutput.Plus(update);
@@ -254,21 +254,21 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     protected sealed override Tensor ForwardUnmerged(Tensor input)
     {
         FloraForwardPath path = ChoosePath(input, baseSkippable: true);
-        if (path == FloraForwardPath.Fused) return FusedOutput(input);
+        if (path == FloraForwardPath.Fused) return ForwardFused(input);
         using var baseOutput = BaseLayer.forward(input);
-        return Unfused(input, baseOutput, path);
+        return AdaptUnfused(input, baseOutput, path);
     }
 
     /// <inheritdoc />
     protected sealed override Tensor AdaptUnmerged(Tensor input, Tensor baseOutput) =>
-        Unfused(input, baseOutput, ChoosePath(input, baseSkippable: false));
+        AdaptUnfused(input, baseOutput, ChoosePath(input, baseSkippable: false));
 
     /// <inheritdoc />
     internal sealed override bool TakesWholeCall(Tensor input) =>
         !ComputesAsBase && Geometry.IsBatched(input.dim()) && input.size(0) > 0 && ChoosePath(input, baseSkippable: true) == FloraForwardPath.Fused;
 
     /// <inheritdoc />
-    private protected sealed override Tensor WholeCallUnmerged(Tensor input) => FusedOutput(input);
+    private protected sealed override Tensor ForwardWholeCallUnmerged(Tensor input) => ForwardFused(input);
 
     /// <summary>The path for this input (override, configuration, or cheapest), recorded in <see cref="LastPath"/>.</summary>
     private FloraForwardPath ChoosePath(Tensor input, bool baseSkippable)

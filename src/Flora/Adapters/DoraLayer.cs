@@ -62,7 +62,7 @@ public abstract class DoraLayer : LoraLayer
 
     /// <inheritdoc />
     /// <remarks><c>y = base(x) + (f − 1)·(base(x) − b) + f·s·ΔW(x)</c> with <c>f = m/‖W0 + ΔW‖</c> on the channel axis, the norm without gradient.</remarks>
-    private protected override Tensor UnfusedOutput(Tensor input, Tensor baseOutput, FloraForwardPath path)
+    private protected override Tensor AdaptUnfusedInAdapterDtype(Tensor input, Tensor baseOutput, FloraForwardPath path)
     {
         bool materialised = path == FloraForwardPath.Materialised;
         Tensor? delta = materialised ? BuildDelta() : null;

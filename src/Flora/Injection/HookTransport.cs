@@ -73,7 +73,7 @@ internal sealed class HookTransport : IDisposable
         _wholeCalls.Remove(input);
         using (input)
         using (baseOutput)
-            return _adapter.WholeCall(realInput);
+            return _adapter.ForwardWholeCall(realInput);
     }
 
     /// <summary>Removes both hooks; the base layer computes alone again.</summary>
