@@ -86,9 +86,9 @@ public sealed class AdaLoraLayer : DeltaAdapterLayer
     /// <inheritdoc />
     private protected override void OnTensorsRefreshed()
     {
-        _a = AdapterTensors[0].Tensor;
-        _b = AdapterTensors[1].Tensor;
-        _e = AdapterTensors[2].Tensor;
+        _a = AdapterTensor(AName);
+        _b = AdapterTensor(BName);
+        _e = AdapterTensor(EName);
         _masked?.Dispose();
         _masked = null;
     }

@@ -104,6 +104,18 @@ public abstract class DeltaAdapterLayer : AdapterLayer
     {
     }
 
+    /// <summary>The adapter tensor saved under <paramref name="key"/> (read where tensors are refreshed, never per forward).</summary>
+    private protected Parameter AdapterTensor(string key) =>
+        AdapterTensorOrNull(key) ?? throw new KeyNotFoundException($"'{Name}' has no adapter tensor '{key}'; it has {string.Join(", ", _tensors.Select(t => t.Key))}.");
+
+    /// <summary>The adapter tensor saved under <paramref name="key"/>, or null while it is not adopted yet.</summary>
+    private protected Parameter? AdapterTensorOrNull(string key)
+    {
+        foreach (var (k, tensor) in _tensors)
+            if (k == key) return tensor;
+        return null;
+    }
+
     private void RefreshTensors()
     {
         _tensors = _tensorNames.Select(n => (n.Key, get_parameter(n.Name)!)).ToArray();

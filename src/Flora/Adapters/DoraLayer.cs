@@ -28,6 +28,7 @@ public abstract class DoraLayer : LoraLayer
     // Merge state. Null until a merge, so that RegisterComponents (which runs in LoraLayer's constructor) never sees them.
     private Tensor? _mergeFactor;
     private Tensor? _mergeOriginal;
+    private Parameter _magnitude = null!;
 
     private protected DoraLayer(string name, nn.Module<Tensor, Tensor> baseLayer, LayerGeometry geometry, LoraLayerConfig config)
         : base(name, baseLayer, geometry, config)
@@ -47,7 +48,14 @@ public abstract class DoraLayer : LoraLayer
     public override FloraMethod Method => FloraMethod.Dora;
 
     /// <summary>The magnitude m, one per output channel (an Embedding's dim).</summary>
-    public Parameter Magnitude => AdapterTensors[2].Tensor;
+    public Parameter Magnitude => _magnitude;
+
+    /// <inheritdoc />
+    private protected override void OnTensorsRefreshed()
+    {
+        base.OnTensorsRefreshed();
+        _magnitude = AdapterTensorOrNull(MagnitudeName)!; // null only inside LoraLayer's constructor, before the magnitude is registered
+    }
 
     /// <inheritdoc />
     public override long TrainableParameters => BudgetMatching.LoraParameters(Geometry.WeightShape, Config.Rank, dora: true, Geometry.OutChannels);

@@ -87,8 +87,9 @@ public abstract class LoraLayer : DeltaAdapterLayer
     /// <inheritdoc />
     private protected override void OnTensorsRefreshed()
     {
-        _a = AdapterTensors[0].Tensor;
-        _b = AdapterTensors[1].Tensor;
+        var names = LoraTensorNames;
+        _a = AdapterTensor(names[0].Key);
+        _b = AdapterTensor(names[1].Key);
     }
 
     /// <inheritdoc />
