@@ -11,6 +11,30 @@ internal static class TestTensors
         return values.to(dtype);
     }
 
+    /// <summary>
+    /// Gives every Linear and convolution of <paramref name="model"/> weights and biases from a private generator
+    /// (scaled as TorchSharp's default initialisation, 1/√fan_in), so that a test model does not draw from torch's
+    /// global generator, which tests on other threads share: its values, and what a test sees, are the same every run.
+    /// </summary>
+    public static void SeedLayers(nn.Module model, long seed)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (_, module) in model.named_modules())
+        {
+            var (weight, bias) = module switch
+            {
+                TorchSharp.Modules.Linear linear => (linear.weight, linear.bias),
+                TorchSharp.Modules.Convolution convolution => (convolution.weight, convolution.bias),
+                _ => (null, null),
+            };
+            if (weight is null) continue;
+            double scale = 1 / Math.Sqrt(weight.numel() / weight.shape[0]);
+            using (var values = Randn(weight.shape, seed++, weight.dtype)) weight.copy_(values * scale);
+            if (bias is not null)
+                using (var values = Randn(bias.shape, seed++, bias.dtype)) bias.copy_(values * scale);
+        }
+    }
+
     /// <summary>Gives an adapter's core random values so that its update is not zero.</summary>
     public static void RandomiseCore(FloraLayer adapter, long seed)
     {

@@ -44,7 +44,11 @@ internal sealed class KindsNet : nn.Module<Tensor, Tensor>
     private readonly Sequential b1 = nn.Sequential(("conv", nn.Conv1d(4, 6, 3, padding: 1)));
     private readonly Linear fc = nn.Linear(6, 5);
 
-    public KindsNet() : base(nameof(KindsNet)) => RegisterComponents();
+    public KindsNet() : base(nameof(KindsNet))
+    {
+        RegisterComponents();
+        TestTensors.SeedLayers(this, seed: 7100); // the same weights every run, whatever other tests draw meanwhile
+    }
 
     public static readonly string[] TargetNames = { "b3.conv", "b2.conv1", "b2.conv2", "b1.conv", "fc" };
 
@@ -77,7 +81,11 @@ internal sealed class TwoBlockNet : nn.Module<Tensor, Tensor>
     private readonly BasicBlock layer2 = new(4, 8, stride: 2);
     private readonly Linear fc = nn.Linear(8, 10);
 
-    public TwoBlockNet() : base(nameof(TwoBlockNet)) => RegisterComponents();
+    public TwoBlockNet() : base(nameof(TwoBlockNet))
+    {
+        RegisterComponents();
+        TestTensors.SeedLayers(this, seed: 7200);
+    }
 
     public static FloraConfig Config(FloraModelOptions? defaults = null) => new()
     {
