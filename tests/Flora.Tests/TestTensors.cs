@@ -28,7 +28,7 @@ internal static class TestTensors
                 _ => (null, null),
             };
             if (weight is null) continue;
-            double scale = 1 / Math.Sqrt(weight.numel() / weight.shape[0]);
+            double scale = 1 / System.Math.Sqrt(weight.numel() / weight.shape[0]);
             using (var values = Randn(weight.shape, seed++, weight.dtype)) weight.copy_(values * scale);
             if (bias is not null)
                 using (var values = Randn(bias.shape, seed++, bias.dtype)) bias.copy_(values * scale);
