@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using Flora.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -29,6 +30,8 @@ namespace Flora.Analyzers
         /// <summary>The generated members of a Flora model and their parameters that name adapters.</summary>
         private static readonly ImmutableHashSet<(string Method, string Parameter)> ModelParameters = ImmutableHashSet.Create(
             ("AddFloraAdapter", "name"), ("SetFloraAdapter", "name"), ("SaveFlora", "adapterName"), ("LoadFlora", "adapterName"));
+
+        private static readonly ImmutableHashSet<string> ModelMethodNames = ModelParameters.Select(p => p.Method).ToImmutableHashSet();
 
         /// <inheritdoc />
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(DiagnosticDescriptors.UnusableAdapterName);
@@ -66,6 +69,8 @@ namespace Flora.Analyzers
             var type = method.ContainingType;
             if (type is null) return null;
             if (attachment is not null && SymbolEqualityComparer.Default.Equals(type, attachment)) return AttachmentParameters;
+            // The name first: reading a type's attributes and members for every call in the compilation would cost more.
+            if (!ModelMethodNames.Contains(method.Name)) return null;
             return symbols.ImplementsComposable(type) || symbols.IsModel(type) ? ModelParameters : null;
         }
 
