@@ -19,6 +19,7 @@ namespace Flora.Analyzers
         public const string UnsavedNormLayer = "FLORA012";
         public const string ConstantCountLeftOut = "FLORA013";
         public const string AdaLoraTargetAboveInit = "FLORA014";
+        public const string UnusableAdapterName = "FLORA015";
     }
 
     /// <summary>
@@ -160,6 +161,19 @@ namespace Flora.Analyzers
             "AdaLoRA starts every target at AdaLoraInitRank and prunes its ranks towards AdaLoraTargetRank on average; it never adds any, so a target rank "
             + "above the initial one cannot be reached, and AttachFlora(FloraMethod.AdaLora) refuses it. Fix: set AdaLoraInitRank to at least the target "
             + "rank, or lower AdaLoraTargetRank.");
+
+        /// <summary>The diagnostic property with a usable adapter name to put in place of the constant (FLORA015's fix).</summary>
+        public const string UsableName = "UsableName";
+
+        public static readonly DiagnosticDescriptor UnusableAdapterName = Create(FloraDiagnosticIds.UnusableAdapterName,
+            "A constant adapter name that no adapter can ever have",
+            "\"{0}\" passed to {1} can never name an adapter: {2}; the call always throws. Use a usable name, e.g. \"{3}\".",
+            Usage, DiagnosticSeverity.Error,
+            "An adapter name must be non-empty ASCII letters, digits, '_', '-' and '.', neither \".\" nor \"..\" (it becomes a folder in PEFT "
+            + "directories), and not \"__base__\" (PEFT's name for the base model in a mixed batch). FloraAttachment refuses any other name when an "
+            + "adapter is added or loaded (AddAdapter, LoadAdapter, AddWeightedAdapter, AddFloraAdapter, LoadFlora(path, adapterName)), so no adapter "
+            + "can have one, and naming an existing adapter with it (SetAdapter, SetAdapters, DeleteAdapter, Save(path, adapterName), SetFloraAdapter, "
+            + "SaveFlora(path, adapterName), AddWeightedAdapter's adapters) always throws too. Fix: replace the name by a usable one.");
 
         /// <summary>
         /// A descriptor whose description ends with where the rule is documented. The help link stays empty: a link that may

@@ -122,3 +122,9 @@ public partial class InvertedAdaLoraModel : Module<Tensor, Tensor>
     public InvertedAdaLoraModel() : base(nameof(InvertedAdaLoraModel)) => RegisterComponents();
     public override Tensor forward(Tensor x) => conv.call(x);
 }
+
+/// <summary>FLORA015: an adapter name becomes a folder in PEFT directories, so a space is refused.</summary>
+public static class UnusableAdapterName
+{
+    public static void AddTaskB(FloraAttachment attachment) => attachment.AddAdapter("task b", FloraMethod.Lora);
+}

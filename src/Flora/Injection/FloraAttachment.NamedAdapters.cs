@@ -11,10 +11,10 @@ namespace Flora;
 public sealed partial class FloraAttachment
 {
     /// <summary>The name of the adapter attached first (PEFT's default adapter name).</summary>
-    private const string DefaultAdapterName = "default";
+    private const string DefaultAdapterName = AdapterNameRules.DefaultName;
 
     /// <summary>PEFT's name for "no adapter" in a mixed batch; no adapter may take it.</summary>
-    private const string BaseModelName = "__base__";
+    private const string BaseModelName = AdapterNameRules.BaseModelName;
 
     private readonly IReadOnlyList<FloraTarget> _floraTargets;
     private readonly FloraModelOptions _options;
@@ -121,10 +121,8 @@ public sealed partial class FloraAttachment
     private void CheckNewName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.Length == 0 || name is "." or ".." || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-            throw new ArgumentException($"'{name}' is not a usable adapter name: use ASCII letters, digits, '_', '-' and '.' (the name becomes a folder in PEFT directories), e.g. \"task_b\".", nameof(name));
-        if (name == BaseModelName)
-            throw new ArgumentException($"'{name}' is not a usable adapter name: PEFT uses it for the base model in a mixed batch. Choose another, e.g. \"task_b\".", nameof(name));
+        if (AdapterNameRules.WhyUnusable(name) is { } why)
+            throw new ArgumentException($"'{name}' is not a usable adapter name: {why}. Choose another, e.g. \"task_b\".", nameof(name));
         if (_named.Any(n => n.Name == name))
             throw new ArgumentException($"An adapter named '{name}' is already attached (adapters: {string.Join(", ", _named.Select(n => $"'{n.Name}'"))}). " +
                                         $"Choose another name, or DeleteAdapter(\"{name}\") first.", nameof(name));

@@ -35,9 +35,27 @@ internal static class Verify<TAnalyzer>
         return test.RunAsync(CancellationToken.None);
     }
 
+    /// <summary>
+    /// Like <see cref="AnalyzerAsync(string, DiagnosticResult[])"/> with the Flora generator running first, so that the
+    /// source can call the members it generates; the generated sources themselves are not compared.
+    /// </summary>
+    public static Task AnalyzerWithGeneratorAsync(string source, params DiagnosticResult[] expected)
+    {
+        var test = new GeneratedTest { TestCode = TestReferences.Header + source, TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck };
+        test.ExpectedDiagnostics.AddRange(expected);
+        return test.RunAsync(CancellationToken.None);
+    }
+
     internal sealed class Test : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier>
     {
         public Test() => TestSetup.Configure(this);
+    }
+
+    private sealed class GeneratedTest : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier>
+    {
+        public GeneratedTest() => TestSetup.Configure(this);
+
+        protected override IEnumerable<Type> GetSourceGenerators() => new[] { typeof(Flora.Generators.FloraGenerator) };
     }
 }
 
@@ -130,7 +148,7 @@ internal static class VerifyFix<TAnalyzer, TFix>
 internal static class VerifyAll
 {
     public static ImmutableArray<DiagnosticAnalyzer> Analyzers { get; } = ImmutableArray.Create<DiagnosticAnalyzer>(
-        new PartialTypeAnalyzer(), new TargetTypeAnalyzer(), new RankAnalyzer(), new BudgetAnalyzer(), new ModuleToSaveAnalyzer(), new NormLayerAnalyzer(), new ConstantCountAnalyzer());
+        new PartialTypeAnalyzer(), new TargetTypeAnalyzer(), new RankAnalyzer(), new BudgetAnalyzer(), new ModuleToSaveAnalyzer(), new NormLayerAnalyzer(), new ConstantCountAnalyzer(), new AdapterNameAnalyzer());
 
     public static Task AnalyzerAsync(string source, params DiagnosticResult[] expected) => AnalyzerAsync(source, TestBehaviors.None, expected);
 
