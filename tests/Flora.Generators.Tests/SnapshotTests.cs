@@ -35,6 +35,28 @@ public sealed class SnapshotTests
         """, "Demo.SmallCnn.Flora.g.cs");
 
     [Fact]
+    public void MultiheadAttention() => VerifyModel(Usings + """
+        namespace Demo;
+
+        [FloraModel(Rank = 4)]
+        public partial class TinyAttention : Module<Tensor, Tensor>
+        {
+            [FloraTarget(Rank = 8)] private readonly Embedding embed = Embedding(50, 16);
+            [FloraTarget(OutRank = 6)] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+            [FloraTarget] private readonly Linear head = Linear(16, 3);
+
+            public TinyAttention() : base(nameof(TinyAttention)) => RegisterComponents();
+
+            public override Tensor forward(Tensor tokens)
+            {
+                var h = embed.call(tokens).transpose(0, 1);
+                var attended = attn.call(h, h, h, null, false, null).Item1;
+                return head.call(attended.mean(new long[] { 0 }));
+            }
+        }
+        """, "Demo.TinyAttention.Flora.g.cs");
+
+    [Fact]
     public void DefaultsWithoutFloraModel() => VerifyModel(Usings + """
         namespace Demo;
 

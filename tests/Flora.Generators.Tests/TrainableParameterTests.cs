@@ -167,6 +167,53 @@ public sealed class TrainableParameterTests
         Assert.Equal("Flora.FloraEmbedding", property.Type.ToDisplayString());
     }
 
+    [Fact]
+    public void MultiheadAttention_counts_one_adapter_on_in_proj_and_one_on_out_proj()
+    {
+        // E = 16: in_proj_weight [48, 16] at Rank 8 → core 8·8, factors 48·8 + 16·8; out_proj.weight [16, 16] → 8·8 + 16·8 + 16·8.
+        const long inProj = 8 * 8 + 48 * 8 + 16 * 8, outProj = 8 * 8 + 16 * 8 + 16 * 8;
+        Assert.Equal(inProj + outProj, Count("[FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);"));
+        // InRank 32 clamps to E = 16; OutRank 24 fits in_proj's 48 rows and clamps to 16 on out_proj's.
+        Assert.Equal(24 * 16 + 48 * 24 + 16 * 16 + (16 * 16 + 16 * 16 + 16 * 16),
+            Count("[FloraTarget(OutRank = 24, InRank = 32)] private readonly MultiheadAttention attn = MultiheadAttention(16, 2, bias: false, add_bias_kv: true);"));
+        // kdim and vdim equal to E keep one in_proj_weight; named arguments and constants count as literals.
+        Assert.Equal(inProj + outProj, Count("""
+            private const int Heads = 4;
+            [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, num_heads: Heads, kdim: 16, vdim: 16, dropout: 0.0);
+            """));
+    }
+
+    [Theory]
+    [InlineData("MultiheadAttention(16, heads)")] // heads not a constant
+    [InlineData("MultiheadAttention(16, 3)")] // E not divisible by the heads: the layer cannot be built
+    [InlineData("MultiheadAttention(16, 4, dropout: 0.1)")] // attention dropout: refused at run time
+    [InlineData("MultiheadAttention(16, 4, kdim: 8, vdim: 8)")] // separate q, k, v weights: refused at run time
+    public void MultiheadAttention_without_an_adaptable_literal_shape_has_no_constant(string creation)
+    {
+        Assert.Null(Count("private static int heads = 4;\n[FloraTarget] private readonly MultiheadAttention attn = " + creation + ";"));
+    }
+
+    [Fact]
+    public void The_typed_property_of_a_MultiheadAttention_target_is_a_FloraMultiheadAttention()
+    {
+        var run = Run(Usings + """
+
+            public partial class M : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+                public M() : base(nameof(M)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => attn.call(x, x, x, null, false, null).Item1;
+            }
+            """);
+        run.AssertGeneratorDidNotFail();
+        Assert.Empty(run.GeneratedCodeProblems);
+        var adapters = run.Output.GetTypeByMetadataName("M+FloraAdapters")!;
+        var property = adapters.GetMembers("Attn").OfType<IPropertySymbol>().Single();
+        Assert.Equal("Flora.FloraMultiheadAttention", property.Type.ToDisplayString());
+        // The attention layer is passed as it is (the runtime wraps it); its member keeps the base layer.
+        Assert.Contains("parts.Target(this, \"attn\", this.attn, global::Flora.FloraTargetOptions.Inherit);", run.SingleSource());
+    }
+
     /// <summary>Builds a model <c>M</c> with <paramref name="members"/> and reads its <c>FloraTrainableParameters</c> from the output compilation.</summary>
     private static long? Count(string members, string modelAttribute = "")
     {
