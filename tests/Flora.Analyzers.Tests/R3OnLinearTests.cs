@@ -80,4 +80,16 @@ public sealed class R3OnLinearTests
                 public override Tensor forward(Tensor x) => fc.call(conv.call(x).mean(new long[] { 2 }));
             }
             """);
+
+    [Fact]
+    public Task R3_on_a_MultiheadAttention_is_FLORA005_naming_the_kind() =>
+        Verify<RankAnalyzer>.AnalyzerAsync("""
+            public partial class Model : Module<Tensor, Tensor>
+            {
+                [FloraTarget(Rank = 4, {|#0:R3 = 2|})] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+                public Model() : base(nameof(Model)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => attn.call(x, x, x, null, false, null).Item1;
+            }
+            """,
+            Diagnostic().WithLocation(0).WithMessage("R3 is set on 'attn', a MultiheadAttention layer without kernel axes; it has no effect. Remove it."));
 }
