@@ -39,22 +39,20 @@ public sealed class SnapshotTests
         namespace Demo;
 
         [FloraModel(Rank = 4)]
-        public partial class TinyAttention : Module<Tensor, Tensor>
+        public partial class CrossAttention : Module<Tensor, Tensor, Tensor>
         {
-            [FloraTarget(Rank = 8)] private readonly Embedding embed = Embedding(50, 16);
-            [FloraTarget(OutRank = 6)] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
-            [FloraTarget] private readonly Linear head = Linear(16, 3);
+            [FloraTarget(OutRank = 6)] private readonly MultiheadAttention self = MultiheadAttention(16, 4, add_bias_kv: true);
+            [FloraTarget(Rank = 2)] public MultiheadAttention Cross { get; } = MultiheadAttention(16, 2, bias: false);
 
-            public TinyAttention() : base(nameof(TinyAttention)) => RegisterComponents();
+            public CrossAttention() : base(nameof(CrossAttention)) => RegisterComponents();
 
-            public override Tensor forward(Tensor tokens)
+            public override Tensor forward(Tensor queries, Tensor memory)
             {
-                var h = embed.call(tokens).transpose(0, 1);
-                var attended = attn.call(h, h, h, null, false, null).Item1;
-                return head.call(attended.mean(new long[] { 0 }));
+                var h = self.call(queries, queries, queries, null, false, null).Item1;
+                return Cross.call(h, memory, memory, null, false, null).Item1;
             }
         }
-        """, "Demo.TinyAttention.Flora.g.cs");
+        """, "Demo.CrossAttention.Flora.g.cs");
 
     [Fact]
     public void DefaultsWithoutFloraModel() => VerifyModel(Usings + """

@@ -149,25 +149,6 @@ public sealed class TrainableParameterTests
     }
 
     [Fact]
-    public void The_typed_property_of_an_Embedding_target_is_a_FloraEmbedding()
-    {
-        var run = Run(Usings + """
-
-            public partial class M : Module<Tensor, Tensor>
-            {
-                [FloraTarget] private readonly Embedding emb = Embedding(100, 32);
-                public M() : base(nameof(M)) => RegisterComponents();
-                public override Tensor forward(Tensor x) => emb.call(x);
-            }
-            """);
-        run.AssertGeneratorDidNotFail();
-        Assert.Empty(run.GeneratedCodeProblems);
-        var adapters = run.Output.GetTypeByMetadataName("M+FloraAdapters")!;
-        var property = adapters.GetMembers("Emb").OfType<IPropertySymbol>().Single();
-        Assert.Equal("Flora.FloraEmbedding", property.Type.ToDisplayString());
-    }
-
-    [Fact]
     public void MultiheadAttention_counts_one_adapter_on_in_proj_and_one_on_out_proj()
     {
         // E = 16: in_proj_weight [48, 16] at Rank 8 → core 8·8, factors 48·8 + 16·8; out_proj.weight [16, 16] → 8·8 + 16·8 + 16·8.
@@ -193,25 +174,23 @@ public sealed class TrainableParameterTests
         Assert.Null(Count("private static int heads = 4;\n[FloraTarget] private readonly MultiheadAttention attn = " + creation + ";"));
     }
 
-    [Fact]
-    public void The_typed_property_of_a_MultiheadAttention_target_is_a_FloraMultiheadAttention()
+    [Theory]
+    [InlineData("Embedding emb = Embedding(100, 32)", "emb.call(x)", "Emb", "Flora.FloraEmbedding")]
+    [InlineData("MultiheadAttention attn = MultiheadAttention(16, 4)", "attn.call(x, x, x, null, false, null).Item1", "Attn", "Flora.FloraMultiheadAttention")]
+    public void The_typed_property_has_the_layer_table_s_adapter_type(string member, string forward, string propertyName, string adapterType)
     {
-        var run = Run(Usings + """
-
-            public partial class M : Module<Tensor, Tensor>
-            {
-                [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
-                public M() : base(nameof(M)) => RegisterComponents();
-                public override Tensor forward(Tensor x) => attn.call(x, x, x, null, false, null).Item1;
-            }
-            """);
+        var run = Run(Usings + "public partial class M : Module<Tensor, Tensor>\n{\n"
+                  + "    [FloraTarget] private readonly " + member + ";\n"
+                  + "    public M() : base(nameof(M)) => RegisterComponents();\n"
+                  + "    public override Tensor forward(Tensor x) => " + forward + ";\n}\n");
         run.AssertGeneratorDidNotFail();
         Assert.Empty(run.GeneratedCodeProblems);
         var adapters = run.Output.GetTypeByMetadataName("M+FloraAdapters")!;
-        var property = adapters.GetMembers("Attn").OfType<IPropertySymbol>().Single();
-        Assert.Equal("Flora.FloraMultiheadAttention", property.Type.ToDisplayString());
-        // The attention layer is passed as it is (the runtime wraps it); its member keeps the base layer.
-        Assert.Contains("parts.Target(this, \"attn\", this.attn, global::Flora.FloraTargetOptions.Inherit);", run.SingleSource());
+        var property = adapters.GetMembers(propertyName).OfType<IPropertySymbol>().Single();
+        Assert.Equal(adapterType, property.Type.ToDisplayString());
+        // The layer is passed as it is (the runtime wraps a MultiheadAttention itself); a TorchSharp-typed member keeps its base layer.
+        string memberName = member.Split(' ')[1];
+        Assert.Contains($"parts.Target(this, \"{memberName}\", this.{memberName}, global::Flora.FloraTargetOptions.Inherit);", run.SingleSource());
     }
 
     /// <summary>Builds a model <c>M</c> with <paramref name="members"/> and reads its <c>FloraTrainableParameters</c> from the output compilation.</summary>
