@@ -95,10 +95,10 @@ namespace Flora.Analyzers
             "R3 set on a convolution target must not exceed its smallest kernel axis. Fix: set R3 to the smallest kernel axis, or leave it unset to inherit the model's, which clamps silently.");
 
         public static readonly DiagnosticDescriptor R3OnLinear = Create(FloraDiagnosticIds.R3OnLinear,
-            "R3 has no effect on a layer without kernel axes (Linear, Embedding)",
+            "R3 has no effect on a layer without kernel axes (Linear, Embedding, MultiheadAttention)",
             "R3 is set on '{0}', {1} layer without kernel axes; it has no effect. Remove it.",
             Usage, DiagnosticSeverity.Warning,
-            "A Linear or Embedding weight has no kernel axes, so R3 on such a target changes nothing. Fix: remove R3.");
+            "A Linear or Embedding weight, and a MultiheadAttention's projections, have no kernel axes, so R3 on such a target changes nothing. Fix: remove R3.");
 
         public static readonly DiagnosticDescriptor UnsupportedTarget = Create(FloraDiagnosticIds.UnsupportedTarget,
             "[FloraTarget] is on a member FLoRA cannot adapt",

@@ -14,7 +14,7 @@ namespace Flora.Analyzers
     /// The ranks, sizes and scale of <c>[FloraTarget]</c> and <c>[FloraModel]</c>: FLORA002 (a rank below 1, or a negative
     /// LoraRank, AdapterSize, AdaLoraTargetRank or AdaLoraInitRank), FLORA003 (an explicit rank larger than its mode,
     /// clamped; a LoraRank, own or inherited, larger than the weight's full rank), FLORA004 (an explicit R3 larger than a
-    /// kernel axis), FLORA005 (R3 on a Linear), FLORA007 (a Scale, or a LoraAlpha that is set, that is not finite and
+    /// kernel axis), FLORA005 (R3 on a layer without kernel axes: Linear, Embedding, MultiheadAttention), FLORA007 (a Scale, or a LoraAlpha that is set, that is not finite and
     /// positive), FLORA014 (an AdaLoraTargetRank above the AdaLoraInitRank). Inherited FLoRA ranks clamp silently, as at
     /// run time.
     /// </summary>
@@ -80,9 +80,18 @@ namespace Flora.Analyzers
 
             var shape = LayerShapeReader.Read(member, context.Compilation, context.CancellationToken);
             var model = member.ContainingType is { } type ? symbols.ModelOf(type) : null;
-            if (loraValid && shape.WeightShape is long[] loraWeight) CheckLoraRank(context, member, attribute, model, loraWeight);
-            if (floraValid) CheckFloraRanks(context, member, attribute, model, shape);
+            long[]? checkedWeight = CheckedWeight(shape);
+            if (loraValid && checkedWeight is not null) CheckLoraRank(context, member, attribute, model, checkedWeight);
+            if (floraValid) CheckFloraRanks(context, member, attribute, model, shape.Kind, checkedWeight);
         }
+
+        /// <summary>
+        /// The weight whose modes bound the target's ranks: the layer's own, or for a MultiheadAttention the smaller of its
+        /// two adapted projections, out_proj's <c>[E, E]</c> (a rank in_proj's <c>[3E, E]</c> clamps, out_proj's clamps too);
+        /// null when the shape is not constant.
+        /// </summary>
+        private static long[]? CheckedWeight(LayerShape shape) =>
+            shape.WeightShape is long[] weight ? FloraLayerKinds.AdaptedWeights(shape.Kind, weight).Last() : null;
 
         /// <summary>
         /// FLORA003 for LoRA/DoRA: the target's LoraRank (its own, else the model's; 0 is unset) exceeds the full rank
@@ -104,17 +113,17 @@ namespace Flora.Analyzers
                 FloraArgumentNames.LoraRank, Number(rank), member.Name, limit, Number(full), advice);
         }
 
-        private static void CheckFloraRanks(SymbolAnalysisContext context, ISymbol member, TargetAttributeValues attribute, ModelAttributeValues? model, LayerShape shape)
+        private static void CheckFloraRanks(SymbolAnalysisContext context, ISymbol member, TargetAttributeValues attribute, ModelAttributeValues? model, LayerKind kind, long[]? weight)
         {
-            if (shape.Kind is LayerKind.Linear or LayerKind.Embedding && attribute.R3.HasValue)
-                Report(context, DiagnosticDescriptors.R3OnLinear, attribute.Data, FloraArgumentNames.R3, "", member.Name, shape.Kind == LayerKind.Embedding ? "an Embedding" : "a Linear");
-            if (shape.WeightShape is not long[] weight) return;
+            if (kind != LayerKind.Unsupported && FloraLayerKinds.RowOf(kind).KernelAxes == 0 && attribute.R3.HasValue)
+                Report(context, DiagnosticDescriptors.R3OnLinear, attribute.Data, FloraArgumentNames.R3, "", member.Name, WithArticle(kind));
+            if (weight is null) return;
 
             int? rank = attribute.Rank, inRank = attribute.InRank, outRank = attribute.OutRank, r3 = attribute.R3;
             int effectiveRank = rank ?? ModelAttributeValues.EffectiveRank(model);
             int effectiveR3 = r3 ?? ModelAttributeValues.EffectiveR3(model);
             if (effectiveRank < 1 || effectiveR3 < 1) return; // FLORA002 on the model
-            bool transposed = FloraLayerKinds.RowOf(shape.Kind).Transposed;
+            bool transposed = FloraLayerKinds.RowOf(kind).Transposed;
             var modes = FloraRankRules.Resolve(weight, effectiveRank, rank.HasValue, inRank, outRank, effectiveR3, r3.HasValue, transposed);
             int outMode = transposed ? 1 : 0; // a transposed convolution's weight is [in, out/groups, k…]
 
@@ -128,8 +137,8 @@ namespace Flora.Analyzers
             foreach (var group in clamped.GroupBy(m => m.Argument))
             {
                 var exceeded = group.Select(m => m.Mode).ToList();
-                string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, shape.Kind) + " " + Number(m.Size)));
-                string clampedTo = string.Join(" and ", exceeded.Select(m => Number(m.Size)));
+                string sizes = string.Join(" and ", exceeded.Select(m => FloraRankRules.DescribeMode(m.Mode, kind) + " " + Number(m.Size)).Distinct());
+                string clampedTo = kind == LayerKind.MultiheadAttention ? Number(exceeded[0].Size) : string.Join(" and ", exceeded.Select(m => Number(m.Size)));
                 long largest = exceeded.Min(m => m.Size);
                 string replacement, advice;
                 if (group.Key == FloraArgumentNames.Rank && exceeded.Count == 1 && !outRank.HasValue && !inRank.HasValue)
@@ -219,6 +228,13 @@ namespace Flora.Analyzers
             var properties = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ArgumentName, argument);
             if (replacement is not null) properties = properties.Add(DiagnosticDescriptors.Replacement, replacement);
             context.ReportDiagnostic(Diagnostic.Create(descriptor, AttributeArguments.Of(attribute, argument, context.CancellationToken), properties, args));
+        }
+
+        /// <summary>The layer type's name with its article, for messages: <c>a Linear</c>, <c>an Embedding</c>.</summary>
+        private static string WithArticle(LayerKind kind)
+        {
+            string name = FloraLayerKinds.RowOf(kind).TypeName;
+            return ("AEIOU".IndexOf(name[0]) >= 0 ? "an " : "a ") + name;
         }
 
         private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);

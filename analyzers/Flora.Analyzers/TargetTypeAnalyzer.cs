@@ -7,7 +7,7 @@ namespace Flora.Analyzers
 {
     /// <summary>
     /// FLORA009: a Flora model must derive from TorchSharp's Module. FLORA006: <c>[FloraTarget]</c> must be on an instance
-    /// field or property whose layer is one of the table's (<see cref="FloraLayerKinds.Rows"/>: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d; read from its type or its initializer).
+    /// field or property whose layer is one of the table's (<see cref="FloraLayerKinds.Rows"/>: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, MultiheadAttention; read from its type or its initializer).
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class TargetTypeAnalyzer : FloraAnalyzer

@@ -51,12 +51,23 @@ namespace Flora.Generators
             return counts;
         }
 
-        /// <summary>One FLoRA adapter's trainable parameters, ranks clamped to their modes; null for an unknown shape or an invalid rank.</summary>
-        public static long? Flora(TargetSpec target, ModelHeader header) =>
-            target.ShapeKnown
-                ? FloraRankRules.CountTarget(target.WeightShape, header.Rank, header.R3, target.Rank, target.InRank, target.OutRank, target.R3,
-                    FloraLayerKinds.RowOf(target.Kind).Transposed)
-                : null;
+        /// <summary>
+        /// The trainable parameters of a target's FLoRA adapters (one per adapted weight: a MultiheadAttention has two, on
+        /// in_proj and out_proj), ranks clamped to their modes; null for an unknown shape or an invalid rank.
+        /// </summary>
+        public static long? Flora(TargetSpec target, ModelHeader header)
+        {
+            if (!target.ShapeKnown) return null;
+            bool transposed = FloraLayerKinds.RowOf(target.Kind).Transposed;
+            long total = 0;
+            foreach (var weight in FloraLayerKinds.AdaptedWeights(target.Kind, target.WeightShape))
+            {
+                if (FloraRankRules.CountTarget(weight, header.Rank, header.R3, target.Rank, target.InRank, target.OutRank, target.R3, transposed) is not long count)
+                    return null;
+                total = FloraRankRules.SaturatingAdd(total, count);
+            }
+            return total;
+        }
 
         /// <summary>The sum of <paramref name="parts"/> and <paramref name="shared"/>; null when a part is unknown or the sum saturates.</summary>
         private static long? Total(IEnumerable<long?> parts, long shared)
@@ -76,6 +87,7 @@ namespace Flora.Generators
         /// </summary>
         private static long? Houlsby(TargetSpec target, ModelHeader header, long floraCount)
         {
+            if (target.Kind == LayerKind.MultiheadAttention) return null; // the runtime refuses bottleneck adapters on a MultiheadAttention's projections
             // The output channels, on which the bottleneck acts (a transposed convolution's weight is [in, out/groups, k…]; an
             // Embedding's [num_embeddings, dim], its outputs the dim).
             long channels = FloraLayerKinds.RowOf(target.Kind).Transposed || target.Kind == LayerKind.Embedding ? target.OutChannels : target.WeightShape[0];
@@ -98,7 +110,8 @@ namespace Flora.Generators
         private static long? AdaLora(TargetSpec target, ModelHeader header, long floraCount)
         {
             int? targetRank = header.AdaLoraTargetRank, initRank = header.AdaLoraInitRank;
-            if (target.Kind == LayerKind.Embedding) return null; // AdaLoRA refuses embeddings (PEFT's has no embedding layer)
+            // AdaLoRA refuses embeddings (PEFT's has no embedding layer) and MultiheadAttention (nor has PEFT's AdaLoRA).
+            if (target.Kind is LayerKind.Embedding or LayerKind.MultiheadAttention) return null;
             if (targetRank < 1 || initRank < 1 || targetRank > initRank) return null;
             var shape = target.WeightShape;
             try

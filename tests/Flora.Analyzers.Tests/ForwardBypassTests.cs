@@ -104,6 +104,19 @@ public sealed class ForwardBypassTests
             """);
 
     /// <summary>The analyzer with the compiler's InterceptorsNamespaces feature and the compiler-visible property as a build sets them.</summary>
+    [Fact]
+    public Task Forward_of_several_inputs_on_a_MultiheadAttention_target_is_never_intercepted() =>
+        // Its adapters are reached through hooks on the base layer, which its call(…) runs; the generator intercepts only forward(x).
+        RunAsync("""
+            public partial class Model : Module<Tensor, Tensor>
+            {
+                [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+                public Model() : base(nameof(Model)) => RegisterComponents();
+                public override Tensor forward(Tensor x) => {|#0:attn.forward(x, x, x, null, false, null)|}.Item1 + attn.call(x, x, x, null, false, null).Item1;
+            }
+            """, interceptorsNamespaces: "Flora.Generated.Interceptors", property: "true",
+            Diagnostic().WithLocation(0).WithArguments("attn", "the generator intercepts only one-tensor forward(x) calls, and this one takes several inputs"));
+
     private static Task RunAsync(string source, string? interceptorsNamespaces, string? property, params DiagnosticResult[] expected)
     {
         var test = new Verify<ForwardBypassAnalyzer>.Test { TestCode = TestReferences.Header + source };

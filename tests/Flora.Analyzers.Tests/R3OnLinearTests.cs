@@ -45,17 +45,16 @@ public sealed class R3OnLinearTests
             }
             """);
 
-    [Fact]
-    public Task R3_on_an_Embedding_is_FLORA005_naming_the_kind() =>
-        Verify<RankAnalyzer>.AnalyzerAsync("""
-            public partial class Model : Module<Tensor, Tensor>
-            {
-                [FloraTarget(Rank = 4, {|#0:R3 = 2|})] private readonly Embedding emb = Embedding(100, 32);
-                public Model() : base(nameof(Model)) => RegisterComponents();
-                public override Tensor forward(Tensor x) => emb.call(x);
-            }
-            """,
-            Diagnostic().WithLocation(0).WithMessage("R3 is set on 'emb', an Embedding layer without kernel axes; it has no effect. Remove it."));
+    [Theory]
+    [InlineData("Embedding emb = Embedding(100, 32)", "emb.call(x)", "R3 is set on 'emb', an Embedding layer without kernel axes; it has no effect. Remove it.")]
+    [InlineData("MultiheadAttention attn = MultiheadAttention(16, 4)", "attn.call(x, x, x, null, false, null).Item1",
+        "R3 is set on 'attn', a MultiheadAttention layer without kernel axes; it has no effect. Remove it.")]
+    public Task R3_on_another_layer_without_kernel_axes_is_FLORA005_naming_the_kind(string member, string forward, string message) =>
+        Verify<RankAnalyzer>.AnalyzerAsync("public partial class Model : Module<Tensor, Tensor>\n{\n"
+                                           + "    [FloraTarget(Rank = 4, {|#0:R3 = 2|})] private readonly " + member + ";\n"
+                                           + "    public Model() : base(nameof(Model)) => RegisterComponents();\n"
+                                           + "    public override Tensor forward(Tensor x) => " + forward + ";\n}\n",
+            Diagnostic().WithLocation(0).WithMessage(message));
 
     [Fact]
     public Task A_rank_beyond_an_Embeddings_dim_is_FLORA003_naming_embedding_dim() =>

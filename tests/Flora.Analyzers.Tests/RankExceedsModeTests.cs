@@ -129,4 +129,15 @@ public sealed class RankExceedsModeTests
             #pragma warning restore FLORA003
                 [FloraTarget({|FLORA003:Rank = 16|})] private readonly Conv2d conv2 = Conv2d(1, 32, 3, padding: 1);
             """), TestBehaviors.SkipSuppressionCheck);
+
+    [Fact]
+    public Task A_rank_over_a_MultiheadAttention_s_embed_dim_names_it_once() =>
+        // in_proj_weight [48, 16] and out_proj.weight [16, 16]: a rank clamps on out_proj whenever it clamps at all.
+        Verify<RankAnalyzer>.AnalyzerAsync(Model("""
+                [FloraTarget({|#0:Rank = 32|})] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+                [FloraTarget({|#1:OutRank = 24|}, InRank = 16)] private readonly MultiheadAttention cross = MultiheadAttention(16, 2);
+                [FloraTarget(Rank = 16)] private readonly MultiheadAttention fits = MultiheadAttention(16, 2);
+            """),
+            Diagnostic().WithLocation(0).WithMessage("Rank 32 of 'attn' exceeds embed_dim 16; it is clamped to 16. Use Rank ≤ 16."),
+            Diagnostic().WithLocation(1).WithMessage("OutRank 24 of 'cross' exceeds embed_dim 16; it is clamped to 16. Use OutRank ≤ 16."));
 }

@@ -22,7 +22,7 @@ public sealed class UnsupportedTargetTests
                 [FloraTarget] private readonly BatchNorm2d {|#0:bn|} = BatchNorm2d(32);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'bn' is of type BatchNorm2d, which FLoRA cannot adapt. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."));
+                "'bn' is of type BatchNorm2d, which FLoRA cannot adapt. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Embedding or MultiheadAttention."));
 
     [Fact]
     public Task A_static_target_is_marked() =>
@@ -30,7 +30,7 @@ public sealed class UnsupportedTargetTests
                 [FloraTarget] private static readonly Linear {|#0:shared|} = Linear(4, 4);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'shared' is static. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."));
+                "'shared' is static. FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Embedding or MultiheadAttention."));
 
     [Fact]
     public Task A_module_typed_member_built_by_something_else_has_no_visible_layer_type() =>
@@ -40,7 +40,7 @@ public sealed class UnsupportedTargetTests
                 private static object MakeLayer() => Linear(4, 4);
             """),
             Diagnostic().WithLocation(0).WithMessage(
-                "'Body' has no layer type FLoRA can see at compile time: declare it with its layer type (Linear, Conv2d, …) or initialise it with torch.nn.Linear(...)/Conv2d(...). FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d or Embedding."),
+                "'Body' has no layer type FLoRA can see at compile time: declare it with its layer type (Linear, Conv2d, …) or initialise it with torch.nn.Linear(...)/Conv2d(...). FLoRA adapts instance fields and properties of type Linear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Embedding or MultiheadAttention."),
             // The generator passes a target to TorchSharp as a Module<Tensor, Tensor>; an object-typed member cannot be.
             Diagnostic().WithLocation(1).WithArguments("any", "is typed object, which is not a Module<Tensor, Tensor>"));
 
@@ -71,5 +71,14 @@ public sealed class UnsupportedTargetTests
                 [FloraTarget] public Module<Tensor, Tensor> Mix { get; set; } = Conv1d(6, 12, 3, padding: 1);
                 [FloraTarget] private readonly Linear late;
                 public Model(int width) : base(nameof(Model)) => late = Linear(width, width);
+            """));
+
+    [Fact]
+    public Task A_MultiheadAttention_member_is_a_target_one_typed_as_a_general_module_is_not() =>
+        // The generator passes the attention layer as itself (its call is not Tensor → Tensor): it needs its declared type.
+        Verify<TargetTypeAnalyzer>.AnalyzerAsync(Model("""
+                [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+                [FloraTarget] public MultiheadAttention Cross { get; } = MultiheadAttention(8, 2, add_bias_kv: true);
+                [FloraTarget] private readonly Module<Tensor, Tensor, Tensor, Tensor?, bool, Tensor?, System.Tuple<Tensor, Tensor>> {|FLORA006:general|} = MultiheadAttention(8, 2);
             """));
 }

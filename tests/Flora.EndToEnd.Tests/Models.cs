@@ -93,3 +93,22 @@ public partial class TokenClassifier : Module<Tensor, Tensor>
         return head.call(h).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>A token classifier with self-attention: Embedding, MultiheadAttention over the tokens, mean-pooled, a Linear head.</summary>
+[FloraModel(Rank = 4, Scale = 0.5)]
+public partial class AttentionClassifier : Module<Tensor, Tensor>
+{
+    [FloraTarget(OutRank = 6)] private readonly Embedding embed = Embedding(50, 16);
+    [FloraTarget(OutRank = 6)] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);
+    [FloraTarget] private readonly Linear head = Linear(16, 3);
+
+    public AttentionClassifier() : base(nameof(AttentionClassifier)) => RegisterComponents();
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var tokens = embed.call(ids).transpose(0, 1);                     // [N, T] → [T, N, 16], sequence first
+        var attended = attn.call(tokens, tokens, tokens, null, false, null).Item1;
+        return head.call(attended.mean(new long[] { 0 })).MoveToOuterDisposeScope();
+    }
+}

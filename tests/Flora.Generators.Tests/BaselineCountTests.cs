@@ -233,6 +233,18 @@ public sealed class BaselineCountTests
         Assert.Contains("public const long AdaLoraTrainableParameters = ", text);
     }
 
+    [Fact]
+    public void A_MultiheadAttention_target_claims_no_Houlsby_or_AdaLoRA_count_for_methods_the_runtime_refuses_on_it()
+    {
+        // E = 16 at Rank 8: in_proj [48, 16] and out_proj [16, 16].
+        const long attention = (8 * 8 + 48 * 8 + 16 * 8) + (8 * 8 + 16 * 8 + 16 * 8);
+        var counts = Counts(Linear + "\n[FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);",
+            "[FloraModel(AdapterSize = 4, AdaLoraTargetRank = 2)]");
+        Assert.Equal(LinearFlora + attention, counts["FloraTrainableParameters"]);
+        Assert.Null(counts["HoulsbyTrainableParameters"]);
+        Assert.Null(counts["AdaLoraTrainableParameters"]);
+    }
+
     private static readonly string[] Names = { "FloraTrainableParameters", "HoulsbyTrainableParameters", "AdaLoraTrainableParameters" };
 
     /// <summary>The generated text of a model <c>M</c> with <paramref name="members"/>.</summary>

@@ -35,6 +35,26 @@ public sealed class SnapshotTests
         """, "Demo.SmallCnn.Flora.g.cs");
 
     [Fact]
+    public void MultiheadAttention() => VerifyModel(Usings + """
+        namespace Demo;
+
+        [FloraModel(Rank = 4)]
+        public partial class CrossAttention : Module<Tensor, Tensor, Tensor>
+        {
+            [FloraTarget(OutRank = 6)] private readonly MultiheadAttention self = MultiheadAttention(16, 4, add_bias_kv: true);
+            [FloraTarget(Rank = 2)] public MultiheadAttention Cross { get; } = MultiheadAttention(16, 2, bias: false);
+
+            public CrossAttention() : base(nameof(CrossAttention)) => RegisterComponents();
+
+            public override Tensor forward(Tensor queries, Tensor memory)
+            {
+                var h = self.call(queries, queries, queries, null, false, null).Item1;
+                return Cross.call(h, memory, memory, null, false, null).Item1;
+            }
+        }
+        """, "Demo.CrossAttention.Flora.g.cs");
+
+    [Fact]
     public void DefaultsWithoutFloraModel() => VerifyModel(Usings + """
         namespace Demo;
 

@@ -149,22 +149,48 @@ public sealed class TrainableParameterTests
     }
 
     [Fact]
-    public void The_typed_property_of_an_Embedding_target_is_a_FloraEmbedding()
+    public void MultiheadAttention_counts_one_adapter_on_in_proj_and_one_on_out_proj()
     {
-        var run = Run(Usings + """
+        // E = 16: in_proj_weight [48, 16] at Rank 8 → core 8·8, factors 48·8 + 16·8; out_proj.weight [16, 16] → 8·8 + 16·8 + 16·8.
+        const long inProj = 8 * 8 + 48 * 8 + 16 * 8, outProj = 8 * 8 + 16 * 8 + 16 * 8;
+        Assert.Equal(inProj + outProj, Count("[FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, 4);"));
+        // InRank 32 clamps to E = 16; OutRank 24 fits in_proj's 48 rows and clamps to 16 on out_proj's.
+        Assert.Equal(24 * 16 + 48 * 24 + 16 * 16 + (16 * 16 + 16 * 16 + 16 * 16),
+            Count("[FloraTarget(OutRank = 24, InRank = 32)] private readonly MultiheadAttention attn = MultiheadAttention(16, 2, bias: false, add_bias_kv: true);"));
+        // kdim and vdim equal to E keep one in_proj_weight; named arguments and constants count as literals.
+        Assert.Equal(inProj + outProj, Count("""
+            private const int Heads = 4;
+            [FloraTarget] private readonly MultiheadAttention attn = MultiheadAttention(16, num_heads: Heads, kdim: 16, vdim: 16, dropout: 0.0);
+            """));
+    }
 
-            public partial class M : Module<Tensor, Tensor>
-            {
-                [FloraTarget] private readonly Embedding emb = Embedding(100, 32);
-                public M() : base(nameof(M)) => RegisterComponents();
-                public override Tensor forward(Tensor x) => emb.call(x);
-            }
-            """);
+    [Theory]
+    [InlineData("MultiheadAttention(16, heads)")] // heads not a constant
+    [InlineData("MultiheadAttention(16, 3)")] // E not divisible by the heads: the layer cannot be built
+    [InlineData("MultiheadAttention(16, 4, dropout: 0.1)")] // attention dropout: refused at run time
+    [InlineData("MultiheadAttention(16, 4, kdim: 8, vdim: 8)")] // separate q, k, v weights: refused at run time
+    public void MultiheadAttention_without_an_adaptable_literal_shape_has_no_constant(string creation)
+    {
+        Assert.Null(Count("private static int heads = 4;\n[FloraTarget] private readonly MultiheadAttention attn = " + creation + ";"));
+    }
+
+    [Theory]
+    [InlineData("Embedding emb = Embedding(100, 32)", "emb.call(x)", "Emb", "Flora.FloraEmbedding")]
+    [InlineData("MultiheadAttention attn = MultiheadAttention(16, 4)", "attn.call(x, x, x, null, false, null).Item1", "Attn", "Flora.FloraMultiheadAttention")]
+    public void The_typed_property_has_the_layer_table_s_adapter_type(string member, string forward, string propertyName, string adapterType)
+    {
+        var run = Run(Usings + "public partial class M : Module<Tensor, Tensor>\n{\n"
+                  + "    [FloraTarget] private readonly " + member + ";\n"
+                  + "    public M() : base(nameof(M)) => RegisterComponents();\n"
+                  + "    public override Tensor forward(Tensor x) => " + forward + ";\n}\n");
         run.AssertGeneratorDidNotFail();
         Assert.Empty(run.GeneratedCodeProblems);
         var adapters = run.Output.GetTypeByMetadataName("M+FloraAdapters")!;
-        var property = adapters.GetMembers("Emb").OfType<IPropertySymbol>().Single();
-        Assert.Equal("Flora.FloraEmbedding", property.Type.ToDisplayString());
+        var property = adapters.GetMembers(propertyName).OfType<IPropertySymbol>().Single();
+        Assert.Equal(adapterType, property.Type.ToDisplayString());
+        // The layer is passed as it is (the runtime wraps a MultiheadAttention itself); a TorchSharp-typed member keeps its base layer.
+        string memberName = member.Split(' ')[1];
+        Assert.Contains($"parts.Target(this, \"{memberName}\", this.{memberName}, global::Flora.FloraTargetOptions.Inherit);", run.SingleSource());
     }
 
     /// <summary>Builds a model <c>M</c> with <paramref name="members"/> and reads its <c>FloraTrainableParameters</c> from the output compilation.</summary>

@@ -20,6 +20,8 @@ namespace Flora.Generators
         ThroughLocal,
         /// <summary><c>member?.forward(x)</c>.</summary>
         ConditionalAccess,
+        /// <summary>A forward of several inputs (a MultiheadAttention's query, key, value, …): only <c>forward(x)</c> is intercepted.</summary>
+        SeveralInputs,
     }
 
     /// <summary>Whether this compilation lets the generator emit interceptors.</summary>
@@ -107,14 +109,15 @@ namespace Flora.Generators
         }
 
         /// <summary>
-        /// The call, when it is <c>forward(x)</c> or <c>call(x)</c> (TorchSharp's one-tensor forward and hook-running call) on a
+        /// The call, when it is <c>forward(…)</c> or <c>call(…)</c> (TorchSharp's forward and hook-running call; several inputs for a MultiheadAttention) on a
         /// hook-bound <c>[FloraTarget]</c> member, reached directly, through <c>?.</c>, or through a local initialised from the
         /// member; else null (a target that holds its adapter's wrapper runs the adapter in <c>forward</c> already).
         /// </summary>
         public static ForwardCall? Classify(IInvocationOperation invocation, FloraSymbols symbols, CancellationToken cancellationToken)
         {
             var method = invocation.TargetMethod;
-            if (!IsLayerCallName(method.Name) || method.IsStatic || method.IsExtensionMethod || method.Parameters.Length != 1 || invocation.Arguments.Length != 1) return null;
+            if (!IsLayerCallName(method.Name) || method.IsStatic || method.IsExtensionMethod || method.Parameters.Length == 0
+                || invocation.Arguments.Length != method.Parameters.Length) return null;
             if (invocation.Syntax is not InvocationExpressionSyntax syntax) return null;
 
             var blocker = ForwardCallBlocker.None;
@@ -140,6 +143,7 @@ namespace Flora.Generators
             if (member is null || member.ContainingType is null || !symbols.IsTarget(member)) return null;
             var receiverType = LayerShapeReader.MemberType(member);
             if (receiverType is null || invocation.SemanticModel is not { } semanticModel || !IsHookBound(member, receiverType, semanticModel.Compilation, cancellationToken)) return null;
+            if (blocker == ForwardCallBlocker.None && method.Parameters.Length != 1) blocker = ForwardCallBlocker.SeveralInputs;
             if (blocker == ForwardCallBlocker.None && !IsInside(semanticModel, syntax, member.ContainingType, cancellationToken)) blocker = ForwardCallBlocker.OutsideType;
             // The interceptor's `this` matches the intercepted method's type: the member's type for its forward override,
             // TorchSharp's Module<Tensor, Tensor> for call.
@@ -207,6 +211,8 @@ namespace Flora.Generators
                 "the call goes through the local '" + call.Local + "', and the generator intercepts only calls on the member itself",
             ForwardCallBlocker.ConditionalAccess =>
                 "a conditional call ('?.') is not intercepted",
+            ForwardCallBlocker.SeveralInputs =>
+                "the generator intercepts only one-tensor forward(x) calls, and this one takes several inputs",
             _ => state == InterceptionState.OffByProperty
                 ? "interception is off in this project (FloraInterceptForward is false)"
                 : "interception is not enabled in this compilation (InterceptorsNamespaces lacks " + InterceptorsNamespace

@@ -22,7 +22,7 @@ namespace Flora.Generators
 
         public LayerKind Kind { get; }
 
-        /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions, <c>[in, out/groups, k…]</c> for transposed ones; null when not constant.</summary>
+        /// <summary><c>[out, in]</c> for Linear, <c>[out, in/groups, k…]</c> for convolutions, <c>[in, out/groups, k…]</c> for transposed ones, <c>in_proj_weight</c>'s <c>[3E, E]</c> for a MultiheadAttention; null when not constant.</summary>
         public long[]? WeightShape { get; }
 
         /// <summary>The layer's output channels (a transposed convolution's are not its weight's mode 0); 0 when the shape is not constant.</summary>
@@ -87,7 +87,8 @@ namespace Flora.Generators
             var type = MemberType(member);
             var module = ModuleOfTensor(compilation);
             if (type is null || type.TypeKind == TypeKind.Error) return "has a type that does not resolve";
-            if (module is not null && !compilation.HasImplicitConversion(type, module))
+            // A MultiheadAttention (query, key, value, … → output and weights) is adapted through its projections.
+            if (module is not null && !compilation.HasImplicitConversion(type, module) && KindOf(type) != LayerKind.MultiheadAttention)
                 return $"is typed {type.ToDisplayString()}, which is not a Module<Tensor, Tensor>";
             return null;
         }
@@ -268,6 +269,7 @@ namespace Flora.Generators
                 outputs = dim;
                 return count > 0 && dim > 0 ? new[] { count, dim } : null;
             }
+            if (kind == LayerKind.MultiheadAttention) return AttentionShape(creation, out outputs);
             if (kind == LayerKind.Linear)
             {
                 if (!TryConstant(Argument(creation, "inputSize")?.Value, out long input) || !TryConstant(Argument(creation, "outputSize")?.Value, out long output)) return null;
@@ -286,6 +288,47 @@ namespace Flora.Generators
             outputs = outChannels;
             // A transposed convolution's weight is [in, out/groups, k…].
             return (row.Transposed ? new[] { inChannels, outChannels / groups } : new[] { outChannels, inChannels / groups }).Concat(kernel).ToArray();
+        }
+
+        /// <summary>
+        /// TorchSharp's <c>MultiheadAttention(embeded_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn, kdim, vdim)</c>:
+        /// its <c>in_proj_weight</c> <c>[3E, E]</c> (<see cref="FloraLayerKinds.AdaptedWeights"/> adds <c>out_proj</c>'s
+        /// <c>[E, E]</c>), its outputs E; null unless the runtime can adapt it as written: E and the heads constant with E
+        /// divisible by them, no attention dropout, and kdim and vdim unset or E (one in_proj_weight).
+        /// </summary>
+        private static long[]? AttentionShape(IInvocationOperation creation, out long outputs)
+        {
+            outputs = 0;
+            // The embedding size is the first parameter (TorchSharp spells its name "embeded_dim" in torch.nn, "embedded_dim" elsewhere).
+            IOperation? embedDim = creation.Arguments.FirstOrDefault(a => a.Parameter?.Ordinal == 0)?.Value;
+            if (!TryConstant(embedDim, out long e) || !TryConstant(Argument(creation, "num_heads")?.Value, out long heads)
+                || e <= 0 || heads <= 0 || e % heads != 0 || !IsZero(Argument(creation, "dropout"))
+                || !IsUnsetOr(Argument(creation, "kdim"), e) || !IsUnsetOr(Argument(creation, "vdim"), e))
+                return null;
+            outputs = e;
+            return new[] { 3 * e, e };
+        }
+
+        /// <summary>Whether a floating-point argument is the constant 0.</summary>
+        private static bool IsZero(IArgumentOperation? argument)
+        {
+            if (argument is null) return false;
+            if (argument.ArgumentKind == ArgumentKind.DefaultValue && argument.Parameter is { HasExplicitDefaultValue: true } parameter)
+                return parameter.ExplicitDefaultValue is { } fallback && System.Convert.ToDouble(fallback, System.Globalization.CultureInfo.InvariantCulture) == 0;
+            IOperation? operation = argument.Value;
+            while (operation is not null && !operation.ConstantValue.HasValue && operation is IConversionOperation conversion) operation = conversion.Operand;
+            return operation?.ConstantValue is { HasValue: true, Value: { } value } && System.Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) == 0;
+        }
+
+        /// <summary>Whether an optional size argument is null (given or by default: unset) or the constant <paramref name="size"/>.</summary>
+        private static bool IsUnsetOr(IArgumentOperation? argument, long size)
+        {
+            if (argument is null || argument.ArgumentKind == ArgumentKind.DefaultValue && argument.Parameter is { HasExplicitDefaultValue: true, ExplicitDefaultValue: null })
+                return true;
+            IOperation? operation = argument.Value;
+            while (operation is not null && !operation.ConstantValue.HasValue && operation is IConversionOperation conversion) operation = conversion.Operand;
+            if (operation?.ConstantValue is { HasValue: true, Value: null }) return true;
+            return TryConstant(operation, out long value) && value == size;
         }
 
         /// <summary>A kernel size given as one constant (repeated per axis) or as a tuple of constants.</summary>
@@ -318,10 +361,10 @@ namespace Flora.Generators
                 ? value
                 : null;
 
-        /// <summary>The <c>torch.nn.Linear/ConvNd(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
+        /// <summary>The <c>torch.nn.Linear/ConvNd/Embedding/MultiheadAttention(...)</c> call in the member's initializer or in its single constructor assignment.</summary>
         private static IInvocationOperation? FindCreation(ISymbol member, Compilation compilation, CancellationToken cancellationToken) =>
             FindFactoryCall(member, compilation, cancellationToken) is { } call && call.TargetMethod.Name is "Linear" or "Conv1d" or "Conv2d" or "Conv3d"
-                or "ConvTranspose1d" or "ConvTranspose2d" or "ConvTranspose3d" or "Embedding"
+                or "ConvTranspose1d" or "ConvTranspose2d" or "ConvTranspose3d" or "Embedding" or "MultiheadAttention"
                 ? call
                 : null;
 

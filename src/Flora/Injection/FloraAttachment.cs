@@ -69,15 +69,34 @@ public sealed partial class FloraAttachment
         ?? throw new KeyNotFoundException($"No adapter is attached at '{path}'. Attached: {string.Join(", ", Adapters.Select(a => a.Name))}.");
 
     /// <summary>
-    /// The FLoRA adapter of the layer at <paramref name="path"/>, typed. Under another method this is a clear error:
-    /// <see cref="Adapters"/> serves every method.
+    /// The FLoRA adapter of the layer at <paramref name="path"/>, typed: a <see cref="FloraLayer"/> such as
+    /// <see cref="FloraConv2d"/>, or for a MultiheadAttention its <see cref="FloraMultiheadAttention"/> (whose two projections
+    /// hold FLoRA adapters). Under another method this is a clear error: <see cref="Adapters"/> serves every method.
     /// </summary>
-    public TAdapter GetFlora<TAdapter>(string path) where TAdapter : FloraLayer
+    public TAdapter GetFlora<TAdapter>(string path) where TAdapter : nn.Module
     {
+        if (AttentionAt(path) is { } attention) return FloraAttention<TAdapter>(path, attention);
         var adapter = this[path];
         return adapter as TAdapter ?? throw new InvalidOperationException(
             $"'{path}' has a {adapter.Method} adapter ({adapter.GetType().Name}), not a FLoRA {typeof(TAdapter).Name}: the typed properties serve FloraMethod.Flora. " +
             "Use FloraAdapters.All (a list of IFloraAdapter) for every method.");
+    }
+
+    /// <summary>The attention wrapper whose projections are targets at <c>{path}.in_proj</c> and <c>{path}.out_proj</c>, or null.</summary>
+    private FloraMultiheadAttention? AttentionAt(string path) =>
+        _targets.Select(t => t.Slot.Host).OfType<FloraMultiheadAttention>().FirstOrDefault(host => host.Path == path);
+
+    private TAdapter FloraAttention<TAdapter>(string path, FloraMultiheadAttention attention) where TAdapter : nn.Module
+    {
+        IFloraAdapter? inProjection = attention.InProjection, outProjection = attention.OutProjection;
+        if (inProjection is not FloraLayer || outProjection is not FloraLayer)
+            throw new InvalidOperationException(
+                $"'{path}' is a MultiheadAttention whose projections have {Describe(inProjection is not FloraLayer ? inProjection : outProjection)}, not FLoRA adapters: its typed property " +
+                $"({nameof(FloraMultiheadAttention)}) serves FloraMethod.Flora. Use FloraAdapters.All (a list of IFloraAdapter) for every method.");
+        return attention as TAdapter ?? throw new InvalidOperationException(
+            $"'{path}' is a MultiheadAttention: its FLoRA adapter is a {nameof(FloraMultiheadAttention)}, not a {typeof(TAdapter).Name}.");
+
+        static string Describe(IFloraAdapter? adapter) => adapter is null ? "no adapter" : $"a {adapter.Method} adapter ({adapter.GetType().Name})";
     }
 
     /// <summary>The number of trainable scalars: every active adapter's and every parameter of the modules to save.</summary>

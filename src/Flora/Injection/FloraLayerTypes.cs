@@ -15,7 +15,7 @@ namespace Flora;
 /// </summary>
 public static class FloraLayerTypes
 {
-    private static readonly LayerTypeEntry[] BuiltIn = FloraLayerKinds.Rows.Select(LayerTypeEntry.BuiltIn).Append(LayerTypeEntry.AttentionProjection).ToArray();
+    private static readonly LayerTypeEntry[] BuiltIn = FloraLayerKinds.Rows.Select(LayerTypeEntry.BuiltIn).ToArray();
     private static readonly object Gate = new();
     private static LayerTypeEntry[] _entries = BuiltIn;
 

@@ -16,7 +16,10 @@ internal sealed record LayerTypeEntry(
     Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, LoraLayerConfig, LoraLayer> Lora,
     Func<string, nn.Module<Tensor, Tensor>, LayerGeometry, LoraLayerConfig, LoraLayer> Dora)
 {
-    /// <summary>The built-in row of <paramref name="row"/>'s kind: TorchSharp's type and the typed adapters.</summary>
+    /// <summary>
+    /// The built-in row of <paramref name="row"/>'s kind: TorchSharp's type and the typed adapters (a MultiheadAttention's:
+    /// those of its projections, <see cref="AttentionProjection"/>).
+    /// </summary>
     public static LayerTypeEntry BuiltIn(LayerKindRow row) => row.Kind switch
     {
         LayerKind.Linear => new(typeof(Linear),
@@ -43,6 +46,7 @@ internal sealed record LayerTypeEntry(
         LayerKind.ConvTranspose1d => Transposed<ConvTranspose1d>((name, layer, geometry, config) => new FloraConvTranspose1d(name, (ConvTranspose1d)layer, geometry, config)),
         LayerKind.ConvTranspose2d => Transposed<ConvTranspose2d>((name, layer, geometry, config) => new FloraConvTranspose2d(name, (ConvTranspose2d)layer, geometry, config)),
         LayerKind.ConvTranspose3d => Transposed<ConvTranspose3d>((name, layer, geometry, config) => new FloraConvTranspose3d(name, (ConvTranspose3d)layer, geometry, config)),
+        LayerKind.MultiheadAttention => AttentionProjection,
         _ => throw new ArgumentException($"no built-in adapters for {row.TypeName}"),
     };
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Linq;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Flora.Internal;
@@ -77,6 +78,24 @@ public sealed class FloraParts
             throw new InvalidOperationException($"{parent.GetType().Name}.{member} is null: create the layer before calling AttachFlora().");
         string name = RegisteredName(parent, layer, member);
         _targets.Add(new FloraTarget(new ModuleSlot(parent, name, layer, store, PathOf(PathSegment(name, member))), options));
+    }
+
+    /// <summary>
+    /// Adds the target <paramref name="member"/> of <paramref name="parent"/>, a <see cref="MultiheadAttention"/>: its two
+    /// projections, <c>{path}.in_proj</c> and <c>{path}.out_proj</c>, as <see cref="FloraInjector"/> adapts one
+    /// (<see cref="FloraMultiheadAttention"/>, put in the layer's place while it holds adapters).
+    /// </summary>
+    /// <param name="parent">The model declaring the member.</param>
+    /// <param name="member">The member's name, for messages and when the layer is not registered.</param>
+    /// <param name="layer">The member's attention layer.</param>
+    /// <param name="options">What the target sets itself; both projections take it.</param>
+    public void Target(nn.Module parent, string member, MultiheadAttention? layer, FloraTargetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        if (layer is null)
+            throw new InvalidOperationException($"{parent.GetType().Name}.{member} is null: create the layer before calling AttachFlora().");
+        string name = RegisteredName(parent, layer, member);
+        _targets.AddRange(FloraMultiheadAttention.Wrap(parent, name, PathOf(PathSegment(name, member)), layer).Targets(options));
     }
 
     /// <summary>Adds the module to save <paramref name="member"/> of <paramref name="parent"/>.</summary>

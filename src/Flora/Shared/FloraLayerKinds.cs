@@ -1,5 +1,7 @@
 // Shared by the runtime, the source generator and the analyzers (linked source): the one table of the TorchSharp layer
 // types FLoRA adapts, their kind and their FLoRA adapter type. Plain C# for netstandard2.0, no TorchSharp.
+using System.Collections.Generic;
+
 namespace Flora
 {
     /// <summary>The TorchSharp layer kinds FLoRA adapts.</summary>
@@ -14,6 +16,7 @@ namespace Flora
         ConvTranspose2d,
         ConvTranspose3d,
         Embedding,
+        MultiheadAttention,
     }
 
     /// <summary>One built-in layer type: its TorchSharp name (in <see cref="FloraLayerKinds.TorchNamespace"/>), kind, kernel axes and FLoRA adapter type.</summary>
@@ -60,6 +63,8 @@ namespace Flora
             new LayerKindRow("ConvTranspose2d", LayerKind.ConvTranspose2d, 2, "FloraConvTranspose2d", transposed: true),
             new LayerKindRow("ConvTranspose3d", LayerKind.ConvTranspose3d, 3, "FloraConvTranspose3d", transposed: true),
             new LayerKindRow("Embedding", LayerKind.Embedding, 0, "FloraEmbedding"),
+            // Adapted through its two projections, each a Linear view of its weights (FloraMultiheadAttention).
+            new LayerKindRow("MultiheadAttention", LayerKind.MultiheadAttention, 0, "FloraMultiheadAttention"),
         };
 
         /// <summary>The built-in type names for messages, from the table: <c>Linear, Conv1d, … or ConvTranspose3d</c>.</summary>
@@ -77,6 +82,18 @@ namespace Flora
             foreach (var row in Rows)
                 if (row.TypeName == typeName) return row.Kind;
             return LayerKind.Unsupported;
+        }
+
+        /// <summary>
+        /// The weights the adapters of one target act on, each <c>[out, in/groups, k…]</c> (or a transposed convolution's
+        /// <c>[in, out/groups, k…]</c>), given the layer's weight shape: the weight itself, or for a MultiheadAttention, whose
+        /// weight shape is <c>in_proj_weight</c>'s <c>[3E, E]</c>, that and <c>out_proj.weight</c> <c>[E, E]</c> (one adapter each).
+        /// </summary>
+        public static long[][] AdaptedWeights(LayerKind kind, IReadOnlyList<long> weightShape)
+        {
+            var weight = new long[weightShape.Count];
+            for (int i = 0; i < weight.Length; i++) weight[i] = weightShape[i];
+            return kind == LayerKind.MultiheadAttention ? new[] { weight, new[] { weight[1], weight[1] } } : new[] { weight };
         }
 
         /// <summary>The row of a supported kind.</summary>

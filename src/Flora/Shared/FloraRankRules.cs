@@ -168,9 +168,13 @@ namespace Flora
             return "kernel axis " + (mode - 2);
         }
 
-        /// <summary>The name of a mode of a <paramref name="kind"/> weight: an Embedding's are num_embeddings and embedding_dim.</summary>
+        /// <summary>
+        /// The name of a mode of a <paramref name="kind"/> weight: an Embedding's are num_embeddings and embedding_dim; both
+        /// modes of a MultiheadAttention's <c>out_proj</c> (the smaller of its two projections) are embed_dim.
+        /// </summary>
         public static string DescribeMode(int mode, LayerKind kind) =>
             kind == LayerKind.Embedding && mode < 2 ? (mode == 0 ? "num_embeddings" : "embedding_dim")
+                : kind == LayerKind.MultiheadAttention && mode < 2 ? "embed_dim"
                 : DescribeMode(mode, kind == LayerKind.Linear, kind != LayerKind.Unsupported && FloraLayerKinds.RowOf(kind).Transposed);
 
         /// <summary>

@@ -81,6 +81,21 @@ public class CustomLayerTypeTests
     {
         foreach (var row in FloraLayerKinds.Rows)
         {
+            if (row.Kind == LayerKind.MultiheadAttention)
+            {
+                // Adapted through its projections: the wrapper the typed property returns holds a FLoRA adapter on each.
+                using var attention = nn.MultiheadAttention(4, 2);
+                Assert.Equal(row.TypeName, attention.GetType().Name);
+                Assert.Equal(FloraLayerKinds.TorchNamespace, attention.GetType().Namespace);
+                var wrapper = FloraMultiheadAttention.Wrap(nn.Sequential(), "attn", "attn", attention);
+                Assert.Equal(row.FloraAdapterTypeName, wrapper.GetType().Name);
+                foreach (var projection in wrapper.Targets(FloraTargetOptions.Inherit))
+                {
+                    using var projectionAdapter = AdapterDispatch.CreateFlora(projection.Slot.Path, projection.Slot.Layer, new FloraModelOptions(), FloraTargetOptions.Inherit);
+                    Assert.IsAssignableFrom<FloraLayer>(projectionAdapter);
+                }
+                continue;
+            }
             nn.Module<Tensor, Tensor> layer = row.Kind == LayerKind.Embedding ? nn.Embedding(4, 3) : (row.Transposed, row.KernelAxes) switch
             {
                 (false, 0) => nn.Linear(4, 3),

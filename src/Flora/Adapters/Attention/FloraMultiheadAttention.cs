@@ -47,6 +47,7 @@ public sealed class FloraMultiheadAttention : nn.Module<Tensor, Tensor, Tensor, 
     private readonly (MultiheadAttentionProjection In, MultiheadAttentionProjection Out) _views;
     private readonly (nn.Module Parent, string Name) _slot;
     private readonly Stack<(Tensor Query, Tensor Key, Tensor Value, Tensor? KeyPaddingMask, bool NeedWeights, Tensor? AttnMask)> _pending = new();
+    private (Parameter? K, Parameter? V) _biasKv;
     private int _acquired;
     private Action? _uninstall;
 
@@ -64,6 +65,7 @@ public sealed class FloraMultiheadAttention : nn.Module<Tensor, Tensor, Tensor, 
         _outProjection = _views.Out;
         Layout = MultiheadAttentionProbe.Layout(path, baseLayer);
         RegisterComponents();
+        Refresh();
     }
 
     /// <summary>The wrapper of <paramref name="baseLayer"/>, registered as <paramref name="registeredName"/> in <paramref name="parent"/> at <paramref name="path"/>; throws naming the layer when it cannot be adapted.</summary>
@@ -98,8 +100,24 @@ public sealed class FloraMultiheadAttention : nn.Module<Tensor, Tensor, Tensor, 
     public override Tuple<Tensor, Tensor> forward(Tensor query, Tensor key, Tensor value, Tensor? key_padding_mask, bool need_weights, Tensor? attn_mask)
     {
         var (output, weights) = MultiheadAttentionMath.Forward(Layout, _inProjection.forward, _outProjection.forward, query, key, value, key_padding_mask, need_weights,
-            attn_mask, _base.get_parameter("bias_k"), _base.get_parameter("bias_v"), dropout: 0, training);
+            attn_mask, _biasKv.K, _biasKv.V, dropout: 0, training);
         return Tuple.Create(output, weights ?? empty(0, dtype: output.dtype, device: output.device));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>TorchSharp replaces the base layer's Parameter objects when the model moves or converts; the kept ones follow.</remarks>
+    protected override void _toEpilog(ScalarType? dtype, Device? device, bool non_blocking)
+    {
+        base._toEpilog(dtype, device, non_blocking);
+        Refresh();
+    }
+
+    /// <summary>Reads the base layer's projection weights and <c>bias_k</c>/<c>bias_v</c> again, so that forward looks nothing up by name.</summary>
+    private void Refresh()
+    {
+        _views.In.Refresh();
+        _views.Out.Refresh();
+        _biasKv = (_base.get_parameter("bias_k"), _base.get_parameter("bias_v"));
     }
 
     /// <summary>The targets of the two projections, for the attachment (slots inside this wrapper, hosted by it).</summary>
@@ -113,6 +131,7 @@ public sealed class FloraMultiheadAttention : nn.Module<Tensor, Tensor, Tensor, 
     void ISlotHost.Acquire()
     {
         if (_acquired++ > 0) return;
+        Refresh(); // the model may have moved while this wrapper was out of it
         var before = _base.register_forward_pre_hook((_, query, key, value, mask, needWeights, attnMask) => Before(query, key, value, mask, needWeights, attnMask));
         var after = _base.register_forward_hook((_, _, _, _, _, _, _, output) => After(output));
         string registered = Injection.Reregister(_slot.Parent, _base, _slot.Name, this);
