@@ -48,6 +48,7 @@ internal static class Program
             PeftCommands.Export(),
             PeftCommands.Import(),
             ReportCommand.Create(),
+            ExampleCommand.Create(),
         };
         return root;
     }

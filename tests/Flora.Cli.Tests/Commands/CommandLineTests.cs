@@ -29,6 +29,8 @@ public sealed class CommandLineTests
     [InlineData("Required argument 'dir' missing for command: 'export-peft'", "export-peft", "a.safetensors")]
     [InlineData("Option '--out' is required.", "import-peft", "dir")]
     [InlineData("Unrecognized command or argument 'bogus'.", "bogus")]
+    [InlineData("Unrecognized command or argument 'vae'.", "example", "vae")]
+    [InlineData("--epochs must be at least 1.", "example", "unet", "--epochs", "0")]
     public void Bad_arguments_are_parse_errors(string expected, params string[] args) =>
         Assert.Contains(Parse(args).Errors, e => e.Message.StartsWith(expected, StringComparison.Ordinal));
 
@@ -50,13 +52,15 @@ public sealed class CommandLineTests
     [InlineData("import-peft", "peft-dir", "--out", "a.safetensors")]
     [InlineData("pretrain", "--full", "--device", "cuda")]
     [InlineData("report", "a/results.csv", "b/results.csv", "--out", "merged", "--setting", "device=cuda")]
+    [InlineData("example", "unet", "--train-per-class", "50", "--epochs", "1", "--out", "ex")]
+    [InlineData("example", "attention", "--test-per-class", "20", "--seed", "2", "--data-dir", "/tmp/x")]
     public void Valid_arguments_parse(params string[] args) => Assert.Empty(Parse(args).Errors);
 
     [Fact]
     public void Every_command_has_help()
     {
         var root = Program.BuildRoot();
-        Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "export-peft", "import-peft", "report" }, root.Subcommands.Select(c => c.Name));
+        Assert.Equal(new[] { "compare", "pretrain", "train", "eval", "merge", "inspect", "export-peft", "import-peft", "report", "example" }, root.Subcommands.Select(c => c.Name));
         Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
         Assert.All(root.Subcommands.SelectMany(c => c.Options).Where(o => o.Name != "--help" && o.Name != "-h"), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
     }
