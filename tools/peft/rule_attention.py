@@ -8,9 +8,10 @@ attn.out_proj.weight, emb.weight, head.bias, head.weight), tensor number k, flat
 0.3*sin(x) for the embedding, 0.2*sin(x) for everything else (large enough that the attention weights are far from
 uniform), cast to float32. The input is (7*j + 3) % 50 over the flat index j of a [6, 2] int64 tensor (sequence, batch).
 """
-import numpy as np
 import torch
 from torch import nn
+
+import rule_tokens
 
 NUM_EMBEDDINGS, DIM, HEADS, CLASSES = 50, 16, 2, 3
 INPUT_SHAPE = (6, 2)
@@ -31,18 +32,8 @@ class AttentionModel(nn.Module):
 
 def rule_attention_model():
     torch.manual_seed(0)
-    model = AttentionModel()
-    state = model.state_dict()
-    values = {}
-    for k, key in enumerate(sorted(state)):
-        tensor = state[key]
-        x = 0.37 * np.arange(tensor.numel(), dtype=np.float64) + k
-        amplitude = 0.3 if key == "emb.weight" else 0.2
-        values[key] = torch.from_numpy((amplitude * np.sin(x)).astype(np.float32)).reshape(tensor.shape)
-    model.load_state_dict(values, strict=True)
-    return model.eval()
+    return rule_tokens.load_rule_weights(AttentionModel(), lambda key: 0.3 if key == "emb.weight" else 0.2)
 
 
 def rule_ids():
-    j = np.arange(int(np.prod(INPUT_SHAPE)), dtype=np.int64)
-    return torch.from_numpy((7 * j + 3) % NUM_EMBEDDINGS).reshape(INPUT_SHAPE)
+    return rule_tokens.ids_of(INPUT_SHAPE, 3)

@@ -41,28 +41,10 @@ internal sealed class RuleAttention : nn.Module<Tensor, Tensor>
     public static RuleAttention Create()
     {
         var model = new RuleAttention();
-        var state = model.state_dict();
-        Assert.Equal(StateKeys.Order(StringComparer.Ordinal), state.Keys.Order(StringComparer.Ordinal));
-        var values = new Dictionary<string, Tensor>();
-        for (int k = 0; k < StateKeys.Length; k++)
-        {
-            Tensor tensor = state[StateKeys[k]];
-            double amplitude = StateKeys[k] == "emb.weight" ? 0.3 : 0.2;
-            var data = new float[tensor.numel()];
-            for (long i = 0; i < data.Length; i++) data[i] = (float)(amplitude * System.Math.Sin(0.37 * i + k));
-            values[StateKeys[k]] = torch.tensor(data).reshape(tensor.shape);
-        }
-        model.load_state_dict(values);
-        foreach (var value in values.Values) value.Dispose();
-        model.eval();
-        return model;
+        Assert.Equal(StateKeys, model.state_dict().Keys.Order(StringComparer.Ordinal));
+        return RuleWeights.Load(model, key => key == "emb.weight" ? 0.3 : 0.2);
     }
 
     /// <summary>The rule's ids, [L, N].</summary>
-    public static Tensor Input()
-    {
-        var data = new long[InputShape[0] * InputShape[1]];
-        for (int j = 0; j < data.Length; j++) data[j] = (7L * j + 3) % 50;
-        return torch.tensor(data).reshape(InputShape);
-    }
+    public static Tensor Input() => RuleWeights.Ids(InputShape, offset: 3);
 }
