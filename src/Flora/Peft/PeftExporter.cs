@@ -13,7 +13,8 @@ namespace Flora;
 /// the targets; <c>r</c>/<c>lora_alpha</c> the most common values, <c>rank_pattern</c>/<c>alpha_pattern</c> anchored
 /// per target for the rest; <c>modules_to_save</c> the saved modules' paths) and <c>adapter_model.safetensors</c> (keys
 /// as <see cref="PeftKeys"/> describes). LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals
-/// (<see cref="FloraAsLora"/>: rank r_out, α = r_out). Refused, before anything is written: BitFit (PEFT's LoRA has no
+/// (<see cref="FloraAsLora"/>: rank r_out, α = r_out); a MultiheadAttention's two adapters as PEFT's
+/// <c>lora.MultiheadAttention</c> (<see cref="PeftAttention"/>, <see cref="AttentionPairs"/>). Refused, before anything is written: BitFit (PEFT's LoRA has no
 /// bias-only adapter), Houlsby and Pfeiffer (bottleneck adapters are no LoRA), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
 /// PEFT's suffix rules would not select exactly. AdaLoRA is written as PEFT's AdaLoRA (peft_type ADALORA,
 /// <see cref="AdaLoraDirectory"/>): the kept triplets and the <c>rank_pattern</c>, as PEFT saves them; Conv1d/Conv3d,

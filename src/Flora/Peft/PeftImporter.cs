@@ -22,7 +22,9 @@ namespace Flora;
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
 /// other than zeros (PEFT's lora_A pads with zeros), embedding bags and other layer types. An Embedding target
 /// (<c>lora_embedding_A</c>/<c>lora_embedding_B</c>) becomes a <see cref="LoraEmbedding"/> (<see cref="DoraEmbedding"/>
-/// with <c>use_dora</c>).
+/// with <c>use_dora</c>). A MultiheadAttention target (<c>{attn}.lora_A/B</c> and <c>{attn}.base_layer.out_proj.lora_A/B</c>)
+/// becomes LoRA adapters on <c>{attn}.in_proj</c> and <c>{attn}.out_proj</c> computing what PEFT computes
+/// (<see cref="PeftAttention"/>); DoRA there, which PEFT refuses, is refused.
 /// </para>
 /// <para>
 /// An <c>ADALORA</c> directory becomes Flora AdaLoRA adapters (<see cref="PlanAdaLora"/>) on the Linear and Conv2d
