@@ -1,6 +1,7 @@
 """Loads directories written by Flora's SavePeft with PEFT itself (PeftModel.from_pretrained, PEFT from .peft/src)
-onto the rule-made resnet18 (or, for an export whose input is integer ids, the rule-made token model with an
-nn.Embedding of rule_tokens.py) and compares with the output Flora computed (flora_output.safetensors beside each).
+onto the rule-made model it was made on (rule_base: the resnet18 of rule_resnet.py, the token model with an
+nn.Embedding of rule_tokens.py, or the attention model with an nn.MultiheadAttention of rule_attention.py) and
+compares with the output Flora computed (flora_output.safetensors beside each).
 
 An export with sub-directories holding adapter_config.json (several named adapters, PEFT's multi-adapter layout) also
 loads each of them with load_adapter and compares with flora_output.safetensors' output_<name>.
@@ -8,7 +9,8 @@ loads each of them with load_adapter and compares with flora_output.safetensors'
 Usage: python3 tools/peft/check_exports.py EXPORTS_DIR [RESULTS_FILE]. Exits 1 when any export is off by more than 1e-4
 relative or PEFT reported missing or unexpected keys, or when the check would be vacuous: an adapted layer whose
 adapter does not change the output (switched off alone, with PEFT's enable_adapters(False), the output moves by less
-than 1e-6 relative) cannot be checked by comparing outputs, so it fails too and is named.
+than 1e-6 relative) cannot be checked by comparing outputs, so it fails too and is named. (The LoRA of a
+MultiheadAttention's out_proj is switched with its attention layer's: PEFT merges both in the attention's forward.)
 """
 import json
 import os
@@ -19,6 +21,7 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rule_attention  # noqa: E402
 import rule_resnet  # noqa: E402
 import rule_tokens  # noqa: E402
 
@@ -29,13 +32,30 @@ TOLERANCE = 1e-4
 EFFECT = 1e-6
 
 
+def rule_base(directory, ids):
+    """The rule-made base model whose module names hold every adapter of the export: the resnet18 for an image input;
+    for integer ids the token model or the attention model (a key <attn>.base_layer.out_proj.lora_* names the
+    attention layer <attn>)."""
+    if not ids:
+        return rule_resnet.rule_resnet18(), "resnet18"
+    keys = load_file(os.path.join(directory, "adapter_model.safetensors")).keys()
+    modules = {k.removeprefix("base_model.model.").split(".lora_")[0].removesuffix(".base_layer.out_proj") for k in keys}
+    for make, kind in ((rule_tokens.rule_token_model, "tokens"), (rule_attention.rule_attention_model, "attention")):
+        model = make()
+        if modules <= {name for name, _ in model.named_modules()}:
+            return model, kind
+    sys.exit(f"{directory}: no rule-made model has the modules {sorted(modules)}")
+
+
 def inert_layers(model, ids_input, output):
     """The adapted layers whose adapter, switched off alone, leaves the output unchanged (a vacuous check for them),
     and the smallest effect of any adapted layer."""
     from peft.tuners.lora import LoraLayer
+    from peft.tuners.lora.layer import MultiheadAttention as LoraMultiheadAttention
+    attention_out_projections = {f"{name}.base_layer.out_proj" for name, m in model.named_modules() if isinstance(m, LoraMultiheadAttention)}
     inert, smallest = [], float("inf")
     for name, module in model.named_modules():
-        if not isinstance(module, LoraLayer):
+        if not isinstance(module, LoraLayer) or name in attention_out_projections:
             continue
         module.enable_adapters(False)
         try:
@@ -63,8 +83,8 @@ def main():
         config = json.load(open(os.path.join(directory, "adapter_config.json")))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ids = flora["input"].dtype == torch.int64  # an embedding export: the token model
-            base = rule_tokens.rule_token_model() if ids else rule_resnet.rule_resnet18()
+            ids = flora["input"].dtype == torch.int64  # an embedding or attention export
+            base, base_kind = rule_base(directory, ids)
             model = PeftModel.from_pretrained(base, directory).eval()
         problems = [str(w.message) for w in caught if "missing" in str(w.message).lower() or "unexpected" in str(w.message).lower()]
         with torch.no_grad():
@@ -78,8 +98,8 @@ def main():
             kind = "AdaLoRA" + (" (resized by rank_pattern)" if config.get("rank_pattern") else "")
         else:
             kind = "DoRA" if config.get("use_dora") else ("rsLoRA" if config.get("use_rslora") else "LoRA")
-            if ids:
-                kind += " (embedding)"
+            if base_kind != "resnet18":
+                kind += " (embedding)" if base_kind == "tokens" else " (MultiheadAttention)"
         saved = len(config.get("modules_to_save") or [])
         rows.append((name, kind, saved, error, smallest, "ok" if ok else "FAIL " + "; ".join(problems)))
         # PEFT's multi-adapter layout: every other named adapter in a sub-directory, loaded with load_adapter.

@@ -8,6 +8,11 @@ For each embedding configuration: the same on the rule-made token model of rule_
 padding_idx=0) mean-pooled, then a Linear head) and its rule-made ids; lora_embedding_A (zeros at PEFT's
 initialisation) is perturbed so that the embedding's update is non-zero.
 
+For each attention configuration: the same on the rule-made attention model of rule_attention.py (nn.Embedding,
+nn.MultiheadAttention(16, 2) sequence first, mean over the sequence, Linear head): PEFT's lora.MultiheadAttention
+on "attn" (lora_A/lora_B for in_proj_weight on the layer, and on its base_layer.out_proj), lora_B perturbed away from
+zero.
+
 For each AdaLoRA configuration: PEFT's own rank allocation (update_and_allocate) run over its whole schedule with a
 fixed sequence of weights and gradients, which replay.safetensors keeps for the C# tests to replay (see
 replay_adalora), then save_pretrained (PEFT's resized state dict and rank_pattern) and expected_output.safetensors.
@@ -18,7 +23,7 @@ root, every other adapter in <out>/<name>/<adapter>/), and expected_output.safet
 default's) and output_<adapter> for every other adapter.
 
 Each directory is reloaded with PeftModel.from_pretrained (and load_adapter for the others) onto a fresh base as a check.
-Usage: python3 tools/peft/make_fixtures.py OUT
+Usage: python3 tools/peft/make_fixtures.py OUT [NAME ...] (only the fixtures named, when names are given)
 """
 import os
 import shutil
@@ -29,6 +34,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rule_attention  # noqa: E402
 import rule_resnet  # noqa: E402
 import rule_tokens  # noqa: E402
 
@@ -64,6 +70,15 @@ CONFIGS = {
 EMBEDDING_CONFIGS = {
     "tokens_lora_embedding": dict(r=4, lora_alpha=8, target_modules=["emb", "head"]),
     "tokens_dora_embedding": dict(r=3, lora_alpha=6, use_dora=True, target_modules=["emb"]),
+}
+
+# LoRA on the attention model: PEFT's lora.MultiheadAttention on "attn" (one rank and alpha for in_proj and out_proj,
+# resolved on the attention layer's name) and a Linear head; rsLoRA with the attention's rank and alpha by pattern.
+ATTENTION_CONFIGS = {
+    "attention_lora": dict(r=4, lora_alpha=8, target_modules=["attn", "head"]),
+    "attention_rslora_patterns": dict(
+        r=4, lora_alpha=8, use_rslora=True, target_modules=r"attn|head", rank_pattern={"attn": 2}, alpha_pattern={"attn": 3}
+    ),
 }
 
 # AdaLoRA: SVDConv2d on the stem (7x7, stride 2, padding 3) and a 1x1 stride-2 downsample, SVDLinear on the head;
@@ -202,16 +217,23 @@ def perturb(model, seed):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    out = sys.argv[1]
+    out, only = sys.argv[1], set(sys.argv[2:])
     os.makedirs(out, exist_ok=True)
     resnet = (rule_resnet.rule_resnet18, rule_resnet.rule_input())
     tokens = (rule_tokens.rule_token_model, rule_tokens.rule_ids())
     runs = [(name, settings, False, resnet) for name, settings in CONFIGS.items()]
     runs += [(name, settings, True, resnet) for name, settings in ADALORA_CONFIGS.items()]
     runs += [(name, settings, False, tokens) for name, settings in EMBEDDING_CONFIGS.items()]
+    attention = (rule_attention.rule_attention_model, rule_attention.rule_ids())
+    runs += [(name, settings, False, attention) for name, settings in ATTENTION_CONFIGS.items()]
+    unknown = only - {run[0] for run in runs} - set(MULTI_CONFIGS)
+    if unknown:
+        sys.exit(f"no fixture named {sorted(unknown)}")
     for index, (name, settings, adalora, (make_base, x)) in enumerate(runs):
+        if only and name not in only:
+            continue
         replay = None
         if adalora:
             model = get_peft_model(make_base(), AdaLoraConfig(**settings))
@@ -254,6 +276,8 @@ def main():
             print(f"{'':28s} kept triplets {kept}, reloaded ranks {ranks}", flush=True)
             assert kept == ranks and sum(kept.values()) == settings["target_r"] * len(kept)
     for index, (name, adapters) in enumerate(MULTI_CONFIGS.items()):
+        if only and name not in only:
+            continue
         make_multi(out, name, adapters, seed=3000 + 10 * index)
 
 

@@ -24,19 +24,28 @@ class TokenModel(nn.Module):
         return self.head(self.emb(ids).mean(dim=1))
 
 
-def rule_token_model():
-    torch.manual_seed(0)
-    model = TokenModel()
+def load_rule_weights(model, amplitude):
+    """The rule's base weights (amplitude(key) * sin(0.37*i + k), see above) loaded into model, in eval mode."""
     state = model.state_dict()
     values = {}
     for k, key in enumerate(sorted(state)):
         tensor = state[key]
         x = 0.37 * np.arange(tensor.numel(), dtype=np.float64) + k
-        values[key] = torch.from_numpy((0.05 * np.sin(x)).astype(np.float32)).reshape(tensor.shape)
+        values[key] = torch.from_numpy((amplitude(key) * np.sin(x)).astype(np.float32)).reshape(tensor.shape)
     model.load_state_dict(values, strict=True)
     return model.eval()
 
 
+def ids_of(shape, offset):
+    """(7*j + offset) % 50 over the flat index j of an int64 tensor of shape."""
+    j = np.arange(int(np.prod(shape)), dtype=np.int64)
+    return torch.from_numpy((7 * j + offset) % NUM_EMBEDDINGS).reshape(shape)
+
+
+def rule_token_model():
+    torch.manual_seed(0)
+    return load_rule_weights(TokenModel(), lambda key: 0.05)
+
+
 def rule_ids():
-    j = np.arange(int(np.prod(INPUT_SHAPE)), dtype=np.int64)
-    return torch.from_numpy((7 * j) % NUM_EMBEDDINGS).reshape(INPUT_SHAPE)
+    return ids_of(INPUT_SHAPE, 0)

@@ -461,7 +461,9 @@ public sealed partial class FloraAttachment
     /// differently, are refused before anything is written. AdaLoRA is written as PEFT's AdaLoRA directory (peft_type ADALORA,
     /// the kept triplets and the <c>rank_pattern</c>) for Linear and Conv2d targets. The files are written to a temporary directory and moved into place.
     /// With several named adapters the directory is PEFT's multi-adapter layout, as <c>save_pretrained</c> writes it:
-    /// <c>"default"</c> at its root, every other adapter in <c>&lt;directory&gt;/&lt;name&gt;/</c>.
+    /// <c>"default"</c> at its root, every other adapter in <c>&lt;directory&gt;/&lt;name&gt;/</c>. A MultiheadAttention's
+    /// two adapters are written as PEFT's <c>lora.MultiheadAttention</c> (one rank and α for both; out_proj's A halved, as
+    /// PEFT applies that update twice: huggingface/peft#3774).
     /// </summary>
     public void SavePeft(string directory) => SavePeft(directory, null);
 

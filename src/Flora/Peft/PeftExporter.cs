@@ -13,7 +13,8 @@ namespace Flora;
 /// the targets; <c>r</c>/<c>lora_alpha</c> the most common values, <c>rank_pattern</c>/<c>alpha_pattern</c> anchored
 /// per target for the rest; <c>modules_to_save</c> the saved modules' paths) and <c>adapter_model.safetensors</c> (keys
 /// as <see cref="PeftKeys"/> describes). LoRA and DoRA are written as they are; FLoRA as the exact LoRA it equals
-/// (<see cref="FloraAsLora"/>: rank r_out, α = r_out). Refused, before anything is written: BitFit (PEFT's LoRA has no
+/// (<see cref="FloraAsLora"/>: rank r_out, α = r_out); a MultiheadAttention's two adapters as PEFT's
+/// <c>lora.MultiheadAttention</c> (<see cref="PeftAttention"/>, <see cref="AttentionPairs"/>). Refused, before anything is written: BitFit (PEFT's LoRA has no
 /// bias-only adapter), Houlsby and Pfeiffer (bottleneck adapters are no LoRA), grouped, dilated or non-zero-padded convolutions (PEFT computes another update there), and names
 /// PEFT's suffix rules would not select exactly. AdaLoRA is written as PEFT's AdaLoRA (peft_type ADALORA,
 /// <see cref="AdaLoraDirectory"/>): the kept triplets and the <c>rank_pattern</c>, as PEFT saves them; Conv1d/Conv3d,
@@ -22,8 +23,18 @@ namespace Flora;
 /// </summary>
 internal static class PeftExporter
 {
-    /// <summary>One target as PEFT will see it.</summary>
-    private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude, bool Embedding = false);
+    /// <summary>
+    /// One target as PEFT will see it: <paramref name="Path"/> the module <c>target_modules</c> selects (and rank and α
+    /// patterns name), <c>KeyPath</c> the module its tensors' keys name (a MultiheadAttention's out projection:
+    /// <c>{attn}.base_layer.out_proj</c>), <paramref name="Lora"/> the LoRA's own configuration when written as it is (its α exact).
+    /// </summary>
+    private sealed record Exported(string Path, int Rank, double Scale, Tensor A, Tensor B, Tensor? Magnitude, bool Embedding = false, LoraLayerConfig? Lora = null)
+    {
+        public string KeyPath { get; init; } = Path;
+
+        /// <summary>A MultiheadAttention's projection (<see cref="PeftAttention.InProjection"/> or <see cref="PeftAttention.OutProjection"/>), or null.</summary>
+        public string? Projection { get; init; }
+    }
 
     /// <summary>
     /// Writes named adapters of the attachment on <paramref name="model"/>, each to its directory (PEFT's multi-adapter
@@ -73,13 +84,12 @@ internal static class PeftExporter
     /// </summary>
     private static (PeftAdapterConfig Config, Dictionary<string, Tensor> Tensors) LoraDirectory(AdapterContent attachment, Func<string, string> map)
     {
-        var exported = attachment.Adapters.Select(a => Export(a, map(a.Name))).ToList();
         bool rsLora = attachment.Adapters.FirstOrDefault() is LoraLayer first && first.Config.UseRsLora;
+        var exported = AttentionPairs(attachment.Adapters.Select(a => Export(a, map)).ToList());
         int r = MostCommon(exported.Select(e => e.Rank));
-        var alphas = exported.Select(e => (e.Path, Alpha: e.Scale * (rsLora ? Math.Sqrt(e.Rank) : e.Rank))).ToList();
         // A LoRA target's own α where its rsLoRA setting is the file's: exact, no rounding through the scale.
-        for (int i = 0; i < alphas.Count; i++)
-            if (attachment.Adapters[i] is LoraLayer lora && lora.Config.UseRsLora == rsLora) alphas[i] = (alphas[i].Path, lora.Config.EffectiveAlpha);
+        var alphas = exported.DistinctBy(e => e.Path)
+            .Select(e => (e.Path, Alpha: e.Lora is { } lora && lora.UseRsLora == rsLora ? lora.EffectiveAlpha : e.Scale * (rsLora ? Math.Sqrt(e.Rank) : e.Rank))).ToList();
         double alpha = MostCommon(alphas.Select(a => a.Alpha));
 
         var config = new PeftAdapterConfig
@@ -88,18 +98,61 @@ internal static class PeftExporter
             LoraAlpha = alpha,
             UseRsLora = rsLora,
             UseDora = attachment.Method == FloraMethod.Dora,
-            TargetModuleRegex = PeftMatching.ExactAlternation(exported.Select(e => e.Path)),
-            RankPattern = exported.Where(e => e.Rank != r).Select(e => KeyValuePair.Create(PeftMatching.ExactPatternKey(e.Path), e.Rank)).ToArray(),
+            TargetModuleRegex = PeftMatching.ExactAlternation(exported.Select(e => e.Path).Distinct()),
+            RankPattern = exported.DistinctBy(e => e.Path).Where(e => e.Rank != r).Select(e => KeyValuePair.Create(PeftMatching.ExactPatternKey(e.Path), e.Rank)).ToArray(),
             AlphaPattern = alphas.Where(a => a.Alpha != alpha).Select(a => KeyValuePair.Create(PeftMatching.ExactPatternKey(a.Path), a.Alpha)).ToArray(),
         };
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var e in exported)
         {
-            tensors[PeftKeys.Of(e.Path, e.Embedding ? PeftKeys.LoraEmbeddingA : PeftKeys.LoraA)] = e.A;
-            tensors[PeftKeys.Of(e.Path, e.Embedding ? PeftKeys.LoraEmbeddingB : PeftKeys.LoraB)] = e.B;
-            if (e.Magnitude is not null) tensors[PeftKeys.Of(e.Path, PeftKeys.Magnitude)] = e.Magnitude;
+            tensors[PeftKeys.Of(e.KeyPath, e.Embedding ? PeftKeys.LoraEmbeddingA : PeftKeys.LoraA)] = e.A;
+            tensors[PeftKeys.Of(e.KeyPath, e.Embedding ? PeftKeys.LoraEmbeddingB : PeftKeys.LoraB)] = e.B;
+            if (e.Magnitude is not null) tensors[PeftKeys.Of(e.KeyPath, PeftKeys.Magnitude)] = e.Magnitude;
         }
         return (config, tensors);
+    }
+
+    /// <summary>
+    /// PEFT's <c>lora.MultiheadAttention</c> adapts both projections of an attention layer with one rank and α, and
+    /// applies the out projection's update <see cref="PeftAttention.OutProjectionApplications"/> times
+    /// (<see cref="PeftAttention"/>): both of Flora's adapters of one attention are written at the larger rank and the
+    /// scale s of the adapter that has it, each one's A times its own scale over what PEFT applies (<c>s</c>, or
+    /// <c>2·s</c> for out_proj; <see cref="PeftAttention.AtRank"/>); a projection without an adapter is written as a zero
+    /// LoRA, since PEFT always has both. Other targets pass through.
+    /// </summary>
+    private static List<Exported> AttentionPairs(List<Exported> exported)
+    {
+        var result = new List<Exported>(exported.Count + 1);
+        foreach (var group in exported.GroupBy(e => e.Path))
+        {
+            var inProjection = group.FirstOrDefault(e => e.Projection == PeftAttention.InProjection);
+            var outProjection = group.FirstOrDefault(e => e.Projection == PeftAttention.OutProjection);
+            if (inProjection is null && outProjection is null)
+            {
+                result.AddRange(group);
+                continue;
+            }
+            var lead = new[] { inProjection, outProjection }.OfType<Exported>().MaxBy(e => e.Rank)!;
+            long embed = lead.A.shape[1];
+            result.Add(AtRankOf(lead, inProjection, PeftAttention.InProjection, 3 * embed));
+            result.Add(AtRankOf(lead, outProjection, PeftAttention.OutProjection, embed));
+        }
+        return result;
+    }
+
+    /// <summary>One projection's LoRA as PEFT applies it at the rank and scale of <paramref name="lead"/>; a zero LoRA of <paramref name="rows"/> outputs where it has none.</summary>
+    private static Exported AtRankOf(Exported lead, Exported? projection, string name, long rows)
+    {
+        if (projection is null)
+            return lead with
+            {
+                Projection = name,
+                KeyPath = name == PeftAttention.InProjection ? lead.Path : PeftAttention.OutProjectionPath(lead.Path),
+                A = zeros(lead.Rank, lead.A.shape[1], lead.A.dtype, lead.A.device),
+                B = zeros(rows, lead.Rank, lead.B.dtype, lead.B.device),
+            };
+        var (a, b) = PeftAttention.AtRank(projection.A, projection.B, projection.Scale / (lead.Scale * PeftAttention.ApplicationsOf(name)), lead.Rank);
+        return projection with { Rank = lead.Rank, Scale = lead.Scale, A = a, B = b, Lora = lead.Lora };
     }
 
     /// <summary>
@@ -180,14 +233,24 @@ internal static class PeftExporter
                                                 "Leave it out of the targets to export, or keep the adapter in Flora's own file (Save).");
     }
 
-    /// <summary>A target's LoRA as PEFT lays it out: B (and DoRA's magnitude) with the conv's trailing unit axes.</summary>
-    private static Exported Export(IFloraAdapter adapter, string path)
+    /// <summary>
+    /// A target as PEFT will see it (PEFT path by <paramref name="map"/>): an Embedding's LoRA as <c>lora_embedding_A/B</c>,
+    /// a MultiheadAttention's projection as <see cref="PeftAttention"/> names it, any other as <see cref="ExportLinearView"/>.
+    /// </summary>
+    private static Exported Export(IFloraAdapter adapter, Func<string, string> map)
     {
         nn.Module layer = adapter.BaseLayer;
-        if (layer is MultiheadAttentionProjection)
-            throw new InvalidOperationException($"'{adapter.Name}' is a projection of a MultiheadAttention: this version does not write PEFT's lora.MultiheadAttention layout " +
-                                                "(lora_A/lora_B on the layer for in_proj_weight, and on base_layer.out_proj). Leave the attention layer out of the targets to export, " +
-                                                "or keep the adapter in Flora's own file (Save).");
+        if (PeftAttention.ProjectionOf(adapter) is { } projection)
+        {
+            // PEFT's lora.MultiheadAttention: in_proj_weight's LoRA on the attention layer itself, out_proj's on its base_layer.out_proj.
+            string target = map(projection.Attention);
+            return ExportLinearView(adapter, target) with
+            {
+                Projection = projection.Projection,
+                KeyPath = projection.Projection == PeftAttention.InProjection ? target : PeftAttention.OutProjectionPath(target),
+            };
+        }
+        string path = map(adapter.Name);
         if (layer is Convolution conv)
         {
             if (conv.transposed)
@@ -207,9 +270,9 @@ internal static class PeftExporter
             switch (adapter)
             {
                 case DoraLayer dora:
-                    return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach(), dora.Magnitude.detach(), Embedding: true);
+                    return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach(), dora.Magnitude.detach(), Embedding: true, dora.Config);
                 case LoraLayer lora:
-                    return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach(), null, Embedding: true);
+                    return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach(), null, Embedding: true, lora.Config);
                 case FloraLayer flora:
                 {
                     var (a, b) = FloraAsLora.Factors(flora);
@@ -219,7 +282,13 @@ internal static class PeftExporter
                     throw new InvalidOperationException($"'{adapter.Name}' is an Embedding with a {adapter.Method} adapter, which PEFT's LoRA cannot express.");
             }
         }
-        Tensor weight = AdapterDispatch.WeightOf(adapter.Name, (nn.Module<Tensor, Tensor>)layer);
+        return ExportLinearView(adapter, path);
+    }
+
+    /// <summary>A Linear's or convolution's LoRA as PEFT lays it out: B (and DoRA's magnitude) with the conv's trailing unit axes.</summary>
+    private static Exported ExportLinearView(IFloraAdapter adapter, string path)
+    {
+        Tensor weight = AdapterDispatch.WeightOf(adapter.Name, adapter.BaseLayer);
         long[] unitAxes = Enumerable.Repeat(1L, (int)weight.dim() - 2).ToArray();
         long[] BShape(long rank) => new[] { weight.shape[0], rank }.Concat(unitAxes).ToArray();
         switch (adapter)
@@ -227,10 +296,10 @@ internal static class PeftExporter
             case DoraLayer dora:
             {
                 Tensor magnitude = unitAxes.Length == 0 ? dora.Magnitude.detach() : dora.Magnitude.detach().reshape(new[] { 1L, weight.shape[0] }.Concat(unitAxes).ToArray());
-                return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach().reshape(BShape(dora.Config.Rank)), magnitude);
+                return new Exported(path, dora.Config.Rank, dora.Config.Scale, dora.LoraA.detach(), dora.LoraB.detach().reshape(BShape(dora.Config.Rank)), magnitude, Lora: dora.Config);
             }
             case LoraLayer lora:
-                return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach().reshape(BShape(lora.Config.Rank)), null);
+                return new Exported(path, lora.Config.Rank, lora.Config.Scale, lora.LoraA.detach(), lora.LoraB.detach().reshape(BShape(lora.Config.Rank)), null, Lora: lora.Config);
             case FloraLayer flora:
             {
                 var (a, b) = FloraAsLora.Factors(flora);
@@ -258,7 +327,7 @@ internal static class PeftExporter
         }
         foreach (var adapter in attachment.Adapters)
         {
-            string path = map(adapter.Name);
+            string path = map(PeftAttention.TargetName(adapter));
             string? entry = config.ModulesToSave.FirstOrDefault(m => PeftMatching.IsInsideModuleToSave(m, path));
             if (entry is not null)
                 throw new InvalidOperationException($"PEFT would not adapt '{path}': its modules_to_save entry '{entry}' excludes targets whose name contains it as a dotted component. " +

@@ -22,7 +22,9 @@ namespace Flora;
 /// while lora_B is), dilated convolutions (PEFT's conv LoRA drops <c>dilation</c>: huggingface/peft#3697), padding modes
 /// other than zeros (PEFT's lora_A pads with zeros), embedding bags and other layer types. An Embedding target
 /// (<c>lora_embedding_A</c>/<c>lora_embedding_B</c>) becomes a <see cref="LoraEmbedding"/> (<see cref="DoraEmbedding"/>
-/// with <c>use_dora</c>).
+/// with <c>use_dora</c>). A MultiheadAttention target (<c>{attn}.lora_A/B</c> and <c>{attn}.base_layer.out_proj.lora_A/B</c>)
+/// becomes LoRA adapters on <c>{attn}.in_proj</c> and <c>{attn}.out_proj</c> computing what PEFT computes
+/// (<see cref="PeftAttention"/>); DoRA there, which PEFT refuses, is refused.
 /// </para>
 /// <para>
 /// An <c>ADALORA</c> directory becomes Flora AdaLoRA adapters (<see cref="PlanAdaLora"/>) on the Linear and Conv2d
@@ -67,8 +69,15 @@ internal static class PeftImporter
     };
     private static readonly (string Suffix, Slot Slot)[] AdaLoraKeys = { (PeftKeys.AdaLoraA, Slot.A), (PeftKeys.AdaLoraB, Slot.B), (PeftKeys.AdaLoraE, Slot.E) };
 
-    /// <summary>A target ready to attach: the model's node, and what to create and load (AdaLoRA: its kept triplets, when resized).</summary>
-    private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors, bool[]? Kept = null);
+    /// <summary>
+    /// A target ready to attach: the model's node, and what to create and load (AdaLoRA: its kept triplets, when resized);
+    /// for a MultiheadAttention, the projection of the node it adapts (<see cref="PeftAttention"/>).
+    /// </summary>
+    private sealed record PlannedTarget(ModuleTree.Node Node, AdapterSpec Spec, TargetTensors Tensors, bool[]? Kept = null, string? Projection = null)
+    {
+        /// <summary>The adapter's path in the model: the node's, or <c>{attention}.in_proj</c> / <c>{attention}.out_proj</c>.</summary>
+        public string Path => Projection is null ? Node.Path : Node.Path + "." + Projection;
+    }
 
     /// <summary>A directory read and checked against a model: the method, the targets with their tensors, the modules to save with theirs.</summary>
     private sealed record DirectoryPlan(FloraMethod Method, AdaLoraOptions? AdaLora, List<PlannedTarget> Targets,
@@ -100,7 +109,7 @@ internal static class PeftImporter
     public static void LoadInto(FloraAttachment attachment, string directory, string name, PeftImportOptions? options) =>
         WithPlan(attachment.Model, directory, options, plan =>
         {
-            attachment.AddLoadedAdapter(name, plan.Method, plan.AdaLora, plan.Targets.ToDictionary(t => t.Node.Path, t => t.Spec, StringComparer.Ordinal), plan.ConfigPath,
+            attachment.AddLoadedAdapter(name, plan.Method, plan.AdaLora, plan.Targets.ToDictionary(t => t.Path, t => t.Spec, StringComparer.Ordinal), plan.ConfigPath,
                 content => Load(content, plan));
             return 0;
         });
@@ -139,8 +148,18 @@ internal static class PeftImporter
     {
         var (targetTensors, savedTensors) = Classify(config, weightsPath, content);
 
-        // A layer that already has an adapter (loading into an attachment) is planned on its base layer.
-        var nodes = ModuleTree.Walk(model).Select(n => n.Module is IFloraAdapter adapter ? n with { Module = adapter.BaseLayer } : n).ToList();
+        // A layer that already has an adapter (loading into an attachment) is planned on its base layer; a wrapped
+        // MultiheadAttention on the attention layer, whose wrapper's own children PEFT's model does not have.
+        var walked = ModuleTree.Walk(model).ToList();
+        var wrappers = walked.Where(n => n.Module is FloraMultiheadAttention).Select(n => n.Path).ToList();
+        var nodes = walked
+            .Where(n => !wrappers.Any(w => ModuleTree.IsBelow(n.Path, w)))
+            .Select(n => n.Module switch
+            {
+                IFloraAdapter adapter => n with { Module = adapter.BaseLayer },
+                FloraMultiheadAttention attention => n with { Module = attention.Base },
+                _ => n,
+            }).ToList();
         var byPath = new Dictionary<string, ModuleTree.Node>(StringComparer.Ordinal);
         foreach (var node in nodes) byPath.TryAdd(node.Path, node);
         var mappedFrom = new Dictionary<string, string>(StringComparer.Ordinal); // model path → the PEFT path mapped onto it
@@ -159,17 +178,36 @@ internal static class PeftImporter
                                                              "Load it onto the model it was trained on, or give PeftImportOptions.MapPath to map PEFT's module names onto the model's.");
         }
 
+        // A MultiheadAttention's two projections name one module: its node is found once.
+        var attentionNodes = new Dictionary<string, ModuleTree.Node>(StringComparer.Ordinal);
+        bool IsAttention(string peftPath) =>
+            (options?.MapPath is { } map ? map(peftPath) : peftPath) is { } modelPath && byPath.TryGetValue(modelPath, out var node) && node.Module is MultiheadAttention;
         var planned = new List<PlannedTarget>();
         foreach (var (peftPath, tensors) in targetTensors)
         {
             string keyA = PeftKeys.Of(peftPath, config.AdaLora is null ? PeftKeys.LoraA : PeftKeys.AdaLoraA);
-            if (!PeftMatching.IsTarget(config, peftPath))
-                throw new AdapterFileException(configPath, "target_modules", $"the weights hold an adapter for '{peftPath}', but target_modules (with exclude_modules and modules_to_save) does not select it, so PEFT would not load it. The directory is inconsistent; save it again with PEFT.");
+            string? attention = config.AdaLora is null ? PeftAttention.AttentionOfOutProjection(peftPath) : null;
+            if (attention is not null && !IsAttention(attention)) attention = null;
+            string targetPath = attention ?? peftPath;
+            if (!PeftMatching.IsTarget(config, targetPath))
+                throw new AdapterFileException(configPath, "target_modules", $"the weights hold an adapter for '{peftPath}', but target_modules (with exclude_modules and modules_to_save) does not select {(attention is null ? "it" : $"its MultiheadAttention '{attention}'")}, so PEFT would not load it. The directory is inconsistent; save it again with PEFT.");
+            if (config.AdaLora is null && (attention is not null || IsAttention(peftPath)))
+            {
+                if (!attentionNodes.TryGetValue(targetPath, out var attentionNode))
+                    attentionNodes[targetPath] = attentionNode = NodeFor(targetPath, keyA, "an adapter for");
+                string projection = attention is null ? PeftAttention.InProjection : PeftAttention.OutProjection;
+                planned.Add(new PlannedTarget(attentionNode, PlanAttention(config, weightsPath, configPath, peftPath, targetPath, attentionNode, projection, tensors), tensors, Projection: projection));
+                continue;
+            }
             var node = NodeFor(peftPath, keyA, "an adapter for");
             planned.Add(config.AdaLora is null
                 ? new PlannedTarget(node, Plan(config, weightsPath, configPath, peftPath, node, tensors), tensors)
                 : new PlannedTarget(node, PlanAdaLora(config, weightsPath, peftPath, node, tensors), tensors, config.AdaLora.KeptOf(peftPath)));
         }
+        foreach (var (attentionPath, node) in attentionNodes)
+            if (planned.Count(p => p.Node.Path == node.Path) != 2)
+                throw new AdapterFileException(weightsPath, PeftKeys.Of(planned.Any(p => p.Node.Path == node.Path && p.Projection == PeftAttention.InProjection) ? PeftAttention.OutProjectionPath(attentionPath) : attentionPath, PeftKeys.LoraA),
+                    $"the tensor is missing: PEFT's LoRA of the MultiheadAttention '{attentionPath}' adapts both projections (lora_A/lora_B on the layer for in_proj_weight, on base_layer.out_proj for out_proj). The file is incomplete; save it again with PEFT.");
         foreach (var pattern in config.AdaLora?.RankPattern ?? Array.Empty<PeftRankPattern>())
             if (targetTensors.All(t => t.Path != pattern.Path))
                 throw new AdapterFileException(configPath, $"rank_pattern[\"{pattern.Key}\"]", $"it resizes '{pattern.Path}', which has no AdaLoRA adapter in {PeftKeys.WeightsFileName}, " +
@@ -182,7 +220,7 @@ internal static class PeftImporter
             savedModules.Add((node, tensors));
         }
         var position = nodes.Select((n, i) => (n.Path, i)).GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
-        planned = planned.OrderBy(p => position[p.Node.Path]).ToList();
+        planned = planned.OrderBy(p => position[p.Node.Path]).ThenBy(p => p.Path, StringComparer.Ordinal).ToList();
         savedModules = savedModules.OrderBy(m => position[m.Node.Path]).ToList();
         if (options?.MapPath is null)
             CheckEverySelectedModuleIsInTheFile(config, configPath, nodes, targetTensors.Select(t => t.Path).ToHashSet(StringComparer.Ordinal), savedTensors.Select(s => s.Path).ToHashSet(StringComparer.Ordinal));
@@ -198,12 +236,17 @@ internal static class PeftImporter
     /// <summary>Attaches what <paramref name="plan"/> holds to <paramref name="model"/> and loads its tensors.</summary>
     private static FloraAttachment AttachPlanned(nn.Module model, DirectoryPlan plan)
     {
-        var specs = plan.Targets.ToDictionary(p => p.Node.Path, p => p.Spec, StringComparer.Ordinal);
-        var targets = plan.Targets.Select(p => new FloraTarget(
-            FloraInjector.SlotOf(p.Node, (nn.Module<Tensor, Tensor>)p.Node.Module), FloraTargetOptions.Inherit)).ToList();
+        var specs = plan.Targets.ToDictionary(p => p.Path, p => p.Spec, StringComparer.Ordinal);
         FloraAttachment attachment;
         try
         {
+            // A MultiheadAttention is wrapped once (the wrapper enters the model only when its projections take their adapters).
+            var attentionTargets = plan.Targets.Where(p => p.Projection is not null).Select(p => p.Node).DistinctBy(n => n.Path)
+                .SelectMany(n => FloraMultiheadAttention.Wrap(n.Parent, n.Child, n.Path, (MultiheadAttention)n.Module).Targets(FloraTargetOptions.Inherit))
+                .ToDictionary(t => t.Slot.Path, StringComparer.Ordinal);
+            var targets = plan.Targets.Select(p => p.Projection is null
+                ? new FloraTarget(FloraInjector.SlotOf(p.Node, (nn.Module<Tensor, Tensor>)p.Node.Module), FloraTargetOptions.Inherit)
+                : attentionTargets[p.Path]).ToList();
             attachment = FloraAttachment.Attach(model, targets, plan.SavedModules.Select(m => new ModuleToSave(m.Node.Path, m.Node.Module)).ToList(), saveNormLayers: false, plan.Method,
                 target => AdapterDispatch.CreateFromSpec(plan.Method, target.Slot.Path, target.Slot.Layer, specs[target.Slot.Path]), plan.AdaLora);
         }
@@ -313,26 +356,62 @@ internal static class PeftImporter
         if (module is Embedding || tensors.EmbeddingKeys)
             return PlanEmbedding(config, weightsPath, configPath, peftPath, node, tensors);
         long[] weight = AdapterDispatch.WeightOf(node.Path, (nn.Module<Tensor, Tensor>)module).shape;
+        return LowRankSpec(config, weightsPath, configPath, peftPath, peftPath, module.GetType().Name, weight, tensors);
+    }
+
+    /// <summary>
+    /// Checks the tensors of a LoRA (DoRA) on a layer of type <paramref name="layerType"/> with weight <paramref name="weight"/>
+    /// (<c>lora_A</c> <c>[r, in, k…]</c>, <c>lora_B</c> <c>[out, r, 1…]</c>) at the rank and α PEFT gives the module
+    /// <paramref name="rankPath"/>, and returns the spec of the adapter that computes PEFT's function.
+    /// </summary>
+    private static AdapterSpec LowRankSpec(PeftAdapterConfig config, string weightsPath, string configPath, string peftPath, string rankPath, string layerType, long[] weight,
+        TargetTensors tensors)
+    {
+        string keyA = PeftKeys.Of(peftPath, PeftKeys.LoraA);
         int kernelAxes = weight.Length - 2;
         Tensor a = tensors.A!, b = tensors.B!;
         string keyB = PeftKeys.Of(peftPath, PeftKeys.LoraB);
-        var (rank, rankField) = PeftMatching.RankSource(config, peftPath);
+        var (rank, rankField) = PeftMatching.RankSource(config, rankPath);
         long[] ShapeA(long r) => new[] { r }.Concat(weight.Skip(1)).ToArray();
         long[] ShapeB(long r) => new[] { weight[0], r }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray();
         // Both tensors fit the layer at another rank: the configuration, not a tensor, disagrees.
         long rows = a.dim() > 0 ? a.shape[0] : 0;
         if (rows != rank && rows > 0 && a.shape.SequenceEqual(ShapeA(rows)) && b.shape.SequenceEqual(ShapeB(rows)))
             throw new AdapterFileException(configPath, rankField,
-                $"'{peftPath}' has rank {rank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r), but its lora_A in {PeftKeys.WeightsFileName} has {rows} rows (and lora_B {rows} columns). The directory is inconsistent; save it again with PEFT.");
+                $"'{peftPath}' has rank {rank} by {rankField} (PEFT's get_pattern_key over rank_pattern, else r{(rankPath == peftPath ? "" : $", on its MultiheadAttention '{rankPath}'")}), but its lora_A in {PeftKeys.WeightsFileName} has {rows} rows (and lora_B {rows} columns). The directory is inconsistent; save it again with PEFT.");
         string layout = $" (lora_A is [r, in{(kernelAxes > 0 ? ", k…" : "")}], lora_B [out, r{(kernelAxes > 0 ? ", 1…" : "")}], with r = {rank} by {rankField})";
         CheckTensor(weightsPath, keyA, a, ShapeA(rank), layout);
         CheckTensor(weightsPath, keyB, b, ShapeB(rank), layout);
         if (tensors.Magnitude is Tensor m)
             CheckTensor(weightsPath, PeftKeys.Of(peftPath, PeftKeys.Magnitude), m,
                 kernelAxes == 0 ? new[] { weight[0] } : new[] { 1L, weight[0] }.Concat(Enumerable.Repeat(1L, kernelAxes)).ToArray());
-        double alpha = PeftMatching.AlphaFor(config, peftPath);
+        double alpha = PeftMatching.AlphaFor(config, rankPath);
         double scale = config.UseRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
-        return new AdapterSpec(module.GetType().Name, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
+        return new AdapterSpec(layerType, weight, new[] { rank }, scale) { LoraAlpha = alpha, UseRsLora = config.UseRsLora };
+    }
+
+    /// <summary>
+    /// One projection of a MultiheadAttention as PEFT's <c>lora.MultiheadAttention</c> saves it (<see cref="PeftAttention"/>):
+    /// <c>lora_A</c> <c>[r, E]</c> and <c>lora_B</c> <c>[3E, r]</c> (in_proj_weight) or <c>[E, r]</c> (out_proj), rank and α
+    /// resolved on the attention's name; a LoRA adapter on Flora's Linear view of the same weight computes PEFT's update,
+    /// with α times what PEFT applies (<see cref="PeftAttention.OutProjectionApplications"/> for out_proj).
+    /// </summary>
+    private static AdapterSpec PlanAttention(PeftAdapterConfig config, string weightsPath, string configPath, string peftPath, string attentionPath, ModuleTree.Node node,
+        string projection, TargetTensors tensors)
+    {
+        string keyA = PeftKeys.Of(peftPath, tensors.EmbeddingKeys ? PeftKeys.LoraEmbeddingA : PeftKeys.LoraA);
+        var attention = (MultiheadAttention)node.Module;
+        if (config.UseDora)
+            throw new AdapterFileException(configPath, "use_dora", $"'{attentionPath}' is a MultiheadAttention, whose LoRA layer in PEFT refuses DoRA (lora.MultiheadAttention), so PEFT cannot have written this " +
+                                                                   "directory for this model. Load it onto the model it was trained on, or train the attention layer with use_dora false.");
+        if (tensors.EmbeddingKeys)
+            throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a MultiheadAttention, but the file holds an embedding's LoRA (lora_embedding_A/B) for it. Load the adapter onto the model it was trained on.");
+        long[] weight = PeftAttention.WeightShape(attention, projection)
+                        ?? throw new AdapterFileException(weightsPath, keyA, $"'{node.Path}' is a MultiheadAttention with kdim or vdim unlike its embed_dim (separate q, k and v weights), which PEFT's " +
+                                                                             "lora.MultiheadAttention refuses too. Load the adapter onto the model it was trained on.");
+        var spec = LowRankSpec(config, weightsPath, configPath, peftPath, attentionPath, nameof(MultiheadAttentionProjection), weight, tensors);
+        double applications = PeftAttention.ApplicationsOf(projection);
+        return spec with { Scale = spec.Scale * applications, LoraAlpha = spec.LoraAlpha * applications };
     }
 
     /// <summary>
@@ -452,6 +531,13 @@ internal static class PeftImporter
         foreach (var node in nodes)
         {
             if (!PeftMatching.IsTarget(config, node.Path)) continue;
+            if (node.Module is MultiheadAttention && config.AdaLora is null)
+            {
+                foreach (var path in new[] { node.Path, PeftAttention.OutProjectionPath(node.Path) })
+                    if (!inFile.Contains(path))
+                        throw new AdapterFileException(configPath, "target_modules", $"it selects the MultiheadAttention '{node.Path}', but {PeftKeys.WeightsFileName} holds no LoRA for '{path}' (PEFT adapts both of its projections). The adapter was trained on another model, or the file is incomplete.");
+                continue;
+            }
             if (node.Module is not nn.Module<Tensor, Tensor> || !AdapterDispatch.IsSupported(node.Module))
                 throw new AdapterFileException(configPath, "target_modules", $"it selects '{node.Path}', a {node.Module.GetType().Name}, which LoRA does not adapt (PEFT would refuse it too). The adapter was trained on another model.");
             if (!inFile.Contains(node.Path))
@@ -512,7 +598,7 @@ internal static class PeftImporter
         using var guard = no_grad();
         foreach (var target in plan.Targets)
         {
-            var layer = attachment.Adapters.First(a => a.Name == target.Node.Path);
+            var layer = attachment.Adapters.First(a => a.Name == target.Path);
             if (layer is AdaLoraLayer adaLora)
             {
                 LoadAdaLora(adaLora, target.Tensors, target.Kept);

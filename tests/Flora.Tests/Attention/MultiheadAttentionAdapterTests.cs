@@ -181,18 +181,6 @@ public sealed class MultiheadAttentionAdapterTests
     }
 
     [Fact]
-    public void PeftExportIsRefusedNamingTheProjection()
-    {
-        using var model = new AttentionNet(Embed, 2);
-        var attachment = FloraInjector.Attach(model, AttentionNet.Config(), FloraMethod.Lora);
-        string directory = Path.Combine(Path.GetTempPath(), $"mha-peft-{Guid.NewGuid():N}");
-        var error = Assert.Throws<InvalidOperationException>(() => attachment.SavePeft(directory));
-        Assert.Contains("'attn.in_proj' is a projection of a MultiheadAttention", error.Message);
-        Assert.False(Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any(), "a refused export wrote files");
-        attachment.Detach();
-    }
-
-    [Fact]
     public void AttentionDropoutAndSeparateKeyValueDimensionsAreRefused()
     {
         using var dropout = new AttentionNet(Embed, 2, dropout: 0.1);

@@ -5,7 +5,8 @@ namespace Flora.Tests.Peft;
 /// <summary>
 /// Directories PEFT itself wrote (tools/peft/make_fixtures.py, see Fixtures/README.md) load with AttachFromPeft onto
 /// TorchSharp's ResNet-18 with the same rule-made base weights and give PEFT's outputs (the token model's fixtures,
-/// <c>tokens_*</c>, load in <see cref="EmbeddingPeftTests"/>).
+/// <c>tokens_*</c>, load in <see cref="EmbeddingPeftTests"/>, the attention model's, <c>attention_*</c>, in
+/// <see cref="MultiheadAttentionPeftTests"/>).
 /// </summary>
 public sealed class PeftFixtureTests
 {
@@ -16,7 +17,8 @@ public sealed class PeftFixtureTests
 
     private static IEnumerable<string> FixtureNames() =>
         Directory.GetDirectories(FixturesRoot).Where(d => File.Exists(Path.Combine(d, "adapter_config.json"))).Select(Path.GetFileName)
-            .Where(n => !n!.StartsWith("tokens_", StringComparison.Ordinal)).Order(StringComparer.Ordinal)!; // tokens_*: the token model's (EmbeddingPeftTests)
+            .Where(n => !n!.StartsWith("tokens_", StringComparison.Ordinal) && !n.StartsWith("attention_", StringComparison.Ordinal)) // other rule-made models'
+            .Order(StringComparer.Ordinal)!;
 
     public static TheoryData<string> Fixtures => new(FixtureNames());
 

@@ -50,7 +50,7 @@ public sealed class PeftRefusalTests : IDisposable
     }
 
     /// <summary>AttachFromPeft fails with a message holding every fragment, and the model is bit-identical.</summary>
-    private static AdapterFileException AssertRefused(nn.Module model, string directory, params string[] fragments) =>
+    internal static AdapterFileException AssertRefused(nn.Module model, string directory, params string[] fragments) =>
         AssertRefused(model, directory, null, fragments);
 
     private static AdapterFileException AssertRefused(nn.Module model, string directory, PeftImportOptions? options, params string[] fragments)

@@ -28,30 +28,8 @@ internal sealed class RuleTokens : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>A fresh token model with the rule's base weights, in eval mode.</summary>
-    public static RuleTokens Create()
-    {
-        var model = new RuleTokens();
-        var state = model.state_dict();
-        var keys = state.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
-        var values = new Dictionary<string, Tensor>();
-        for (int k = 0; k < keys.Count; k++)
-        {
-            Tensor tensor = state[keys[k]];
-            var data = new float[tensor.numel()];
-            for (long i = 0; i < data.Length; i++) data[i] = (float)(0.05 * System.Math.Sin(0.37 * i + k));
-            values[keys[k]] = torch.tensor(data).reshape(tensor.shape);
-        }
-        model.load_state_dict(values);
-        foreach (var value in values.Values) value.Dispose();
-        model.eval();
-        return model;
-    }
+    public static RuleTokens Create() => RuleWeights.Load(new RuleTokens(), _ => 0.05);
 
     /// <summary>The rule's ids.</summary>
-    public static Tensor Input()
-    {
-        var data = new long[InputShape[0] * InputShape[1]];
-        for (int j = 0; j < data.Length; j++) data[j] = 7L * j % 50;
-        return torch.tensor(data).reshape(InputShape);
-    }
+    public static Tensor Input() => RuleWeights.Ids(InputShape, offset: 0);
 }
