@@ -82,9 +82,10 @@ public static class FloraInjector
     /// Attaches to <paramref name="model"/> the LoRA, DoRA or AdaLoRA adapter (and the modules to save) that a Hugging Face PEFT
     /// directory holds — <c>adapter_config.json</c> and <c>adapter_model.safetensors</c> as <c>save_pretrained</c> writes
     /// them — and loads its tensors, so that the model computes what PEFT's <c>PeftModel.from_pretrained</c> computes on
-    /// the same PyTorch model. Ranks and α follow PEFT's own rules (<c>r</c>, <c>lora_alpha</c>, <c>rank_pattern</c>,
+    /// the same PyTorch model, on Linear, Conv1d/2d/3d, Embedding (<c>lora_embedding_A/B</c>) and MultiheadAttention (PEFT's
+    /// <c>lora.MultiheadAttention</c>) layers. Ranks and α follow PEFT's own rules (<c>r</c>, <c>lora_alpha</c>, <c>rank_pattern</c>,
     /// <c>alpha_pattern</c>, <c>use_rslora</c>). Everything is validated first: what PEFT would compute differently (another
-    /// peft_type, trainable biases, <c>lora_bias</c>, embeddings, grouped or dilated convolutions, <c>layers_to_transform</c>,
+    /// peft_type, trainable biases, <c>lora_bias</c>, DoRA on an attention layer, grouped or dilated convolutions, <c>layers_to_transform</c>,
     /// <c>target_parameters</c>, <c>fan_in_fan_out</c>, …) throws <see cref="AdapterFileException"/> naming the field or key,
     /// and the model stays bit-identical. An AdaLoRA directory (peft_type <c>ADALORA</c>, Linear and Conv2d targets) loads
     /// with its kept triplets (<c>rank_pattern</c>) and its allocation settings. PEFT's multi-adapter layout (several
