@@ -2,7 +2,6 @@ using System;
 using System.Linq;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
-using System.Threading;
 using static TorchSharp.torch;
 
 namespace Flora;
@@ -15,7 +14,8 @@ namespace Flora;
 /// TorchSharp runs these hooks in the root's <c>call(x)</c>, not in <c>forward(x)</c>: a forward of the root that
 /// bypasses them is outside any scope, and whatever asks <see cref="IsOpen"/> then falls back to per-layer work, which is
 /// correct, only slower. A root call that throws never reaches its forward hook; any exception thrown while a scope is
-/// open closes it (the process-wide first-chance exception count moves), so a later forward that bypasses the hooks can
+/// open closes it (this thread's first-chance exception count moves: exceptions on other threads, such as parallel tests or a data
+/// loader, say nothing about this forward), so a later forward that bypasses the hooks can
 /// never reuse what the failed one built.
 /// </para>
 /// The hooks are the <c>Action&lt;Module&gt;</c> overloads every TorchSharp <c>Module&lt;…&gt;</c> offers whatever its
@@ -23,10 +23,11 @@ namespace Flora;
 /// </summary>
 internal sealed class ForwardScope : IDisposable
 {
-    private static long _exceptions;
+    [ThreadStatic] private static long _exceptions; // per thread: a forward runs on the thread that began it
     private readonly Action? _remove;
     private int _depth;
     private long _exceptionsAtStart;
+    private int _thread; // the thread the open scope began on: only its forward is in the scope
 
     static ForwardScope() => AppDomain.CurrentDomain.FirstChanceException += CountException;
 
@@ -55,7 +56,7 @@ internal sealed class ForwardScope : IDisposable
     public long Generation { get; private set; }
 
     /// <summary>Whether a root call is in progress (and nothing has thrown since it began).</summary>
-    public bool IsOpen => _depth > 0 && Interlocked.Read(ref _exceptions) == _exceptionsAtStart;
+    public bool IsOpen => _depth > 0 && Environment.CurrentManagedThreadId == _thread && _exceptions == _exceptionsAtStart;
 
     private Action? Began { get; }
 
@@ -63,9 +64,10 @@ internal sealed class ForwardScope : IDisposable
 
     private void Begin()
     {
-        long exceptions = Interlocked.Read(ref _exceptions);
+        long exceptions = _exceptions;
         if (exceptions != _exceptionsAtStart) _depth = 0; // a call that threw left its depth behind
         _exceptionsAtStart = exceptions;
+        _thread = Environment.CurrentManagedThreadId;
         _depth++;
         Generation++;
         Began?.Invoke();
@@ -81,7 +83,7 @@ internal sealed class ForwardScope : IDisposable
     /// <summary>Removes the hooks.</summary>
     public void Dispose() => _remove?.Invoke();
 
-    private static void CountException(object? sender, FirstChanceExceptionEventArgs e) => Interlocked.Increment(ref _exceptions);
+    private static void CountException(object? sender, FirstChanceExceptionEventArgs e) => _exceptions++;
 
     private static MethodInfo? FindHookMethod(Type type, string name)
     {
