@@ -25,7 +25,7 @@ internal static class AdapterSources
     {
         var entries = new List<Entry>();
         if (File.Exists(Path.Combine(directory, PeftAdapterConfig.FileName))) entries.Add(Peft(DefaultName, directory));
-        foreach (var sub in PeftImporter.AdapterSubdirectories(directory)) entries.Add(Peft(Path.GetFileName(sub), sub));
+        foreach (var sub in PeftAdapterConfig.AdapterSubdirectories(directory)) entries.Add(Peft(Path.GetFileName(sub), sub));
         foreach (var file in Directory.GetFiles(directory, "*.safetensors").Order(StringComparer.Ordinal))
         {
             AdapterFileConfig config;

@@ -102,14 +102,18 @@ internal sealed partial record PeftAdapterConfig
     /// </summary>
     private static string? NamedAdaptersOnlyFix(string directory)
     {
-        var named = Directory.EnumerateDirectories(directory)
-            .Where(sub => File.Exists(Path.Combine(sub, FileName)))
-            .Select(Path.GetFileName).OrderBy(name => name, StringComparer.Ordinal).ToList();
+        var named = AdapterSubdirectories(directory).Select(sub => Path.GetFileName(sub)).ToList();
         if (named.Count == 0) return null;
         return $"It holds no adapter at its root, only the named adapter{(named.Count == 1 ? "" : "s")} {string.Join(", ", named.Select(n => $"'{n}'"))} " +
                $"in sub-directories (PEFT's save_pretrained puts every adapter but \"default\" in <directory>/<name>/). Pass the sub-directory " +
-               $"(e.g. '{Path.Combine(directory, named[0]!)}'), then load the others with LoadAdapter(path, name).";
+               $"(e.g. '{Path.Combine(directory, named[0])}'), then load the others with LoadAdapter(path, name).";
     }
+
+    /// <summary>The sub-directories of <paramref name="directory"/> that hold a PEFT adapter (multi-adapter layout), in ordinal order of their names.</summary>
+    public static IEnumerable<string> AdapterSubdirectories(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, FileName))).OrderBy(d => d, StringComparer.Ordinal)
+            : Enumerable.Empty<string>();
 
     /// <summary>
     /// Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>. Throws <see cref="AdapterFileException"/>

@@ -94,7 +94,7 @@ internal static class PeftImporter
         var attachment = WithPlan(model, directory, options, plan => AttachPlanned(model, plan));
         try
         {
-            foreach (var sub in AdapterSubdirectories(directory))
+            foreach (var sub in PeftAdapterConfig.AdapterSubdirectories(directory))
                 LoadInto(attachment, sub, Path.GetFileName(sub), options);
         }
         catch
@@ -113,12 +113,6 @@ internal static class PeftImporter
                 content => Load(content, plan));
             return 0;
         });
-
-    /// <summary>The sub-directories of <paramref name="directory"/> that hold a PEFT adapter (multi-adapter layout), by name.</summary>
-    public static IEnumerable<string> AdapterSubdirectories(string directory) =>
-        Directory.Exists(directory)
-            ? Directory.GetDirectories(directory).Where(d => File.Exists(Path.Combine(d, PeftAdapterConfig.FileName))).OrderBy(d => d, StringComparer.Ordinal)
-            : Enumerable.Empty<string>();
 
     /// <summary>Reads and checks the directory against <paramref name="model"/>, then hands the plan to <paramref name="use"/> while the file's tensors are open.</summary>
     private static T WithPlan<T>(nn.Module model, string directory, PeftImportOptions? options, Func<DirectoryPlan, T> use)
